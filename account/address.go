@@ -1,0 +1,124 @@
+package account
+
+import (
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/net/idna"
+	"golang.org/x/text/unicode/norm"
+)
+
+// InputError is bad input from a person or client; its text says what is
+// wrong and is safe to show.
+type InputError struct {
+	Field string
+	Msg   string
+}
+
+func (e *InputError) Error() string { return e.Field + ": " + e.Msg }
+
+func inputErr(field, format string, a ...any) error {
+	return &InputError{Field: field, Msg: fmt.Sprintf(format, a...)}
+}
+
+// IsInput reports whether err is an InputError.
+func IsInput(err error) bool {
+	var ie *InputError
+	return errors.As(err, &ie)
+}
+
+var idnaProfile = idna.New(idna.MapForLookup(), idna.Transitional(false), idna.StrictDomainName(true), idna.VerifyDNSLength(true), idna.BidiRule())
+
+// NormalizeEmail trims the address, lower-cases its domain and writes the
+// domain in its ASCII (IDNA) form. The local part keeps its case: only the
+// receiving domain may decide what it means.
+func NormalizeEmail(s string) (string, error) {
+	s = strings.TrimSpace(norm.NFC.String(s))
+	if s == "" {
+		return "", inputErr("email", "enter an email address")
+	}
+	if len(s) > 320 {
+		return "", inputErr("email", "an email address is at most 254 characters")
+	}
+	at := strings.LastIndexByte(s, '@')
+	if at <= 0 || at == len(s)-1 {
+		return "", inputErr("email", "an email address looks like name@example.com")
+	}
+	local, domain := s[:at], s[at+1:]
+	for _, r := range local {
+		if r == ' ' || unicode.IsControl(r) || r == '<' || r == '>' {
+			return "", inputErr("email", "the part before @ must not contain spaces or control characters")
+		}
+	}
+	if utf8.RuneCountInString(local) > 64 {
+		return "", inputErr("email", "the part before @ is at most 64 characters")
+	}
+	ascii, err := idnaProfile.ToASCII(strings.TrimSuffix(domain, "."))
+	if err != nil || !strings.Contains(ascii, ".") {
+		return "", inputErr("email", "%q is not a valid domain", domain)
+	}
+	out := local + "@" + strings.ToLower(ascii)
+	if len(out) > 254 {
+		return "", inputErr("email", "an email address is at most 254 characters")
+	}
+	// net/mail applies RFC 5322's grammar to the local part.
+	if a, err := mail.ParseAddress(out); err != nil || a.Address != out || a.Name != "" {
+		return "", inputErr("email", "%q is not a valid email address", s)
+	}
+	return out, nil
+}
+
+// NormalizePhone returns a phone number in E.164 (+81901234567). People
+// type spaces, dashes, brackets and full-width digits; all are accepted.
+func NormalizePhone(s string) (string, error) {
+	s = strings.TrimSpace(norm.NFKC.String(s))
+	if s == "" {
+		return "", inputErr("phone", "enter a phone number")
+	}
+	var b strings.Builder
+	for i, r := range s {
+		switch {
+		case r == '+' && i == 0:
+			b.WriteRune(r)
+		case r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case r == ' ' || r == '-' || r == '(' || r == ')' || r == '.' || r == '\u30fc' || r == '\u2212':
+		default:
+			return "", inputErr("phone", "a phone number has only digits, spaces and dashes")
+		}
+	}
+	out := b.String()
+	if !strings.HasPrefix(out, "+") {
+		return "", inputErr("phone", "include the country code, for example +81 90 1234 5678")
+	}
+	digits := out[1:]
+	if len(digits) < 8 || len(digits) > 15 || digits[0] == '0' {
+		return "", inputErr("phone", "a phone number has 8 to 15 digits after the country code's +")
+	}
+	return out, nil
+}
+
+// Mask hides most of an address so it can be shown to whoever typed an
+// identifier: j***@gmail.com, +81*******78.
+func Mask(kind, value string) string {
+	if kind == "phone" {
+		if len(value) < 5 {
+			return "***"
+		}
+		cc := 3
+		if strings.HasPrefix(value, "+1") || strings.HasPrefix(value, "+7") {
+			cc = 2
+		}
+		return value[:cc] + strings.Repeat("*", len(value)-cc-2) + value[len(value)-2:]
+	}
+	at := strings.LastIndexByte(value, '@')
+	if at <= 0 {
+		return "***"
+	}
+	first, _ := utf8.DecodeRuneInString(value)
+	return string(first) + "***" + value[at:]
+}

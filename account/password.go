@@ -1,0 +1,199 @@
+package account
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/ccojocar/zxcvbn-go"
+	"github.com/ccojocar/zxcvbn-go/match"
+	"golang.org/x/crypto/argon2"
+	"golang.org/x/text/unicode/norm"
+)
+
+// PasswordPolicy is how passwords are checked and hashed. There are no
+// composition rules: length, and not being common or guessable.
+type PasswordPolicy struct {
+	MinLength int
+	MaxLength int
+	// MinScore is the lowest zxcvbn score (0–4) accepted.
+	MinScore int
+	// Argon2id parameters; OWASP's minimum is 19 MiB, 2 passes, 1 lane.
+	MemoryKiB uint32
+	Time      uint32
+	Threads   uint8
+}
+
+// DefaultPasswordPolicy follows OWASP's argon2id minimum.
+func DefaultPasswordPolicy() PasswordPolicy {
+	return PasswordPolicy{MinLength: 8, MaxLength: 256, MinScore: 2, MemoryKiB: 19 * 1024, Time: 2, Threads: 1}
+}
+
+// Validate reports a policy weaker than ward allows.
+func (p PasswordPolicy) Validate() error {
+	switch {
+	case p.MinLength < 8:
+		return errors.New("min_length must be at least 8")
+	case p.MaxLength < 128 || p.MaxLength > 4096:
+		return errors.New("max_length must be 128 to 4096")
+	case p.MemoryKiB < 19*1024:
+		return errors.New("argon2 memory must be at least 19456 KiB (19 MiB)")
+	case p.Time < 2:
+		return errors.New("argon2 time must be at least 2")
+	case p.Threads < 1:
+		return errors.New("argon2 threads must be at least 1")
+	case p.MinScore < 0 || p.MinScore > 4:
+		return errors.New("min_score must be 0 to 4")
+	}
+	return nil
+}
+
+// Passwords hashes and checks passwords, at most a fixed number at once so
+// that a burst of sign-ins cannot exhaust memory (19 MiB each).
+type Passwords struct {
+	policy PasswordPolicy
+	slots  chan struct{}
+	dummy  string
+}
+
+// NewPasswords bounds hashing to concurrency at once.
+func NewPasswords(p PasswordPolicy, concurrency int) (*Passwords, error) {
+	if err := p.Validate(); err != nil {
+		return nil, fmt.Errorf("password policy: %w", err)
+	}
+	if concurrency < 1 {
+		return nil, errors.New("password hashing concurrency must be at least 1")
+	}
+	pw := &Passwords{policy: p, slots: make(chan struct{}, concurrency)}
+	salt := make([]byte, 16)
+	rand.Read(salt)
+	pw.dummy = pw.encode(salt, pw.derive("ward-dummy-password", salt, p.MemoryKiB, p.Time, p.Threads))
+	return pw, nil
+}
+
+// Check says whether a new password is acceptable, and why not. userInputs
+// (the email, the name) make passwords built from them count as guessable.
+func (pw *Passwords) Check(password string, userInputs ...string) error {
+	password = norm.NFC.String(password)
+	n := utf8.RuneCountInString(password)
+	if n < pw.policy.MinLength {
+		return inputErr("password", "use at least %d characters", pw.policy.MinLength)
+	}
+	if n > pw.policy.MaxLength {
+		return inputErr("password", "use at most %d characters", pw.policy.MaxLength)
+	}
+	if strings.TrimSpace(password) == "" {
+		return inputErr("password", "a password cannot be only spaces")
+	}
+	// zxcvbn's cost grows quickly with length; long passphrases past 100
+	// characters are judged on their first 100.
+	probe := password
+	if len(probe) > 100 {
+		probe = string([]rune(probe)[:100])
+	}
+	var inputs []string
+	for _, in := range userInputs {
+		inputs = append(inputs, in)
+		if at := strings.IndexByte(in, '@'); at > 0 {
+			inputs = append(inputs, in[:at])
+		}
+	}
+	r := zxcvbn.PasswordStrength(probe, inputs)
+	if r.Score >= pw.policy.MinScore {
+		return nil
+	}
+	return inputErr("password", "%s", weakness(r.MatchSequence, len(probe)))
+}
+
+// weakness names the pattern that covers most of a weak password.
+func weakness(seq []match.Match, length int) string {
+	best, cover := "", 0
+	for _, m := range seq {
+		if m.Pattern != "bruteforce" && m.J-m.I+1 > cover {
+			best, cover = m.Pattern, m.J-m.I+1
+		}
+	}
+	switch best {
+	case "dictionary":
+		return "this password is too common or is built from common words or your own details; choose something less guessable"
+	case "spatial":
+		return "this password follows a keyboard pattern; choose something less guessable"
+	case "repeat":
+		return "this password repeats characters; choose something less guessable"
+	case "sequence":
+		return "this password is a sequence like abc or 123; choose something less guessable"
+	case "date", "year":
+		return "this password is mostly a date or year; choose something less guessable"
+	}
+	return "this password is too easy to guess; a longer one, such as a few unrelated words, is stronger"
+}
+
+// Hash returns the PHC-format argon2id hash of password.
+func (pw *Passwords) Hash(ctx context.Context, password string) (string, error) {
+	if err := pw.acquire(ctx); err != nil {
+		return "", err
+	}
+	defer pw.release()
+	salt := make([]byte, 16)
+	rand.Read(salt)
+	p := pw.policy
+	return pw.encode(salt, pw.derive(norm.NFC.String(password), salt, p.MemoryKiB, p.Time, p.Threads)), nil
+}
+
+// Verify compares password with hash in constant time. An empty hash (no
+// password set, or an unknown account) is checked against a dummy so the
+// time taken does not tell whether the account exists.
+func (pw *Passwords) Verify(ctx context.Context, hash, password string) (bool, error) {
+	known := hash != ""
+	if !known {
+		hash = pw.dummy
+	}
+	var m, t uint32
+	var par uint8
+	var salt64, key64 string
+	parts := strings.Split(hash, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return false, errors.New("verifying password: stored hash is not argon2id")
+	}
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &par); err != nil {
+		return false, fmt.Errorf("verifying password: stored parameters: %w", err)
+	}
+	salt64, key64 = parts[4], parts[5]
+	salt, err1 := base64.RawStdEncoding.DecodeString(salt64)
+	key, err2 := base64.RawStdEncoding.DecodeString(key64)
+	if err1 != nil || err2 != nil {
+		return false, errors.New("verifying password: stored hash is malformed")
+	}
+	if err := pw.acquire(ctx); err != nil {
+		return false, err
+	}
+	defer pw.release()
+	got := argon2.IDKey([]byte(norm.NFC.String(password)), salt, t, m, par, uint32(len(key)))
+	return subtle.ConstantTimeCompare(got, key) == 1 && known, nil
+}
+
+func (pw *Passwords) derive(password string, salt []byte, m, t uint32, p uint8) []byte {
+	return argon2.IDKey([]byte(password), salt, t, m, p, 32)
+}
+
+func (pw *Passwords) encode(salt, key []byte) string {
+	p := pw.policy
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.MemoryKiB, p.Time, p.Threads,
+		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key))
+}
+
+func (pw *Passwords) acquire(ctx context.Context) error {
+	select {
+	case pw.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("waiting to hash a password: %w", ctx.Err())
+	}
+}
+
+func (pw *Passwords) release() { <-pw.slots }

@@ -1,0 +1,610 @@
+// Package conformance is the behaviour every store.Store backend must show.
+// Each backend's tests call Run with a function that opens an empty store.
+package conformance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/wardhq/ward/store"
+)
+
+// Opener returns a new, empty, migrated store; it registers its own cleanup.
+type Opener func(t *testing.T) store.Store
+
+// Run runs the whole suite.
+func Run(t *testing.T, open Opener) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s store.Store)
+	}{
+		{"Accounts", testAccounts},
+		{"Contacts", testContacts},
+		{"TimesAreUTCAndExact", testTimes},
+		{"FlowsAdvanceOnce", testFlows},
+		{"Codes", testCodes},
+		{"OneCodeManyVerifiersExactlyOneWins", testCodeRace},
+		{"FailureCounters", testFailureCounters},
+		{"FailureCountersConcurrent", testFailureCountersConcurrent},
+		{"Messages", testMessages},
+		{"MessageClaimsDoNotOverlap", testMessageClaims},
+		{"Sessions", testSessions},
+		{"Devices", testDevices},
+		{"Events", testEvents},
+		{"LinkTokens", testLinkTokens},
+		{"TransactionsAreAllOrNothing", testTx},
+		{"DeleteExpired", testDeleteExpired},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
+	}
+}
+
+var t0 = time.Date(2026, 11, 22, 10, 2, 3, 456789000, time.UTC)
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func ptr(t time.Time) *time.Time { return &t }
+
+func newAccount(t *testing.T, s store.Store, id string) store.Account {
+	t.Helper()
+	a := store.Account{ID: id, Email: id + "@example.com", Language: "ja", CreatedAt: t0}
+	must(t, s.CreateAccount(context.Background(), a))
+	return a
+}
+
+func testAccounts(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a := store.Account{ID: "a1", Email: "Alice@example.com", Phone: "+819012345678", PasswordHash: "$argon2id$x", Language: "ja", CreatedAt: t0}
+	must(t, s.CreateAccount(ctx, a))
+	got, err := s.AccountByEmail(ctx, "Alice@example.com")
+	must(t, err)
+	if got.ID != "a1" || got.Phone != a.Phone || got.PasswordHash != a.PasswordHash || got.Language != "ja" || !got.CreatedAt.Equal(t0) || got.DisabledAt != nil {
+		t.Fatalf("read back %+v, want %+v", got, a)
+	}
+	if _, err := s.AccountByEmail(ctx, "nobody@example.com"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown email: %v, want ErrNotFound", err)
+	}
+	if err := s.CreateAccount(ctx, store.Account{ID: "a2", Email: "Alice@example.com", Language: "en", CreatedAt: t0}); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("duplicate email: %v, want ErrConflict", err)
+	}
+	must(t, s.UpdateAccountPassword(ctx, "a1", "$argon2id$y", t0))
+	must(t, s.SetAccountDisabled(ctx, "a1", ptr(t0.Add(time.Hour))))
+	got, err = s.AccountByID(ctx, "a1")
+	must(t, err)
+	if got.PasswordHash != "$argon2id$y" || got.DisabledAt == nil || !got.DisabledAt.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("after updates: %+v", got)
+	}
+	must(t, s.SetAccountDisabled(ctx, "a1", nil))
+	if got, _ = s.AccountByID(ctx, "a1"); got.DisabledAt != nil {
+		t.Fatal("account still disabled after enabling")
+	}
+	if err := s.UpdateAccountPassword(ctx, "nope", "x", t0); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("update of unknown account: %v", err)
+	}
+}
+
+func testContacts(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	newAccount(t, s, "a1")
+	must(t, s.CreateContact(ctx, store.Contact{ID: "c2", AccountID: "a1", Kind: store.ContactPhone, Value: "+819012345678", CreatedAt: t0.Add(time.Second)}))
+	must(t, s.CreateContact(ctx, store.Contact{ID: "c1", AccountID: "a1", Kind: store.ContactEmail, Value: "a1@example.com", Primary: true, VerifiedAt: ptr(t0), CreatedAt: t0.Add(2 * time.Second)}))
+	if err := s.CreateContact(ctx, store.Contact{ID: "c3", AccountID: "a1", Kind: store.ContactEmail, Value: "a1@example.com", CreatedAt: t0}); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("duplicate contact: %v", err)
+	}
+	cs, err := s.ContactsByAccount(ctx, "a1")
+	must(t, err)
+	if len(cs) != 2 || cs[0].ID != "c1" || !cs[0].Primary || cs[0].VerifiedAt == nil || cs[1].VerifiedAt != nil {
+		t.Fatalf("contacts, primary first: %+v", cs)
+	}
+	c, err := s.ContactByID(ctx, "c2")
+	must(t, err)
+	if c.Value != "+819012345678" || c.Kind != store.ContactPhone {
+		t.Fatalf("contact: %+v", c)
+	}
+	must(t, s.DeleteContact(ctx, "c2"))
+	if _, err := s.ContactByID(ctx, "c2"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("deleted contact: %v", err)
+	}
+	if err := s.DeleteContact(ctx, "c2"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("deleting twice: %v", err)
+	}
+}
+
+func testTimes(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	tokyo := time.FixedZone("JST", 9*3600)
+	local := time.Date(2026, 11, 23, 1, 2, 3, 456789000, tokyo) // same instant as 2026-11-22 16:02:03.456789 UTC
+	must(t, s.CreateAccount(ctx, store.Account{ID: "tz", Email: "tz@example.com", Language: "ja", CreatedAt: local}))
+	got, err := s.AccountByID(ctx, "tz")
+	must(t, err)
+	if !got.CreatedAt.Equal(local) || got.CreatedAt.Location() != time.UTC {
+		t.Fatalf("time read back as %v (%v), want %v in UTC", got.CreatedAt, got.CreatedAt.Location(), local.UTC())
+	}
+	// Ordering and comparisons follow the instant, not the written zone.
+	must(t, s.AppendEvent(ctx, store.Event{ID: "e1", AccountID: "tz", At: local, Kind: "k", Result: "r"}))
+	must(t, s.AppendEvent(ctx, store.Event{ID: "e2", AccountID: "tz", At: local.UTC().Add(-time.Minute), Kind: "k", Result: "r"}))
+	evs, err := s.Events(ctx, "tz", time.Time{}, 10)
+	must(t, err)
+	if len(evs) != 2 || evs[0].ID != "e1" {
+		t.Fatalf("events not newest first across zones: %+v", evs)
+	}
+}
+
+func testFlows(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	f := store.Flow{ID: "f1", TokenHash: "th1", Kind: "sign_in", State: "code_sent", Subject: "u:x", Recipient: "a@example.com",
+		Channel: "email", IP: "203.0.113.5", DeviceID: "d1", CreatedAt: t0, ExpiresAt: t0.Add(15 * time.Minute), UpdatedAt: t0}
+	must(t, s.CreateFlow(ctx, f))
+	got, err := s.FlowByTokenHash(ctx, "th1")
+	must(t, err)
+	if got != f {
+		t.Fatalf("flow read back %+v, want %+v", got, f)
+	}
+	if _, err := s.FlowByTokenHash(ctx, "th2"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown flow: %v", err)
+	}
+	must(t, s.SetFlowRecipient(ctx, "f1", "b@example.com"))
+	var wins atomic.Int32
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			if err := s.AdvanceFlow(ctx, "f1", "code_sent", "done", t0); err == nil {
+				wins.Add(1)
+			} else if !errors.Is(err, store.ErrConflict) {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if wins.Load() != 1 {
+		t.Fatalf("%d advances won, want 1", wins.Load())
+	}
+	got, _ = s.FlowByTokenHash(ctx, "th1")
+	if got.State != "done" || got.Recipient != "b@example.com" {
+		t.Fatalf("flow after advance: %+v", got)
+	}
+}
+
+func newCode(id, flow string, at time.Time) store.Code {
+	return store.Code{ID: id, FlowID: flow, Purpose: "sign_in", Channel: "email", RecipientKey: "rk", Hash: "h-" + id, IP: "203.0.113.5",
+		CreatedAt: at, ExpiresAt: at.Add(10 * time.Minute)}
+}
+
+func testCodes(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	c1 := newCode("k1", "f1", t0)
+	must(t, s.CreateCode(ctx, c1))
+	got, err := s.CurrentCode(ctx, "f1")
+	must(t, err)
+	if got != c1 {
+		t.Fatalf("code read back %+v, want %+v", got, c1)
+	}
+	for i := 1; i <= 3; i++ {
+		n, err := s.AddCodeFailure(ctx, "k1")
+		must(t, err)
+		if n != i {
+			t.Fatalf("failure count %d, want %d", n, i)
+		}
+	}
+	must(t, s.ReplaceCodes(ctx, "f1", t0.Add(time.Minute)))
+	if _, err := s.CurrentCode(ctx, "f1"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("replaced code still current: %v", err)
+	}
+	if err := s.UseCode(ctx, "k1", t0.Add(time.Minute), 5); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("a replaced code must not be usable: %v", err)
+	}
+	c2 := newCode("k2", "f1", t0.Add(time.Minute))
+	must(t, s.CreateCode(ctx, c2))
+	if got, _ := s.CurrentCode(ctx, "f1"); got.ID != "k2" || got.Failures != 0 {
+		t.Fatalf("current code after resend: %+v", got)
+	}
+	if err := s.UseCode(ctx, "k2", c2.ExpiresAt, 5); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("an expired code must not be usable: %v", err)
+	}
+	for range 5 {
+		_, err := s.AddCodeFailure(ctx, "k2")
+		must(t, err)
+	}
+	if err := s.UseCode(ctx, "k2", t0.Add(2*time.Minute), 5); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("a code with 5 failures must not be usable: %v", err)
+	}
+	c3 := newCode("k3", "f1", t0.Add(2*time.Minute))
+	must(t, s.CreateCode(ctx, c3))
+	must(t, s.UseCode(ctx, "k3", t0.Add(3*time.Minute), 5))
+	if err := s.UseCode(ctx, "k3", t0.Add(3*time.Minute), 5); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("a code must be single use: %v", err)
+	}
+	if got, _ := s.CurrentCode(ctx, "f1"); got.UsedAt == nil {
+		t.Fatal("used code has no used_at")
+	}
+	n, err := s.CountCodesToRecipient(ctx, "rk", t0.Add(time.Minute))
+	must(t, err)
+	if n != 2 {
+		t.Fatalf("codes to recipient since t0+1m: %d, want 2", n)
+	}
+	n, err = s.CountCodesFromIP(ctx, "203.0.113.5", t0)
+	must(t, err)
+	if n != 3 {
+		t.Fatalf("codes from IP: %d, want 3", n)
+	}
+	if n, _ := s.CountCodesFromIP(ctx, "198.51.100.1", t0); n != 0 {
+		t.Fatalf("codes from another IP: %d", n)
+	}
+}
+
+func testCodeRace(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	must(t, s.CreateCode(ctx, newCode("race", "f1", t0)))
+	var wins, losses atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 100 {
+		wg.Go(func() {
+			// Each verifier does what the flow does: one transaction that
+			// uses the code and records the outcome.
+			err := s.InTx(ctx, func(q store.Queries) error {
+				if err := q.UseCode(ctx, "race", t0.Add(time.Minute), 5); err != nil {
+					return err
+				}
+				return q.AppendEvent(ctx, store.Event{ID: fmt.Sprintf("win-%d", i), AccountID: "a", At: t0, Kind: "sign_in", Result: "success"})
+			})
+			switch {
+			case err == nil:
+				wins.Add(1)
+			case errors.Is(err, store.ErrConflict):
+				losses.Add(1)
+			default:
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if wins.Load() != 1 || losses.Load() != 99 {
+		t.Fatalf("%d wins and %d losses, want exactly 1 and 99", wins.Load(), losses.Load())
+	}
+	evs, err := s.Events(ctx, "a", time.Time{}, 200)
+	must(t, err)
+	if len(evs) != 1 {
+		t.Fatalf("%d success events recorded, want 1", len(evs))
+	}
+}
+
+func lockAt(limit int) func(int) (*time.Time, *time.Time) {
+	return func(n int) (*time.Time, *time.Time) {
+		if n >= limit {
+			return nil, ptr(t0)
+		}
+		if n >= 3 {
+			return ptr(t0.Add(time.Duration(n) * time.Minute)), nil
+		}
+		return nil, nil
+	}
+}
+
+func testFailureCounters(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	if _, err := s.FailureCounter(ctx, "a:1", "password"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("no counter yet: %v", err)
+	}
+	var c store.FailureCounter
+	var err error
+	for i := 1; i <= 4; i++ {
+		c, err = s.AddFailure(ctx, "a:1", "password", t0, lockAt(5))
+		must(t, err)
+		if c.Consecutive != i {
+			t.Fatalf("consecutive %d, want %d", c.Consecutive, i)
+		}
+	}
+	got, err := s.FailureCounter(ctx, "a:1", "password")
+	must(t, err)
+	if got.Consecutive != 4 || got.LockedUntil == nil || !got.LockedUntil.Equal(t0.Add(4*time.Minute)) || got.DisabledAt != nil {
+		t.Fatalf("counter after 4: %+v", got)
+	}
+	if other, err := s.AddFailure(ctx, "a:1", "email_code", t0, lockAt(5)); err != nil || other.Consecutive != 1 {
+		t.Fatalf("factors are counted apart: %+v %v", other, err)
+	}
+	c, err = s.AddFailure(ctx, "a:1", "password", t0, lockAt(5))
+	must(t, err)
+	if c.DisabledAt == nil {
+		t.Fatal("5th failure must disable")
+	}
+	// A disabled factor stays disabled whatever the policy says next.
+	c, err = s.AddFailure(ctx, "a:1", "password", t0, func(int) (*time.Time, *time.Time) { return nil, nil })
+	must(t, err)
+	if c.DisabledAt == nil {
+		t.Fatal("disabled factor was enabled by a later failure")
+	}
+	must(t, s.ResetFailures(ctx, "a:1", "password"))
+	if _, err := s.FailureCounter(ctx, "a:1", "password"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("after reset: %v", err)
+	}
+}
+
+func testFailureCountersConcurrent(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Go(func() {
+			err := s.InTx(ctx, func(q store.Queries) error {
+				_, err := q.AddFailure(ctx, "a:2", "email_code", t0, lockAt(1000))
+				return err
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	c, err := s.FailureCounter(ctx, "a:2", "email_code")
+	must(t, err)
+	if c.Consecutive != 50 {
+		t.Fatalf("50 concurrent failures counted as %d", c.Consecutive)
+	}
+}
+
+func testMessages(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	m := store.Message{ID: "m1", Kind: "code", Channel: "email", Recipient: "a@example.com", Language: "ja", AccountID: "a1", FlowID: "f1",
+		Data: []byte(`{"x":1}`), Secret: []byte("sealed"), Status: store.MessageQueued, CreatedAt: t0, NextAt: t0, ExpiresAt: ptr(t0.Add(10 * time.Minute))}
+	must(t, s.EnqueueMessage(ctx, m))
+	got, err := s.MessageByID(ctx, "m1")
+	must(t, err)
+	if string(got.Data) != `{"x":1}` || string(got.Secret) != "sealed" || got.Status != store.MessageQueued || !got.ExpiresAt.Equal(t0.Add(10*time.Minute)) {
+		t.Fatalf("message read back: %+v", got)
+	}
+	if ms, _ := s.ClaimMessages(ctx, t0.Add(-time.Second), t0.Add(time.Minute), 10); len(ms) != 0 {
+		t.Fatal("claimed a message before it was due")
+	}
+	ms, err := s.ClaimMessages(ctx, t0, t0.Add(time.Minute), 10)
+	must(t, err)
+	if len(ms) != 1 || ms[0].Status != store.MessageSending || ms[0].Attempts != 1 {
+		t.Fatalf("claim: %+v", ms)
+	}
+	if again, _ := s.ClaimMessages(ctx, t0.Add(time.Second), t0.Add(time.Minute), 10); len(again) != 0 {
+		t.Fatal("a leased message was claimed again before its lease ended")
+	}
+	// A worker that dies leaves its lease to run out; then another sends it.
+	again, err := s.ClaimMessages(ctx, t0.Add(2*time.Minute), t0.Add(3*time.Minute), 10)
+	must(t, err)
+	if len(again) != 1 || again[0].Attempts != 2 {
+		t.Fatalf("claim after lease ran out: %+v", again)
+	}
+	m = again[0]
+	m.Status, m.Secret, m.Relay, m.SentAt, m.LeasedUntil = store.MessageSent, nil, "250 ok", ptr(t0.Add(2*time.Minute)), nil
+	must(t, s.UpdateMessage(ctx, m))
+	got, _ = s.MessageByID(ctx, "m1")
+	if got.Status != store.MessageSent || got.Secret != nil || got.Relay != "250 ok" || got.SentAt == nil {
+		t.Fatalf("after sent: %+v", got)
+	}
+	if ms, _ := s.ClaimMessages(ctx, t0.Add(time.Hour), t0.Add(2*time.Hour), 10); len(ms) != 0 {
+		t.Fatal("a sent message was claimed")
+	}
+	must(t, s.EnqueueMessage(ctx, store.Message{ID: "m2", Kind: "notice", Channel: "email", Recipient: "a@example.com", Language: "en",
+		Data: []byte(`{}`), Status: store.MessageQueued, CreatedAt: t0.Add(time.Second), NextAt: t0}))
+	to, err := s.MessagesTo(ctx, "a@example.com", 10)
+	must(t, err)
+	if len(to) != 2 || to[0].ID != "m2" {
+		t.Fatalf("messages to, newest first: %+v", to)
+	}
+	recent, err := s.RecentMessages(ctx, 1)
+	must(t, err)
+	if len(recent) != 1 || recent[0].ID != "m2" {
+		t.Fatalf("recent messages: %+v", recent)
+	}
+}
+
+func testMessageClaims(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	for i := range 60 {
+		must(t, s.EnqueueMessage(ctx, store.Message{ID: fmt.Sprintf("m%02d", i), Kind: "code", Channel: "email", Recipient: "x@example.com",
+			Language: "en", Data: []byte(`{}`), Status: store.MessageQueued, CreatedAt: t0, NextAt: t0}))
+	}
+	var mu sync.Mutex
+	seen := map[string]int{}
+	var wg sync.WaitGroup
+	for range 6 {
+		wg.Go(func() {
+			for {
+				var ms []store.Message
+				err := s.InTx(ctx, func(q store.Queries) error {
+					var err error
+					ms, err = q.ClaimMessages(ctx, t0, t0.Add(time.Minute), 7)
+					return err
+				})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if len(ms) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, m := range ms {
+					seen[m.ID]++
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(seen) != 60 {
+		t.Fatalf("%d of 60 messages claimed", len(seen))
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Errorf("message %s claimed %d times", id, n)
+		}
+	}
+}
+
+func testSessions(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	mk := func(id string) store.Session {
+		return store.Session{ID: id, TokenHash: "th-" + id, AccountID: "a1", DeviceID: "d1", IP: "203.0.113.5", UserAgent: "UA", Method: "email_code",
+			CreatedAt: t0, LastSeenAt: t0, ExpiresAt: t0.Add(24 * time.Hour)}
+	}
+	for _, id := range []string{"s1", "s2", "s3"} {
+		must(t, s.CreateSession(ctx, mk(id)))
+	}
+	got, err := s.SessionByTokenHash(ctx, "th-s1")
+	must(t, err)
+	if got != mk("s1") {
+		t.Fatalf("session read back %+v", got)
+	}
+	must(t, s.TouchSession(ctx, "s2", t0.Add(time.Minute), "198.51.100.7"))
+	list, err := s.SessionsByAccount(ctx, "a1", t0)
+	must(t, err)
+	if len(list) != 3 || list[0].ID != "s2" || list[0].IP != "198.51.100.7" {
+		t.Fatalf("sessions, most recently seen first: %+v", list)
+	}
+	must(t, s.RevokeSession(ctx, "s3", t0))
+	if err := s.RevokeSession(ctx, "s3", t0); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("revoking twice: %v", err)
+	}
+	n, err := s.RevokeOtherSessions(ctx, "a1", "s1", t0)
+	must(t, err)
+	if n != 1 {
+		t.Fatalf("revoked %d others, want 1", n)
+	}
+	list, _ = s.SessionsByAccount(ctx, "a1", t0)
+	if len(list) != 1 || list[0].ID != "s1" {
+		t.Fatalf("live sessions: %+v", list)
+	}
+	if list, _ := s.SessionsByAccount(ctx, "a1", t0.Add(25*time.Hour)); len(list) != 0 {
+		t.Fatal("expired sessions listed as live")
+	}
+}
+
+func testDevices(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	d := store.Device{ID: "d1", AccountID: "a1", TokenHash: "dt", UserAgent: "UA1", Browser: "Chrome 140", OS: "macOS", LastIP: "203.0.113.5", FirstSeen: t0, LastSeen: t0}
+	got, err := s.UpsertDevice(ctx, d)
+	must(t, err)
+	if got != d {
+		t.Fatalf("device: %+v", got)
+	}
+	d2 := d
+	d2.ID, d2.LastIP, d2.LastSeen, d2.FirstSeen = "ignored", "198.51.100.7", t0.Add(time.Hour), t0.Add(time.Hour)
+	got, err = s.UpsertDevice(ctx, d2)
+	must(t, err)
+	if got.ID != "d1" || !got.FirstSeen.Equal(t0) || !got.LastSeen.Equal(t0.Add(time.Hour)) || got.LastIP != "198.51.100.7" {
+		t.Fatalf("second sighting keeps id and first seen: %+v", got)
+	}
+	if _, err := s.DeviceByTokenHash(ctx, "a2", "dt"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a device is known per account: %v", err)
+	}
+	if got, err := s.DeviceByTokenHash(ctx, "a1", "dt"); err != nil || got.ID != "d1" {
+		t.Fatalf("device by token: %+v %v", got, err)
+	}
+}
+
+func testEvents(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	for i := range 25 {
+		must(t, s.AppendEvent(ctx, store.Event{ID: fmt.Sprintf("e%02d", i), AccountID: "a1", At: t0.Add(time.Duration(i) * time.Minute),
+			Kind: "sign_in", Result: "success", Method: "email_code", IP: "203.0.113.5", DeviceID: "d1", Device: "Chrome on macOS",
+			Reasons: []string{"new_device", "new_ip"}}))
+	}
+	must(t, s.AppendEvent(ctx, store.Event{ID: "f1", AccountID: "a1", At: t0, Kind: "sign_in", Result: "wrong_code", IP: "198.51.100.9"}))
+	page, err := s.Events(ctx, "a1", time.Time{}, 10)
+	must(t, err)
+	if len(page) != 10 || page[0].ID != "e24" || len(page[0].Reasons) != 2 || page[0].Reasons[1] != "new_ip" {
+		t.Fatalf("first page: %+v", page[0])
+	}
+	next, err := s.Events(ctx, "a1", page[9].At, 100)
+	must(t, err)
+	if len(next) != 16 || next[0].ID != "e14" {
+		t.Fatalf("second page: %d rows, first %+v", len(next), next)
+	}
+	if ok, _ := s.SignedInFromIP(ctx, "a1", "203.0.113.5"); !ok {
+		t.Fatal("signed-in IP not known")
+	}
+	if ok, _ := s.SignedInFromIP(ctx, "a1", "198.51.100.9"); ok {
+		t.Fatal("an IP that only failed counts as known")
+	}
+}
+
+func testLinkTokens(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	lt := store.LinkToken{ID: "l1", TokenHash: "lh", Purpose: "not_mine", AccountID: "a1", ContactID: "c1", FlowID: "f1", CreatedAt: t0, ExpiresAt: t0.Add(24 * time.Hour)}
+	must(t, s.CreateLinkToken(ctx, lt))
+	got, err := s.LinkTokenByHash(ctx, "lh")
+	must(t, err)
+	if got != lt {
+		t.Fatalf("link token: %+v", got)
+	}
+	if err := s.UseLinkToken(ctx, "l1", t0.Add(25*time.Hour)); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("expired link used: %v", err)
+	}
+	must(t, s.UseLinkToken(ctx, "l1", t0.Add(time.Hour)))
+	if err := s.UseLinkToken(ctx, "l1", t0.Add(time.Hour)); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("link used twice: %v", err)
+	}
+}
+
+func testTx(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	boom := errors.New("crash in the middle")
+	err := s.InTx(ctx, func(q store.Queries) error {
+		must(t, q.CreateAccount(ctx, store.Account{ID: "tx", Email: "tx@example.com", Language: "en", CreatedAt: t0}))
+		must(t, q.CreateCode(ctx, newCode("txc", "txf", t0)))
+		must(t, q.EnqueueMessage(ctx, store.Message{ID: "txm", Kind: "code", Channel: "email", Recipient: "tx@example.com", Language: "en", Data: []byte(`{}`), Status: store.MessageQueued, CreatedAt: t0, NextAt: t0}))
+		// Reads inside the transaction see its own writes.
+		if _, err := q.AccountByID(ctx, "tx"); err != nil {
+			t.Errorf("read inside transaction: %v", err)
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("InTx returned %v, want the function's error", err)
+	}
+	if _, err := s.AccountByID(ctx, "tx"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatal("account survived a rolled-back transaction")
+	}
+	if _, err := s.CurrentCode(ctx, "txf"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatal("code survived a rolled-back transaction")
+	}
+	if _, err := s.MessageByID(ctx, "txm"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatal("message survived a rolled-back transaction")
+	}
+	must(t, s.InTx(ctx, func(q store.Queries) error {
+		return q.CreateAccount(ctx, store.Account{ID: "tx", Email: "tx@example.com", Language: "en", CreatedAt: t0})
+	}))
+	if _, err := s.AccountByID(ctx, "tx"); err != nil {
+		t.Fatalf("committed account: %v", err)
+	}
+}
+
+func testDeleteExpired(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	must(t, s.CreateFlow(ctx, store.Flow{ID: "old", TokenHash: "o", Kind: "k", State: "s", Subject: "x", CreatedAt: t0, ExpiresAt: t0.Add(time.Minute), UpdatedAt: t0}))
+	must(t, s.CreateFlow(ctx, store.Flow{ID: "new", TokenHash: "n", Kind: "k", State: "s", Subject: "x", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour), UpdatedAt: t0}))
+	must(t, s.CreateCode(ctx, newCode("c-old", "old", t0)))
+	_, err := s.DeleteExpired(ctx, t0.Add(30*time.Minute))
+	must(t, err)
+	if _, err := s.FlowByTokenHash(ctx, "o"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatal("expired flow kept")
+	}
+	if _, err := s.FlowByTokenHash(ctx, "n"); err != nil {
+		t.Fatal("live flow deleted")
+	}
+	// Codes stay two days: the daily per-recipient limit counts them.
+	if n, _ := s.CountCodesToRecipient(ctx, "rk", t0); n != 1 {
+		t.Fatal("code deleted before the daily limit window passed")
+	}
+	_, err = s.DeleteExpired(ctx, t0.Add(49*time.Hour))
+	must(t, err)
+	if n, _ := s.CountCodesToRecipient(ctx, "rk", t0); n != 0 {
+		t.Fatal("two-day-old code kept")
+	}
+}

@@ -1,0 +1,508 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/wardhq/ward/store"
+)
+
+const accountCols = `id, email, phone, password_hash, language, created_at, disabled_at`
+
+func scanAccount(r interface{ Scan(...any) error }) (store.Account, error) {
+	var a store.Account
+	err := r.Scan(&a.ID, &a.Email, &a.Phone, &a.PasswordHash, &a.Language, timeCol{&a.CreatedAt}, nullTime{&a.DisabledAt})
+	return a, err
+}
+
+func (s *DB) CreateAccount(ctx context.Context, a store.Account) error {
+	_, err := s.exec(ctx, `INSERT INTO accounts (`+accountCols+`) VALUES (?,?,?,?,?,?,?)`,
+		a.ID, a.Email, a.Phone, a.PasswordHash, a.Language, ts(a.CreatedAt), tsPtr(a.DisabledAt))
+	if err != nil {
+		return fmt.Errorf("creating account: %w", err)
+	}
+	return nil
+}
+
+func (s *DB) AccountByID(ctx context.Context, id string) (store.Account, error) {
+	a, err := scanAccount(s.row(ctx, `SELECT `+accountCols+` FROM accounts WHERE id = ?`, id))
+	if err != nil {
+		return a, notFound(err, "reading account")
+	}
+	return a, nil
+}
+
+func (s *DB) AccountByEmail(ctx context.Context, email string) (store.Account, error) {
+	a, err := scanAccount(s.row(ctx, `SELECT `+accountCols+` FROM accounts WHERE email = ?`, email))
+	if err != nil {
+		return a, notFound(err, "reading account by email")
+	}
+	return a, nil
+}
+
+func (s *DB) UpdateAccountPassword(ctx context.Context, id, hash string, at time.Time) error {
+	return s.execOne(ctx, "updating password", `UPDATE accounts SET password_hash = ? WHERE id = ?`, hash, id)
+}
+
+func (s *DB) SetAccountDisabled(ctx context.Context, id string, at *time.Time) error {
+	return s.execOne(ctx, "setting account state", `UPDATE accounts SET disabled_at = ? WHERE id = ?`, tsPtr(at), id)
+}
+
+const contactCols = `id, account_id, kind, value, is_primary, verified_at, created_at`
+
+func scanContact(r interface{ Scan(...any) error }) (store.Contact, error) {
+	var c store.Contact
+	err := r.Scan(&c.ID, &c.AccountID, &c.Kind, &c.Value, boolCol{&c.Primary}, nullTime{&c.VerifiedAt}, timeCol{&c.CreatedAt})
+	return c, err
+}
+
+func (s *DB) CreateContact(ctx context.Context, c store.Contact) error {
+	_, err := s.exec(ctx, `INSERT INTO contacts (`+contactCols+`) VALUES (?,?,?,?,?,?,?)`,
+		c.ID, c.AccountID, c.Kind, c.Value, b2i(c.Primary), tsPtr(c.VerifiedAt), ts(c.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("creating contact: %w", err)
+	}
+	return nil
+}
+
+func (s *DB) ContactsByAccount(ctx context.Context, accountID string) ([]store.Contact, error) {
+	rows, err := s.query(ctx, `SELECT `+contactCols+` FROM contacts WHERE account_id = ? ORDER BY is_primary DESC, created_at, id`, accountID)
+	if err != nil {
+		return nil, fmt.Errorf("listing contacts: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Contact
+	for rows.Next() {
+		c, err := scanContact(rows)
+		if err != nil {
+			return nil, fmt.Errorf("reading contact: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+func (s *DB) ContactByID(ctx context.Context, id string) (store.Contact, error) {
+	c, err := scanContact(s.row(ctx, `SELECT `+contactCols+` FROM contacts WHERE id = ?`, id))
+	if err != nil {
+		return c, notFound(err, "reading contact")
+	}
+	return c, nil
+}
+
+func (s *DB) DeleteContact(ctx context.Context, id string) error {
+	return s.execOne(ctx, "deleting contact", `DELETE FROM contacts WHERE id = ?`, id)
+}
+
+const flowCols = `id, token_hash, kind, state, account_id, subject, recipient, channel, ip, device_id, session_id, created_at, expires_at, updated_at`
+
+func (s *DB) CreateFlow(ctx context.Context, f store.Flow) error {
+	_, err := s.exec(ctx, `INSERT INTO flows (`+flowCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		f.ID, f.TokenHash, f.Kind, f.State, f.AccountID, f.Subject, f.Recipient, f.Channel, f.IP, f.DeviceID, f.SessionID,
+		ts(f.CreatedAt), ts(f.ExpiresAt), ts(f.UpdatedAt))
+	if err != nil {
+		return fmt.Errorf("creating flow: %w", err)
+	}
+	return nil
+}
+
+func (s *DB) FlowByTokenHash(ctx context.Context, hash string) (store.Flow, error) {
+	var f store.Flow
+	err := s.row(ctx, `SELECT `+flowCols+` FROM flows WHERE token_hash = ?`, hash).Scan(
+		&f.ID, &f.TokenHash, &f.Kind, &f.State, &f.AccountID, &f.Subject, &f.Recipient, &f.Channel, &f.IP, &f.DeviceID, &f.SessionID,
+		timeCol{&f.CreatedAt}, timeCol{&f.ExpiresAt}, timeCol{&f.UpdatedAt})
+	if err != nil {
+		return f, notFound(err, "reading flow")
+	}
+	return f, nil
+}
+
+func (s *DB) AdvanceFlow(ctx context.Context, id, from, to string, at time.Time) error {
+	err := s.execOne(ctx, "advancing flow", `UPDATE flows SET state = ?, updated_at = ? WHERE id = ? AND state = ?`, to, ts(at), id, from)
+	if err != nil {
+		return fmt.Errorf("%w: flow is no longer %s", store.ErrConflict, from)
+	}
+	return nil
+}
+
+func (s *DB) SetFlowRecipient(ctx context.Context, id, recipient string) error {
+	return s.execOne(ctx, "setting flow recipient", `UPDATE flows SET recipient = ? WHERE id = ?`, recipient, id)
+}
+
+const codeCols = `id, flow_id, purpose, channel, recipient_key, hash, ip, failures, created_at, expires_at, used_at, replaced_at`
+
+func (s *DB) CreateCode(ctx context.Context, c store.Code) error {
+	_, err := s.exec(ctx, `INSERT INTO codes (`+codeCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
+		c.ID, c.FlowID, c.Purpose, c.Channel, c.RecipientKey, c.Hash, c.IP, c.Failures, ts(c.CreatedAt), ts(c.ExpiresAt), tsPtr(c.UsedAt), tsPtr(c.ReplacedAt))
+	if err != nil {
+		return fmt.Errorf("creating code: %w", err)
+	}
+	return nil
+}
+
+func (s *DB) CurrentCode(ctx context.Context, flowID string) (store.Code, error) {
+	var c store.Code
+	err := s.row(ctx, `SELECT `+codeCols+` FROM codes WHERE flow_id = ? AND replaced_at IS NULL ORDER BY created_at DESC, id DESC LIMIT 1`, flowID).Scan(
+		&c.ID, &c.FlowID, &c.Purpose, &c.Channel, &c.RecipientKey, &c.Hash, &c.IP, &c.Failures,
+		timeCol{&c.CreatedAt}, timeCol{&c.ExpiresAt}, nullTime{&c.UsedAt}, nullTime{&c.ReplacedAt})
+	if err != nil {
+		return c, notFound(err, "reading current code")
+	}
+	return c, nil
+}
+
+func (s *DB) ReplaceCodes(ctx context.Context, flowID string, at time.Time) error {
+	if _, err := s.exec(ctx, `UPDATE codes SET replaced_at = ? WHERE flow_id = ? AND replaced_at IS NULL`, ts(at), flowID); err != nil {
+		return fmt.Errorf("replacing codes: %w", err)
+	}
+	return nil
+}
+
+func (s *DB) AddCodeFailure(ctx context.Context, codeID string) (int, error) {
+	var n int
+	err := s.row(ctx, `UPDATE codes SET failures = failures + 1 WHERE id = ? RETURNING failures`, codeID).Scan(&n)
+	if err != nil {
+		return 0, notFound(err, "counting code failure")
+	}
+	return n, nil
+}
+
+func (s *DB) UseCode(ctx context.Context, codeID string, at time.Time, maxFailures int) error {
+	res, err := s.exec(ctx, `UPDATE codes SET used_at = ? WHERE id = ? AND used_at IS NULL AND replaced_at IS NULL AND expires_at > ? AND failures < ?`,
+		ts(at), codeID, ts(at), maxFailures)
+	if err != nil {
+		return fmt.Errorf("using code: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return fmt.Errorf("using code: %w", store.ErrConflict)
+	}
+	return nil
+}
+
+func (s *DB) CountCodesToRecipient(ctx context.Context, recipientKey string, since time.Time) (int, error) {
+	var n int
+	err := s.row(ctx, `SELECT COUNT(*) FROM codes WHERE recipient_key = ? AND created_at >= ?`, recipientKey, ts(since)).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("counting codes to recipient: %w", err)
+	}
+	return n, nil
+}
+
+func (s *DB) CountCodesFromIP(ctx context.Context, ip string, since time.Time) (int, error) {
+	var n int
+	err := s.row(ctx, `SELECT COUNT(*) FROM codes WHERE ip = ? AND created_at >= ?`, ip, ts(since)).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("counting codes from IP: %w", err)
+	}
+	return n, nil
+}
+
+func (s *DB) FailureCounter(ctx context.Context, subject, factor string) (store.FailureCounter, error) {
+	c := store.FailureCounter{Subject: subject, Factor: factor}
+	err := s.row(ctx, `SELECT consecutive, last_at, locked_until, disabled_at FROM failure_counters WHERE subject = ? AND factor = ?`, subject, factor).Scan(
+		&c.Consecutive, timeCol{&c.LastAt}, nullTime{&c.LockedUntil}, nullTime{&c.DisabledAt})
+	if err != nil {
+		return c, notFound(err, "reading failure counter")
+	}
+	return c, nil
+}
+
+func (s *DB) AddFailure(ctx context.Context, subject, factor string, at time.Time, lock func(int) (*time.Time, *time.Time)) (store.FailureCounter, error) {
+	c := store.FailureCounter{Subject: subject, Factor: factor, LastAt: at}
+	err := s.row(ctx, `INSERT INTO failure_counters (subject, factor, consecutive, last_at) VALUES (?, ?, 1, ?)
+		ON CONFLICT (subject, factor) DO UPDATE SET consecutive = failure_counters.consecutive + 1, last_at = excluded.last_at
+		RETURNING consecutive, disabled_at`, subject, factor, ts(at)).Scan(&c.Consecutive, nullTime{&c.DisabledAt})
+	if err != nil {
+		return c, fmt.Errorf("counting failure: %w", err)
+	}
+	lockedUntil, disabledAt := lock(c.Consecutive)
+	if c.DisabledAt != nil {
+		disabledAt = c.DisabledAt // once disabled, only ResetFailures enables it again
+	}
+	c.LockedUntil, c.DisabledAt = lockedUntil, disabledAt
+	_, err = s.exec(ctx, `UPDATE failure_counters SET locked_until = ?, disabled_at = ? WHERE subject = ? AND factor = ?`,
+		tsPtr(lockedUntil), tsPtr(disabledAt), subject, factor)
+	if err != nil {
+		return c, fmt.Errorf("locking factor: %w", err)
+	}
+	return c, nil
+}
+
+func (s *DB) ResetFailures(ctx context.Context, subject, factor string) error {
+	if _, err := s.exec(ctx, `DELETE FROM failure_counters WHERE subject = ? AND factor = ?`, subject, factor); err != nil {
+		return fmt.Errorf("resetting failures: %w", err)
+	}
+	return nil
+}
+
+const messageCols = `id, kind, channel, recipient, language, account_id, flow_id, data, secret, status, attempts, last_error, relay, created_at, next_at, sent_at, expires_at, leased_until`
+
+func scanMessage(r interface{ Scan(...any) error }) (store.Message, error) {
+	var m store.Message
+	var data, secret string
+	err := r.Scan(&m.ID, &m.Kind, &m.Channel, &m.Recipient, &m.Language, &m.AccountID, &m.FlowID, &data, &secret, &m.Status, &m.Attempts,
+		&m.LastError, &m.Relay, timeCol{&m.CreatedAt}, timeCol{&m.NextAt}, nullTime{&m.SentAt}, nullTime{&m.ExpiresAt}, nullTime{&m.LeasedUntil})
+	m.Data = []byte(data)
+	if secret != "" {
+		m.Secret = []byte(secret)
+	}
+	return m, err
+}
+
+func (s *DB) EnqueueMessage(ctx context.Context, m store.Message) error {
+	_, err := s.exec(ctx, `INSERT INTO messages (`+messageCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		m.ID, m.Kind, m.Channel, m.Recipient, m.Language, m.AccountID, m.FlowID, string(m.Data), string(m.Secret), m.Status, m.Attempts,
+		m.LastError, m.Relay, ts(m.CreatedAt), ts(m.NextAt), tsPtr(m.SentAt), tsPtr(m.ExpiresAt), tsPtr(m.LeasedUntil))
+	if err != nil {
+		return fmt.Errorf("queueing message: %w", err)
+	}
+	return nil
+}
+
+func (s *DB) MessageByID(ctx context.Context, id string) (store.Message, error) {
+	m, err := scanMessage(s.row(ctx, `SELECT `+messageCols+` FROM messages WHERE id = ?`, id))
+	if err != nil {
+		return m, notFound(err, "reading message")
+	}
+	return m, nil
+}
+
+func (s *DB) listMessages(ctx context.Context, q string, args ...any) ([]store.Message, error) {
+	rows, err := s.query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("listing messages: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Message
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, fmt.Errorf("reading message: %w", err)
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+func (s *DB) ClaimMessages(ctx context.Context, now, leaseUntil time.Time, n int) ([]store.Message, error) {
+	// The conditional UPDATE is the claim: of several instances racing for
+	// one message, only the one whose UPDATE matched still-due state owns it.
+	due, err := s.listMessages(ctx, `SELECT `+messageCols+` FROM messages
+		WHERE status IN ('queued', 'retrying', 'sending') AND next_at <= ? AND (leased_until IS NULL OR leased_until <= ?)
+		ORDER BY next_at LIMIT ?`, ts(now), ts(now), n)
+	if err != nil {
+		return nil, err
+	}
+	var claimed []store.Message
+	for _, m := range due {
+		res, err := s.exec(ctx, `UPDATE messages SET status = 'sending', leased_until = ?, attempts = attempts + 1
+			WHERE id = ? AND (leased_until IS NULL OR leased_until <= ?) AND status IN ('queued', 'retrying', 'sending')`,
+			ts(leaseUntil), m.ID, ts(now))
+		if err != nil {
+			return claimed, fmt.Errorf("claiming message: %w", err)
+		}
+		if k, _ := res.RowsAffected(); k == 1 {
+			m.Status, m.Attempts = store.MessageSending, m.Attempts+1
+			lu := leaseUntil.UTC()
+			m.LeasedUntil = &lu
+			claimed = append(claimed, m)
+		}
+	}
+	return claimed, nil
+}
+
+func (s *DB) UpdateMessage(ctx context.Context, m store.Message) error {
+	return s.execOne(ctx, "updating message", `UPDATE messages SET status = ?, attempts = ?, last_error = ?, relay = ?, next_at = ?, sent_at = ?,
+		leased_until = ?, secret = ?, data = ? WHERE id = ?`,
+		m.Status, m.Attempts, m.LastError, m.Relay, ts(m.NextAt), tsPtr(m.SentAt), tsPtr(m.LeasedUntil), string(m.Secret), string(m.Data), m.ID)
+}
+
+func (s *DB) MessagesTo(ctx context.Context, recipient string, limit int) ([]store.Message, error) {
+	return s.listMessages(ctx, `SELECT `+messageCols+` FROM messages WHERE recipient = ? ORDER BY created_at DESC, id DESC LIMIT ?`, recipient, limit)
+}
+
+func (s *DB) RecentMessages(ctx context.Context, limit int) ([]store.Message, error) {
+	return s.listMessages(ctx, `SELECT `+messageCols+` FROM messages ORDER BY created_at DESC, id DESC LIMIT ?`, limit)
+}
+
+const sessionCols = `id, token_hash, account_id, device_id, ip, user_agent, method, created_at, last_seen_at, expires_at, step_up_at, revoked_at`
+
+func scanSession(r interface{ Scan(...any) error }) (store.Session, error) {
+	var x store.Session
+	err := r.Scan(&x.ID, &x.TokenHash, &x.AccountID, &x.DeviceID, &x.IP, &x.UserAgent, &x.Method,
+		timeCol{&x.CreatedAt}, timeCol{&x.LastSeenAt}, timeCol{&x.ExpiresAt}, nullTime{&x.StepUpAt}, nullTime{&x.RevokedAt})
+	return x, err
+}
+
+func (s *DB) CreateSession(ctx context.Context, x store.Session) error {
+	_, err := s.exec(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
+		x.ID, x.TokenHash, x.AccountID, x.DeviceID, x.IP, x.UserAgent, x.Method, ts(x.CreatedAt), ts(x.LastSeenAt), ts(x.ExpiresAt), tsPtr(x.StepUpAt), tsPtr(x.RevokedAt))
+	if err != nil {
+		return fmt.Errorf("creating session: %w", err)
+	}
+	return nil
+}
+
+func (s *DB) SessionByTokenHash(ctx context.Context, hash string) (store.Session, error) {
+	x, err := scanSession(s.row(ctx, `SELECT `+sessionCols+` FROM sessions WHERE token_hash = ?`, hash))
+	if err != nil {
+		return x, notFound(err, "reading session")
+	}
+	return x, nil
+}
+
+func (s *DB) TouchSession(ctx context.Context, id string, at time.Time, ip string) error {
+	return s.execOne(ctx, "touching session", `UPDATE sessions SET last_seen_at = ?, ip = ? WHERE id = ?`, ts(at), ip, id)
+}
+
+func (s *DB) RevokeSession(ctx context.Context, id string, at time.Time) error {
+	return s.execOne(ctx, "revoking session", `UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`, ts(at), id)
+}
+
+func (s *DB) RevokeOtherSessions(ctx context.Context, accountID, keepID string, at time.Time) (int, error) {
+	res, err := s.exec(ctx, `UPDATE sessions SET revoked_at = ? WHERE account_id = ? AND id <> ? AND revoked_at IS NULL`, ts(at), accountID, keepID)
+	if err != nil {
+		return 0, fmt.Errorf("revoking sessions: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+func (s *DB) SessionsByAccount(ctx context.Context, accountID string, now time.Time) ([]store.Session, error) {
+	rows, err := s.query(ctx, `SELECT `+sessionCols+` FROM sessions WHERE account_id = ? AND revoked_at IS NULL AND expires_at > ?
+		ORDER BY last_seen_at DESC, id`, accountID, ts(now))
+	if err != nil {
+		return nil, fmt.Errorf("listing sessions: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Session
+	for rows.Next() {
+		x, err := scanSession(rows)
+		if err != nil {
+			return nil, fmt.Errorf("reading session: %w", err)
+		}
+		out = append(out, x)
+	}
+	return out, rows.Err()
+}
+
+const deviceCols = `id, account_id, token_hash, user_agent, browser, os, last_ip, first_seen, last_seen`
+
+func (s *DB) UpsertDevice(ctx context.Context, d store.Device) (store.Device, error) {
+	var out store.Device
+	err := s.row(ctx, `INSERT INTO devices (`+deviceCols+`) VALUES (?,?,?,?,?,?,?,?,?)
+		ON CONFLICT (account_id, token_hash) DO UPDATE SET user_agent = excluded.user_agent, browser = excluded.browser, os = excluded.os,
+			last_ip = excluded.last_ip, last_seen = excluded.last_seen
+		RETURNING `+deviceCols,
+		d.ID, d.AccountID, d.TokenHash, d.UserAgent, d.Browser, d.OS, d.LastIP, ts(d.FirstSeen), ts(d.LastSeen)).Scan(
+		&out.ID, &out.AccountID, &out.TokenHash, &out.UserAgent, &out.Browser, &out.OS, &out.LastIP, timeCol{&out.FirstSeen}, timeCol{&out.LastSeen})
+	if err != nil {
+		return out, fmt.Errorf("recording device: %w", err)
+	}
+	return out, nil
+}
+
+func (s *DB) DeviceByTokenHash(ctx context.Context, accountID, hash string) (store.Device, error) {
+	var d store.Device
+	err := s.row(ctx, `SELECT `+deviceCols+` FROM devices WHERE account_id = ? AND token_hash = ?`, accountID, hash).Scan(
+		&d.ID, &d.AccountID, &d.TokenHash, &d.UserAgent, &d.Browser, &d.OS, &d.LastIP, timeCol{&d.FirstSeen}, timeCol{&d.LastSeen})
+	if err != nil {
+		return d, notFound(err, "reading device")
+	}
+	return d, nil
+}
+
+const eventCols = `id, account_id, at, kind, result, method, ip, device_id, device, flow_id, reasons`
+
+func (s *DB) AppendEvent(ctx context.Context, e store.Event) error {
+	_, err := s.exec(ctx, `INSERT INTO events (`+eventCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
+		e.ID, e.AccountID, ts(e.At), e.Kind, e.Result, e.Method, e.IP, e.DeviceID, e.Device, e.FlowID, stringsJSON(e.Reasons))
+	if err != nil {
+		return fmt.Errorf("appending event: %w", err)
+	}
+	return nil
+}
+
+func (s *DB) Events(ctx context.Context, accountID string, before time.Time, limit int) ([]store.Event, error) {
+	if before.IsZero() {
+		before = time.Unix(1<<40, 0)
+	}
+	rows, err := s.query(ctx, `SELECT `+eventCols+` FROM events WHERE account_id = ? AND at < ? ORDER BY at DESC, id DESC LIMIT ?`,
+		accountID, ts(before), limit)
+	if err != nil {
+		return nil, fmt.Errorf("listing events: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Event
+	for rows.Next() {
+		var e store.Event
+		if err := rows.Scan(&e.ID, &e.AccountID, timeCol{&e.At}, &e.Kind, &e.Result, &e.Method, &e.IP, &e.DeviceID, &e.Device, &e.FlowID, jsonStrings{&e.Reasons}); err != nil {
+			return nil, fmt.Errorf("reading event: %w", err)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+func (s *DB) SignedInFromIP(ctx context.Context, accountID, ip string) (bool, error) {
+	var n int
+	err := s.row(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM events WHERE account_id = ? AND ip = ? AND kind = 'sign_in' AND result = 'success' LIMIT 1) x`,
+		accountID, ip).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("looking up sign-ins from IP: %w", err)
+	}
+	return n > 0, nil
+}
+
+const linkCols = `id, token_hash, purpose, account_id, contact_id, flow_id, created_at, expires_at, used_at`
+
+func (s *DB) CreateLinkToken(ctx context.Context, t store.LinkToken) error {
+	_, err := s.exec(ctx, `INSERT INTO link_tokens (`+linkCols+`) VALUES (?,?,?,?,?,?,?,?,?)`,
+		t.ID, t.TokenHash, t.Purpose, t.AccountID, t.ContactID, t.FlowID, ts(t.CreatedAt), ts(t.ExpiresAt), tsPtr(t.UsedAt))
+	if err != nil {
+		return fmt.Errorf("creating link token: %w", err)
+	}
+	return nil
+}
+
+func (s *DB) LinkTokenByHash(ctx context.Context, hash string) (store.LinkToken, error) {
+	var t store.LinkToken
+	err := s.row(ctx, `SELECT `+linkCols+` FROM link_tokens WHERE token_hash = ?`, hash).Scan(
+		&t.ID, &t.TokenHash, &t.Purpose, &t.AccountID, &t.ContactID, &t.FlowID, timeCol{&t.CreatedAt}, timeCol{&t.ExpiresAt}, nullTime{&t.UsedAt})
+	if err != nil {
+		return t, notFound(err, "reading link token")
+	}
+	return t, nil
+}
+
+func (s *DB) UseLinkToken(ctx context.Context, id string, at time.Time) error {
+	err := s.execOne(ctx, "using link token", `UPDATE link_tokens SET used_at = ? WHERE id = ? AND used_at IS NULL AND expires_at > ?`, ts(at), id, ts(at))
+	if err != nil {
+		return fmt.Errorf("%w: link already used or expired", store.ErrConflict)
+	}
+	return nil
+}
+
+func (s *DB) DeleteExpired(ctx context.Context, t time.Time) (int, error) {
+	total := 0
+	// Codes outlive their flows by two days: the per-recipient and per-IP
+	// daily limits count them.
+	codesBefore := t.Add(-48 * time.Hour)
+	for _, q := range []struct {
+		sql string
+		at  time.Time
+	}{
+		{`DELETE FROM codes WHERE created_at < ?`, codesBefore},
+		{`DELETE FROM flows WHERE expires_at < ?`, t},
+		{`DELETE FROM link_tokens WHERE expires_at < ?`, t},
+	} {
+		res, err := s.exec(ctx, q.sql, ts(q.at))
+		if err != nil {
+			return total, fmt.Errorf("deleting expired records: %w", err)
+		}
+		n, _ := res.RowsAffected()
+		total += int(n)
+	}
+	return total, nil
+}

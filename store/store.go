@@ -1,0 +1,273 @@
+// Package store defines the records ward keeps and the one interface every
+// storage backend implements. Backends live in sub-packages (sqlite,
+// postgres); the conformance sub-package is the behaviour they must all show.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrNotFound is returned when a lookup matches no record.
+var ErrNotFound = errors.New("not found")
+
+// ErrConflict is returned when a write would break a uniqueness rule, or a
+// conditional update found the record no longer in the expected state.
+var ErrConflict = errors.New("conflict")
+
+// Store is a storage backend. Every method of Queries runs on its own; InTx
+// runs fn so that all its changes happen together or not at all.
+type Store interface {
+	Queries
+	// InTx runs fn in one transaction. fn must use only the Queries it is
+	// given: the backend may hold its single writer while fn runs.
+	InTx(ctx context.Context, fn func(q Queries) error) error
+	Close() error
+}
+
+// Queries is every operation on stored records.
+type Queries interface {
+	CreateAccount(ctx context.Context, a Account) error
+	AccountByID(ctx context.Context, id string) (Account, error)
+	AccountByEmail(ctx context.Context, email string) (Account, error)
+	UpdateAccountPassword(ctx context.Context, id, hash string, at time.Time) error
+	SetAccountDisabled(ctx context.Context, id string, at *time.Time) error
+
+	CreateContact(ctx context.Context, c Contact) error
+	ContactsByAccount(ctx context.Context, accountID string) ([]Contact, error)
+	ContactByID(ctx context.Context, id string) (Contact, error)
+	DeleteContact(ctx context.Context, id string) error
+
+	CreateFlow(ctx context.Context, f Flow) error
+	FlowByTokenHash(ctx context.Context, hash string) (Flow, error)
+	// AdvanceFlow moves a flow from state `from` to `to`; ErrConflict when
+	// the flow is no longer in `from` (someone else moved it first).
+	AdvanceFlow(ctx context.Context, id, from, to string, at time.Time) error
+	SetFlowRecipient(ctx context.Context, id, recipient string) error
+
+	CreateCode(ctx context.Context, c Code) error
+	// CurrentCode is the newest code of a flow that has not been replaced.
+	CurrentCode(ctx context.Context, flowID string) (Code, error)
+	// ReplaceCodes marks every live code of a flow replaced: after a
+	// resend only the newest code works.
+	ReplaceCodes(ctx context.Context, flowID string, at time.Time) error
+	// AddCodeFailure counts one wrong entry and returns the new count.
+	AddCodeFailure(ctx context.Context, codeID string) (int, error)
+	// UseCode marks a code used if it is still live, unexpired and below
+	// maxFailures; ErrConflict otherwise. Exactly one caller can win.
+	UseCode(ctx context.Context, codeID string, at time.Time, maxFailures int) error
+	// CountCodesToRecipient and CountCodesFromIP count codes issued since
+	// `since`, for the per-recipient and per-IP limits.
+	CountCodesToRecipient(ctx context.Context, recipientKey string, since time.Time) (int, error)
+	CountCodesFromIP(ctx context.Context, ip string, since time.Time) (int, error)
+
+	FailureCounter(ctx context.Context, subject, factor string) (FailureCounter, error)
+	// AddFailure increments the consecutive count atomically and stores the
+	// lock that the caller computed from the new count.
+	AddFailure(ctx context.Context, subject, factor string, at time.Time, lock func(consecutive int) (lockedUntil, disabledAt *time.Time)) (FailureCounter, error)
+	ResetFailures(ctx context.Context, subject, factor string) error
+
+	EnqueueMessage(ctx context.Context, m Message) error
+	MessageByID(ctx context.Context, id string) (Message, error)
+	// ClaimMessages leases up to n due messages to one worker until
+	// leaseUntil, so that several instances do not send the same message.
+	ClaimMessages(ctx context.Context, now, leaseUntil time.Time, n int) ([]Message, error)
+	UpdateMessage(ctx context.Context, m Message) error
+	MessagesTo(ctx context.Context, recipient string, limit int) ([]Message, error)
+	RecentMessages(ctx context.Context, limit int) ([]Message, error)
+
+	CreateSession(ctx context.Context, s Session) error
+	SessionByTokenHash(ctx context.Context, hash string) (Session, error)
+	TouchSession(ctx context.Context, id string, at time.Time, ip string) error
+	RevokeSession(ctx context.Context, id string, at time.Time) error
+	// RevokeOtherSessions revokes every live session of the account except
+	// keepID (which may be empty) and returns how many it revoked.
+	RevokeOtherSessions(ctx context.Context, accountID, keepID string, at time.Time) (int, error)
+	SessionsByAccount(ctx context.Context, accountID string, now time.Time) ([]Session, error)
+
+	UpsertDevice(ctx context.Context, d Device) (Device, error)
+	DeviceByTokenHash(ctx context.Context, accountID, hash string) (Device, error)
+
+	AppendEvent(ctx context.Context, e Event) error
+	// Events lists an account's events, newest first, before `before` (zero
+	// for now), at most limit.
+	Events(ctx context.Context, accountID string, before time.Time, limit int) ([]Event, error)
+	// SignedInFromIP reports whether the account ever signed in from ip.
+	SignedInFromIP(ctx context.Context, accountID, ip string) (bool, error)
+
+	CreateLinkToken(ctx context.Context, t LinkToken) error
+	LinkTokenByHash(ctx context.Context, hash string) (LinkToken, error)
+	UseLinkToken(ctx context.Context, id string, at time.Time) error
+
+	// DeleteExpired removes flows and link tokens that ended before t, and
+	// codes issued more than two days before t.
+	DeleteExpired(ctx context.Context, t time.Time) (int, error)
+}
+
+// Account is a person's account. Email is its sign-in name, normalised.
+type Account struct {
+	ID           string
+	Email        string
+	Phone        string
+	PasswordHash string
+	Language     string
+	CreatedAt    time.Time
+	DisabledAt   *time.Time
+}
+
+// Contact kinds.
+const (
+	ContactEmail = "email"
+	ContactPhone = "phone"
+)
+
+// Contact is an address that can receive codes for an account. The primary
+// email is a contact too, marked Primary.
+type Contact struct {
+	ID         string
+	AccountID  string
+	Kind       string
+	Value      string
+	Primary    bool
+	VerifiedAt *time.Time
+	CreatedAt  time.Time
+}
+
+// Flow is one sign-in, step-up or reset in progress. AccountID is empty for
+// a flow started for an unknown identifier, which behaves the same way but
+// never succeeds. Subject keys the per-account failure counters.
+type Flow struct {
+	ID         string
+	TokenHash  string
+	Kind       string
+	State      string
+	AccountID  string
+	Subject    string
+	Recipient  string
+	Channel    string
+	IP         string
+	DeviceID   string
+	SessionID  string
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+	UpdatedAt  time.Time
+}
+
+// Code is a one-time code, stored only as an HMAC.
+type Code struct {
+	ID           string
+	FlowID       string
+	Purpose      string
+	Channel      string
+	RecipientKey string
+	Hash         string
+	IP           string
+	Failures     int
+	CreatedAt    time.Time
+	ExpiresAt    time.Time
+	UsedAt       *time.Time
+	ReplacedAt   *time.Time
+}
+
+// FailureCounter counts consecutive failures of one factor for one subject.
+type FailureCounter struct {
+	Subject     string
+	Factor      string
+	Consecutive int
+	LastAt      time.Time
+	LockedUntil *time.Time
+	DisabledAt  *time.Time
+}
+
+// Message statuses.
+const (
+	MessageQueued   = "queued"
+	MessageSending  = "sending"
+	MessageSent     = "sent"
+	MessageRetrying = "retrying"
+	MessageFailed   = "failed"
+	MessageExpired  = "expired"
+)
+
+// Message is an outgoing mail or SMS in the outbox. Secret (a sealed code)
+// is erased once the message is sent or can no longer be sent.
+type Message struct {
+	ID          string
+	Kind        string
+	Channel     string
+	Recipient   string
+	Language    string
+	AccountID   string
+	FlowID      string
+	Data        []byte
+	Secret      []byte
+	Status      string
+	Attempts    int
+	LastError   string
+	Relay       string
+	CreatedAt   time.Time
+	NextAt      time.Time
+	SentAt      *time.Time
+	ExpiresAt   *time.Time
+	LeasedUntil *time.Time
+}
+
+// Session is a signed-in session; only a hash of its token is kept.
+type Session struct {
+	ID         string
+	TokenHash  string
+	AccountID  string
+	DeviceID   string
+	IP         string
+	UserAgent  string
+	Method     string
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	ExpiresAt  time.Time
+	StepUpAt   *time.Time
+	RevokedAt  *time.Time
+}
+
+// Device is a browser or client that ward gave a device cookie and that
+// signed in to an account.
+type Device struct {
+	ID        string
+	AccountID string
+	TokenHash string
+	UserAgent string
+	Browser   string
+	OS        string
+	LastIP    string
+	FirstSeen time.Time
+	LastSeen  time.Time
+}
+
+// Event is one line of the append-only activity log.
+type Event struct {
+	ID        string
+	AccountID string
+	At        time.Time
+	Kind      string
+	Result    string
+	Method    string
+	IP        string
+	DeviceID  string
+	Device    string
+	FlowID    string
+	Reasons   []string
+}
+
+// LinkToken is a single-use token carried by a link in a mail, such as
+// "not my account".
+type LinkToken struct {
+	ID        string
+	TokenHash string
+	Purpose   string
+	AccountID string
+	ContactID string
+	FlowID    string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	UsedAt    *time.Time
+}

@@ -1,0 +1,67 @@
+// Package throttle decides how long a factor (a password, codes by mail,
+// codes by SMS) must rest after consecutive failures, and when it is
+// disabled outright (NIST SP 800-63B-4 §3.2.2: at most 100 consecutive
+// failures per account and factor).
+package throttle
+
+import (
+	"fmt"
+	"time"
+)
+
+// Factors that are counted separately.
+const (
+	FactorPassword  = "password"
+	FactorEmailCode = "email_code"
+	FactorSMSCode   = "sms_code"
+)
+
+// Policy is the schedule of waits and the disabling limit.
+type Policy struct {
+	// FreeFailures may happen in a row before any wait.
+	FreeFailures int
+	// FirstWait follows failure FreeFailures+1; each further Step failures
+	// double it, up to MaxWait.
+	FirstWait time.Duration
+	Step      int
+	MaxWait   time.Duration
+	// DisableAt consecutive failures disables the factor until the owner
+	// enables it again by another route.
+	DisableAt int
+}
+
+// Default is ward's schedule: 9 failures free, then 30 s, doubling every
+// 10 failures up to 1 h, and the factor disabled at 100.
+func Default() Policy {
+	return Policy{FreeFailures: 9, FirstWait: 30 * time.Second, Step: 10, MaxWait: time.Hour, DisableAt: 100}
+}
+
+// Validate reports a policy that cannot work.
+func (p Policy) Validate() error {
+	if p.DisableAt < 1 || p.DisableAt > 100 {
+		return fmt.Errorf("disable_at must be 1 to 100 (NIST SP 800-63B-4 caps it at 100), got %d", p.DisableAt)
+	}
+	if p.Step < 1 || p.FirstWait <= 0 || p.MaxWait < p.FirstWait || p.FreeFailures < 0 {
+		return fmt.Errorf("waits must grow from a positive first wait to a larger max wait in steps of at least 1 failure")
+	}
+	return nil
+}
+
+// After returns the lock that follows the n-th consecutive failure at t:
+// the time until which the factor rests, and the time it was disabled.
+func (p Policy) After(n int, t time.Time) (lockedUntil, disabledAt *time.Time) {
+	if n >= p.DisableAt {
+		d := t
+		return nil, &d
+	}
+	if n <= p.FreeFailures {
+		return nil, nil
+	}
+	wait := p.FirstWait
+	for i := (n - p.FreeFailures - 1) / p.Step; i > 0 && wait < p.MaxWait; i-- {
+		wait *= 2
+	}
+	wait = min(wait, p.MaxWait)
+	u := t.Add(wait)
+	return &u, nil
+}

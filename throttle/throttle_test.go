@@ -1,0 +1,34 @@
+package throttle
+
+import (
+	"testing"
+	"time"
+)
+
+func TestScheduleGrowsThenDisables(t *testing.T) {
+	p := Default()
+	t0 := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	for n := 1; n <= 9; n++ {
+		if u, d := p.After(n, t0); u != nil || d != nil {
+			t.Fatalf("failure %d locked: %v %v", n, u, d)
+		}
+	}
+	want := map[int]time.Duration{10: 30 * time.Second, 19: 30 * time.Second, 20: time.Minute, 30: 2 * time.Minute,
+		60: 16 * time.Minute, 80: time.Hour, 99: time.Hour}
+	for n, w := range want {
+		u, d := p.After(n, t0)
+		if d != nil || u == nil || u.Sub(t0) != w {
+			t.Errorf("failure %d: wait %v disabled %v, want wait %v", n, u, d, w)
+		}
+	}
+	if u, d := p.After(100, t0); d == nil || u != nil {
+		t.Errorf("failure 100 must disable the factor, got %v %v", u, d)
+	}
+	if err := p.Validate(); err != nil {
+		t.Error(err)
+	}
+	p.DisableAt = 101
+	if p.Validate() == nil {
+		t.Error("a policy allowing 101 failures must be refused")
+	}
+}
