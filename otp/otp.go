@@ -16,10 +16,10 @@ import (
 
 // Purposes a code can be issued for. A code is bound to one of them.
 const (
-	PurposeSignIn       = "sign_in"
-	PurposeStepUp       = "step_up"
-	PurposeReset        = "password_reset"
-	PurposeVerify       = "verify_contact"
+	PurposeSignIn        = "sign_in"
+	PurposeStepUp        = "step_up"
+	PurposeReset         = "password_reset"
+	PurposeVerify        = "verify_contact"
 	PurposeConfirmChange = "confirm_change"
 )
 

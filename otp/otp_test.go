@@ -65,7 +65,7 @@ func TestNormalizeRejectsWithClearError(t *testing.T) {
 		"abcdef":     false,
 		"123456x":    true,
 		"code123456": true,
-		"12345６７":   false,
+		"12345６７":    false,
 	} {
 		_, err := Normalize(in, 6)
 		var fe *FormatError

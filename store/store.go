@@ -44,7 +44,7 @@ type Queries interface {
 	// AdvanceFlow moves a flow from state `from` to `to`; ErrConflict when
 	// the flow is no longer in `from` (someone else moved it first).
 	AdvanceFlow(ctx context.Context, id, from, to string, at time.Time) error
-	SetFlowRecipient(ctx context.Context, id, recipient string) error
+	SetFlowRecipient(ctx context.Context, id, channel, recipient string) error
 
 	CreateCode(ctx context.Context, c Code) error
 	// CurrentCode is the newest code of a flow that has not been replaced.
@@ -138,20 +138,20 @@ type Contact struct {
 // a flow started for an unknown identifier, which behaves the same way but
 // never succeeds. Subject keys the per-account failure counters.
 type Flow struct {
-	ID         string
-	TokenHash  string
-	Kind       string
-	State      string
-	AccountID  string
-	Subject    string
-	Recipient  string
-	Channel    string
-	IP         string
-	DeviceID   string
-	SessionID  string
-	CreatedAt  time.Time
-	ExpiresAt  time.Time
-	UpdatedAt  time.Time
+	ID        string
+	TokenHash string
+	Kind      string
+	State     string
+	AccountID string
+	Subject   string
+	Recipient string
+	Channel   string
+	IP        string
+	DeviceID  string
+	SessionID string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	UpdatedAt time.Time
 }
 
 // Code is a one-time code, stored only as an HMAC.

@@ -154,7 +154,7 @@ func testFlows(t *testing.T, s store.Store) {
 	if _, err := s.FlowByTokenHash(ctx, "th2"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("unknown flow: %v", err)
 	}
-	must(t, s.SetFlowRecipient(ctx, "f1", "b@example.com"))
+	must(t, s.SetFlowRecipient(ctx, "f1", "sms", "+819012345678"))
 	var wins atomic.Int32
 	var wg sync.WaitGroup
 	for range 20 {
@@ -171,7 +171,7 @@ func testFlows(t *testing.T, s store.Store) {
 		t.Fatalf("%d advances won, want 1", wins.Load())
 	}
 	got, _ = s.FlowByTokenHash(ctx, "th1")
-	if got.State != "done" || got.Recipient != "b@example.com" {
+	if got.State != "done" || got.Recipient != "+819012345678" || got.Channel != "sms" {
 		t.Fatalf("flow after advance: %+v", got)
 	}
 }

@@ -126,8 +126,8 @@ func (s *DB) AdvanceFlow(ctx context.Context, id, from, to string, at time.Time)
 	return nil
 }
 
-func (s *DB) SetFlowRecipient(ctx context.Context, id, recipient string) error {
-	return s.execOne(ctx, "setting flow recipient", `UPDATE flows SET recipient = ? WHERE id = ?`, recipient, id)
+func (s *DB) SetFlowRecipient(ctx context.Context, id, channel, recipient string) error {
+	return s.execOne(ctx, "setting flow recipient", `UPDATE flows SET channel = ?, recipient = ? WHERE id = ?`, channel, recipient, id)
 }
 
 const codeCols = `id, flow_id, purpose, channel, recipient_key, hash, ip, failures, created_at, expires_at, used_at, replaced_at`

@@ -1,0 +1,45 @@
+// Package activity names the events of the append-only activity log and
+// records them. Nothing secret (codes, passwords, tokens) is ever recorded.
+package activity
+
+import (
+	"context"
+	"time"
+
+	"github.com/wardhq/ward/keys"
+	"github.com/wardhq/ward/store"
+)
+
+// Event kinds.
+const (
+	SignIn          = "sign_in"
+	CodeSent        = "code_sent"
+	CodeFailed      = "code_failed"
+	PasswordChanged = "password_changed"
+	PasswordReset   = "password_reset"
+	SessionEnded    = "session_ended"
+	FactorDisabled  = "factor_disabled"
+	FactorEnabled   = "factor_enabled"
+	ContactRemoved  = "contact_removed"
+	NotMineReported = "not_mine_reported"
+)
+
+// Results.
+const (
+	Success         = "success"
+	WrongPassword   = "wrong_password"
+	WrongCode       = "wrong_code"
+	Blocked         = "blocked"
+	Sent            = "sent"
+	StepUpRequired  = "step_up_required"
+	Locked          = "locked"
+	AccountDisabled = "account_disabled"
+)
+
+// Record appends e to the log inside the caller's transaction, stamping
+// its ID and time.
+func Record(ctx context.Context, q store.Queries, at time.Time, e store.Event) error {
+	e.ID = keys.ID()
+	e.At = at.UTC()
+	return q.AppendEvent(ctx, e)
+}

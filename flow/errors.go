@@ -1,0 +1,44 @@
+package flow
+
+import (
+	"fmt"
+	"time"
+)
+
+// Error codes a client can act on.
+const (
+	ErrInvalidInput     = "invalid_input"
+	ErrFlowInvalid      = "flow_invalid"
+	ErrFlowExpired      = "flow_expired"
+	ErrCodeExpired      = "code_expired"
+	ErrWrongCode        = "wrong_code"
+	ErrTooManyAttempts  = "too_many_attempts"
+	ErrFactorLocked     = "factor_locked"
+	ErrFactorDisabled   = "factor_disabled"
+	ErrRateLimited      = "rate_limited"
+	ErrWrongCredentials = "wrong_credentials"
+	ErrAccountDisabled  = "account_disabled"
+	ErrBlocked          = "blocked"
+	ErrLinkInvalid      = "link_invalid"
+)
+
+// Error is a refusal the person can act on. Message is safe to show.
+type Error struct {
+	Code         string    `json:"error"`
+	Message      string    `json:"message"`
+	Field        string    `json:"field,omitempty"`
+	AttemptsLeft *int      `json:"attempts_left,omitempty"`
+	RetryAt      time.Time `json:"retry_at,omitzero"`
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+func fail(code, format string, a ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, a...)}
+}
+
+func retryLater(code string, at time.Time, format string, a ...any) *Error {
+	e := fail(code, format, a...)
+	e.RetryAt = at.UTC()
+	return e
+}

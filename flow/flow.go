@@ -1,0 +1,686 @@
+// Package flow runs the sign-in, step-up and password-reset flows: it ties
+// accounts, one-time codes, sessions, the outbox and the activity log
+// together, one transaction per step, so a crash leaves all or nothing.
+package flow
+
+import (
+	"context"
+	"crypto/hmac"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/wardhq/ward/account"
+	"github.com/wardhq/ward/activity"
+	"github.com/wardhq/ward/keys"
+	"github.com/wardhq/ward/notify"
+	"github.com/wardhq/ward/otp"
+	"github.com/wardhq/ward/session"
+	"github.com/wardhq/ward/store"
+	"github.com/wardhq/ward/throttle"
+)
+
+// Flow kinds and states.
+const (
+	KindSignIn = "sign_in"
+	KindStepUp = "step_up"
+	KindReset  = "password_reset"
+
+	stateCodeSent  = "code_sent"
+	stateCodeOK    = "code_verified"
+	stateDone      = "done"
+	stateCancelled = "cancelled"
+)
+
+// Limits are the knobs of code issuing and checking.
+type Limits struct {
+	Digits           int
+	CodeTTL          time.Duration
+	RecoveryCodeTTL  time.Duration
+	FlowTTL          time.Duration
+	MaxCodeFailures  int
+	ResendCooldown   time.Duration
+	PerRecipientHour int
+	PerRecipientDay  int
+	PerIPHour        int
+	NotMineTTL       time.Duration
+}
+
+// DefaultLimits are ward's defaults.
+func DefaultLimits() Limits {
+	return Limits{Digits: 6, CodeTTL: 10 * time.Minute, RecoveryCodeTTL: 10 * time.Minute, FlowTTL: 15 * time.Minute,
+		MaxCodeFailures: 5, ResendCooldown: 60 * time.Second, PerRecipientHour: 5, PerRecipientDay: 20, PerIPHour: 60,
+		NotMineTTL: 7 * 24 * time.Hour}
+}
+
+// Client is who is asking: the request's address, browser and the device
+// cookie ward gave it (empty when it has none).
+type Client struct {
+	IP          string
+	UserAgent   string
+	DeviceToken string
+}
+
+// Attempt is what the risk check sees of a sign-in with a right password.
+type Attempt struct {
+	AccountID   string
+	Client      Client
+	KnownDevice bool
+	KnownIP     bool
+}
+
+// Decision is the risk check's answer, with reasons for the log.
+type Decision struct {
+	StepUp  bool
+	Block   bool
+	Reasons []string
+}
+
+// Assessor decides whether a sign-in needs more proof. The risk engine
+// plugs in here.
+type Assessor interface {
+	Assess(ctx context.Context, a Attempt) (Decision, error)
+}
+
+// NewDeviceOrIP asks for a code when the device or the IP is new to the account.
+type NewDeviceOrIP struct{}
+
+// Assess implements Assessor.
+func (NewDeviceOrIP) Assess(_ context.Context, a Attempt) (Decision, error) {
+	var d Decision
+	if !a.KnownDevice {
+		d.Reasons = append(d.Reasons, "new_device")
+	}
+	if !a.KnownIP {
+		d.Reasons = append(d.Reasons, "new_ip")
+	}
+	d.StepUp = len(d.Reasons) > 0
+	return d, nil
+}
+
+// Service runs the flows.
+type Service struct {
+	Store     store.Store
+	Keys      *keys.Keys
+	Passwords *account.Passwords
+	Sessions  *session.Manager
+	Composer  *notify.Composer
+	Throttle  throttle.Policy
+	Risk      Assessor
+	Limits    Limits
+	Now       func() time.Time
+	Log       *slog.Logger
+	// Queued is called after a transaction that queued a message commits.
+	Queued func()
+}
+
+// Pending is a flow waiting for a code.
+type Pending struct {
+	Token       string    `json:"flow"`
+	Kind        string    `json:"kind"`
+	Channel     string    `json:"channel"`
+	Destination string    `json:"destination"`
+	ExpiresAt   time.Time `json:"expires_at"`
+	ResendAfter time.Time `json:"resend_after"`
+	Reasons     []string  `json:"reasons,omitempty"`
+}
+
+// Result is where a step left the flow: a session, a code on its way, or
+// (for a reset) a verified code waiting for the new password.
+type Result struct {
+	Session *session.Issued
+	Pending *Pending
+	State   string
+}
+
+// subject keys the failure counters: an account, or for an unknown
+// identifier a keyed digest of it, so both are throttled the same way.
+func (s *Service) subject(accountID, email string) string {
+	if accountID != "" {
+		return "a:" + accountID
+	}
+	return "u:" + s.Keys.Identifier("email", email)
+}
+
+func factorFor(channel string) string {
+	if channel == notify.SMS {
+		return throttle.FactorSMSCode
+	}
+	return throttle.FactorEmailCode
+}
+
+// lookup finds a live account by typed email. A disabled account is
+// treated as unknown so that nothing tells the two apart.
+func (s *Service) lookup(ctx context.Context, identifier string) (store.Account, string, error) {
+	email, err := account.NormalizeEmail(identifier)
+	if err != nil {
+		var ie *account.InputError
+		errors.As(err, &ie)
+		return store.Account{}, "", &Error{Code: ErrInvalidInput, Field: "email", Message: ie.Msg}
+	}
+	a, err := s.Store.AccountByEmail(ctx, email)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Account{}, email, nil
+	}
+	if err != nil {
+		return store.Account{}, email, err
+	}
+	return a, email, nil
+}
+
+func (s *Service) device(c Client) string { return session.DeviceLabel(c.UserAgent) }
+
+// knownDevice returns the account's device record for the client's cookie.
+func (s *Service) knownDevice(ctx context.Context, accountID string, c Client) (store.Device, bool) {
+	if c.DeviceToken == "" {
+		return store.Device{}, false
+	}
+	d, err := s.Store.DeviceByTokenHash(ctx, accountID, keys.HashToken(c.DeviceToken))
+	return d, err == nil
+}
+
+// newFlow builds a flow record and its client token.
+func (s *Service) newFlow(kind, accountID, subject, recipient, channel string, c Client, now time.Time) (store.Flow, string) {
+	tok := keys.Token()
+	return store.Flow{ID: keys.ID(), TokenHash: keys.HashToken(tok), Kind: kind, State: stateCodeSent, AccountID: accountID, Subject: subject,
+		Recipient: recipient, Channel: channel, IP: c.IP, CreatedAt: now, ExpiresAt: now.Add(s.Limits.FlowTTL), UpdatedAt: now}, tok
+}
+
+func purposeOf(kind string) string {
+	switch kind {
+	case KindStepUp:
+		return otp.PurposeStepUp
+	case KindReset:
+		return otp.PurposeReset
+	}
+	return otp.PurposeSignIn
+}
+
+func (s *Service) codeMAC(f store.Flow, purpose, channel, recipientKey, code string) string {
+	return s.Keys.CodeMAC(f.ID, purpose, channel, recipientKey, code)
+}
+
+// checkSendLimits refuses a new code when the recipient or the IP has had
+// too many lately. The counts live in the database, so they hold across
+// every instance sharing it.
+func (s *Service) checkSendLimits(ctx context.Context, q store.Queries, recipientKey, ip string, now time.Time) error {
+	l := s.Limits
+	for _, lim := range []struct {
+		n      int
+		window time.Duration
+		count  func() (int, error)
+		what   string
+	}{
+		{l.PerRecipientHour, time.Hour, func() (int, error) { return q.CountCodesToRecipient(ctx, recipientKey, now.Add(-time.Hour)) }, "this address"},
+		{l.PerRecipientDay, 24 * time.Hour, func() (int, error) { return q.CountCodesToRecipient(ctx, recipientKey, now.Add(-24*time.Hour)) }, "this address"},
+		{l.PerIPHour, time.Hour, func() (int, error) { return q.CountCodesFromIP(ctx, ip, now.Add(-time.Hour)) }, "your network"},
+	} {
+		if lim.n <= 0 {
+			continue
+		}
+		n, err := lim.count()
+		if err != nil {
+			return err
+		}
+		if n >= lim.n {
+			return retryLater(ErrRateLimited, now.Add(lim.window/time.Duration(lim.n)),
+				"too many codes were sent to %s recently; try again later or use another method", lim.what)
+		}
+	}
+	return nil
+}
+
+// issue creates a code for f and, when there is a real recipient, queues
+// the message carrying it; all inside the caller's transaction. A flow for
+// an unknown identifier gets a code too (never sent), so that limits,
+// timing and answers are the same for both.
+func (s *Service) issue(ctx context.Context, q store.Queries, f store.Flow, lang string, c Client, send bool, now time.Time) (store.Code, error) {
+	recipientKey := s.Keys.Identifier(f.Channel, f.Recipient)
+	if err := s.checkSendLimits(ctx, q, recipientKey, c.IP, now); err != nil {
+		return store.Code{}, err
+	}
+	// A code that is not sent is not digits at all: no typed input can
+	// ever match it.
+	code := keys.Token()
+	if send {
+		var err error
+		if code, err = otp.Generate(s.Limits.Digits); err != nil {
+			return store.Code{}, err
+		}
+	}
+	purpose := purposeOf(f.Kind)
+	ttl := s.Limits.CodeTTL
+	if f.Kind == KindReset {
+		ttl = s.Limits.RecoveryCodeTTL
+	}
+	cd := store.Code{ID: keys.ID(), FlowID: f.ID, Purpose: purpose, Channel: f.Channel, RecipientKey: recipientKey,
+		Hash: s.codeMAC(f, purpose, f.Channel, recipientKey, code), IP: c.IP, CreatedAt: now, ExpiresAt: now.Add(ttl)}
+	if err := q.CreateCode(ctx, cd); err != nil {
+		return cd, err
+	}
+	if !send {
+		return cd, nil
+	}
+	req := notify.Request{Kind: notify.KindCode, Channel: f.Channel, To: f.Recipient, Language: lang, AccountID: f.AccountID, FlowID: f.ID,
+		Purpose: purpose, Code: code, ExpiresAt: cd.ExpiresAt, RequestedAt: now, IP: c.IP, Device: s.device(c)}
+	if f.Kind == KindReset {
+		tok, err := s.notMineLink(ctx, q, f, now)
+		if err != nil {
+			return cd, err
+		}
+		req.NotMineToken = tok
+	}
+	if _, err := s.Composer.Queue(ctx, q, req); err != nil {
+		return cd, err
+	}
+	return cd, activity.Record(ctx, q, now, store.Event{AccountID: f.AccountID, Kind: activity.CodeSent, Result: activity.Sent,
+		Method: f.Channel, IP: c.IP, Device: s.device(c), FlowID: f.ID, Reasons: []string{purpose}})
+}
+
+func (s *Service) pending(f store.Flow, tok string, cd store.Code, reasons []string) *Pending {
+	return &Pending{Token: tok, Kind: f.Kind, Channel: f.Channel, Destination: account.Mask(contactKind(f.Channel), f.Recipient),
+		ExpiresAt: cd.ExpiresAt, ResendAfter: cd.CreatedAt.Add(s.Limits.ResendCooldown), Reasons: reasons}
+}
+
+func contactKind(channel string) string {
+	if channel == notify.SMS {
+		return store.ContactPhone
+	}
+	return store.ContactEmail
+}
+
+func (s *Service) queued() {
+	if s.Queued != nil {
+		s.Queued()
+	}
+}
+
+// StartCodeSignIn begins a passwordless sign-in: a code to the email.
+// The answer is the same whether or not the email names an account.
+func (s *Service) StartCodeSignIn(ctx context.Context, c Client, identifier, lang string) (*Pending, error) {
+	a, email, err := s.lookup(ctx, identifier)
+	if err != nil {
+		return nil, err
+	}
+	known := a.ID != "" && a.DisabledAt == nil
+	accountID := ""
+	if known {
+		accountID, lang = a.ID, a.Language
+	}
+	now := s.Now().UTC()
+	f, tok := s.newFlow(KindSignIn, accountID, s.subject(accountID, email), email, notify.Email, c, now)
+	var cd store.Code
+	err = s.Store.InTx(ctx, func(q store.Queries) error {
+		if err := q.CreateFlow(ctx, f); err != nil {
+			return err
+		}
+		var err error
+		cd, err = s.issue(ctx, q, f, lang, c, known, now)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.queued()
+	return s.pending(f, tok, cd, nil), nil
+}
+
+// flowFor returns the live flow a client token names.
+func (s *Service) flowFor(ctx context.Context, token string, now time.Time) (store.Flow, error) {
+	if token == "" {
+		return store.Flow{}, fail(ErrFlowInvalid, "this sign-in has ended; start again")
+	}
+	f, err := s.Store.FlowByTokenHash(ctx, keys.HashToken(token))
+	if errors.Is(err, store.ErrNotFound) {
+		return f, fail(ErrFlowInvalid, "this sign-in has ended; start again")
+	}
+	if err != nil {
+		return f, err
+	}
+	if !now.Before(f.ExpiresAt) {
+		return f, fail(ErrFlowExpired, "this sign-in took too long and has expired; start again")
+	}
+	return f, nil
+}
+
+func (s *Service) language(ctx context.Context, accountID string) string {
+	if accountID == "" {
+		return "en"
+	}
+	if a, err := s.Store.AccountByID(ctx, accountID); err == nil {
+		return a.Language
+	}
+	return "en"
+}
+
+// Resend replaces the flow's code with a new one. The old code stops
+// working; failures already counted stay counted.
+func (s *Service) Resend(ctx context.Context, c Client, token string) (*Pending, error) {
+	now := s.Now().UTC()
+	f, err := s.flowFor(ctx, token, now)
+	if err != nil {
+		return nil, err
+	}
+	if f.State != stateCodeSent {
+		return nil, fail(ErrFlowInvalid, "this code is no longer needed; start again")
+	}
+	cur, err := s.Store.CurrentCode(ctx, f.ID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	if err == nil && now.Before(cur.CreatedAt.Add(s.Limits.ResendCooldown)) {
+		return nil, retryLater(ErrRateLimited, cur.CreatedAt.Add(s.Limits.ResendCooldown), "wait a moment before asking for another code")
+	}
+	send, err := s.isContact(ctx, f.AccountID, f.Channel, f.Recipient)
+	if err != nil {
+		return nil, err
+	}
+	return s.reissue(ctx, c, f, token, send, now)
+}
+
+// isContact reports whether recipient is a verified contact of the account:
+// codes go nowhere else.
+func (s *Service) isContact(ctx context.Context, accountID, channel, recipient string) (bool, error) {
+	if accountID == "" {
+		return false, nil
+	}
+	cs, err := s.Store.ContactsByAccount(ctx, accountID)
+	if err != nil {
+		return false, err
+	}
+	for _, ct := range cs {
+		if ct.Kind == contactKind(channel) && ct.Value == recipient && ct.VerifiedAt != nil {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// reissue replaces the flow's code with one to f's (possibly new) recipient.
+func (s *Service) reissue(ctx context.Context, c Client, f store.Flow, token string, send bool, now time.Time) (*Pending, error) {
+	lang := s.language(ctx, f.AccountID)
+	var cd store.Code
+	err := s.Store.InTx(ctx, func(q store.Queries) error {
+		if err := q.ReplaceCodes(ctx, f.ID, now); err != nil {
+			return err
+		}
+		if err := q.SetFlowRecipient(ctx, f.ID, f.Channel, f.Recipient); err != nil {
+			return err
+		}
+		var err error
+		cd, err = s.issue(ctx, q, f, lang, c, send, now)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.queued()
+	return s.pending(f, token, cd, nil), nil
+}
+
+// factorUsable refuses when the factor is resting or disabled.
+func (s *Service) factorUsable(ctx context.Context, subject, factor string, now time.Time) error {
+	fc, err := s.Store.FailureCounter(ctx, subject, factor)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if fc.DisabledAt != nil {
+		return fail(ErrFactorDisabled, "after too many wrong tries this sign-in method is turned off; sign in another way, or reset your password, to turn it back on")
+	}
+	if fc.LockedUntil != nil && now.Before(*fc.LockedUntil) {
+		return retryLater(ErrFactorLocked, *fc.LockedUntil, "too many wrong tries; you can try again at the time shown")
+	}
+	return nil
+}
+
+// countFailure records a wrong code or password against its factor.
+func (s *Service) countFailure(ctx context.Context, q store.Queries, subject, factor, accountID string, now time.Time) (store.FailureCounter, error) {
+	fc, err := q.AddFailure(ctx, subject, factor, now, func(n int) (*time.Time, *time.Time) { return s.Throttle.After(n, now) })
+	if err != nil {
+		return fc, err
+	}
+	if fc.DisabledAt != nil && fc.DisabledAt.Equal(now) && accountID != "" {
+		err = activity.Record(ctx, q, now, store.Event{AccountID: accountID, Kind: activity.FactorDisabled, Result: activity.Locked,
+			Method: factor, Reasons: []string{fmt.Sprintf("%d_consecutive_failures", fc.Consecutive)}})
+	}
+	return fc, err
+}
+
+// Verify checks a code typed for the flow. On success a sign-in or
+// step-up ends with a session; a reset moves on to choosing a password.
+func (s *Service) Verify(ctx context.Context, c Client, token, input string) (*Result, error) {
+	now := s.Now().UTC()
+	f, err := s.flowFor(ctx, token, now)
+	if err != nil {
+		return nil, err
+	}
+	if f.State != stateCodeSent {
+		return nil, fail(ErrFlowInvalid, "this code was already used; start again")
+	}
+	factor := factorFor(f.Channel)
+	if err := s.factorUsable(ctx, f.Subject, factor, now); err != nil {
+		return nil, err
+	}
+	cd, err := s.Store.CurrentCode(ctx, f.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fail(ErrFlowInvalid, "no code is waiting; ask for a new one")
+	}
+	if err != nil {
+		return nil, err
+	}
+	typed, ferr := otp.Normalize(input, s.Limits.Digits)
+	var fe *otp.FormatError
+	if ferr != nil && !(errors.As(ferr, &fe) && fe.CountsAsAttempt) {
+		e := fail(ErrInvalidInput, "codes are %d digits", s.Limits.Digits)
+		e.Field = "code"
+		return nil, e
+	}
+	if cd.UsedAt != nil {
+		return nil, fail(ErrFlowInvalid, "this code was already used; start again")
+	}
+	if cd.Failures >= s.Limits.MaxCodeFailures {
+		return nil, fail(ErrTooManyAttempts, "too many wrong tries for this code; ask for a new code")
+	}
+	if !now.Before(cd.ExpiresAt) {
+		return nil, fail(ErrCodeExpired, "this code has expired; ask for a new code")
+	}
+	// Always compute the MAC, even for malformed input, so timing does not
+	// depend on the input's shape.
+	want := s.codeMAC(f, cd.Purpose, cd.Channel, cd.RecipientKey, typed)
+	match := ferr == nil && hmac.Equal([]byte(want), []byte(cd.Hash)) && f.AccountID != ""
+	if !match {
+		return nil, s.wrongCode(ctx, c, f, cd, factor, now)
+	}
+	return s.rightCode(ctx, c, f, cd, factor, now)
+}
+
+func (s *Service) wrongCode(ctx context.Context, c Client, f store.Flow, cd store.Code, factor string, now time.Time) error {
+	var n int
+	var fc store.FailureCounter
+	err := s.Store.InTx(ctx, func(q store.Queries) error {
+		var err error
+		if n, err = q.AddCodeFailure(ctx, cd.ID); err != nil {
+			return err
+		}
+		if fc, err = s.countFailure(ctx, q, f.Subject, factor, f.AccountID, now); err != nil {
+			return err
+		}
+		if f.AccountID == "" {
+			return nil
+		}
+		return activity.Record(ctx, q, now, store.Event{AccountID: f.AccountID, Kind: activity.CodeFailed, Result: activity.WrongCode,
+			Method: f.Channel, IP: c.IP, Device: s.device(c), FlowID: f.ID, Reasons: []string{cd.Purpose}})
+	})
+	if err != nil {
+		return err
+	}
+	switch {
+	case fc.DisabledAt != nil:
+		return fail(ErrFactorDisabled, "after too many wrong tries this sign-in method is turned off; sign in another way, or reset your password, to turn it back on")
+	case n >= s.Limits.MaxCodeFailures:
+		e := fail(ErrTooManyAttempts, "too many wrong tries for this code; ask for a new code")
+		if fc.LockedUntil != nil {
+			e.RetryAt = *fc.LockedUntil
+		}
+		return e
+	}
+	left := s.Limits.MaxCodeFailures - n
+	e := fail(ErrWrongCode, "that code is not right; %d tries left", left)
+	e.AttemptsLeft = &left
+	if fc.LockedUntil != nil {
+		e.RetryAt = *fc.LockedUntil
+	}
+	return e
+}
+
+func (s *Service) rightCode(ctx context.Context, c Client, f store.Flow, cd store.Code, factor string, now time.Time) (*Result, error) {
+	res := &Result{}
+	err := s.Store.InTx(ctx, func(q store.Queries) error {
+		if err := q.UseCode(ctx, cd.ID, now, s.Limits.MaxCodeFailures); err != nil {
+			return err
+		}
+		next := stateDone
+		if f.Kind == KindReset {
+			next = stateCodeOK
+		}
+		if err := q.AdvanceFlow(ctx, f.ID, stateCodeSent, next, now); err != nil {
+			return err
+		}
+		if err := q.ResetFailures(ctx, f.Subject, factor); err != nil {
+			return err
+		}
+		if f.Kind == KindReset {
+			res.State = stateCodeOK
+			return nil
+		}
+		method := f.Channel + "_code"
+		if f.Kind == KindStepUp {
+			method = "password+" + method
+		}
+		iss, err := s.signIn(ctx, q, f.AccountID, c, method, f.Kind == KindStepUp, now, nil)
+		res.Session, res.State = iss, stateDone
+		return err
+	})
+	if errors.Is(err, store.ErrConflict) {
+		// Another request used this code a moment ago.
+		return nil, fail(ErrFlowInvalid, "this code was already used; start again")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// signIn records the device, issues a session and logs the success.
+func (s *Service) signIn(ctx context.Context, q store.Queries, accountID string, c Client, method string, stepUp bool, now time.Time, reasons []string) (*session.Issued, error) {
+	deviceID := ""
+	if c.DeviceToken != "" {
+		b, o := session.Describe(c.UserAgent)
+		d, err := q.UpsertDevice(ctx, store.Device{ID: keys.ID(), AccountID: accountID, TokenHash: keys.HashToken(c.DeviceToken),
+			UserAgent: c.UserAgent, Browser: b, OS: o, LastIP: c.IP, FirstSeen: now, LastSeen: now})
+		if err != nil {
+			return nil, err
+		}
+		deviceID = d.ID
+	}
+	iss, err := s.Sessions.Issue(ctx, q, session.Start{AccountID: accountID, DeviceID: deviceID, IP: c.IP, UserAgent: c.UserAgent, Method: method, StepUp: stepUp})
+	if err != nil {
+		return nil, err
+	}
+	err = activity.Record(ctx, q, now, store.Event{AccountID: accountID, Kind: activity.SignIn, Result: activity.Success, Method: method,
+		IP: c.IP, DeviceID: deviceID, Device: s.device(c), Reasons: reasons})
+	return &iss, err
+}
+
+// PasswordSignIn checks a password; a new device or IP is asked for a code
+// by mail before the session is given. Unknown emails and wrong passwords
+// get the same answer, after the same work.
+func (s *Service) PasswordSignIn(ctx context.Context, c Client, identifier, password string) (*Result, error) {
+	a, email, err := s.lookup(ctx, identifier)
+	if err != nil {
+		return nil, err
+	}
+	now := s.Now().UTC()
+	subject := s.subject(a.ID, email)
+	if err := s.factorUsable(ctx, subject, throttle.FactorPassword, now); err != nil {
+		return nil, err
+	}
+	ok, err := s.Passwords.Verify(ctx, a.PasswordHash, password)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		var fc store.FailureCounter
+		err := s.Store.InTx(ctx, func(q store.Queries) error {
+			var err error
+			if fc, err = s.countFailure(ctx, q, subject, throttle.FactorPassword, a.ID, now); err != nil || a.ID == "" {
+				return err
+			}
+			return activity.Record(ctx, q, now, store.Event{AccountID: a.ID, Kind: activity.SignIn, Result: activity.WrongPassword,
+				Method: "password", IP: c.IP, Device: s.device(c)})
+		})
+		if err != nil {
+			return nil, err
+		}
+		if fc.DisabledAt != nil {
+			return nil, fail(ErrFactorDisabled, "after too many wrong tries password sign-in is turned off; reset your password to turn it back on")
+		}
+		e := fail(ErrWrongCredentials, "that email and password do not match")
+		if fc.LockedUntil != nil {
+			e.RetryAt = *fc.LockedUntil
+		}
+		return nil, e
+	}
+	if a.DisabledAt != nil {
+		return nil, fail(ErrAccountDisabled, "this account is disabled; contact the service's support")
+	}
+	_, knownDevice := s.knownDevice(ctx, a.ID, c)
+	knownIP, err := s.Store.SignedInFromIP(ctx, a.ID, c.IP)
+	if err != nil {
+		return nil, err
+	}
+	dec, err := s.Risk.Assess(ctx, Attempt{AccountID: a.ID, Client: c, KnownDevice: knownDevice, KnownIP: knownIP})
+	if err != nil {
+		return nil, fmt.Errorf("assessing sign-in risk: %w", err)
+	}
+	res := &Result{}
+	err = s.Store.InTx(ctx, func(q store.Queries) error {
+		if err := q.ResetFailures(ctx, subject, throttle.FactorPassword); err != nil {
+			return err
+		}
+		switch {
+		case dec.Block:
+			return activity.Record(ctx, q, now, store.Event{AccountID: a.ID, Kind: activity.SignIn, Result: activity.Blocked, Method: "password",
+				IP: c.IP, Device: s.device(c), Reasons: dec.Reasons})
+		case dec.StepUp:
+			f, tok := s.newFlow(KindStepUp, a.ID, subject, a.Email, notify.Email, c, now)
+			if err := q.CreateFlow(ctx, f); err != nil {
+				return err
+			}
+			cd, err := s.issue(ctx, q, f, a.Language, c, true, now)
+			if err != nil {
+				return err
+			}
+			res.Pending, res.State = s.pending(f, tok, cd, dec.Reasons), stateCodeSent
+			return activity.Record(ctx, q, now, store.Event{AccountID: a.ID, Kind: activity.SignIn, Result: activity.StepUpRequired,
+				Method: "password", IP: c.IP, Device: s.device(c), FlowID: f.ID, Reasons: dec.Reasons})
+		}
+		iss, err := s.signIn(ctx, q, a.ID, c, "password", false, now, dec.Reasons)
+		res.Session, res.State = iss, stateDone
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if dec.Block {
+		return nil, fail(ErrBlocked, "this sign-in was blocked to protect the account; try again from a device you have used before")
+	}
+	if res.Pending != nil {
+		s.queued()
+	}
+	return res, nil
+}

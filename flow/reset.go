@@ -1,0 +1,380 @@
+package flow
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/wardhq/ward/account"
+	"github.com/wardhq/ward/activity"
+	"github.com/wardhq/ward/keys"
+	"github.com/wardhq/ward/notify"
+	"github.com/wardhq/ward/store"
+	"github.com/wardhq/ward/throttle"
+)
+
+// StartReset begins "forgot password": a code to the account's email. The
+// answer for an unknown email is the same, and sending happens later, so
+// neither the body nor the time taken tells whether the account exists.
+func (s *Service) StartReset(ctx context.Context, c Client, identifier, lang string) (*Pending, error) {
+	a, email, err := s.lookup(ctx, identifier)
+	if err != nil {
+		return nil, err
+	}
+	known := a.ID != "" && a.DisabledAt == nil
+	accountID := ""
+	if known {
+		accountID, lang = a.ID, a.Language
+	}
+	now := s.Now().UTC()
+	f, tok := s.newFlow(KindReset, accountID, s.subject(accountID, email), email, notify.Email, c, now)
+	var cd store.Code
+	err = s.Store.InTx(ctx, func(q store.Queries) error {
+		if err := q.CreateFlow(ctx, f); err != nil {
+			return err
+		}
+		var err error
+		cd, err = s.issue(ctx, q, f, lang, c, known, now)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.queued()
+	return s.pending(f, tok, cd, nil), nil
+}
+
+// ResetVia sends the reset code to another recovery contact instead, which
+// the person types in full. Listing an account's contacts to whoever types
+// an email would tell strangers which accounts exist and how to reach
+// their owners; asking for the full contact tells nothing. The code goes
+// out only if the contact is a verified contact of the account; the answer
+// is the same either way.
+func (s *Service) ResetVia(ctx context.Context, c Client, token, contact string) (*Pending, error) {
+	now := s.Now().UTC()
+	f, err := s.flowFor(ctx, token, now)
+	if err != nil {
+		return nil, err
+	}
+	if f.Kind != KindReset || f.State != stateCodeSent {
+		return nil, fail(ErrFlowInvalid, "this reset has ended; start again")
+	}
+	kind, value, err := parseContact(contact)
+	if err != nil {
+		return nil, err
+	}
+	if cur, err := s.Store.CurrentCode(ctx, f.ID); err == nil && now.Before(cur.CreatedAt.Add(s.Limits.ResendCooldown)) {
+		return nil, retryLater(ErrRateLimited, cur.CreatedAt.Add(s.Limits.ResendCooldown), "wait a moment before asking for another code")
+	}
+	f.Channel, f.Recipient = notify.Email, value
+	if kind == store.ContactPhone {
+		f.Channel = notify.SMS
+	}
+	send, err := s.isContact(ctx, f.AccountID, f.Channel, f.Recipient)
+	if err != nil {
+		return nil, err
+	}
+	return s.reissue(ctx, c, f, token, send, now)
+}
+
+func parseContact(s string) (kind, value string, err error) {
+	if strings.Contains(s, "@") {
+		v, err := account.NormalizeEmail(s)
+		if err != nil {
+			return "", "", inputError(err)
+		}
+		return store.ContactEmail, v, nil
+	}
+	v, err := account.NormalizePhone(s)
+	if err != nil {
+		return "", "", inputError(err)
+	}
+	return store.ContactPhone, v, nil
+}
+
+func inputError(err error) error {
+	var ie *account.InputError
+	if errors.As(err, &ie) {
+		return &Error{Code: ErrInvalidInput, Field: ie.Field, Message: ie.Msg}
+	}
+	return err
+}
+
+// CompleteReset sets the new password once the code was verified; every
+// session of the account ends, and every contact is told.
+func (s *Service) CompleteReset(ctx context.Context, c Client, token, password string) error {
+	now := s.Now().UTC()
+	f, err := s.flowFor(ctx, token, now)
+	if err != nil {
+		return err
+	}
+	if f.Kind != KindReset || f.State != stateCodeOK || f.AccountID == "" {
+		return fail(ErrFlowInvalid, "confirm the code first, or start again")
+	}
+	a, err := s.Store.AccountByID(ctx, f.AccountID)
+	if err != nil {
+		return err
+	}
+	if err := s.Passwords.Check(password, a.Email); err != nil {
+		return inputError(err)
+	}
+	hash, err := s.Passwords.Hash(ctx, password)
+	if err != nil {
+		return err
+	}
+	err = s.Store.InTx(ctx, func(q store.Queries) error {
+		if err := q.AdvanceFlow(ctx, f.ID, stateCodeOK, stateDone, now); err != nil {
+			return err
+		}
+		if err := s.setPassword(ctx, q, a, hash, "", c, activity.PasswordReset, now); err != nil {
+			return err
+		}
+		// A reset proves the owner by another route: password sign-in, if
+		// it had been turned off after failures, works again.
+		return q.ResetFailures(ctx, f.Subject, throttle.FactorPassword)
+	})
+	if errors.Is(err, store.ErrConflict) {
+		return fail(ErrFlowInvalid, "this reset was already completed")
+	}
+	if err != nil {
+		return err
+	}
+	s.queued()
+	return nil
+}
+
+// setPassword stores the hash, ends every session but keep, logs the
+// change and tells every verified contact.
+func (s *Service) setPassword(ctx context.Context, q store.Queries, a store.Account, hash, keep string, c Client, kind string, now time.Time) error {
+	if err := q.UpdateAccountPassword(ctx, a.ID, hash, now); err != nil {
+		return err
+	}
+	if _, err := q.RevokeOtherSessions(ctx, a.ID, keep, now); err != nil {
+		return err
+	}
+	if err := activity.Record(ctx, q, now, store.Event{AccountID: a.ID, Kind: kind, Result: activity.Success, Method: "password",
+		IP: c.IP, Device: s.device(c)}); err != nil {
+		return err
+	}
+	cs, err := q.ContactsByAccount(ctx, a.ID)
+	if err != nil {
+		return err
+	}
+	for _, ct := range cs {
+		if ct.VerifiedAt == nil {
+			continue
+		}
+		ch := notify.Email
+		if ct.Kind == store.ContactPhone {
+			ch = notify.SMS
+		}
+		if _, err := s.Composer.Queue(ctx, q, notify.Request{Kind: notify.KindPasswordChanged, Channel: ch, To: ct.Value, Language: a.Language,
+			AccountID: a.ID, RequestedAt: now, IP: c.IP, Device: s.device(c)}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ChangePassword changes the password of a signed-in account; the current
+// password is required, and other sessions end.
+func (s *Service) ChangePassword(ctx context.Context, c Client, sess store.Session, current, password string) error {
+	a, err := s.Store.AccountByID(ctx, sess.AccountID)
+	if err != nil {
+		return err
+	}
+	now := s.Now().UTC()
+	subject := s.subject(a.ID, a.Email)
+	if err := s.factorUsable(ctx, subject, throttle.FactorPassword, now); err != nil {
+		return err
+	}
+	ok, err := s.Passwords.Verify(ctx, a.PasswordHash, current)
+	if err != nil {
+		return err
+	}
+	if !ok && a.PasswordHash != "" {
+		if err := s.Store.InTx(ctx, func(q store.Queries) error {
+			_, err := s.countFailure(ctx, q, subject, throttle.FactorPassword, a.ID, now)
+			return err
+		}); err != nil {
+			return err
+		}
+		e := fail(ErrWrongCredentials, "the current password is not right")
+		e.Field = "current_password"
+		return e
+	}
+	if err := s.Passwords.Check(password, a.Email); err != nil {
+		return inputError(err)
+	}
+	hash, err := s.Passwords.Hash(ctx, password)
+	if err != nil {
+		return err
+	}
+	err = s.Store.InTx(ctx, func(q store.Queries) error {
+		if err := q.ResetFailures(ctx, subject, throttle.FactorPassword); err != nil {
+			return err
+		}
+		return s.setPassword(ctx, q, a, hash, sess.ID, c, activity.PasswordChanged, now)
+	})
+	if err != nil {
+		return err
+	}
+	s.queued()
+	return nil
+}
+
+// notMineLink makes the single-use "not my account" link for a reset mail,
+// when its recipient is a contact of the account.
+func (s *Service) notMineLink(ctx context.Context, q store.Queries, f store.Flow, now time.Time) (string, error) {
+	cs, err := q.ContactsByAccount(ctx, f.AccountID)
+	if err != nil {
+		return "", err
+	}
+	for _, ct := range cs {
+		if ct.Value == f.Recipient && contactKind(f.Channel) == ct.Kind {
+			tok := keys.Token()
+			err := q.CreateLinkToken(ctx, store.LinkToken{ID: keys.ID(), TokenHash: keys.HashToken(tok), Purpose: "not_mine", AccountID: f.AccountID,
+				ContactID: ct.ID, FlowID: f.ID, CreatedAt: now, ExpiresAt: now.Add(s.Limits.NotMineTTL)})
+			return tok, err
+		}
+	}
+	return "", nil
+}
+
+// NotMine describes what following a "not my account" link would do.
+type NotMine struct {
+	Contact string `json:"contact"`
+	// Primary contacts are the account's sign-in name and cannot be
+	// removed; the link then cancels the reset and reports it.
+	Primary bool `json:"primary"`
+}
+
+func (s *Service) notMineToken(ctx context.Context, token string, now time.Time) (store.LinkToken, error) {
+	lt, err := s.Store.LinkTokenByHash(ctx, keys.HashToken(token))
+	if errors.Is(err, store.ErrNotFound) || (err == nil && (lt.Purpose != "not_mine" || lt.UsedAt != nil || !now.Before(lt.ExpiresAt))) {
+		return lt, fail(ErrLinkInvalid, "this link was already used or has expired")
+	}
+	return lt, err
+}
+
+// NotMineInfo reads a link without acting on it: mail scanners fetch links,
+// and a fetch must change nothing.
+func (s *Service) NotMineInfo(ctx context.Context, token string) (NotMine, error) {
+	lt, err := s.notMineToken(ctx, token, s.Now().UTC())
+	if err != nil {
+		return NotMine{}, err
+	}
+	ct, err := s.Store.ContactByID(ctx, lt.ContactID)
+	if errors.Is(err, store.ErrNotFound) {
+		return NotMine{}, fail(ErrLinkInvalid, "this address was already removed")
+	}
+	if err != nil {
+		return NotMine{}, err
+	}
+	return NotMine{Contact: account.Mask(ct.Kind, ct.Value), Primary: ct.Primary}, nil
+}
+
+// ConfirmNotMine acts on the link: the reset it came with is cancelled and
+// the reader's address is removed from the account (unless it is the
+// account's sign-in email, which only its owner can change).
+func (s *Service) ConfirmNotMine(ctx context.Context, c Client, token string) (NotMine, error) {
+	now := s.Now().UTC()
+	lt, err := s.notMineToken(ctx, token, now)
+	if err != nil {
+		return NotMine{}, err
+	}
+	var out NotMine
+	err = s.Store.InTx(ctx, func(q store.Queries) error {
+		if err := q.UseLinkToken(ctx, lt.ID, now); err != nil {
+			return err
+		}
+		for _, from := range []string{stateCodeSent, stateCodeOK} {
+			if err := q.AdvanceFlow(ctx, lt.FlowID, from, stateCancelled, now); err == nil {
+				break
+			}
+		}
+		ct, err := q.ContactByID(ctx, lt.ContactID)
+		if err != nil {
+			return err
+		}
+		out = NotMine{Contact: account.Mask(ct.Kind, ct.Value), Primary: ct.Primary}
+		ev := store.Event{AccountID: lt.AccountID, Kind: activity.NotMineReported, Result: activity.Success, Method: ct.Kind, IP: c.IP,
+			Device: s.device(c), FlowID: lt.FlowID, Reasons: []string{"not_my_account"}}
+		if !ct.Primary {
+			if err := q.DeleteContact(ctx, ct.ID); err != nil {
+				return err
+			}
+			ev.Kind = activity.ContactRemoved
+		}
+		return activity.Record(ctx, q, now, ev)
+	})
+	if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
+		return NotMine{}, fail(ErrLinkInvalid, "this link was already used or has expired")
+	}
+	return out, err
+}
+
+// SignOut ends the session on the server.
+func (s *Service) SignOut(ctx context.Context, c Client, sess store.Session) error {
+	return s.EndSession(ctx, c, sess, sess.ID)
+}
+
+// EndSession ends one of the account's sessions (this one or another).
+func (s *Service) EndSession(ctx context.Context, c Client, sess store.Session, target string) error {
+	now := s.Now().UTC()
+	list, err := s.Store.SessionsByAccount(ctx, sess.AccountID, now)
+	if err != nil {
+		return err
+	}
+	for _, x := range list {
+		if x.ID != target {
+			continue
+		}
+		return s.Store.InTx(ctx, func(q store.Queries) error {
+			if err := q.RevokeSession(ctx, target, now); err != nil {
+				return err
+			}
+			return activity.Record(ctx, q, now, store.Event{AccountID: sess.AccountID, Kind: activity.SessionEnded, Result: activity.Success,
+				IP: c.IP, Device: s.device(c), DeviceID: x.DeviceID})
+		})
+	}
+	return fail(ErrInvalidInput, "no such session")
+}
+
+// EndOtherSessions signs out every session of the account but this one.
+func (s *Service) EndOtherSessions(ctx context.Context, c Client, sess store.Session) (int, error) {
+	now := s.Now().UTC()
+	var n int
+	err := s.Store.InTx(ctx, func(q store.Queries) error {
+		var err error
+		if n, err = q.RevokeOtherSessions(ctx, sess.AccountID, sess.ID, now); err != nil {
+			return err
+		}
+		return activity.Record(ctx, q, now, store.Event{AccountID: sess.AccountID, Kind: activity.SessionEnded, Result: activity.Success,
+			IP: c.IP, Device: s.device(c), Reasons: []string{"signed_out_other_sessions"}})
+	})
+	return n, err
+}
+
+// EnableFactor turns a factor disabled after failures back on; the owner
+// does this from a session opened by another route.
+func (s *Service) EnableFactor(ctx context.Context, c Client, sess store.Session, factor string) error {
+	switch factor {
+	case throttle.FactorPassword, throttle.FactorEmailCode, throttle.FactorSMSCode:
+	default:
+		return fail(ErrInvalidInput, "unknown sign-in method %q", factor)
+	}
+	a, err := s.Store.AccountByID(ctx, sess.AccountID)
+	if err != nil {
+		return err
+	}
+	now := s.Now().UTC()
+	return s.Store.InTx(ctx, func(q store.Queries) error {
+		if err := q.ResetFailures(ctx, s.subject(a.ID, a.Email), factor); err != nil {
+			return err
+		}
+		return activity.Record(ctx, q, now, store.Event{AccountID: a.ID, Kind: activity.FactorEnabled, Result: activity.Success, Method: factor,
+			IP: c.IP, Device: s.device(c)})
+	})
+}

@@ -1,0 +1,182 @@
+// Package notify composes the mail and SMS ward sends and delivers them
+// through a durable outbox: a message is queued in the same transaction as
+// the code or event it announces, and a worker sends it afterwards.
+package notify
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/wardhq/ward/keys"
+	"github.com/wardhq/ward/store"
+)
+
+// Message kinds.
+const (
+	KindCode            = "code"
+	KindPasswordChanged = "password_changed"
+)
+
+// Channels.
+const (
+	Email = "email"
+	SMS   = "sms"
+)
+
+//go:embed templates/*.txt
+var templateFS embed.FS
+
+// Request is a message to queue.
+type Request struct {
+	Kind      string
+	Channel   string
+	To        string
+	Language  string
+	AccountID string
+	FlowID    string
+	// Purpose of the code (otp.Purpose*), for code messages.
+	Purpose string
+	// Code and NotMineToken are secrets: sealed at rest, erased once sent.
+	Code         string
+	NotMineToken string
+	ExpiresAt    time.Time
+	// Who asked: shown in the message so the reader can tell if it was them.
+	RequestedAt time.Time
+	IP          string
+	Device      string
+}
+
+// data is what a message keeps in the clear.
+type data struct {
+	Purpose     string    `json:"purpose,omitempty"`
+	ExpiresAt   time.Time `json:"expires_at,omitzero"`
+	RequestedAt time.Time `json:"requested_at"`
+	IP          string    `json:"ip,omitempty"`
+	Device      string    `json:"device,omitempty"`
+}
+
+type secret struct {
+	Code    string `json:"code,omitempty"`
+	NotMine string `json:"not_mine,omitempty"`
+}
+
+// Rendered is a message ready to hand to a channel.
+type Rendered struct {
+	ID        string
+	Channel   string
+	To        string
+	From      string
+	Subject   string
+	Text      string
+	Code      string
+	CreatedAt time.Time
+}
+
+// Composer queues and renders messages.
+type Composer struct {
+	Keys      *keys.Keys
+	From      string
+	PublicURL string
+	Now       func() time.Time
+	tmpl      *template.Template
+}
+
+// NewComposer parses the embedded templates.
+func NewComposer(k *keys.Keys, from, publicURL string, now func() time.Time) (*Composer, error) {
+	t, err := template.New("").Funcs(template.FuncMap{
+		"when": func(lang string, t time.Time) string { return FormatTime(lang, t) },
+	}).ParseFS(templateFS, "templates/*.txt")
+	if err != nil {
+		return nil, fmt.Errorf("parsing message templates: %w", err)
+	}
+	return &Composer{Keys: k, From: from, PublicURL: strings.TrimRight(publicURL, "/"), Now: now, tmpl: t}, nil
+}
+
+// Queue stores r in the outbox inside the caller's transaction.
+func (c *Composer) Queue(ctx context.Context, q store.Queries, r Request) (store.Message, error) {
+	now := c.Now().UTC()
+	d, err := json.Marshal(data{Purpose: r.Purpose, ExpiresAt: r.ExpiresAt.UTC(), RequestedAt: r.RequestedAt.UTC(), IP: r.IP, Device: r.Device})
+	if err != nil {
+		return store.Message{}, fmt.Errorf("encoding message data: %w", err)
+	}
+	m := store.Message{ID: keys.ID(), Kind: r.Kind, Channel: r.Channel, Recipient: r.To, Language: r.Language, AccountID: r.AccountID,
+		FlowID: r.FlowID, Data: d, Status: store.MessageQueued, CreatedAt: now, NextAt: now}
+	if r.Code != "" || r.NotMineToken != "" {
+		s, _ := json.Marshal(secret{Code: r.Code, NotMine: r.NotMineToken})
+		m.Secret = c.Keys.Seal(s, []byte(m.ID))
+	}
+	if !r.ExpiresAt.IsZero() {
+		e := r.ExpiresAt.UTC()
+		m.ExpiresAt = &e
+	}
+	if err := q.EnqueueMessage(ctx, m); err != nil {
+		return m, err
+	}
+	return m, nil
+}
+
+// Render turns a stored message into its text in the recipient's language.
+func (c *Composer) Render(m store.Message) (Rendered, error) {
+	var d data
+	if err := json.Unmarshal(m.Data, &d); err != nil {
+		return Rendered{}, fmt.Errorf("reading message %s data: %w", m.ID, err)
+	}
+	var s secret
+	if len(m.Secret) > 0 {
+		plain, err := c.Keys.Open(m.Secret, []byte(m.ID))
+		if err != nil {
+			return Rendered{}, fmt.Errorf("opening message %s: %w", m.ID, err)
+		}
+		if err := json.Unmarshal(plain, &s); err != nil {
+			return Rendered{}, fmt.Errorf("reading message %s secret: %w", m.ID, err)
+		}
+	}
+	lang := m.Language
+	if lang != "ja" {
+		lang = "en"
+	}
+	name := m.Kind + "." + m.Channel + "." + lang + ".txt"
+	if c.tmpl.Lookup(name) == nil {
+		return Rendered{}, fmt.Errorf("no template %s", name)
+	}
+	view := map[string]any{
+		"Lang": lang, "Code": s.Code, "Purpose": d.Purpose, "ExpiresAt": d.ExpiresAt, "RequestedAt": d.RequestedAt,
+		"IP": d.IP, "Device": d.Device, "Host": hostOf(c.PublicURL), "Ref": m.ID[:12],
+	}
+	if s.NotMine != "" {
+		view["NotMineURL"] = c.PublicURL + "/not-my-account/" + s.NotMine
+	}
+	var buf bytes.Buffer
+	if err := c.tmpl.ExecuteTemplate(&buf, name, view); err != nil {
+		return Rendered{}, fmt.Errorf("rendering %s: %w", name, err)
+	}
+	subject, body, _ := strings.Cut(buf.String(), "\n")
+	return Rendered{ID: m.ID, Channel: m.Channel, To: m.Recipient, From: c.From, Subject: strings.TrimPrefix(subject, "Subject: "),
+		Text: strings.TrimLeft(body, "\n"), Code: s.Code, CreatedAt: m.CreatedAt}, nil
+}
+
+func hostOf(u string) string {
+	u = strings.TrimPrefix(strings.TrimPrefix(u, "https://"), "http://")
+	host, _, _ := strings.Cut(u, "/")
+	return host
+}
+
+var jst = time.FixedZone("JST", 9*3600)
+
+// FormatTime writes t the way a reader of lang expects: Japanese readers in
+// Japan time, others in UTC (the mail does not know their zone).
+func FormatTime(lang string, t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	if lang == "ja" {
+		return t.In(jst).Format("2006年1月2日 15:04 (JST)")
+	}
+	return t.UTC().Format("2 Jan 2006 15:04 UTC")
+}

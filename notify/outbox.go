@@ -1,0 +1,165 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/wardhq/ward/store"
+)
+
+// Sender hands a rendered message to a channel (a mail relay, an SMS
+// gateway, the dev mailbox) and returns the channel's reply.
+type Sender interface {
+	Send(ctx context.Context, m Rendered) (reply string, err error)
+}
+
+// PermanentError marks a failure that retrying cannot fix (an SMTP 5xx).
+type PermanentError struct{ Err error }
+
+func (e *PermanentError) Error() string { return e.Err.Error() }
+func (e *PermanentError) Unwrap() error { return e.Err }
+
+// Outbox delivers queued messages. Several instances may run against one
+// database: each claims a message with a lease before sending it.
+type Outbox struct {
+	Store    store.Store
+	Composer *Composer
+	Sender   Sender
+	Log      *slog.Logger
+	Now      func() time.Time
+	// KeepSecrets leaves codes readable after sending: only for the dev
+	// mailbox, whose whole point is to show them.
+	KeepSecrets bool
+	Batch       int
+	Lease       time.Duration
+	Poll        time.Duration
+	MaxAttempts int
+	wake        chan struct{}
+}
+
+func (o *Outbox) defaults() {
+	if o.Batch == 0 {
+		o.Batch = 50
+	}
+	if o.Lease == 0 {
+		o.Lease = time.Minute
+	}
+	if o.Poll == 0 {
+		o.Poll = time.Second
+	}
+	if o.MaxAttempts == 0 {
+		o.MaxAttempts = 12
+	}
+	if o.wake == nil {
+		o.wake = make(chan struct{}, 1)
+	}
+}
+
+// Wake asks the worker to look for messages now rather than at its next poll.
+func (o *Outbox) Wake() {
+	select {
+	case o.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run delivers messages until ctx ends.
+func (o *Outbox) Run(ctx context.Context) {
+	o.defaults()
+	for {
+		n, err := o.Drain(ctx)
+		if err != nil && ctx.Err() == nil {
+			o.Log.Error("outbox: delivering messages", "err", err)
+		}
+		if n > 0 && err == nil {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-o.wake:
+		case <-time.After(o.Poll):
+		}
+	}
+}
+
+// Drain claims one batch of due messages and delivers it.
+func (o *Outbox) Drain(ctx context.Context) (int, error) {
+	o.defaults()
+	now := o.Now().UTC()
+	var claimed []store.Message
+	err := o.Store.InTx(ctx, func(q store.Queries) error {
+		var err error
+		claimed, err = q.ClaimMessages(ctx, now, now.Add(o.Lease), o.Batch)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("claiming messages: %w", err)
+	}
+	for _, m := range claimed {
+		if err := o.deliver(ctx, m); err != nil {
+			return len(claimed), err
+		}
+	}
+	return len(claimed), nil
+}
+
+func (o *Outbox) deliver(ctx context.Context, m store.Message) error {
+	now := o.Now().UTC()
+	m.LeasedUntil = nil
+	if m.ExpiresAt != nil && !now.Before(*m.ExpiresAt) {
+		// A code that expired on the way is useless: the person asks again.
+		m.Status, m.Secret, m.LastError = store.MessageExpired, nil, "expired before it could be delivered"
+		return o.Store.UpdateMessage(ctx, m)
+	}
+	r, err := o.Composer.Render(m)
+	if err != nil {
+		m.Status, m.LastError, m.Secret = store.MessageFailed, err.Error(), nil
+		o.Log.Error("outbox: message cannot be rendered", "message", m.ID, "err", err)
+		return o.Store.UpdateMessage(ctx, m)
+	}
+	reply, err := o.Sender.Send(ctx, r)
+	now = o.Now().UTC()
+	var perm *PermanentError
+	switch {
+	case err == nil:
+		m.Status, m.Relay, m.SentAt, m.LastError = store.MessageSent, reply, &now, ""
+		if !o.KeepSecrets {
+			m.Secret = nil
+		}
+	case errors.As(err, &perm) || m.Attempts >= o.MaxAttempts:
+		m.Status, m.LastError, m.Secret = store.MessageFailed, err.Error(), nil
+		o.Log.Warn("outbox: delivery failed", "message", m.ID, "kind", m.Kind, "attempts", m.Attempts, "err", err)
+	default:
+		m.Status, m.LastError, m.NextAt = store.MessageRetrying, err.Error(), now.Add(Backoff(m.Attempts))
+		o.Log.Info("outbox: delivery will be retried", "message", m.ID, "attempts", m.Attempts, "next", m.NextAt, "err", err)
+	}
+	if err := o.Store.UpdateMessage(ctx, m); err != nil {
+		return fmt.Errorf("recording delivery of %s: %w", m.ID, err)
+	}
+	return nil
+}
+
+// Backoff is the wait before attempt n+1: 5 s doubling, at most 10 min.
+func Backoff(n int) time.Duration {
+	d := 5 * time.Second
+	for i := 1; i < n && d < 10*time.Minute; i++ {
+		d *= 2
+	}
+	return min(d, 10*time.Minute)
+}
+
+// DevMailbox is the sender used until a relay is configured: messages stay
+// in the database for /dev/mail, and codes are printed to the console.
+type DevMailbox struct {
+	Log *slog.Logger
+}
+
+// Send notes the message; the outbox row is the mailbox.
+func (d DevMailbox) Send(ctx context.Context, m Rendered) (string, error) {
+	d.Log.Info("dev mailbox: message delivered (no mail relay configured)", "to", m.To, "subject", m.Subject, "code", m.Code)
+	return "stored in the dev mailbox", nil
+}
