@@ -124,6 +124,9 @@ type Pending struct {
 	ExpiresAt   time.Time `json:"expires_at"`
 	ResendAfter time.Time `json:"resend_after"`
 	Reasons     []string  `json:"reasons,omitempty"`
+	// CodeVerified is set on a reset whose code was confirmed and that
+	// waits for the new password.
+	CodeVerified bool `json:"code_verified,omitempty"`
 }
 
 // Result is where a step left the flow: a session, a code on its way, or
@@ -683,4 +686,24 @@ func (s *Service) PasswordSignIn(ctx context.Context, c Client, identifier, pass
 		s.queued()
 	}
 	return res, nil
+}
+
+// Status describes a flow still waiting for a code, for a page that shows
+// where the code went and when another may be asked for.
+func (s *Service) Status(ctx context.Context, token string) (*Pending, error) {
+	now := s.Now().UTC()
+	f, err := s.flowFor(ctx, token, now)
+	if err != nil {
+		return nil, err
+	}
+	cd, err := s.Store.CurrentCode(ctx, f.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fail(ErrFlowInvalid, "no code is waiting; start again")
+	}
+	if err != nil {
+		return nil, err
+	}
+	p := s.pending(f, token, cd, nil)
+	p.CodeVerified = f.State == stateCodeOK
+	return p, nil
 }

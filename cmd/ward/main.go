@@ -1,0 +1,299 @@
+// Command ward runs the ward account-protection service and its tools.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/wardhq/ward/account"
+	"github.com/wardhq/ward/config"
+	"github.com/wardhq/ward/instance"
+	"github.com/wardhq/ward/keys"
+	"github.com/wardhq/ward/loadtest"
+	"github.com/wardhq/ward/store"
+)
+
+const usage = `ward: account protection with one-time security codes
+
+Usage:
+  ward serve [--config FILE]            start the server (no configuration needed)
+  ward migrate [--config FILE]          apply database migrations
+  ward account create --email E [--phone P] [--language ja|en] [--password-stdin]
+  ward account show EMAIL|ID
+  ward account disable|enable EMAIL|ID
+  ward loadtest [--target URL] [--concurrency 1,8,32] [--duration 10s] [--accounts 2000] [--postgres DSN]
+  ward config reference                 print the settings reference (docs/CONFIG.md)
+  ward version
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, config.ErrUsage) {
+			fmt.Fprint(os.Stderr, usage)
+			os.Exit(2)
+		}
+		fmt.Fprintln(os.Stderr, "ward:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return config.ErrUsage
+	}
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], stderr)
+	case "migrate":
+		return migrate(ctx, args[1:], stdout)
+	case "account":
+		return accountCmd(ctx, args[1:], stdin, stdout)
+	case "loadtest":
+		return loadtestCmd(ctx, args[1:], stdout)
+	case "config":
+		if len(args) == 2 && args[1] == "reference" {
+			_, err := io.WriteString(stdout, config.Reference())
+			return err
+		}
+		return config.ErrUsage
+	case "version":
+		fmt.Fprintln(stdout, "ward", version())
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	return config.ErrUsage
+}
+
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				return bi.Main.Version + " " + s.Value
+			}
+		}
+		return bi.Main.Version
+	}
+	return "(unknown)"
+}
+
+// loadConfig reads --config (if given) and the environment.
+func loadConfig(fs *flag.FlagSet, args []string) (config.Config, error) {
+	path := fs.String("config", "", "YAML configuration file")
+	if err := fs.Parse(args); err != nil {
+		return config.Config{}, config.ErrUsage
+	}
+	var text []byte
+	if *path != "" {
+		b, err := os.ReadFile(*path)
+		if err != nil {
+			return config.Config{}, fmt.Errorf("reading config: %w", err)
+		}
+		text = b
+	}
+	return config.Parse(text, os.Environ())
+}
+
+func logger(c config.Config, w io.Writer) *slog.Logger {
+	var lv slog.Level
+	lv.UnmarshalText([]byte(c.LogLevel))
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lv}))
+}
+
+func serve(ctx context.Context, args []string, stderr io.Writer) error {
+	c, err := loadConfig(flag.NewFlagSet("serve", flag.ContinueOnError), args)
+	if err != nil {
+		return err
+	}
+	log := logger(c, stderr)
+	in, err := instance.New(ctx, c, log, instance.Options{})
+	if err != nil {
+		return err
+	}
+	defer in.Store.Close()
+	ln, err := net.Listen("tcp", c.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	log.Info("ward is running", "url", c.PublicURL, "listen", c.Listen, "database", c.Database.Driver)
+	if c.DevMode() {
+		log.Warn("no mail relay configured: messages go to the dev mailbox at " + c.PublicURL + "/dev/mail and codes are printed here")
+	}
+	return in.Serve(ctx, ln)
+}
+
+func migrate(ctx context.Context, args []string, stdout io.Writer) error {
+	c, err := loadConfig(flag.NewFlagSet("migrate", flag.ContinueOnError), args)
+	if err != nil {
+		return err
+	}
+	st, err := instance.OpenStore(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	v, err := st.MigrationVersion(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "database is at migration %d\n", v)
+	return nil
+}
+
+func accountCmd(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
+	if len(args) == 0 {
+		return config.ErrUsage
+	}
+	fs := flag.NewFlagSet("account", flag.ContinueOnError)
+	email := fs.String("email", "", "primary email (sign-in name)")
+	phone := fs.String("phone", "", "phone in E.164, like +819012345678")
+	lang := fs.String("language", "ja", "ja or en")
+	pwStdin := fs.Bool("password-stdin", false, "read a password from standard input")
+	c, err := loadConfig(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	in, err := instance.New(ctx, c, slog.New(slog.NewTextHandler(io.Discard, nil)), instance.Options{})
+	if err != nil {
+		return err
+	}
+	defer in.Store.Close()
+	switch args[0] {
+	case "create":
+		pw := ""
+		if *pwStdin {
+			line, err := bufio.NewReader(stdin).ReadString('\n')
+			if err != nil && line == "" {
+				return fmt.Errorf("reading password: %w", err)
+			}
+			pw = strings.TrimRight(line, "\r\n")
+		}
+		a, err := in.Accounts.Create(ctx, account.NewAccount{Email: *email, Phone: *phone, Password: pw, Language: *lang})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "created account %s for %s\n", a.ID, a.Email)
+		return nil
+	case "show", "disable", "enable":
+		if fs.NArg() != 1 {
+			return config.ErrUsage
+		}
+		a, err := in.Accounts.Find(ctx, fs.Arg(0))
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("no account %s", fs.Arg(0))
+		}
+		if err != nil {
+			return err
+		}
+		if args[0] != "show" {
+			if err := in.Accounts.SetDisabled(ctx, a.ID, args[0] == "disable"); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "account %s %sd\n", a.Email, args[0])
+			return nil
+		}
+		return showAccount(ctx, in, a, stdout)
+	}
+	return config.ErrUsage
+}
+
+func showAccount(ctx context.Context, in *instance.Instance, a store.Account, w io.Writer) error {
+	state := "active"
+	if a.DisabledAt != nil {
+		state = "disabled since " + a.DisabledAt.Format(time.RFC3339)
+	}
+	fmt.Fprintf(w, "id:        %s\nemail:     %s\nlanguage:  %s\ncreated:   %s\nstate:     %s\npassword:  %v\n",
+		a.ID, a.Email, a.Language, a.CreatedAt.Format(time.RFC3339), state, a.PasswordHash != "")
+	cs, err := in.Store.ContactsByAccount(ctx, a.ID)
+	if err != nil {
+		return err
+	}
+	for _, ct := range cs {
+		v := "unverified"
+		if ct.VerifiedAt != nil {
+			v = "verified"
+		}
+		fmt.Fprintf(w, "contact:   %s %s (%s)\n", ct.Kind, ct.Value, v)
+	}
+	return nil
+}
+
+func loadtestCmd(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
+	target := fs.String("target", "", "URL of a running ward in dev-mailbox mode (empty: start one in this process)")
+	levels := fs.String("concurrency", "1,8,32", "comma-separated concurrency levels")
+	dur := fs.Duration("duration", 10*time.Second, "how long each level runs")
+	naccts := fs.Int("accounts", 2000, "accounts to sign in as")
+	pg := fs.String("postgres", "", "with no --target: run the in-process ward on this PostgreSQL DSN instead of SQLite")
+	admin := fs.String("admin-token", os.Getenv("WARD_ADMIN_TOKEN"), "admin token of the --target, to create the accounts")
+	if err := fs.Parse(args); err != nil {
+		return config.ErrUsage
+	}
+	var conc []int
+	for f := range strings.SplitSeq(*levels, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return fmt.Errorf("--concurrency: %q is not a positive number", f)
+		}
+		conc = append(conc, n)
+	}
+	base, token := *target, *admin
+	if base == "" {
+		dir, err := os.MkdirTemp("", "ward-load")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		c := config.Default()
+		c.DataDir, c.LogLevel = dir, "error"
+		c.AdminToken = keys.Token()
+		// One client at one address makes every request: the per-IP and
+		// per-recipient limits would measure themselves, not ward.
+		c.Limits.PerIPHour, c.Limits.PerRecipientHour, c.Limits.PerRecipientDay = 0, 0, 0
+		if *pg != "" {
+			c.Database.Driver, c.Database.DSN = "postgres", *pg
+		}
+		in, err := instance.New(ctx, c, slog.New(slog.NewTextHandler(io.Discard, nil)), instance.Options{})
+		if err != nil {
+			return err
+		}
+		defer in.Store.Close()
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		sctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { in.Serve(sctx, ln); close(done) }()
+		defer func() { cancel(); <-done }()
+		base, token = "http://"+ln.Addr().String(), c.AdminToken
+		fmt.Fprintf(stdout, "in-process ward on %s (%s)\n", base, c.Database.Driver)
+	}
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}, Timeout: 30 * time.Second}
+	emails, err := loadtest.CreateAccounts(ctx, hc, base, token, *naccts)
+	if err != nil {
+		return err
+	}
+	dr := &loadtest.Driver{Target: base, Accounts: emails, Client: hc}
+	for _, n := range conc {
+		fmt.Fprintln(stdout, dr.Run(ctx, n, *dur))
+	}
+	return nil
+}

@@ -1,0 +1,391 @@
+// Package config reads ward's configuration: defaults, then one YAML file,
+// then WARD_* environment variables, each key checked with a message that
+// names it.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Duration is a time.Duration written as "10m" or "90s".
+type Duration time.Duration
+
+// UnmarshalYAML reads a Go duration string.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("%q is not a duration like 90s, 10m or 24h", n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// D returns the value as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// Config is every setting. The doc tags are the reference (docs/CONFIG.md).
+type Config struct {
+	Listen         string   `yaml:"listen" doc:"Address the HTTP server listens on."`
+	PublicURL      string   `yaml:"public_url" doc:"URL people reach ward at; links in mail use it. Plain http is allowed only for localhost."`
+	DataDir        string   `yaml:"data_dir" doc:"Folder for the embedded database and the generated secret key."`
+	SecretKey      string   `yaml:"secret_key" doc:"Root secret (base64, 32+ bytes). Empty: generated in data_dir on first start. Set the same value on every instance sharing a database."`
+	AdminToken     string   `yaml:"admin_token" doc:"Bearer token for /api/v1/admin (creating accounts from an app). Empty: the admin API is off."`
+	TrustedProxies []string `yaml:"trusted_proxies" doc:"CIDRs of reverse proxies whose X-Forwarded-For is believed (comma-separated in the environment)."`
+	LogLevel       string   `yaml:"log_level" doc:"debug, info, warn or error."`
+
+	Database struct {
+		Driver string `yaml:"driver" doc:"sqlite or postgres."`
+		DSN    string `yaml:"dsn" doc:"sqlite: file path (default data_dir/ward.db); postgres: postgres://user@host:5432/db URL."`
+	} `yaml:"database"`
+
+	Mail struct {
+		From string `yaml:"from" doc:"The one sender every message comes from."`
+		SMTP struct {
+			Host     string `yaml:"host" doc:"Mail relay host. Empty: the dev mailbox at /dev/mail is used and codes are printed to the console."`
+			Port     int    `yaml:"port" doc:"Mail relay port."`
+			Username string `yaml:"username" doc:"Relay user name (empty: no authentication)."`
+			Password string `yaml:"password" doc:"Relay password."`
+			TLS      string `yaml:"tls" doc:"starttls, implicit or none (none only for a relay on localhost)."`
+		} `yaml:"smtp"`
+	} `yaml:"mail"`
+
+	Codes struct {
+		Digits         int      `yaml:"digits" doc:"Digits in a one-time code, 6 to 8."`
+		TTL            Duration `yaml:"ttl" doc:"How long a code works."`
+		RecoveryTTL    Duration `yaml:"recovery_ttl" doc:"How long a password-reset code works (at most 24h)."`
+		MaxFailures    int      `yaml:"max_failures" doc:"Wrong entries allowed per code before a new code is needed."`
+		ResendCooldown Duration `yaml:"resend_cooldown" doc:"Wait between two codes for one flow."`
+	} `yaml:"codes"`
+
+	Limits struct {
+		PerRecipientHour int `yaml:"per_recipient_hour" doc:"Codes one address or phone may receive per hour (0: no limit)."`
+		PerRecipientDay  int `yaml:"per_recipient_day" doc:"Codes one address or phone may receive per day (0: no limit)."`
+		PerIPHour        int `yaml:"per_ip_hour" doc:"Codes one IP may request per hour (0: no limit)."`
+	} `yaml:"limits"`
+
+	Lockout struct {
+		FreeFailures int      `yaml:"free_failures" doc:"Consecutive failures per account and factor before waits begin."`
+		FirstWait    Duration `yaml:"first_wait" doc:"First wait after the free failures."`
+		Step         int      `yaml:"step" doc:"The wait doubles every this many further failures."`
+		MaxWait      Duration `yaml:"max_wait" doc:"Longest wait."`
+		DisableAt    int      `yaml:"disable_at" doc:"Consecutive failures that turn the factor off until the owner turns it on by another route (at most 100)."`
+	} `yaml:"lockout"`
+
+	Sessions struct {
+		Idle     Duration `yaml:"idle" doc:"A session unused this long ends."`
+		Absolute Duration `yaml:"absolute" doc:"A session ends this long after sign-in, used or not."`
+	} `yaml:"sessions"`
+
+	Flows struct {
+		TTL Duration `yaml:"ttl" doc:"How long a sign-in or reset may take from start to finish."`
+	} `yaml:"flows"`
+
+	Passwords struct {
+		MinLength     int `yaml:"min_length" doc:"Shortest password accepted (at least 8)."`
+		MaxLength     int `yaml:"max_length" doc:"Longest password accepted (at least 128)."`
+		MinScore      int `yaml:"min_score" doc:"Lowest zxcvbn strength score accepted, 0 to 4."`
+		MemoryKiB     int `yaml:"memory_kib" doc:"argon2id memory in KiB (at least 19456)."`
+		Time          int `yaml:"time" doc:"argon2id passes (at least 2)."`
+		Threads       int `yaml:"threads" doc:"argon2id lanes."`
+		MaxConcurrent int `yaml:"max_concurrent" doc:"Passwords hashed at once; more wait, so a burst cannot exhaust memory."`
+	} `yaml:"passwords"`
+}
+
+// Default returns ward's defaults: it runs with no configuration at all.
+func Default() Config {
+	var c Config
+	c.Listen = "127.0.0.1:8080"
+	c.PublicURL = "http://localhost:8080"
+	c.DataDir = "./ward-data"
+	c.LogLevel = "info"
+	c.Database.Driver = "sqlite"
+	c.Mail.From = "ward <no-reply@localhost>"
+	c.Mail.SMTP.Port = 587
+	c.Mail.SMTP.TLS = "starttls"
+	c.Codes.Digits = 6
+	c.Codes.TTL = Duration(10 * time.Minute)
+	c.Codes.RecoveryTTL = Duration(10 * time.Minute)
+	c.Codes.MaxFailures = 5
+	c.Codes.ResendCooldown = Duration(60 * time.Second)
+	c.Limits.PerRecipientHour = 5
+	c.Limits.PerRecipientDay = 20
+	c.Limits.PerIPHour = 60
+	c.Lockout.FreeFailures = 9
+	c.Lockout.FirstWait = Duration(30 * time.Second)
+	c.Lockout.Step = 10
+	c.Lockout.MaxWait = Duration(time.Hour)
+	c.Lockout.DisableAt = 100
+	c.Sessions.Idle = Duration(time.Hour)
+	c.Sessions.Absolute = Duration(24 * time.Hour)
+	c.Flows.TTL = Duration(15 * time.Minute)
+	c.Passwords.MinLength = 8
+	c.Passwords.MaxLength = 256
+	c.Passwords.MinScore = 2
+	c.Passwords.MemoryKiB = 19 * 1024
+	c.Passwords.Time = 2
+	c.Passwords.Threads = 1
+	c.Passwords.MaxConcurrent = 4
+	return c
+}
+
+// Parse reads YAML over the defaults, then the environment (a list of
+// KEY=value, as os.Environ gives), and validates the result.
+func Parse(yamlText []byte, env []string) (Config, error) {
+	c := Default()
+	if len(bytes.TrimSpace(yamlText)) > 0 {
+		dec := yaml.NewDecoder(bytes.NewReader(yamlText))
+		dec.KnownFields(true)
+		if err := dec.Decode(&c); err != nil {
+			return c, fmt.Errorf("reading config: %s", cleanYAMLError(err))
+		}
+	}
+	if err := applyEnv(&c, env); err != nil {
+		return c, err
+	}
+	return c, c.Validate()
+}
+
+func cleanYAMLError(err error) string {
+	return strings.TrimPrefix(err.Error(), "yaml: ")
+}
+
+// field is one leaf setting, found by walking the struct.
+type field struct {
+	key string // codes.ttl
+	env string // WARD_CODES_TTL
+	doc string
+	v   reflect.Value
+}
+
+func fields(c *Config) []field {
+	var out []field
+	var walk func(prefix string, v reflect.Value)
+	walk = func(prefix string, v reflect.Value) {
+		t := v.Type()
+		for i := range t.NumField() {
+			f := t.Field(i)
+			key := prefix + f.Tag.Get("yaml")
+			if f.Type.Kind() == reflect.Struct {
+				walk(key+".", v.Field(i))
+				continue
+			}
+			out = append(out, field{key: key, env: "WARD_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_")), doc: f.Tag.Get("doc"), v: v.Field(i)})
+		}
+	}
+	walk("", reflect.ValueOf(c).Elem())
+	return out
+}
+
+func applyEnv(c *Config, env []string) error {
+	vals := map[string]string{}
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "WARD_") {
+			vals[k] = v
+		}
+	}
+	known := map[string]bool{}
+	for _, f := range fields(c) {
+		known[f.env] = true
+		s, ok := vals[f.env]
+		if !ok {
+			continue
+		}
+		if err := set(f.v, s); err != nil {
+			return fmt.Errorf("%s (%s): %w", f.key, f.env, err)
+		}
+	}
+	var unknown []string
+	for k := range vals {
+		if !known[k] && !strings.HasPrefix(k, "WARD_TEST_") {
+			unknown = append(unknown, k)
+		}
+	}
+	if len(unknown) > 0 {
+		sort.Strings(unknown)
+		return fmt.Errorf("unknown environment variable %s: no such setting (see docs/CONFIG.md)", unknown[0])
+	}
+	return nil
+}
+
+func set(v reflect.Value, s string) error {
+	switch v.Interface().(type) {
+	case string:
+		v.SetString(s)
+	case int:
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil {
+			return fmt.Errorf("%q is not a whole number", s)
+		}
+		v.SetInt(int64(n))
+	case Duration:
+		d, err := time.ParseDuration(strings.TrimSpace(s))
+		if err != nil {
+			return fmt.Errorf("%q is not a duration like 90s, 10m or 24h", s)
+		}
+		v.SetInt(int64(d))
+	case []string:
+		var parts []string
+		for p := range strings.SplitSeq(s, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				parts = append(parts, p)
+			}
+		}
+		v.Set(reflect.ValueOf(parts))
+	default:
+		return fmt.Errorf("unsupported setting type %s", v.Type())
+	}
+	return nil
+}
+
+// Validate checks every value, naming the first bad key.
+func (c Config) Validate() error {
+	bad := func(key, format string, a ...any) error {
+		return fmt.Errorf("%s: %s", key, fmt.Sprintf(format, a...))
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		return bad("listen", "%q is not host:port", c.Listen)
+	}
+	u, err := url.Parse(c.PublicURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return bad("public_url", "%q is not an http(s) URL", c.PublicURL)
+	}
+	if u.Scheme == "http" && !IsLoopbackHost(u.Hostname()) {
+		return bad("public_url", "plain http is allowed only for localhost; use https")
+	}
+	if c.DataDir == "" {
+		return bad("data_dir", "must not be empty")
+	}
+	if c.AdminToken != "" && len(c.AdminToken) < 24 {
+		return bad("admin_token", "must be at least 24 characters")
+	}
+	for _, p := range c.TrustedProxies {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			return bad("trusted_proxies", "%q is not a CIDR like 10.0.0.0/8", p)
+		}
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return bad("log_level", "must be debug, info, warn or error")
+	}
+	switch c.Database.Driver {
+	case "sqlite":
+	case "postgres":
+		if c.Database.DSN == "" {
+			return bad("database.dsn", "postgres needs a DSN such as postgres://ward@db:5432/ward")
+		}
+	default:
+		return bad("database.driver", "must be sqlite or postgres, got %q", c.Database.Driver)
+	}
+	if !strings.Contains(c.Mail.From, "@") {
+		return bad("mail.from", "%q is not an address", c.Mail.From)
+	}
+	if c.Mail.SMTP.Host != "" {
+		if c.Mail.SMTP.Port < 1 || c.Mail.SMTP.Port > 65535 {
+			return bad("mail.smtp.port", "must be 1 to 65535")
+		}
+		switch c.Mail.SMTP.TLS {
+		case "starttls", "implicit":
+		case "none":
+			if !IsLoopbackHost(c.Mail.SMTP.Host) {
+				return bad("mail.smtp.tls", "none is allowed only for a relay on localhost")
+			}
+		default:
+			return bad("mail.smtp.tls", "must be starttls, implicit or none")
+		}
+	}
+	switch {
+	case c.Codes.Digits < 6 || c.Codes.Digits > 8:
+		return bad("codes.digits", "must be 6 to 8")
+	case c.Codes.TTL.D() < time.Minute || c.Codes.TTL.D() > time.Hour:
+		return bad("codes.ttl", "must be 1m to 1h")
+	case c.Codes.RecoveryTTL.D() < time.Minute || c.Codes.RecoveryTTL.D() > 24*time.Hour:
+		return bad("codes.recovery_ttl", "must be 1m to 24h")
+	case c.Codes.MaxFailures < 1 || c.Codes.MaxFailures > 10:
+		return bad("codes.max_failures", "must be 1 to 10")
+	case c.Codes.ResendCooldown.D() < 0:
+		return bad("codes.resend_cooldown", "must not be negative")
+	case c.Limits.PerRecipientHour < 0 || c.Limits.PerRecipientDay < 0 || c.Limits.PerIPHour < 0:
+		return bad("limits", "must not be negative")
+	case c.Lockout.DisableAt < 1 || c.Lockout.DisableAt > 100:
+		return bad("lockout.disable_at", "must be 1 to 100 (NIST SP 800-63B-4 allows at most 100)")
+	case c.Lockout.Step < 1:
+		return bad("lockout.step", "must be at least 1")
+	case c.Lockout.FreeFailures < 0:
+		return bad("lockout.free_failures", "must not be negative")
+	case c.Lockout.FirstWait.D() <= 0 || c.Lockout.MaxWait.D() < c.Lockout.FirstWait.D():
+		return bad("lockout.max_wait", "must be at least lockout.first_wait, which must be positive")
+	case c.Sessions.Idle.D() < time.Minute:
+		return bad("sessions.idle", "must be at least 1m")
+	case c.Sessions.Absolute.D() < c.Sessions.Idle.D():
+		return bad("sessions.absolute", "must be at least sessions.idle")
+	case c.Flows.TTL.D() < c.Codes.TTL.D():
+		return bad("flows.ttl", "must be at least codes.ttl")
+	case c.Passwords.MinLength < 8:
+		return bad("passwords.min_length", "must be at least 8")
+	case c.Passwords.MaxLength < 128 || c.Passwords.MaxLength > 4096:
+		return bad("passwords.max_length", "must be 128 to 4096")
+	case c.Passwords.MinScore < 0 || c.Passwords.MinScore > 4:
+		return bad("passwords.min_score", "must be 0 to 4")
+	case c.Passwords.MemoryKiB < 19456:
+		return bad("passwords.memory_kib", "must be at least 19456 (19 MiB, OWASP's minimum)")
+	case c.Passwords.Time < 2:
+		return bad("passwords.time", "must be at least 2")
+	case c.Passwords.Threads < 1 || c.Passwords.Threads > 255:
+		return bad("passwords.threads", "must be 1 to 255")
+	case c.Passwords.MaxConcurrent < 1:
+		return bad("passwords.max_concurrent", "must be at least 1")
+	}
+	return nil
+}
+
+// IsLoopbackHost reports localhost names and loopback addresses.
+func IsLoopbackHost(h string) bool {
+	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
+// DevMode reports whether ward runs with the dev mailbox (no relay).
+func (c Config) DevMode() bool { return c.Mail.SMTP.Host == "" }
+
+// Reference writes the settings table for docs/CONFIG.md.
+func Reference() string {
+	c := Default()
+	var b strings.Builder
+	b.WriteString("# Configuration reference\n\n")
+	b.WriteString("ward runs with no configuration. Settings come from, in order: these defaults, the YAML file given with `--config`, and environment variables. Every key below can be set either way; unknown keys and bad values stop ward with a message naming the key.\n\n")
+	b.WriteString("This file is generated from `config/config.go` (`go test ./config` fails when it is out of date; `go run ./cmd/ward config reference > docs/CONFIG.md` rewrites it).\n\n")
+	b.WriteString("| key | environment | default | meaning |\n|---|---|---|---|\n")
+	for _, f := range fields(&c) {
+		def := fmt.Sprint(f.v.Interface())
+		if d, ok := f.v.Interface().(Duration); ok {
+			def = d.D().String()
+		}
+		if s, ok := f.v.Interface().([]string); ok {
+			def = strings.Join(s, ",")
+		}
+		if def == "" {
+			def = "(empty)"
+		}
+		fmt.Fprintf(&b, "| `%s` | `%s` | `%s` | %s |\n", f.key, f.env, def, f.doc)
+	}
+	return b.String()
+}
+
+// ErrUsage is returned for a bad command line.
+var ErrUsage = errors.New("usage")

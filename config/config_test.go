@@ -1,0 +1,90 @@
+package config
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestNoConfigurationRuns(t *testing.T) {
+	c, err := Parse(nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Listen != "127.0.0.1:8080" || c.Database.Driver != "sqlite" || !c.DevMode() {
+		t.Fatalf("defaults: %+v", c)
+	}
+}
+
+func TestYAMLThenEnvironment(t *testing.T) {
+	y := []byte("codes:\n  ttl: 5m\n  digits: 8\ndatabase:\n  driver: postgres\n  dsn: postgres://a@b/c\ntrusted_proxies: [10.0.0.0/8]\n")
+	c, err := Parse(y, []string{"WARD_CODES_DIGITS=7", "WARD_TRUSTED_PROXIES=192.168.0.0/16, 10.1.0.0/16", "PATH=/bin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Codes.TTL.D() != 5*time.Minute || c.Codes.Digits != 7 || c.Database.Driver != "postgres" || len(c.TrustedProxies) != 2 {
+		t.Fatalf("got %+v", c)
+	}
+}
+
+func TestBadConfigNamesTheKey(t *testing.T) {
+	for in, key := range map[string]string{
+		"codes:\n  digits: 5\n":                                       "codes.digits",
+		"codes:\n  ttl: soon\n":                                       "soon",
+		"nope: 1\n":                                                   "nope",
+		"database:\n  driver: mysql\n":                                "database.driver",
+		"database:\n  driver: postgres\n":                             "database.dsn",
+		"public_url: http://ward.example.com\n":                       "public_url",
+		"lockout:\n  disable_at: 101\n":                               "lockout.disable_at",
+		"passwords:\n  memory_kib: 1024\n":                            "passwords.memory_kib",
+		"mail:\n  smtp:\n    host: smtp.example.com\n    tls: none\n": "mail.smtp.tls",
+		"listen: 8080\n":                                              "listen",
+		"codes: [1, 2]\n":                                             "codes",
+	} {
+		_, err := Parse([]byte(in), nil)
+		if err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("config %q: error %v does not name %q", in, err, key)
+		}
+	}
+	for env, key := range map[string]string{
+		"WARD_CODES_DIGITS=six": "WARD_CODES_DIGITS",
+		"WARD_CODES_TTL=1":      "codes.ttl",
+		"WARD_NO_SUCH=1":        "WARD_NO_SUCH",
+	} {
+		_, err := Parse(nil, []string{env})
+		if err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("env %q: error %v does not name %q", env, err, key)
+		}
+	}
+}
+
+// docs/CONFIG.md is the one place settings are documented; it must match.
+func TestReferenceIsUpToDate(t *testing.T) {
+	b, err := os.ReadFile("../docs/CONFIG.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b) != Reference() {
+		t.Fatal("docs/CONFIG.md is out of date: run go run ./cmd/ward config reference > docs/CONFIG.md")
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	seeds, _ := os.ReadDir("testdata/seeds")
+	for _, s := range seeds {
+		b, _ := os.ReadFile("testdata/seeds/" + s.Name())
+		f.Add(b)
+	}
+	f.Add([]byte("codes:\n  ttl: 5m\n"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		c, err := Parse(in, nil)
+		if err != nil {
+			return
+		}
+		// Whatever is accepted is valid.
+		if err := c.Validate(); err != nil {
+			t.Fatalf("accepted invalid config: %v", err)
+		}
+	})
+}

@@ -1,0 +1,173 @@
+// Package instance assembles one running ward from its configuration: the
+// store, the keys, the services, the HTTP handler and the outbox worker.
+// cmd/ward, the end-to-end tests and the load driver all start ward this way.
+package instance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/wardhq/ward/account"
+	"github.com/wardhq/ward/config"
+	"github.com/wardhq/ward/flow"
+	"github.com/wardhq/ward/keys"
+	"github.com/wardhq/ward/notify"
+	"github.com/wardhq/ward/session"
+	"github.com/wardhq/ward/store/postgres"
+	"github.com/wardhq/ward/store/sqlite"
+	"github.com/wardhq/ward/store/sqlstore"
+	"github.com/wardhq/ward/throttle"
+	"github.com/wardhq/ward/web"
+)
+
+// Instance is an assembled ward.
+type Instance struct {
+	Config   config.Config
+	Store    *sqlstore.DB
+	Keys     *keys.Keys
+	Flow     *flow.Service
+	Accounts *account.Service
+	Outbox   *notify.Outbox
+	Handler  http.Handler
+	Log      *slog.Logger
+}
+
+// Options are what tests change besides the config.
+type Options struct {
+	Now    func() time.Time
+	Sender notify.Sender // nil: chosen from the config
+}
+
+// OpenStore opens the configured database and applies migrations.
+func OpenStore(ctx context.Context, c config.Config) (*sqlstore.DB, error) {
+	if c.Database.Driver == "postgres" {
+		return postgres.Open(ctx, c.Database.DSN, true)
+	}
+	path := c.Database.DSN
+	if path == "" {
+		path = filepath.Join(c.DataDir, "ward.db")
+	}
+	return sqlite.Open(ctx, path, true)
+}
+
+// New assembles ward. Close the returned instance's Store when done.
+func New(ctx context.Context, c config.Config, log *slog.Logger, o Options) (*Instance, error) {
+	now := o.Now
+	if now == nil {
+		now = time.Now
+	}
+	var root []byte
+	var err error
+	if c.SecretKey != "" {
+		root, err = keys.Parse(c.SecretKey)
+	} else {
+		root, err = keys.LoadOrCreate(filepath.Join(c.DataDir, "secret.key"))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("secret_key: %w", err)
+	}
+	k, err := keys.New(root)
+	if err != nil {
+		return nil, fmt.Errorf("secret_key: %w", err)
+	}
+	pol := account.PasswordPolicy{MinLength: c.Passwords.MinLength, MaxLength: c.Passwords.MaxLength, MinScore: c.Passwords.MinScore,
+		MemoryKiB: uint32(c.Passwords.MemoryKiB), Time: uint32(c.Passwords.Time), Threads: uint8(c.Passwords.Threads)}
+	pw, err := account.NewPasswords(pol, c.Passwords.MaxConcurrent)
+	if err != nil {
+		return nil, err
+	}
+	st, err := OpenStore(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	comp, err := notify.NewComposer(k, c.Mail.From, c.PublicURL, now)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	sender := o.Sender
+	if sender == nil {
+		if c.DevMode() {
+			sender = notify.DevMailbox{Log: log}
+		} else {
+			sender = notify.NewSMTP(c.Mail.SMTP.Host, c.Mail.SMTP.Port, c.Mail.SMTP.Username, c.Mail.SMTP.Password, c.Mail.SMTP.TLS)
+		}
+	}
+	out := &notify.Outbox{Store: st, Composer: comp, Sender: sender, Log: log, Now: now, KeepSecrets: c.DevMode()}
+	sessions := &session.Manager{Store: st, Idle: c.Sessions.Idle.D(), Absolute: c.Sessions.Absolute.D(), Now: now}
+	fs := &flow.Service{Store: st, Keys: k, Passwords: pw, Sessions: sessions, Composer: comp, Risk: flow.NewDeviceOrIP{}, Now: now, Log: log,
+		Queued: out.Wake,
+		Throttle: throttle.Policy{FreeFailures: c.Lockout.FreeFailures, FirstWait: c.Lockout.FirstWait.D(), Step: c.Lockout.Step,
+			MaxWait: c.Lockout.MaxWait.D(), DisableAt: c.Lockout.DisableAt},
+		Limits: flow.Limits{Digits: c.Codes.Digits, CodeTTL: c.Codes.TTL.D(), RecoveryCodeTTL: c.Codes.RecoveryTTL.D(), FlowTTL: c.Flows.TTL.D(),
+			MaxCodeFailures: c.Codes.MaxFailures, ResendCooldown: c.Codes.ResendCooldown.D(), PerRecipientHour: c.Limits.PerRecipientHour,
+			PerRecipientDay: c.Limits.PerRecipientDay, PerIPHour: c.Limits.PerIPHour, NotMineTTL: 7 * 24 * time.Hour}}
+	accts := &account.Service{Store: st, Passwords: pw, Now: now}
+	var proxies []netip.Prefix
+	for _, p := range c.TrustedProxies {
+		proxies = append(proxies, netip.MustParsePrefix(p)) // validated by config
+	}
+	u, _ := url.Parse(c.PublicURL)
+	srv := &web.Server{Flow: fs, Accounts: accts, Sessions: sessions, Store: st, Composer: comp, DevMailbox: c.DevMode(),
+		SecureCookies: u.Scheme == "https", AdminToken: c.AdminToken, TrustedProxies: proxies, Log: log, Now: now}
+	h, err := srv.Handler()
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return &Instance{Config: c, Store: st, Keys: k, Flow: fs, Accounts: accts, Outbox: out, Handler: h, Log: log}, nil
+}
+
+// Serve runs the HTTP server, the outbox worker and the clean-up of
+// expired records until ctx ends, then shuts down gracefully.
+func (in *Instance) Serve(ctx context.Context, ln net.Listener) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Go(func() { in.Outbox.Run(ctx) })
+	wg.Go(func() { in.sweep(ctx) })
+	hs := &http.Server{Handler: in.Handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second,
+		IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(in.Log.Handler(), slog.LevelWarn)}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer scancel()
+	hs.Shutdown(sctx)
+	cancel()
+	wg.Wait()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+func (in *Instance) sweep(ctx context.Context) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		if n, err := in.Store.DeleteExpired(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			in.Log.Warn("deleting expired records", "err", err)
+		} else if n > 0 {
+			in.Log.Debug("deleted expired records", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

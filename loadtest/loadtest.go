@@ -1,0 +1,186 @@
+// Package loadtest drives complete passwordless sign-ins against a running
+// ward over HTTP (start → read the code from the dev mailbox → verify →
+// session) and reports throughput and latency percentiles.
+package loadtest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Report is one run at one concurrency.
+type Report struct {
+	Concurrency int
+	SignIns     int
+	Errors      int
+	FirstError  string
+	Elapsed     time.Duration
+	P50         time.Duration
+	P95         time.Duration
+	P99         time.Duration
+}
+
+// PerSecond is complete sign-ins per second.
+func (r Report) PerSecond() float64 { return float64(r.SignIns) / r.Elapsed.Seconds() }
+
+func (r Report) String() string {
+	s := fmt.Sprintf("concurrency %3d: %6d sign-ins in %5.1fs = %7.1f sign-ins/s  p50 %6.2fms  p95 %6.2fms  p99 %6.2fms  errors %d",
+		r.Concurrency, r.SignIns, r.Elapsed.Seconds(), r.PerSecond(), ms(r.P50), ms(r.P95), ms(r.P99), r.Errors)
+	if r.FirstError != "" {
+		s += " (first: " + r.FirstError + ")"
+	}
+	return s
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// Driver signs in as the given accounts (each worker uses its own share).
+type Driver struct {
+	Target   string
+	Accounts []string
+	Client   *http.Client
+}
+
+// Run keeps concurrency workers signing in for d and reports.
+func (dr *Driver) Run(ctx context.Context, concurrency int, d time.Duration) Report {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	var mu sync.Mutex
+	var lat []time.Duration
+	errs, first := 0, ""
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := range concurrency {
+		wg.Go(func() {
+			mine := dr.Accounts[w*len(dr.Accounts)/concurrency : (w+1)*len(dr.Accounts)/concurrency]
+			device := ""
+			for i := 0; ctx.Err() == nil; i++ {
+				t0 := time.Now()
+				var err error
+				device, err = dr.signIn(ctx, mine[i%len(mine)], device)
+				el := time.Since(t0)
+				if ctx.Err() != nil {
+					return // cut off by the deadline: not a measured sign-in
+				}
+				mu.Lock()
+				if err != nil {
+					errs++
+					if first == "" {
+						first = err.Error()
+					}
+				} else {
+					lat = append(lat, el)
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	rep := Report{Concurrency: concurrency, SignIns: len(lat), Errors: errs, FirstError: first, Elapsed: time.Since(start)}
+	slices.Sort(lat)
+	pct := func(p float64) time.Duration {
+		if len(lat) == 0 {
+			return 0
+		}
+		return lat[min(len(lat)-1, int(float64(len(lat))*p))]
+	}
+	rep.P50, rep.P95, rep.P99 = pct(0.50), pct(0.95), pct(0.99)
+	return rep
+}
+
+func (dr *Driver) call(ctx context.Context, method, path, device string, in, out any) (string, error) {
+	var body io.Reader
+	if in != nil {
+		b, _ := json.Marshal(in)
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, dr.Target+path, body)
+	if err != nil {
+		return device, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if device != "" {
+		req.Header.Set("X-Ward-Device", device)
+	}
+	resp, err := dr.Client.Do(req)
+	if err != nil {
+		return device, err
+	}
+	defer resp.Body.Close()
+	if d := resp.Header.Get("X-Ward-Device"); d != "" {
+		device = d
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return device, fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, bytes.TrimSpace(b))
+	}
+	return device, json.Unmarshal(b, out)
+}
+
+// signIn runs one complete passwordless sign-in.
+func (dr *Driver) signIn(ctx context.Context, email, device string) (string, error) {
+	var started struct {
+		Flow string `json:"flow"`
+	}
+	device, err := dr.call(ctx, "POST", "/api/v1/sign-in/code", device, map[string]string{"email": email}, &started)
+	if err != nil {
+		return device, err
+	}
+	var mail struct {
+		Messages []struct {
+			Code string `json:"code"`
+		} `json:"messages"`
+	}
+	if _, err := dr.call(ctx, "GET", "/dev/mail.json?limit=1&to="+url.QueryEscape(email), device, nil, &mail); err != nil {
+		return device, err
+	}
+	if len(mail.Messages) == 0 || mail.Messages[0].Code == "" {
+		return device, fmt.Errorf("no code in the dev mailbox for %s", email)
+	}
+	var done struct {
+		State string `json:"state"`
+		Token string `json:"token"`
+	}
+	device, err = dr.call(ctx, "POST", "/api/v1/flows/verify", device, map[string]string{"flow": started.Flow, "code": mail.Messages[0].Code}, &done)
+	if err != nil {
+		return device, err
+	}
+	if done.State != "signed_in" || done.Token == "" {
+		return device, fmt.Errorf("verify answered %q", done.State)
+	}
+	return device, nil
+}
+
+// CreateAccounts makes n passwordless accounts through the admin API, or
+// reuses them when they exist, and returns their emails.
+func CreateAccounts(ctx context.Context, hc *http.Client, target, adminToken string, n int) ([]string, error) {
+	emails := make([]string, n)
+	for i := range n {
+		emails[i] = fmt.Sprintf("load-%05d@loadtest.example", i)
+		b, _ := json.Marshal(map[string]string{"email": emails[i], "language": "en"})
+		req, err := http.NewRequestWithContext(ctx, "POST", target+"/api/v1/admin/accounts", bytes.NewReader(b))
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Authorization", "Bearer "+adminToken)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := hc.Do(req)
+		if err != nil {
+			return nil, fmt.Errorf("creating load-test accounts: %w", err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusConflict {
+			return nil, fmt.Errorf("creating load-test accounts: admin API answered %d (is --admin-token right?)", resp.StatusCode)
+		}
+	}
+	return emails, nil
+}

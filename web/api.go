@@ -1,0 +1,365 @@
+package web
+
+import (
+	"crypto/subtle"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/wardhq/ward/account"
+	"github.com/wardhq/ward/flow"
+	"github.com/wardhq/ward/session"
+	"github.com/wardhq/ward/store"
+)
+
+func (s *Server) routeAPI(mux *http.ServeMux) {
+	mux.HandleFunc("POST /api/v1/sign-in/code", s.apiStartCode)
+	mux.HandleFunc("POST /api/v1/sign-in/password", s.apiPassword)
+	mux.HandleFunc("POST /api/v1/flows/verify", s.apiVerify)
+	mux.HandleFunc("POST /api/v1/flows/resend", s.apiResend)
+	mux.HandleFunc("POST /api/v1/password-reset", s.apiStartReset)
+	mux.HandleFunc("POST /api/v1/password-reset/contact", s.apiResetVia)
+	mux.HandleFunc("POST /api/v1/password-reset/complete", s.apiCompleteReset)
+	mux.HandleFunc("GET /api/v1/session", s.signedIn(s.apiSession))
+	mux.HandleFunc("DELETE /api/v1/session", s.signedIn(s.apiSignOut))
+	mux.HandleFunc("GET /api/v1/account/activity", s.signedIn(s.apiActivity))
+	mux.HandleFunc("GET /api/v1/account/sessions", s.signedIn(s.apiSessions))
+	mux.HandleFunc("DELETE /api/v1/account/sessions/{id}", s.signedIn(s.apiEndSession))
+	mux.HandleFunc("POST /api/v1/account/sessions/sign-out-others", s.signedIn(s.apiEndOthers))
+	mux.HandleFunc("POST /api/v1/account/password", s.signedIn(s.apiChangePassword))
+	mux.HandleFunc("POST /api/v1/account/factors/{factor}/enable", s.signedIn(s.apiEnableFactor))
+	mux.HandleFunc("POST /api/v1/admin/accounts", s.admin(s.apiCreateAccount))
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusNotFound, &flow.Error{Code: "not_found", Message: "no such API endpoint"})
+	})
+}
+
+type signedInHandler func(w http.ResponseWriter, r *http.Request, sess store.Session)
+
+func (s *Server) signedIn(h signedInHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		sess, err := s.currentSession(r)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		h(w, r, sess)
+	}
+}
+
+func (s *Server) admin(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		got := []byte(r.Header.Get("Authorization"))
+		want := []byte("Bearer " + s.AdminToken)
+		if s.AdminToken == "" || subtle.ConstantTimeCompare(got, want) != 1 {
+			writeJSON(w, http.StatusUnauthorized, &flow.Error{Code: "unauthenticated", Message: "admin token required"})
+			return
+		}
+		h(w, r)
+	}
+}
+
+// pendingJSON is the answer while a code is on its way.
+type pendingJSON struct {
+	State string `json:"state"`
+	*flow.Pending
+}
+
+type signedInJSON struct {
+	State     string    `json:"state"`
+	Token     string    `json:"token"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+func (s *Server) writeResult(w http.ResponseWriter, res *flow.Result) {
+	switch {
+	case res.Session != nil:
+		s.setCookie(w, "ward_session", res.Session.Token, 0)
+		writeJSON(w, http.StatusOK, signedInJSON{State: "signed_in", Token: res.Session.Token, ExpiresAt: res.Session.Session.ExpiresAt})
+	case res.Pending != nil:
+		writeJSON(w, http.StatusOK, pendingJSON{State: "code_sent", Pending: res.Pending})
+	default:
+		writeJSON(w, http.StatusOK, map[string]string{"state": res.State})
+	}
+}
+
+func (s *Server) apiStartCode(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Email    string `json:"email"`
+		Language string `json:"language"`
+	}
+	if err := readJSON(r, &in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	p, err := s.Flow.StartCodeSignIn(r.Context(), s.client(r), in.Email, s.language(r, in.Language))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeResult(w, &flow.Result{Pending: p})
+}
+
+func (s *Server) apiPassword(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Email    string `json:"email"`
+		Password string `json:"password"`
+	}
+	if err := readJSON(r, &in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	res, err := s.Flow.PasswordSignIn(r.Context(), s.client(r), in.Email, in.Password)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeResult(w, res)
+}
+
+type flowCode struct {
+	Flow string `json:"flow"`
+	Code string `json:"code"`
+}
+
+func (s *Server) apiVerify(w http.ResponseWriter, r *http.Request) {
+	var in flowCode
+	if err := readJSON(r, &in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	res, err := s.Flow.Verify(r.Context(), s.client(r), in.Flow, in.Code)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeResult(w, res)
+}
+
+func (s *Server) apiResend(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Flow string `json:"flow"`
+	}
+	if err := readJSON(r, &in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	p, err := s.Flow.Resend(r.Context(), s.client(r), in.Flow)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeResult(w, &flow.Result{Pending: p})
+}
+
+func (s *Server) apiStartReset(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Email    string `json:"email"`
+		Language string `json:"language"`
+	}
+	if err := readJSON(r, &in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	p, err := s.Flow.StartReset(r.Context(), s.client(r), in.Email, s.language(r, in.Language))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeResult(w, &flow.Result{Pending: p})
+}
+
+func (s *Server) apiResetVia(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Flow    string `json:"flow"`
+		Contact string `json:"contact"`
+	}
+	if err := readJSON(r, &in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	p, err := s.Flow.ResetVia(r.Context(), s.client(r), in.Flow, in.Contact)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeResult(w, &flow.Result{Pending: p})
+}
+
+func (s *Server) apiCompleteReset(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Flow     string `json:"flow"`
+		Password string `json:"password"`
+	}
+	if err := readJSON(r, &in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.Flow.CompleteReset(r.Context(), s.client(r), in.Flow, in.Password); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"state": "password_changed"})
+}
+
+type accountJSON struct {
+	ID        string    `json:"id"`
+	Email     string    `json:"email"`
+	Language  string    `json:"language"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+type sessionJSON struct {
+	ID         string    `json:"id"`
+	Current    bool      `json:"current"`
+	Device     string    `json:"device"`
+	IP         string    `json:"ip"`
+	Method     string    `json:"method"`
+	CreatedAt  time.Time `json:"created_at"`
+	LastSeenAt time.Time `json:"last_seen_at"`
+	ExpiresAt  time.Time `json:"expires_at"`
+}
+
+func toSessionJSON(x store.Session, current string) sessionJSON {
+	return sessionJSON{ID: x.ID, Current: x.ID == current, Device: session.DeviceLabel(x.UserAgent), IP: x.IP, Method: x.Method,
+		CreatedAt: x.CreatedAt, LastSeenAt: x.LastSeenAt, ExpiresAt: x.ExpiresAt}
+}
+
+func (s *Server) apiSession(w http.ResponseWriter, r *http.Request, sess store.Session) {
+	a, err := s.Store.AccountByID(r.Context(), sess.AccountID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"account": accountJSON{ID: a.ID, Email: a.Email, Language: a.Language, CreatedAt: a.CreatedAt},
+		"session": toSessionJSON(sess, sess.ID),
+	})
+}
+
+func (s *Server) apiSignOut(w http.ResponseWriter, r *http.Request, sess store.Session) {
+	if err := s.Flow.SignOut(r.Context(), s.client(r), sess); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.setCookie(w, "ward_session", "", -1)
+	writeJSON(w, http.StatusOK, map[string]string{"state": "signed_out"})
+}
+
+type eventJSON struct {
+	At      time.Time `json:"at"`
+	Kind    string    `json:"kind"`
+	Result  string    `json:"result"`
+	Method  string    `json:"method,omitempty"`
+	IP      string    `json:"ip,omitempty"`
+	Device  string    `json:"device,omitempty"`
+	Reasons []string  `json:"reasons,omitempty"`
+}
+
+func (s *Server) apiActivity(w http.ResponseWriter, r *http.Request, sess store.Session) {
+	limit := 50
+	if v, err := strconv.Atoi(r.URL.Query().Get("limit")); err == nil && v > 0 && v <= 500 {
+		limit = v
+	}
+	var before time.Time
+	if v := r.URL.Query().Get("before"); v != "" {
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			s.writeError(w, r, &flow.Error{Code: flow.ErrInvalidInput, Field: "before", Message: "before must be an RFC 3339 time"})
+			return
+		}
+		before = t
+	}
+	evs, err := s.Store.Events(r.Context(), sess.AccountID, before, limit)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := make([]eventJSON, 0, len(evs))
+	for _, e := range evs {
+		out = append(out, eventJSON{At: e.At, Kind: e.Kind, Result: e.Result, Method: e.Method, IP: e.IP, Device: e.Device, Reasons: e.Reasons})
+	}
+	resp := map[string]any{"events": out}
+	if len(evs) == limit {
+		resp["next_before"] = evs[len(evs)-1].At.Format(time.RFC3339Nano)
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (s *Server) apiSessions(w http.ResponseWriter, r *http.Request, sess store.Session) {
+	list, err := s.Store.SessionsByAccount(r.Context(), sess.AccountID, s.Now())
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := make([]sessionJSON, 0, len(list))
+	for _, x := range list {
+		out = append(out, toSessionJSON(x, sess.ID))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"sessions": out})
+}
+
+func (s *Server) apiEndSession(w http.ResponseWriter, r *http.Request, sess store.Session) {
+	if err := s.Flow.EndSession(r.Context(), s.client(r), sess, r.PathValue("id")); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"state": "signed_out"})
+}
+
+func (s *Server) apiEndOthers(w http.ResponseWriter, r *http.Request, sess store.Session) {
+	n, err := s.Flow.EndOtherSessions(r.Context(), s.client(r), sess)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"state": "signed_out", "sessions_ended": n})
+}
+
+func (s *Server) apiChangePassword(w http.ResponseWriter, r *http.Request, sess store.Session) {
+	var in struct {
+		Current  string `json:"current_password"`
+		Password string `json:"password"`
+	}
+	if err := readJSON(r, &in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.Flow.ChangePassword(r.Context(), s.client(r), sess, in.Current, in.Password); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"state": "password_changed"})
+}
+
+func (s *Server) apiEnableFactor(w http.ResponseWriter, r *http.Request, sess store.Session) {
+	if err := s.Flow.EnableFactor(r.Context(), s.client(r), sess, r.PathValue("factor")); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"state": "enabled"})
+}
+
+func (s *Server) apiCreateAccount(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Email    string `json:"email"`
+		Phone    string `json:"phone"`
+		Password string `json:"password"`
+		Language string `json:"language"`
+	}
+	if err := readJSON(r, &in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	a, err := s.Accounts.Create(r.Context(), account.NewAccount{Email: in.Email, Phone: in.Phone, Password: in.Password, Language: in.Language})
+	if errors.Is(err, account.ErrExists) {
+		writeJSON(w, http.StatusConflict, &flow.Error{Code: "exists", Field: "email", Message: err.Error()})
+		return
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, accountJSON{ID: a.ID, Email: a.Email, Language: a.Language, CreatedAt: a.CreatedAt})
+}

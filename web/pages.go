@@ -1,0 +1,409 @@
+package web
+
+import (
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/wardhq/ward/flow"
+	"github.com/wardhq/ward/notify"
+	"github.com/wardhq/ward/session"
+	"github.com/wardhq/ward/store"
+)
+
+//go:embed templates/*.html static/*
+var assets embed.FS
+
+type pages struct {
+	byName map[string]*template.Template
+}
+
+var pageNames = []string{"sign_in", "code", "reset", "new_password", "account", "not_mine", "message", "dev_mail"}
+
+func newPages() (*pages, error) {
+	p := &pages{byName: map[string]*template.Template{}}
+	for _, name := range pageNames {
+		t, err := template.New("").ParseFS(assets, "templates/pages.html")
+		if err != nil {
+			return nil, fmt.Errorf("parsing page templates: %w", err)
+		}
+		if _, err := t.New("body").Parse(`{{template "` + name + `" .}}`); err != nil {
+			return nil, fmt.Errorf("parsing page %s: %w", name, err)
+		}
+		p.byName[name] = t
+	}
+	return p, nil
+}
+
+// view is what every page template gets.
+type view struct {
+	Lang, OtherLang string
+	TitleKey        string
+	T               func(string) string
+	When            func(time.Time) string
+	Error, Notice   string
+	Email           string
+	Action          string
+	Reset           bool
+	Pending         *flow.Pending
+	Account         store.Account
+	Events          []store.Event
+	Sessions        []sessionJSON
+	NotMine         *flow.NotMine
+	Mail            []devMail
+}
+
+type devMail struct {
+	notify.Rendered
+	Status string
+}
+
+func (s *Server) view(r *http.Request, title string) *view {
+	lang := s.language(r, "")
+	other := "ja"
+	if lang == "ja" {
+		other = "en"
+	}
+	return &view{Lang: lang, OtherLang: other, TitleKey: title, T: func(k string) string { return tr(lang, k) },
+		When: func(t time.Time) string { return notify.FormatTime(lang, t) }}
+}
+
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page string, v *view) {
+	if l := r.URL.Query().Get("lang"); l == "ja" || l == "en" {
+		s.setCookie(w, "ward_lang", l, 365*24*time.Hour)
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	if err := s.pages.byName[page].ExecuteTemplate(w, "layout", v); err != nil {
+		s.Log.Error("rendering page", "page", page, "err", err)
+	}
+}
+
+// explain turns an error into a sentence in the page's language.
+func (s *Server) explain(r *http.Request, v *view, err error) int {
+	fe, status := s.asFlowError(r, err)
+	msg := tr(v.Lang, "err_"+fe.Code)
+	if msg == "err_"+fe.Code {
+		msg = fe.Message
+	}
+	if fe.Code == flow.ErrInvalidInput && v.Lang == "en" {
+		msg = fe.Message
+	}
+	if fe.AttemptsLeft != nil {
+		msg += fmt.Sprintf(" %s %d", tr(v.Lang, "err_attempts_left"), *fe.AttemptsLeft)
+	}
+	if !fe.RetryAt.IsZero() && (fe.Code == flow.ErrFactorLocked || fe.Code == flow.ErrRateLimited) {
+		msg += " " + notify.FormatTime(v.Lang, fe.RetryAt)
+	}
+	v.Error = msg
+	return status
+}
+
+func (s *Server) routePages(mux *http.ServeMux) {
+	static, _ := fs.Sub(assets, "static")
+	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		if _, err := s.currentSession(r); err == nil {
+			http.Redirect(w, r, "/account", http.StatusSeeOther)
+			return
+		}
+		http.Redirect(w, r, "/sign-in", http.StatusSeeOther)
+	})
+	mux.HandleFunc("GET /sign-in", func(w http.ResponseWriter, r *http.Request) {
+		v := s.view(r, "sign_in")
+		if r.URL.Query().Get("reset") == "done" {
+			v.Notice = tr(v.Lang, "reset_done")
+		}
+		s.render(w, r, http.StatusOK, "sign_in", v)
+	})
+	mux.HandleFunc("POST /sign-in", s.pageSignIn)
+	mux.HandleFunc("GET /sign-in/code", s.pageCode("/sign-in/code", false))
+	mux.HandleFunc("POST /sign-in/code", s.pageCodePost("/sign-in/code", false))
+	mux.HandleFunc("GET /reset", func(w http.ResponseWriter, r *http.Request) {
+		s.render(w, r, http.StatusOK, "reset", s.view(r, "reset"))
+	})
+	mux.HandleFunc("POST /reset", s.pageReset)
+	mux.HandleFunc("GET /reset/code", s.pageCode("/reset/code", true))
+	mux.HandleFunc("POST /reset/code", s.pageCodePost("/reset/code", true))
+	mux.HandleFunc("GET /reset/password", func(w http.ResponseWriter, r *http.Request) {
+		s.render(w, r, http.StatusOK, "new_password", s.view(r, "new_password"))
+	})
+	mux.HandleFunc("POST /reset/password", s.pageNewPassword)
+	mux.HandleFunc("GET /account", s.pageSignedIn(s.pageAccount))
+	mux.HandleFunc("POST /account/sessions/{id}/end", s.pageSignedIn(func(w http.ResponseWriter, r *http.Request, sess store.Session) {
+		s.afterAction(w, r, s.Flow.EndSession(r.Context(), s.client(r), sess, r.PathValue("id")))
+	}))
+	mux.HandleFunc("POST /account/sessions/end-others", s.pageSignedIn(func(w http.ResponseWriter, r *http.Request, sess store.Session) {
+		_, err := s.Flow.EndOtherSessions(r.Context(), s.client(r), sess)
+		s.afterAction(w, r, err)
+	}))
+	mux.HandleFunc("POST /account/password", s.pageSignedIn(func(w http.ResponseWriter, r *http.Request, sess store.Session) {
+		err := s.Flow.ChangePassword(r.Context(), s.client(r), sess, r.PostFormValue("current_password"), r.PostFormValue("password"))
+		if err != nil {
+			v := s.view(r, "account")
+			status := s.explain(r, v, err)
+			s.fillAccount(r, v, sess)
+			s.render(w, r, status, "account", v)
+			return
+		}
+		http.Redirect(w, r, "/account?changed=1", http.StatusSeeOther)
+	}))
+	mux.HandleFunc("POST /sign-out", s.pageSignedIn(func(w http.ResponseWriter, r *http.Request, sess store.Session) {
+		if err := s.Flow.SignOut(r.Context(), s.client(r), sess); err != nil {
+			s.afterAction(w, r, err)
+			return
+		}
+		s.setCookie(w, "ward_session", "", -1)
+		http.Redirect(w, r, "/sign-in", http.StatusSeeOther)
+	}))
+	mux.HandleFunc("GET /not-my-account/{token}", s.pageNotMine)
+	mux.HandleFunc("POST /not-my-account/{token}", s.pageNotMine)
+	if s.DevMailbox {
+		mux.HandleFunc("GET /dev/mail", s.pageDevMail)
+		mux.HandleFunc("GET /dev/mail.json", s.apiDevMail)
+	}
+}
+
+func (s *Server) pageSignIn(w http.ResponseWriter, r *http.Request) {
+	v := s.view(r, "sign_in")
+	v.Email = r.PostFormValue("email")
+	c := s.client(r)
+	var res *flow.Result
+	var err error
+	if r.PostFormValue("method") == "password" || (r.PostFormValue("method") == "" && r.PostFormValue("password") != "") {
+		res, err = s.Flow.PasswordSignIn(r.Context(), c, v.Email, r.PostFormValue("password"))
+	} else {
+		var p *flow.Pending
+		p, err = s.Flow.StartCodeSignIn(r.Context(), c, v.Email, v.Lang)
+		res = &flow.Result{Pending: p}
+	}
+	if err != nil {
+		s.render(w, r, s.explain(r, v, err), "sign_in", v)
+		return
+	}
+	s.continueFlow(w, r, res, "/sign-in/code")
+}
+
+// continueFlow sends the browser on after a step: to its account when
+// signed in, to the code page while a code is on its way.
+func (s *Server) continueFlow(w http.ResponseWriter, r *http.Request, res *flow.Result, codePage string) {
+	switch {
+	case res.Session != nil:
+		s.setCookie(w, "ward_flow", "", -1)
+		s.setCookie(w, "ward_session", res.Session.Token, 0)
+		http.Redirect(w, r, "/account", http.StatusSeeOther)
+	case res.Pending != nil:
+		s.setCookie(w, "ward_flow", res.Pending.Token, 0)
+		s.setCookie(w, "ward_reasons", strings.Join(res.Pending.Reasons, "."), 0)
+		http.Redirect(w, r, codePage, http.StatusSeeOther)
+	default:
+		http.Redirect(w, r, "/reset/password", http.StatusSeeOther)
+	}
+}
+
+func (s *Server) pageCode(action string, reset bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		v := s.view(r, "enter_code")
+		v.Action, v.Reset = action, reset
+		p, err := s.Flow.Status(r.Context(), s.cookie(r, "ward_flow"))
+		if err != nil {
+			s.render(w, r, s.explain(r, v, err), "message", v)
+			return
+		}
+		if reasons := s.cookie(r, "ward_reasons"); reasons != "" {
+			for _, rs := range strings.Split(reasons, ".") {
+				if rs == "new_device" || rs == "new_ip" {
+					p.Reasons = append(p.Reasons, rs)
+				}
+			}
+		}
+		v.Pending = p
+		s.render(w, r, http.StatusOK, "code", v)
+	}
+}
+
+func (s *Server) pageCodePost(action string, reset bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		tok, c := s.cookie(r, "ward_flow"), s.client(r)
+		var res *flow.Result
+		var err error
+		switch r.PostFormValue("action") {
+		case "resend":
+			var p *flow.Pending
+			p, err = s.Flow.Resend(r.Context(), c, tok)
+			res = &flow.Result{Pending: p}
+		case "contact":
+			var p *flow.Pending
+			p, err = s.Flow.ResetVia(r.Context(), c, tok, r.PostFormValue("contact"))
+			res = &flow.Result{Pending: p}
+		default:
+			res, err = s.Flow.Verify(r.Context(), c, tok, r.PostFormValue("code"))
+		}
+		if err != nil {
+			v := s.view(r, "enter_code")
+			v.Action, v.Reset = action, reset
+			status := s.explain(r, v, err)
+			v.Pending, _ = s.Flow.Status(r.Context(), tok)
+			s.render(w, r, status, "code", v)
+			return
+		}
+		s.continueFlow(w, r, res, action)
+	}
+}
+
+func (s *Server) pageReset(w http.ResponseWriter, r *http.Request) {
+	v := s.view(r, "reset")
+	v.Email = r.PostFormValue("email")
+	p, err := s.Flow.StartReset(r.Context(), s.client(r), v.Email, v.Lang)
+	if err != nil {
+		s.render(w, r, s.explain(r, v, err), "reset", v)
+		return
+	}
+	s.continueFlow(w, r, &flow.Result{Pending: p}, "/reset/code")
+}
+
+func (s *Server) pageNewPassword(w http.ResponseWriter, r *http.Request) {
+	err := s.Flow.CompleteReset(r.Context(), s.client(r), s.cookie(r, "ward_flow"), r.PostFormValue("password"))
+	if err != nil {
+		v := s.view(r, "new_password")
+		s.render(w, r, s.explain(r, v, err), "new_password", v)
+		return
+	}
+	s.setCookie(w, "ward_flow", "", -1)
+	http.Redirect(w, r, "/sign-in?reset=done", http.StatusSeeOther)
+}
+
+func (s *Server) pageSignedIn(h signedInHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		sess, err := s.currentSession(r)
+		if errors.Is(err, session.ErrNoSession) {
+			http.Redirect(w, r, "/sign-in", http.StatusSeeOther)
+			return
+		}
+		if err != nil {
+			v := s.view(r, "title")
+			s.render(w, r, s.explain(r, v, err), "message", v)
+			return
+		}
+		h(w, r, sess)
+	}
+}
+
+func (s *Server) afterAction(w http.ResponseWriter, r *http.Request, err error) {
+	if err != nil {
+		v := s.view(r, "title")
+		s.render(w, r, s.explain(r, v, err), "message", v)
+		return
+	}
+	http.Redirect(w, r, "/account", http.StatusSeeOther)
+}
+
+func (s *Server) fillAccount(r *http.Request, v *view, sess store.Session) {
+	v.Account, _ = s.Store.AccountByID(r.Context(), sess.AccountID)
+	v.Events, _ = s.Store.Events(r.Context(), sess.AccountID, time.Time{}, 30)
+	list, _ := s.Store.SessionsByAccount(r.Context(), sess.AccountID, s.Now())
+	for _, x := range list {
+		v.Sessions = append(v.Sessions, toSessionJSON(x, sess.ID))
+	}
+}
+
+func (s *Server) pageAccount(w http.ResponseWriter, r *http.Request, sess store.Session) {
+	v := s.view(r, "account")
+	if r.URL.Query().Get("changed") == "1" {
+		v.Notice = tr(v.Lang, "password_changed")
+	}
+	s.fillAccount(r, v, sess)
+	s.render(w, r, http.StatusOK, "account", v)
+}
+
+// pageNotMine shows what the link would do on GET and acts only on POST:
+// mail scanners fetch links, and a fetch must change nothing.
+func (s *Server) pageNotMine(w http.ResponseWriter, r *http.Request) {
+	v := s.view(r, "not_mine")
+	tok := r.PathValue("token")
+	if r.Method == http.MethodPost {
+		nm, err := s.Flow.ConfirmNotMine(r.Context(), s.client(r), tok)
+		if err != nil {
+			s.render(w, r, s.explain(r, v, err), "message", v)
+			return
+		}
+		v.TitleKey = "not_mine_done"
+		if nm.Primary {
+			v.TitleKey = "not_mine_reported"
+		}
+		s.render(w, r, http.StatusOK, "message", v)
+		return
+	}
+	nm, err := s.Flow.NotMineInfo(r.Context(), tok)
+	if err != nil {
+		s.render(w, r, s.explain(r, v, err), "message", v)
+		return
+	}
+	v.NotMine = &nm
+	s.render(w, r, http.StatusOK, "not_mine", v)
+}
+
+func (s *Server) devMessages(r *http.Request) ([]devMail, error) {
+	var ms []store.Message
+	var err error
+	limit := 20
+	if n, err := strconv.Atoi(r.URL.Query().Get("limit")); err == nil && n > 0 && n <= 200 {
+		limit = n
+	}
+	if to := r.URL.Query().Get("to"); to != "" {
+		ms, err = s.Store.MessagesTo(r.Context(), strings.ToLower(strings.TrimSpace(to)), limit)
+	} else {
+		ms, err = s.Store.RecentMessages(r.Context(), 50)
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := make([]devMail, 0, len(ms))
+	for _, m := range ms {
+		rd, err := s.Composer.Render(m)
+		if err != nil {
+			continue // sent or expired: its code is erased
+		}
+		out = append(out, devMail{Rendered: rd, Status: m.Status})
+	}
+	return out, nil
+}
+
+func (s *Server) pageDevMail(w http.ResponseWriter, r *http.Request) {
+	v := s.view(r, "dev_mailbox")
+	mail, err := s.devMessages(r)
+	if err != nil {
+		s.render(w, r, s.explain(r, v, err), "message", v)
+		return
+	}
+	v.Mail = mail
+	s.render(w, r, http.StatusOK, "dev_mail", v)
+}
+
+func (s *Server) apiDevMail(w http.ResponseWriter, r *http.Request) {
+	mail, err := s.devMessages(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	type item struct {
+		ID        string    `json:"id"`
+		To        string    `json:"to"`
+		Subject   string    `json:"subject"`
+		Text      string    `json:"text"`
+		Code      string    `json:"code,omitempty"`
+		Status    string    `json:"status"`
+		CreatedAt time.Time `json:"created_at"`
+	}
+	out := make([]item, 0, len(mail))
+	for _, m := range mail {
+		out = append(out, item{ID: m.ID, To: m.To, Subject: m.Subject, Text: m.Text, Code: m.Code, Status: m.Status, CreatedAt: m.CreatedAt})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"messages": out})
+}

@@ -1,0 +1,255 @@
+// Package web serves ward's JSON API under /api/v1 and its HTML pages.
+// Handlers translate HTTP to calls on the flow service and back; the rules
+// live in flow and below.
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/wardhq/ward/account"
+	"github.com/wardhq/ward/flow"
+	"github.com/wardhq/ward/keys"
+	"github.com/wardhq/ward/notify"
+	"github.com/wardhq/ward/session"
+	"github.com/wardhq/ward/store"
+)
+
+// Server holds what the handlers need.
+type Server struct {
+	Flow     *flow.Service
+	Accounts *account.Service
+	Sessions *session.Manager
+	Store    store.Store
+	Composer *notify.Composer
+	// DevMailbox shows queued messages at /dev/mail (no relay configured).
+	DevMailbox bool
+	// SecureCookies is false only for plain-HTTP localhost development.
+	SecureCookies  bool
+	AdminToken     string
+	TrustedProxies []netip.Prefix
+	Log            *slog.Logger
+	Now            func() time.Time
+	pages          *pages
+}
+
+type ctxKey int
+
+const deviceKey ctxKey = 1
+
+const deviceCookieLife = 400 * 24 * time.Hour // the longest browsers keep
+
+// Handler returns the whole HTTP surface.
+func (s *Server) Handler() (http.Handler, error) {
+	p, err := newPages()
+	if err != nil {
+		return nil, err
+	}
+	s.pages = p
+	mux := http.NewServeMux()
+	s.routeAPI(mux)
+	s.routePages(mux)
+	// Browsers send Sec-Fetch-Site or Origin on every state-changing
+	// request; a cross-origin one is refused before any handler runs.
+	csrf := http.NewCrossOriginProtection()
+	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusForbidden, &flow.Error{Code: "cross_origin", Message: "cross-origin request refused"})
+	}))
+	return s.headers(s.device(csrf.Handler(mux))), nil
+}
+
+// headers sets the security headers every response carries.
+func (s *Server) headers(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cache-Control", "no-store")
+		if s.SecureCookies {
+			h.Set("Strict-Transport-Security", "max-age=63072000")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) cookieName(base string) string {
+	if s.SecureCookies {
+		return "__Host-" + base
+	}
+	return base
+}
+
+func (s *Server) setCookie(w http.ResponseWriter, name, value string, maxAge time.Duration) {
+	c := &http.Cookie{Name: s.cookieName(name), Value: value, Path: "/", HttpOnly: true, Secure: s.SecureCookies, SameSite: http.SameSiteLaxMode}
+	if maxAge > 0 {
+		c.MaxAge = int(maxAge.Seconds())
+	} else if maxAge < 0 {
+		c.MaxAge = -1
+	}
+	http.SetCookie(w, c)
+}
+
+func (s *Server) cookie(r *http.Request, name string) string {
+	c, err := r.Cookie(s.cookieName(name))
+	if err != nil {
+		return ""
+	}
+	return c.Value
+}
+
+// device gives every browser a long-lived device cookie, so that a later
+// sign-in can tell a device ward has seen from a new one.
+func (s *Server) device(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok := s.cookie(r, "ward_device")
+		if tok == "" {
+			tok = r.Header.Get("X-Ward-Device")
+		}
+		if len(tok) < 32 || len(tok) > 64 {
+			tok = keys.Token()
+			s.setCookie(w, "ward_device", tok, deviceCookieLife)
+			w.Header().Set("X-Ward-Device", tok)
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), deviceKey, tok)))
+	})
+}
+
+// client describes who sent r.
+func (s *Server) client(r *http.Request) flow.Client {
+	tok, _ := r.Context().Value(deviceKey).(string)
+	return flow.Client{IP: s.clientIP(r), UserAgent: truncate(r.UserAgent(), 512), DeviceToken: tok}
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// clientIP is the peer's address, or, behind a trusted proxy, the nearest
+// address in X-Forwarded-For that is not a trusted proxy.
+func (s *Server) clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	addr, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	addr = addr.Unmap()
+	if !s.trusted(addr) {
+		return addr.String()
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break
+		}
+		a = a.Unmap()
+		if !s.trusted(a) {
+			return a.String()
+		}
+		addr = a
+	}
+	return addr.String()
+}
+
+func (s *Server) trusted(a netip.Addr) bool {
+	for _, p := range s.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// currentSession returns the session named by a bearer token or cookie.
+func (s *Server) currentSession(r *http.Request) (store.Session, error) {
+	tok := ""
+	if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "Bearer ") {
+		tok = strings.TrimPrefix(h, "Bearer ")
+	} else {
+		tok = s.cookie(r, "ward_session")
+	}
+	return s.Sessions.Authenticate(r.Context(), tok, s.clientIP(r))
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// readJSON decodes a small JSON body strictly.
+func readJSON(r *http.Request, v any) error {
+	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return &flow.Error{Code: flow.ErrInvalidInput, Message: fmt.Sprintf("the request body is not the expected JSON: %v", err)}
+	}
+	return nil
+}
+
+// statusOf maps refusals to HTTP statuses.
+func statusOf(code string) int {
+	switch code {
+	case flow.ErrInvalidInput:
+		return http.StatusBadRequest
+	case flow.ErrWrongCode, flow.ErrWrongCredentials:
+		return http.StatusUnauthorized
+	case flow.ErrTooManyAttempts, flow.ErrFactorLocked, flow.ErrRateLimited:
+		return http.StatusTooManyRequests
+	case flow.ErrFactorDisabled, flow.ErrAccountDisabled, flow.ErrBlocked:
+		return http.StatusForbidden
+	case flow.ErrFlowInvalid:
+		return http.StatusConflict
+	case flow.ErrFlowExpired, flow.ErrCodeExpired, flow.ErrLinkInvalid:
+		return http.StatusGone
+	}
+	return http.StatusBadRequest
+}
+
+// asFlowError turns any error into what may be shown: refusals as they
+// are, bad input with its message, everything else as a bare 500.
+func (s *Server) asFlowError(r *http.Request, err error) (*flow.Error, int) {
+	var fe *flow.Error
+	if errors.As(err, &fe) {
+		return fe, statusOf(fe.Code)
+	}
+	var ie *account.InputError
+	if errors.As(err, &ie) {
+		return &flow.Error{Code: flow.ErrInvalidInput, Field: ie.Field, Message: ie.Msg}, http.StatusBadRequest
+	}
+	if errors.Is(err, session.ErrNoSession) {
+		return &flow.Error{Code: "unauthenticated", Message: "sign in first"}, http.StatusUnauthorized
+	}
+	s.Log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	return &flow.Error{Code: "internal", Message: "something went wrong on our side; try again"}, http.StatusInternalServerError
+}
+
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	fe, status := s.asFlowError(r, err)
+	if !fe.RetryAt.IsZero() {
+		secs := int(time.Until(fe.RetryAt).Seconds()) + 1
+		if s.Now != nil {
+			secs = int(fe.RetryAt.Sub(s.Now()).Seconds()) + 1
+		}
+		w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
+	}
+	writeJSON(w, status, fe)
+}
