@@ -99,27 +99,38 @@ func (o *Outbox) Drain(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("claiming messages: %w", err)
 	}
+	// Outcomes are recorded together, in one transaction per batch. A crash
+	// before that leaves the leases to run out and the messages to be sent
+	// again, with the same Message-ID: at least once, never lost.
+	done := make([]store.Message, 0, len(claimed))
 	for _, m := range claimed {
-		if err := o.deliver(ctx, m); err != nil {
-			return len(claimed), err
-		}
+		done = append(done, o.deliver(ctx, m))
 	}
-	return len(claimed), nil
+	err = o.Store.InTx(ctx, func(q store.Queries) error {
+		for _, m := range done {
+			if err := q.UpdateMessage(ctx, m); err != nil {
+				return fmt.Errorf("recording delivery of %s: %w", m.ID, err)
+			}
+		}
+		return nil
+	})
+	return len(claimed), err
 }
 
-func (o *Outbox) deliver(ctx context.Context, m store.Message) error {
+// deliver tries one message and returns it with the outcome filled in.
+func (o *Outbox) deliver(ctx context.Context, m store.Message) store.Message {
 	now := o.Now().UTC()
 	m.LeasedUntil = nil
 	if m.ExpiresAt != nil && !now.Before(*m.ExpiresAt) {
 		// A code that expired on the way is useless: the person asks again.
 		m.Status, m.Secret, m.LastError = store.MessageExpired, nil, "expired before it could be delivered"
-		return o.Store.UpdateMessage(ctx, m)
+		return m
 	}
 	r, err := o.Composer.Render(m)
 	if err != nil {
 		m.Status, m.LastError, m.Secret = store.MessageFailed, err.Error(), nil
 		o.Log.Error("outbox: message cannot be rendered", "message", m.ID, "err", err)
-		return o.Store.UpdateMessage(ctx, m)
+		return m
 	}
 	reply, err := o.Sender.Send(ctx, r)
 	now = o.Now().UTC()
@@ -137,10 +148,7 @@ func (o *Outbox) deliver(ctx context.Context, m store.Message) error {
 		m.Status, m.LastError, m.NextAt = store.MessageRetrying, err.Error(), now.Add(Backoff(m.Attempts))
 		o.Log.Info("outbox: delivery will be retried", "message", m.ID, "attempts", m.Attempts, "next", m.NextAt, "err", err)
 	}
-	if err := o.Store.UpdateMessage(ctx, m); err != nil {
-		return fmt.Errorf("recording delivery of %s: %w", m.ID, err)
-	}
-	return nil
+	return m
 }
 
 // Backoff is the wait before attempt n+1: 5 s doubling, at most 10 min.

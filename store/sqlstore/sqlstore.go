@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -31,13 +32,127 @@ type Dialect struct {
 	Numbered bool
 	// IsUniqueViolation recognises the engine's unique-constraint error.
 	IsUniqueViolation func(error) bool
+	// CacheStatements keeps each query prepared. SQLite parses SQL on
+	// every call otherwise (a fifth of its CPU under load); pgx already
+	// caches statements per connection.
+	CacheStatements bool
 }
 
-// DB is a store.Store over a database/sql handle.
+// DB is a store.Store over database/sql handles: one for writes and
+// transactions, and one (the same, for PostgreSQL) for reads outside them.
 type DB struct {
-	db *sql.DB
-	q  querier
-	d  Dialect
+	w, r *pool
+	tx   *sql.Tx // set inside InTx
+	d    Dialect
+}
+
+type pool struct {
+	db    *sql.DB
+	cache *stmtCache // nil: statements are not kept prepared
+}
+
+type stmtCache struct {
+	mu sync.Mutex
+	m  map[string]*sql.Stmt
+	// missed are queries first seen inside a transaction: the writer's one
+	// SQLite connection is busy then, so they are prepared after it ends.
+	missed map[string]bool
+}
+
+func newPool(db *sql.DB, cache bool) *pool {
+	p := &pool{db: db}
+	if cache {
+		p.cache = &stmtCache{m: map[string]*sql.Stmt{}, missed: map[string]bool{}}
+	}
+	return p
+}
+
+// prepared returns the kept prepared statement for q, preparing it now.
+func (p *pool) prepared(ctx context.Context, q string) (*sql.Stmt, error) {
+	p.cache.mu.Lock()
+	st, ok := p.cache.m[q]
+	p.cache.mu.Unlock()
+	if ok {
+		return st, nil
+	}
+	st, err := p.db.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	p.cache.mu.Lock()
+	defer p.cache.mu.Unlock()
+	if prev, ok := p.cache.m[q]; ok {
+		st.Close()
+		return prev, nil
+	}
+	p.cache.m[q] = st
+	return st, nil
+}
+
+// warm prepares the queries missed inside transactions.
+func (p *pool) warm(ctx context.Context) {
+	p.cache.mu.Lock()
+	var qs []string
+	for q := range p.cache.missed {
+		qs = append(qs, q)
+	}
+	p.cache.missed = map[string]bool{}
+	p.cache.mu.Unlock()
+	for _, q := range qs {
+		p.prepared(ctx, q) // on failure it is prepared again on next use
+	}
+}
+
+func (p *pool) close() error {
+	if p.cache != nil {
+		p.cache.mu.Lock()
+		for _, st := range p.cache.m {
+			st.Close()
+		}
+		p.cache.mu.Unlock()
+	}
+	return p.db.Close()
+}
+
+// New wraps one handle for everything. Call Migrate before use.
+func New(db *sql.DB, d Dialect) *DB {
+	p := newPool(db, d.CacheStatements)
+	return &DB{w: p, r: p, d: d}
+}
+
+// NewSplit wraps a writer handle and a handle for concurrent reads.
+func NewSplit(writer, reader *sql.DB, d Dialect) *DB {
+	return &DB{w: newPool(writer, d.CacheStatements), r: newPool(reader, d.CacheStatements), d: d}
+}
+
+// stmt finds where to run q: a prepared statement when statements are
+// kept, else nil and the plain handle (the transaction, or a pool).
+func (s *DB) stmt(ctx context.Context, q string, write bool) (*sql.Stmt, querier, error) {
+	if s.tx != nil {
+		if s.w.cache == nil {
+			return nil, s.tx, nil
+		}
+		s.w.cache.mu.Lock()
+		st, ok := s.w.cache.m[q]
+		if !ok {
+			s.w.cache.missed[q] = true
+		}
+		s.w.cache.mu.Unlock()
+		if !ok {
+			st, err := s.tx.PrepareContext(ctx, q)
+			return st, nil, err
+		}
+		return s.tx.StmtContext(ctx, st), nil, nil
+	}
+	p := s.r
+	if write {
+		p = s.w
+	}
+	if p.cache == nil {
+		return nil, p.db, nil
+	}
+	st, err := p.prepared(ctx, q)
+	return st, nil, err
 }
 
 type querier interface {
@@ -46,12 +161,9 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// New wraps db. Call Migrate before use.
-func New(db *sql.DB, d Dialect) *DB { return &DB{db: db, q: db, d: d} }
-
 // Migrate applies every embedded migration not yet applied.
 func (s *DB) Migrate(ctx context.Context) error {
-	p, err := goose.NewProvider(s.d.Goose, s.db, mustSub(), goose.WithDisableGlobalRegistry(true))
+	p, err := goose.NewProvider(s.d.Goose, s.w.db, mustSub(), goose.WithDisableGlobalRegistry(true))
 	if err != nil {
 		return fmt.Errorf("preparing migrations: %w", err)
 	}
@@ -63,7 +175,7 @@ func (s *DB) Migrate(ctx context.Context) error {
 
 // MigrationVersion reports the newest applied migration.
 func (s *DB) MigrationVersion(ctx context.Context) (int64, error) {
-	p, err := goose.NewProvider(s.d.Goose, s.db, mustSub(), goose.WithDisableGlobalRegistry(true))
+	p, err := goose.NewProvider(s.d.Goose, s.w.db, mustSub(), goose.WithDisableGlobalRegistry(true))
 	if err != nil {
 		return 0, fmt.Errorf("preparing migrations: %w", err)
 	}
@@ -79,18 +191,27 @@ func mustSub() fs.FS {
 }
 
 // Close closes the database.
-func (s *DB) Close() error { return s.db.Close() }
+func (s *DB) Close() error {
+	err := s.w.close()
+	if s.r != s.w {
+		err = errors.Join(err, s.r.close())
+	}
+	return err
+}
 
-// SQL exposes the handle for backend-specific maintenance.
-func (s *DB) SQL() *sql.DB { return s.db }
+// SQL exposes the writer handle for backend-specific maintenance.
+func (s *DB) SQL() *sql.DB { return s.w.db }
 
 // InTx runs fn in one transaction.
 func (s *DB) InTx(ctx context.Context, fn func(store.Queries) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.w.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("beginning transaction: %w", err)
 	}
-	if err := fn(&DB{db: s.db, q: tx, d: s.d}); err != nil {
+	if s.w.cache != nil {
+		defer s.w.warm(ctx)
+	}
+	if err := fn(&DB{w: s.w, r: s.r, tx: tx, d: s.d}); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
@@ -119,20 +240,57 @@ func (s *DB) rebind(q string) string {
 }
 
 func (s *DB) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	res, err := s.q.ExecContext(ctx, s.rebind(q), args...)
+	q = s.rebind(q)
+	var res sql.Result
+	st, h, err := s.stmt(ctx, q, true)
+	switch {
+	case err != nil:
+	case st != nil:
+		res, err = st.ExecContext(ctx, args...)
+	default:
+		res, err = h.ExecContext(ctx, q, args...)
+	}
 	if err != nil && s.d.IsUniqueViolation(err) {
 		return nil, fmt.Errorf("%w: %v", store.ErrConflict, err)
 	}
 	return res, err
 }
 
+// isRead reports a plain SELECT, which may go to the read pool; an
+// UPDATE ... RETURNING reads back too, but must go to the writer.
+func isRead(q string) bool { return strings.HasPrefix(strings.TrimSpace(q), "SELECT") }
+
 func (s *DB) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return s.q.QueryContext(ctx, s.rebind(q), args...)
+	q = s.rebind(q)
+	st, h, err := s.stmt(ctx, q, !isRead(q))
+	if err != nil {
+		return nil, err
+	}
+	if st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return h.QueryContext(ctx, q, args...)
 }
 
-func (s *DB) row(ctx context.Context, q string, args ...any) *sql.Row {
-	return s.q.QueryRowContext(ctx, s.rebind(q), args...)
+// row runs a query that returns one row. Preparing can fail before the
+// query runs; the error then surfaces from Scan, as database/sql does.
+func (s *DB) row(ctx context.Context, q string, args ...any) rowScanner {
+	q = s.rebind(q)
+	st, h, err := s.stmt(ctx, q, !isRead(q))
+	if err != nil {
+		return errRow{err}
+	}
+	if st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return h.QueryRowContext(ctx, q, args...)
 }
+
+type rowScanner interface{ Scan(...any) error }
+
+type errRow struct{ err error }
+
+func (e errRow) Scan(...any) error { return e.err }
 
 // execOne runs an update that must touch exactly one row.
 func (s *DB) execOne(ctx context.Context, what string, q string, args ...any) error {
