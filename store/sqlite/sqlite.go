@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/pressly/goose/v3"
 	"modernc.org/sqlite"
@@ -40,12 +41,43 @@ func Open(ctx context.Context, path string, migrate bool) (*sqlstore.DB, error) 
 			return nil, err
 		}
 	}
-	r, err := openPool(ctx, path, 4, "_pragma=query_only(1)")
+	r, err := openPool(ctx, path, 16, "_pragma=query_only(1)")
 	if err != nil {
 		w.Close()
 		return nil, err
 	}
-	return sqlstore.NewSplit(w, r, d), nil
+	cp, err := openPool(ctx, path, 1, "")
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, err
+	}
+	s := sqlstore.NewSplit(w, r, d)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go checkpoint(cp, stop, done)
+	s.OnClose(func() error {
+		close(stop)
+		<-done
+		return cp.Close()
+	})
+	return s, nil
+}
+
+// checkpoint copies the WAL into the database in the background, without
+// blocking readers or the writer (PASSIVE), a few times a second.
+func checkpoint(db *sql.DB, stop, done chan struct{}) {
+	defer close(done)
+	t := time.NewTicker(250 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			db.Exec("PRAGMA wal_checkpoint(PASSIVE)")
+		}
+	}
 }
 
 func openPool(ctx context.Context, path string, conns int, extra string) (*sql.DB, error) {
@@ -57,6 +89,12 @@ func openPool(ctx context.Context, path string, conns int, extra string) (*sql.D
 	// A larger page cache keeps the hot indexes in memory. (A memory map
 	// was tried and cost more: it is remapped as the file grows.)
 	q.Add("_pragma", "cache_size(-32768)")
+	// Checkpoints copy the WAL into the database and fsync it. A committing
+	// writer would do that work while every other writer waits, so a
+	// background checkpointer does it instead (see checkpoint); this
+	// automatic one is only a backstop should that fall behind.
+	q.Add("_pragma", "wal_autocheckpoint(50000)")
+	q.Add("_pragma", "journal_size_limit(67108864)")
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode()+"&"+extra)
 	if err != nil {
 		return nil, fmt.Errorf("opening SQLite database %s: %w", path, err)

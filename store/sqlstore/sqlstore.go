@@ -41,7 +41,8 @@ type Dialect struct {
 // DB is a store.Store over database/sql handles: one for writes and
 // transactions, and one (the same, for PostgreSQL) for reads outside them.
 type DB struct {
-	w, r *pool
+	w, r    *pool
+	closers *[]func() error
 	tx   *sql.Tx // set inside InTx
 	d    Dialect
 }
@@ -49,6 +50,28 @@ type DB struct {
 type pool struct {
 	db    *sql.DB
 	cache *stmtCache // nil: statements are not kept prepared
+	// gate, when set, admits one writer at a time in arrival order.
+	// database/sql hands a freed connection to a random waiter, which for
+	// a one-connection pool under load makes a few callers wait very long.
+	gate chan struct{}
+}
+
+func (p *pool) enter(ctx context.Context) error {
+	if p.gate == nil {
+		return nil
+	}
+	select {
+	case p.gate <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (p *pool) leave() {
+	if p.gate != nil {
+		<-p.gate
+	}
 }
 
 type stmtCache struct {
@@ -117,12 +140,15 @@ func (p *pool) close() error {
 // New wraps one handle for everything. Call Migrate before use.
 func New(db *sql.DB, d Dialect) *DB {
 	p := newPool(db, d.CacheStatements)
-	return &DB{w: p, r: p, d: d}
+	return &DB{w: p, r: p, d: d, closers: new([]func() error)}
 }
 
-// NewSplit wraps a writer handle and a handle for concurrent reads.
+// NewSplit wraps a single-connection writer handle and a handle for
+// concurrent reads.
 func NewSplit(writer, reader *sql.DB, d Dialect) *DB {
-	return &DB{w: newPool(writer, d.CacheStatements), r: newPool(reader, d.CacheStatements), d: d}
+	w := newPool(writer, d.CacheStatements)
+	w.gate = make(chan struct{}, 1)
+	return &DB{w: w, r: newPool(reader, d.CacheStatements), d: d, closers: new([]func() error)}
 }
 
 // stmt finds where to run q: a prepared statement when statements are
@@ -190,9 +216,17 @@ func mustSub() fs.FS {
 	return sub
 }
 
+// OnClose registers fn to run first when the store closes, for a
+// backend's own background work.
+func (s *DB) OnClose(fn func() error) { *s.closers = append(*s.closers, fn) }
+
 // Close closes the database.
 func (s *DB) Close() error {
-	err := s.w.close()
+	var err error
+	for _, fn := range *s.closers {
+		err = errors.Join(err, fn())
+	}
+	err = errors.Join(err, s.w.close())
 	if s.r != s.w {
 		err = errors.Join(err, s.r.close())
 	}
@@ -204,6 +238,10 @@ func (s *DB) SQL() *sql.DB { return s.w.db }
 
 // InTx runs fn in one transaction.
 func (s *DB) InTx(ctx context.Context, fn func(store.Queries) error) error {
+	if err := s.w.enter(ctx); err != nil {
+		return fmt.Errorf("waiting to write: %w", err)
+	}
+	defer s.w.leave()
 	tx, err := s.w.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("beginning transaction: %w", err)
@@ -211,7 +249,7 @@ func (s *DB) InTx(ctx context.Context, fn func(store.Queries) error) error {
 	if s.w.cache != nil {
 		defer s.w.warm(ctx)
 	}
-	if err := fn(&DB{w: s.w, r: s.r, tx: tx, d: s.d}); err != nil {
+	if err := fn(&DB{w: s.w, r: s.r, tx: tx, d: s.d, closers: s.closers}); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
@@ -241,6 +279,12 @@ func (s *DB) rebind(q string) string {
 
 func (s *DB) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
 	q = s.rebind(q)
+	if s.tx == nil {
+		if err := s.w.enter(ctx); err != nil {
+			return nil, err
+		}
+		defer s.w.leave()
+	}
 	var res sql.Result
 	st, h, err := s.stmt(ctx, q, true)
 	switch {
@@ -260,6 +304,7 @@ func (s *DB) exec(ctx context.Context, q string, args ...any) (sql.Result, error
 // UPDATE ... RETURNING reads back too, but must go to the writer.
 func isRead(q string) bool { return strings.HasPrefix(strings.TrimSpace(q), "SELECT") }
 
+// query runs a SELECT that returns rows.
 func (s *DB) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
 	q = s.rebind(q)
 	st, h, err := s.stmt(ctx, q, !isRead(q))
@@ -276,7 +321,19 @@ func (s *DB) query(ctx context.Context, q string, args ...any) (*sql.Rows, error
 // query runs; the error then surfaces from Scan, as database/sql does.
 func (s *DB) row(ctx context.Context, q string, args ...any) rowScanner {
 	q = s.rebind(q)
-	st, h, err := s.stmt(ctx, q, !isRead(q))
+	write := !isRead(q)
+	if write && s.tx == nil {
+		// A lone UPDATE ... RETURNING holds the writer until it is read.
+		if err := s.w.enter(ctx); err != nil {
+			return errRow{err}
+		}
+		return gatedRow{s.rowOn(ctx, q, true, args), s.w.leave}
+	}
+	return s.rowOn(ctx, q, write, args)
+}
+
+func (s *DB) rowOn(ctx context.Context, q string, write bool, args []any) rowScanner {
+	st, h, err := s.stmt(ctx, q, write)
 	if err != nil {
 		return errRow{err}
 	}
@@ -284,6 +341,16 @@ func (s *DB) row(ctx context.Context, q string, args ...any) rowScanner {
 		return st.QueryRowContext(ctx, args...)
 	}
 	return h.QueryRowContext(ctx, q, args...)
+}
+
+type gatedRow struct {
+	rowScanner
+	leave func()
+}
+
+func (g gatedRow) Scan(dest ...any) error {
+	defer g.leave()
+	return g.rowScanner.Scan(dest...)
 }
 
 type rowScanner interface{ Scan(...any) error }
