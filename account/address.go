@@ -38,6 +38,9 @@ var idnaProfile = idna.New(idna.MapForLookup(), idna.Transitional(false), idna.S
 // case-sensitively, but no major provider does, and two accounts differing
 // only in case would help impersonation more than they help anyone.
 func NormalizeEmail(s string) (string, error) {
+	if !utf8.ValidString(s) {
+		return "", inputErr("email", "the address contains bytes that are not text")
+	}
 	s = strings.TrimSpace(norm.NFC.String(s))
 	if s == "" {
 		return "", inputErr("email", "enter an email address")
@@ -59,6 +62,15 @@ func NormalizeEmail(s string) (string, error) {
 		return "", inputErr("email", "the part before @ is at most 64 characters")
 	}
 	ascii, err := idnaProfile.ToASCII(strings.TrimSuffix(domain, "."))
+	if err == nil {
+		// The ASCII form must itself be a valid name (IDNA maps some
+		// invalid input to labels that do not round-trip).
+		var again string
+		again, err = idnaProfile.ToASCII(ascii)
+		if err == nil && again != ascii {
+			err = fmt.Errorf("domain does not round-trip")
+		}
+	}
 	if err != nil || !strings.Contains(ascii, ".") {
 		return "", inputErr("email", "%q is not a valid domain", domain)
 	}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/mileusna/useragent"
@@ -92,8 +93,8 @@ func Describe(ua string) (browser, os string) {
 	}
 	p := useragent.Parse(ua)
 	browser = p.Name
-	if v := p.VersionNoFull(); v != "" && browser != "" {
-		browser += " " + v
+	if browser != "" && p.VersionNo.Major > 0 {
+		browser += " " + strconv.Itoa(p.VersionNo.Major)
 	}
 	os = p.OS
 	if p.OSVersion != "" && os != "" {

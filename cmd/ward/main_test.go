@@ -1,0 +1,110 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wardhq/ward/config"
+)
+
+func ward(t *testing.T, stdin string, args ...string) (string, error) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	err := run(context.Background(), args, strings.NewReader(stdin), &out, &errb)
+	return out.String() + errb.String(), err
+}
+
+func TestAccountCommands(t *testing.T) {
+	t.Setenv("WARD_DATA_DIR", t.TempDir())
+	out, err := ward(t, "a long and decent passphrase\n", "account", "create", "--email", "Sachiko@Example.JP", "--phone", "+81 90 1234 5678", "--password-stdin")
+	if err != nil || !strings.Contains(out, "sachiko@example.jp") {
+		t.Fatalf("create: %v %s", err, out)
+	}
+	if _, err := ward(t, "", "account", "create", "--email", "sachiko@example.jp"); err == nil {
+		t.Fatal("a second account with the same email was created")
+	}
+	if _, err := ward(t, "", "account", "create", "--email", "bad"); err == nil || !strings.Contains(err.Error(), "email") {
+		t.Fatalf("bad email: %v", err)
+	}
+	out, err = ward(t, "", "account", "show", "sachiko@example.jp")
+	if err != nil || !strings.Contains(out, "password:  true") || !strings.Contains(out, "phone +819012345678 (verified)") {
+		t.Fatalf("show: %v\n%s", err, out)
+	}
+	if out, err = ward(t, "", "account", "disable", "sachiko@example.jp"); err != nil {
+		t.Fatalf("disable: %v %s", err, out)
+	}
+	if out, _ = ward(t, "", "account", "show", "sachiko@example.jp"); !strings.Contains(out, "disabled since") {
+		t.Fatalf("after disable:\n%s", out)
+	}
+	if _, err := ward(t, "", "account", "show", "nobody@example.jp"); err == nil {
+		t.Fatal("show of an unknown account succeeded")
+	}
+	if out, err = ward(t, "", "migrate"); err != nil || !strings.Contains(out, "migration 1") {
+		t.Fatalf("migrate: %v %s", err, out)
+	}
+}
+
+func TestBadConfigStartsNothing(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "ward.yaml")
+	os.WriteFile(cfg, []byte("listen: 127.0.0.1:0\ndata_dir: "+dir+"/data\ncodes:\n  digits: 4\n"), 0o600)
+	_, err := ward(t, "", "serve", "--config", cfg)
+	if err == nil || !strings.Contains(err.Error(), "codes.digits") {
+		t.Fatalf("bad config: %v", err)
+	}
+	if _, statErr := os.Stat(filepath.Join(dir, "data")); statErr == nil {
+		t.Fatal("a bad config still created the data folder")
+	}
+	t.Setenv("WARD_CODES_TTL", "forever")
+	if _, err := ward(t, "", "serve"); err == nil || !strings.Contains(err.Error(), "WARD_CODES_TTL") {
+		t.Fatalf("bad environment: %v", err)
+	}
+	if _, err := ward(t, "", "frobnicate"); !errors.Is(err, config.ErrUsage) {
+		t.Fatalf("unknown command: %v", err)
+	}
+}
+
+func TestServeStartsAndStops(t *testing.T) {
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := ln.Addr().String()
+	ln.Close()
+	t.Setenv("WARD_DATA_DIR", t.TempDir())
+	t.Setenv("WARD_LISTEN", addr)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	var out bytes.Buffer
+	go func() { done <- run(ctx, []string{"serve"}, strings.NewReader(""), &out, &out) }()
+	var res *http.Response
+	var err error
+	for range 100 {
+		if res, err = http.Get("http://" + addr + "/sign-in"); err == nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("serve: %v", err)
+	}
+	res.Body.Close()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("serve ended with %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(os.Getenv("WARD_DATA_DIR"), "secret.key")); err != nil {
+		t.Fatal("no secret key was generated on first start")
+	}
+}
+
+func TestVersion(t *testing.T) {
+	if out, err := ward(t, "", "version"); err != nil || !strings.HasPrefix(out, "ward ") {
+		t.Fatalf("version: %v %q", err, out)
+	}
+}

@@ -1,0 +1,285 @@
+package notify_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/mail"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"github.com/wardhq/ward/internal/testdb"
+	"github.com/wardhq/ward/keys"
+	"github.com/wardhq/ward/notify"
+	"github.com/wardhq/ward/store"
+)
+
+func composer(t *testing.T, now func() time.Time) *notify.Composer {
+	k, _ := keys.New(bytes.Repeat([]byte{7}, 32))
+	c, err := notify.NewComposer(k, "Example Security <security@example.com>", "https://id.example.com", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+var t0 = time.Date(2026, 11, 22, 1, 2, 0, 0, time.UTC)
+
+func sample(kind, channel, lang, purpose string) notify.Request {
+	return notify.Request{Kind: kind, Channel: channel, To: "hana@example.jp", Language: lang, Purpose: purpose, Code: "123456",
+		NotMineToken: "tok", ExpiresAt: t0.Add(10 * time.Minute), RequestedAt: t0, IP: "203.0.113.5", Device: "Chrome 140 on macOS"}
+}
+
+// Every message kind renders in both languages and follows the rules a
+// person can trust: it says what the code is for and when it expires,
+// who asked, never asks for a password, has no urgent wording, and (by
+// mail) no link needed to use the code.
+func TestEveryTemplateRendersAndPassesLint(t *testing.T) {
+	st := testdb.SQLite(t)
+	c := composer(t, func() time.Time { return t0 })
+	ctx := context.Background()
+	urgent := regexp.MustCompile(`(?i)urgent|immediately|suspend|within 24 hours|verify your account|至急|緊急|停止`)
+	for _, lang := range []string{"en", "ja"} {
+		for _, ch := range []string{notify.Email, notify.SMS} {
+			for _, purpose := range []string{"sign_in", "step_up", "password_reset", "verify_contact", "confirm_change"} {
+				req := sample(notify.KindCode, ch, lang, purpose)
+				if purpose != "password_reset" {
+					req.NotMineToken = "" // flow adds the link to reset mail only
+				}
+				m, err := c.Queue(ctx, st, req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				r, err := c.Render(m)
+				if err != nil {
+					t.Fatalf("%s %s %s: %v", lang, ch, purpose, err)
+				}
+				if !strings.Contains(r.Text, "123456") || !strings.Contains(r.Text, notify.FormatTime(lang, t0.Add(10*time.Minute))) {
+					t.Errorf("%s %s %s: code or expiry missing:\n%s", lang, ch, purpose, r.Text)
+				}
+				if urgent.MatchString(r.Subject + r.Text) {
+					t.Errorf("%s %s %s: urgent wording:\n%s", lang, ch, purpose, r.Text)
+				}
+				if ch == notify.SMS {
+					if !strings.HasSuffix(strings.TrimSpace(r.Text), "@id.example.com #123456") {
+						t.Errorf("SMS %s does not end with the origin-bound line:\n%s", lang, r.Text)
+					}
+					continue
+				}
+				if !strings.Contains(r.Text, "203.0.113.5") || !strings.Contains(r.Text, "Chrome 140 on macOS") {
+					t.Errorf("%s %s: who asked is missing:\n%s", lang, purpose, r.Text)
+				}
+				// The only link is "not my account", present for resets.
+				links := regexp.MustCompile(`https?://\S+`).FindAllString(r.Text, -1)
+				if (purpose == "password_reset") != (len(links) == 1) || (len(links) == 1 && !strings.Contains(links[0], "/not-my-account/")) {
+					t.Errorf("%s %s: links %v", lang, purpose, links)
+				}
+				if r.From != "Example Security <security@example.com>" {
+					t.Errorf("sender %q", r.From)
+				}
+			}
+			m, _ := c.Queue(ctx, st, sample(notify.KindPasswordChanged, ch, lang, ""))
+			if r, err := c.Render(m); err != nil || r.Text == "" {
+				t.Errorf("password_changed %s %s: %v", lang, ch, err)
+			}
+		}
+	}
+	// Japanese mail is in Japanese, in Japan time.
+	m, _ := c.Queue(ctx, st, sample(notify.KindCode, notify.Email, "ja", "sign_in"))
+	r, _ := c.Render(m)
+	if !strings.Contains(r.Text, "サインイン") || !strings.Contains(r.Text, "2026年11月22日 10:12 (JST)") {
+		t.Errorf("Japanese mail:\n%s", r.Text)
+	}
+}
+
+func TestCodesAreSealedAtRest(t *testing.T) {
+	st := testdb.SQLite(t)
+	c := composer(t, func() time.Time { return t0 })
+	m, err := c.Queue(context.Background(), st, sample(notify.KindCode, notify.Email, "en", "sign_in"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, _ := st.MessageByID(context.Background(), m.ID)
+	if bytes.Contains(stored.Secret, []byte("123456")) || bytes.Contains(stored.Data, []byte("123456")) || len(stored.Secret) == 0 {
+		t.Fatal("the code is readable in the database")
+	}
+	// Sealed to its own record: moved to another message it does not open.
+	stored.ID = "another"
+	if _, err := c.Render(stored); err == nil {
+		t.Fatal("a sealed code opened under another message id")
+	}
+}
+
+// relay is a real SMTP server whose answers a test scripts.
+type relay struct {
+	mu       sync.Mutex
+	answers  []error // for DATA, in turn; nil accepts
+	received []*mail.Message
+	raw      []string
+	addr     string
+	down     bool
+}
+
+type session struct{ r *relay }
+
+func (s *session) Reset()                               {}
+func (s *session) Logout() error                        { return nil }
+func (s *session) Mail(string, *smtp.MailOptions) error { return nil }
+func (s *session) Rcpt(string, *smtp.RcptOptions) error { return nil }
+func (s *session) Data(rd io.Reader) error {
+	b, _ := io.ReadAll(rd)
+	s.r.mu.Lock()
+	defer s.r.mu.Unlock()
+	if len(s.r.answers) > 0 {
+		a := s.r.answers[0]
+		s.r.answers = s.r.answers[1:]
+		if a != nil {
+			return a
+		}
+	}
+	m, err := mail.ReadMessage(bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	s.r.received = append(s.r.received, m)
+	s.r.raw = append(s.r.raw, string(b))
+	return nil
+}
+
+func startRelay(t *testing.T, answers ...error) *relay {
+	r := &relay{answers: answers}
+	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &session{r}, nil }))
+	srv.Domain = "localhost"
+	srv.AllowInsecureAuth = true
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.addr = ln.Addr().String()
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return r
+}
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+func outbox(t *testing.T, st store.Store, r *relay, clk *clock, logs io.Writer) (*notify.Outbox, *notify.Composer) {
+	host, port, _ := net.SplitHostPort(r.addr)
+	var p int
+	for _, ch := range port {
+		p = p*10 + int(ch-'0')
+	}
+	c := composer(t, clk.Now)
+	return &notify.Outbox{Store: st, Composer: c, Sender: notify.NewSMTP(host, p, "", "", "none"),
+		Log: slog.New(slog.NewTextHandler(logs, nil)), Now: clk.Now}, c
+}
+
+func TestDeliveryThroughARealRelay(t *testing.T) {
+	ctx := context.Background()
+	st := testdb.SQLite(t)
+	clk := &clock{t: time.Now().UTC()}
+	var logs bytes.Buffer
+	r := startRelay(t, &smtp.SMTPError{Code: 451, Message: "try later"}, nil)
+	o, c := outbox(t, st, r, clk, &logs)
+	req := sample(notify.KindCode, notify.Email, "en", "sign_in")
+	req.ExpiresAt = clk.Now().Add(10 * time.Minute)
+	m, _ := c.Queue(ctx, st, req)
+
+	if n, err := o.Drain(ctx); n != 1 || err != nil {
+		t.Fatalf("drain: %d %v", n, err)
+	}
+	got, _ := st.MessageByID(ctx, m.ID)
+	if got.Status != store.MessageRetrying || !strings.Contains(got.LastError, "451") || len(r.received) != 0 {
+		t.Fatalf("after a 451: %+v", got)
+	}
+	if n, _ := o.Drain(ctx); n != 0 {
+		t.Fatal("retried before its backoff")
+	}
+	clk.Add(notify.Backoff(1))
+	o.Drain(ctx)
+	got, _ = st.MessageByID(ctx, m.ID)
+	if got.Status != store.MessageSent || got.SentAt == nil || got.Secret != nil || len(r.received) != 1 {
+		t.Fatalf("after retry: %+v, %d received", got, len(r.received))
+	}
+	msg := r.received[0]
+	if msg.Header.Get("Message-Id") != "<"+m.ID+"@example.com>" || !strings.Contains(msg.Header.Get("From"), "security@example.com") {
+		t.Fatalf("headers: %v", msg.Header)
+	}
+	if !strings.Contains(r.raw[0], "123456") {
+		t.Fatal("the code did not reach the recipient")
+	}
+	// With a relay, no code reaches a log.
+	if strings.Contains(logs.String(), "123456") {
+		t.Fatalf("a code reached the log:\n%s", logs.String())
+	}
+}
+
+func TestPermanentFailureAndExpiry(t *testing.T) {
+	ctx := context.Background()
+	st := testdb.SQLite(t)
+	clk := &clock{t: time.Now().UTC()}
+	r := startRelay(t, &smtp.SMTPError{Code: 550, Message: "no such user"})
+	o, c := outbox(t, st, r, clk, io.Discard)
+	req := sample(notify.KindCode, notify.Email, "en", "sign_in")
+	req.ExpiresAt = clk.Now().Add(10 * time.Minute)
+	m, _ := c.Queue(ctx, st, req)
+	o.Drain(ctx)
+	got, _ := st.MessageByID(ctx, m.ID)
+	if got.Status != store.MessageFailed || !strings.Contains(got.LastError, "550") || got.Secret != nil {
+		t.Fatalf("after a 550: %+v", got)
+	}
+	// A code that expires before it can be delivered is not sent.
+	req.ExpiresAt = clk.Now().Add(time.Minute)
+	m, _ = c.Queue(ctx, st, req)
+	clk.Add(2 * time.Minute)
+	o.Drain(ctx)
+	got, _ = st.MessageByID(ctx, m.ID)
+	if got.Status != store.MessageExpired || got.Secret != nil || len(r.received) != 0 {
+		t.Fatalf("expired message: %+v", got)
+	}
+}
+
+func TestRelayDownThenUp(t *testing.T) {
+	ctx := context.Background()
+	st := testdb.SQLite(t)
+	clk := &clock{t: time.Now().UTC()}
+	// Reserve a port, then leave it closed: the relay is down.
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := ln.Addr().String()
+	ln.Close()
+	r := &relay{addr: addr}
+	o, c := outbox(t, st, r, clk, io.Discard)
+	req := sample(notify.KindCode, notify.Email, "en", "sign_in")
+	req.ExpiresAt = clk.Now().Add(10 * time.Minute)
+	m, _ := c.Queue(ctx, st, req)
+	o.Drain(ctx)
+	if got, _ := st.MessageByID(ctx, m.ID); got.Status != store.MessageRetrying {
+		t.Fatalf("relay down: %+v", got)
+	}
+	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &session{r}, nil }))
+	srv.Domain, srv.AllowInsecureAuth = "localhost", true
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Skipf("could not take the port back: %v", err)
+	}
+	go srv.Serve(ln)
+	defer srv.Close()
+	clk.Add(notify.Backoff(1))
+	o.Drain(ctx)
+	if got, _ := st.MessageByID(ctx, m.ID); got.Status != store.MessageSent || len(r.received) != 1 {
+		t.Fatalf("relay back up: %+v", got)
+	}
+}
