@@ -43,8 +43,8 @@ type Dialect struct {
 type DB struct {
 	w, r    *pool
 	closers *[]func() error
-	tx   *sql.Tx // set inside InTx
-	d    Dialect
+	tx      *sql.Tx // set inside InTx
+	d       Dialect
 }
 
 type pool struct {
