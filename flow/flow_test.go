@@ -32,7 +32,7 @@ func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return 
 func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 type env struct {
-	t        *testing.T
+	t        testing.TB
 	st       store.Store
 	clk      *clock
 	svc      *flow.Service
@@ -45,7 +45,7 @@ func backends(t *testing.T, fn func(t *testing.T, e *env)) {
 	t.Run("postgres", func(t *testing.T) { fn(t, newEnv(t, testdb.Postgres(t))) })
 }
 
-func newEnv(t *testing.T, st store.Store) *env {
+func newEnv(t testing.TB, st store.Store) *env {
 	clk := &clock{t: time.Date(2026, 11, 22, 1, 0, 0, 0, time.UTC)}
 	k, err := keys.New(make([]byte, 32))
 	if err != nil {
@@ -539,4 +539,8 @@ func TestNotMyAccount(t *testing.T) {
 		_, err = e.svc.Verify(ctx, client, p.Token, e.lastCode("stranger@example.net"))
 		flowErr(t, err, flow.ErrFlowInvalid)
 	})
+}
+
+func accountFor(email string) account.NewAccount {
+	return account.NewAccount{Email: email, Language: "en"}
 }

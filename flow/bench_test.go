@@ -1,0 +1,74 @@
+package flow_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/wardhq/ward/internal/testdb"
+	"github.com/wardhq/ward/store"
+)
+
+func benchBackends(b *testing.B, fn func(b *testing.B, e *env)) {
+	b.Run("sqlite", func(b *testing.B) { fn(b, newBenchEnv(b, testdb.SQLite(b))) })
+	b.Run("postgres", func(b *testing.B) { fn(b, newBenchEnv(b, testdb.Postgres(b))) })
+}
+
+func newBenchEnv(b *testing.B, st store.Store) *env {
+	e := newEnv(b, st)
+	e.svc.Limits.PerRecipientHour, e.svc.Limits.PerRecipientDay, e.svc.Limits.PerIPHour = 0, 0, 0
+	return e
+}
+
+// BenchmarkCodeIssue measures starting a code sign-in: flow, code, queued
+// message and activity event in one transaction.
+func BenchmarkCodeIssue(b *testing.B) {
+	benchBackends(b, func(b *testing.B, e *env) {
+		ctx := context.Background()
+		for i := range 100 {
+			if _, err := e.accounts.Create(ctx, accountFor(fmt.Sprintf("b%d@example.com", i))); err != nil {
+				b.Fatal(err)
+			}
+		}
+		i := 0
+		for b.Loop() {
+			if _, err := e.svc.StartCodeSignIn(ctx, client, fmt.Sprintf("b%d@example.com", i%100), "en"); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	})
+}
+
+// BenchmarkCodeVerify measures checking a right code: the code used, the
+// flow closed, a device and session recorded, the event logged.
+func BenchmarkCodeVerify(b *testing.B) {
+	benchBackends(b, func(b *testing.B, e *env) {
+		ctx := context.Background()
+		if _, err := e.accounts.Create(ctx, accountFor("v@example.com")); err != nil {
+			b.Fatal(err)
+		}
+		type started struct{ tok, code string }
+		var todo []started
+		for b.Loop() {
+			if len(todo) == 0 {
+				b.StopTimer()
+				for range 200 {
+					e.clk.Add(time.Millisecond) // so the newest mail is the last one sent
+					p, err := e.svc.StartCodeSignIn(ctx, client, "v@example.com", "en")
+					if err != nil {
+						b.Fatal(err)
+					}
+					todo = append(todo, started{p.Token, e.lastCode("v@example.com")})
+				}
+				b.StartTimer()
+			}
+			s := todo[0]
+			todo = todo[1:]
+			if _, err := e.svc.Verify(ctx, client, s.tok, s.code); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
