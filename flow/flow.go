@@ -302,6 +302,12 @@ func (s *Service) queued() {
 // StartCodeSignIn begins a passwordless sign-in: a code to the email.
 // The answer is the same whether or not the email names an account.
 func (s *Service) StartCodeSignIn(ctx context.Context, c Client, identifier, lang string) (*Pending, error) {
+	return s.start(ctx, c, KindSignIn, identifier, lang)
+}
+
+// start opens a flow of kind for the typed email and issues its first
+// code, sent only when the email names a live account.
+func (s *Service) start(ctx context.Context, c Client, kind, identifier, lang string) (*Pending, error) {
 	a, email, err := s.lookup(ctx, identifier)
 	if err != nil {
 		return nil, err
@@ -312,7 +318,7 @@ func (s *Service) StartCodeSignIn(ctx context.Context, c Client, identifier, lan
 		accountID, lang = a.ID, a.Language
 	}
 	now := s.Now().UTC()
-	f, tok := s.newFlow(KindSignIn, accountID, s.subject(accountID, email), email, notify.Email, c, now)
+	f, tok := s.newFlow(kind, accountID, s.subject(accountID, email), email, notify.Email, c, now)
 	var cd store.Code
 	err = s.Store.InTx(ctx, func(q store.Queries) error {
 		if err := q.CreateFlow(ctx, f); err != nil {

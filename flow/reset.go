@@ -18,31 +18,7 @@ import (
 // answer for an unknown email is the same, and sending happens later, so
 // neither the body nor the time taken tells whether the account exists.
 func (s *Service) StartReset(ctx context.Context, c Client, identifier, lang string) (*Pending, error) {
-	a, email, err := s.lookup(ctx, identifier)
-	if err != nil {
-		return nil, err
-	}
-	known := a.ID != "" && a.DisabledAt == nil
-	accountID := ""
-	if known {
-		accountID, lang = a.ID, a.Language
-	}
-	now := s.Now().UTC()
-	f, tok := s.newFlow(KindReset, accountID, s.subject(accountID, email), email, notify.Email, c, now)
-	var cd store.Code
-	err = s.Store.InTx(ctx, func(q store.Queries) error {
-		if err := q.CreateFlow(ctx, f); err != nil {
-			return err
-		}
-		var err error
-		cd, err = s.issue(ctx, q, f, lang, c, known, now)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	s.queued()
-	return s.pending(f, tok, cd, nil), nil
+	return s.start(ctx, c, KindReset, identifier, lang)
 }
 
 // ResetVia sends the reset code to another recovery contact instead, which
@@ -116,10 +92,7 @@ func (s *Service) CompleteReset(ctx context.Context, c Client, token, password s
 	if err != nil {
 		return err
 	}
-	if err := s.Passwords.Check(password, a.Email); err != nil {
-		return inputError(err)
-	}
-	hash, err := s.Passwords.Hash(ctx, password)
+	hash, err := s.newPasswordHash(ctx, a, password)
 	if err != nil {
 		return err
 	}
@@ -142,6 +115,14 @@ func (s *Service) CompleteReset(ctx context.Context, c Client, token, password s
 	}
 	s.queued()
 	return nil
+}
+
+// newPasswordHash checks a new password against the policy and hashes it.
+func (s *Service) newPasswordHash(ctx context.Context, a store.Account, password string) (string, error) {
+	if err := s.Passwords.Check(password, a.Email); err != nil {
+		return "", inputError(err)
+	}
+	return s.Passwords.Hash(ctx, password)
 }
 
 // setPassword stores the hash, ends every session but keep, logs the
@@ -204,10 +185,7 @@ func (s *Service) ChangePassword(ctx context.Context, c Client, sess store.Sessi
 		e.Field = "current_password"
 		return e
 	}
-	if err := s.Passwords.Check(password, a.Email); err != nil {
-		return inputError(err)
-	}
-	hash, err := s.Passwords.Hash(ctx, password)
+	hash, err := s.newPasswordHash(ctx, a, password)
 	if err != nil {
 		return err
 	}

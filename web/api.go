@@ -14,13 +14,13 @@ import (
 )
 
 func (s *Server) routeAPI(mux *http.ServeMux) {
-	mux.HandleFunc("POST /api/v1/sign-in/code", s.apiStartCode)
-	mux.HandleFunc("POST /api/v1/sign-in/password", s.apiPassword)
-	mux.HandleFunc("POST /api/v1/flows/verify", s.apiVerify)
-	mux.HandleFunc("POST /api/v1/flows/resend", s.apiResend)
-	mux.HandleFunc("POST /api/v1/password-reset", s.apiStartReset)
-	mux.HandleFunc("POST /api/v1/password-reset/contact", s.apiResetVia)
-	mux.HandleFunc("POST /api/v1/password-reset/complete", s.apiCompleteReset)
+	mux.HandleFunc("POST /api/v1/sign-in/code", jsonStep(s, s.apiStartCode))
+	mux.HandleFunc("POST /api/v1/sign-in/password", jsonStep(s, s.apiPassword))
+	mux.HandleFunc("POST /api/v1/flows/verify", jsonStep(s, s.apiVerify))
+	mux.HandleFunc("POST /api/v1/flows/resend", jsonStep(s, s.apiResend))
+	mux.HandleFunc("POST /api/v1/password-reset", jsonStep(s, s.apiStartReset))
+	mux.HandleFunc("POST /api/v1/password-reset/contact", jsonStep(s, s.apiResetVia))
+	mux.HandleFunc("POST /api/v1/password-reset/complete", jsonStep(s, s.apiCompleteReset))
 	mux.HandleFunc("GET /api/v1/session", s.signedIn(s.apiSession))
 	mux.HandleFunc("DELETE /api/v1/session", s.signedIn(s.apiSignOut))
 	mux.HandleFunc("GET /api/v1/account/activity", s.signedIn(s.apiActivity))
@@ -84,123 +84,75 @@ func (s *Server) writeResult(w http.ResponseWriter, res *flow.Result) {
 	}
 }
 
-func (s *Server) apiStartCode(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Email    string `json:"email"`
-		Language string `json:"language"`
+// jsonStep decodes the request body into In, runs one flow step and
+// writes where it left the flow.
+func jsonStep[In any](s *Server, step func(r *http.Request, c flow.Client, in In) (*flow.Result, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var in In
+		if err := readJSON(r, &in); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		res, err := step(r, s.client(r), in)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		s.writeResult(w, res)
 	}
-	if err := readJSON(r, &in); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	p, err := s.Flow.StartCodeSignIn(r.Context(), s.client(r), in.Email, s.language(r, in.Language))
+}
+
+func pending(p *flow.Pending, err error) (*flow.Result, error) {
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, err
 	}
-	s.writeResult(w, &flow.Result{Pending: p})
+	return &flow.Result{Pending: p}, nil
 }
 
-func (s *Server) apiPassword(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Email    string `json:"email"`
-		Password string `json:"password"`
-	}
-	if err := readJSON(r, &in); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	res, err := s.Flow.PasswordSignIn(r.Context(), s.client(r), in.Email, in.Password)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	s.writeResult(w, res)
+type emailIn struct {
+	Email    string `json:"email"`
+	Language string `json:"language"`
 }
 
-type flowCode struct {
-	Flow string `json:"flow"`
-	Code string `json:"code"`
+type flowIn struct {
+	Flow     string `json:"flow"`
+	Code     string `json:"code"`
+	Contact  string `json:"contact"`
+	Password string `json:"password"`
 }
 
-func (s *Server) apiVerify(w http.ResponseWriter, r *http.Request) {
-	var in flowCode
-	if err := readJSON(r, &in); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	res, err := s.Flow.Verify(r.Context(), s.client(r), in.Flow, in.Code)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	s.writeResult(w, res)
+func (s *Server) apiStartCode(r *http.Request, c flow.Client, in emailIn) (*flow.Result, error) {
+	return pending(s.Flow.StartCodeSignIn(r.Context(), c, in.Email, s.language(r, in.Language)))
 }
 
-func (s *Server) apiResend(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Flow string `json:"flow"`
-	}
-	if err := readJSON(r, &in); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	p, err := s.Flow.Resend(r.Context(), s.client(r), in.Flow)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	s.writeResult(w, &flow.Result{Pending: p})
+func (s *Server) apiStartReset(r *http.Request, c flow.Client, in emailIn) (*flow.Result, error) {
+	return pending(s.Flow.StartReset(r.Context(), c, in.Email, s.language(r, in.Language)))
 }
 
-func (s *Server) apiStartReset(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Email    string `json:"email"`
-		Language string `json:"language"`
-	}
-	if err := readJSON(r, &in); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	p, err := s.Flow.StartReset(r.Context(), s.client(r), in.Email, s.language(r, in.Language))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	s.writeResult(w, &flow.Result{Pending: p})
+func (s *Server) apiPassword(r *http.Request, c flow.Client, in struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}) (*flow.Result, error) {
+	return s.Flow.PasswordSignIn(r.Context(), c, in.Email, in.Password)
 }
 
-func (s *Server) apiResetVia(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Flow    string `json:"flow"`
-		Contact string `json:"contact"`
-	}
-	if err := readJSON(r, &in); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	p, err := s.Flow.ResetVia(r.Context(), s.client(r), in.Flow, in.Contact)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	s.writeResult(w, &flow.Result{Pending: p})
+func (s *Server) apiVerify(r *http.Request, c flow.Client, in flowIn) (*flow.Result, error) {
+	return s.Flow.Verify(r.Context(), c, in.Flow, in.Code)
 }
 
-func (s *Server) apiCompleteReset(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Flow     string `json:"flow"`
-		Password string `json:"password"`
+func (s *Server) apiResend(r *http.Request, c flow.Client, in flowIn) (*flow.Result, error) {
+	return pending(s.Flow.Resend(r.Context(), c, in.Flow))
+}
+
+func (s *Server) apiResetVia(r *http.Request, c flow.Client, in flowIn) (*flow.Result, error) {
+	return pending(s.Flow.ResetVia(r.Context(), c, in.Flow, in.Contact))
+}
+
+func (s *Server) apiCompleteReset(r *http.Request, c flow.Client, in flowIn) (*flow.Result, error) {
+	if err := s.Flow.CompleteReset(r.Context(), c, in.Flow, in.Password); err != nil {
+		return nil, err
 	}
-	if err := readJSON(r, &in); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	if err := s.Flow.CompleteReset(r.Context(), s.client(r), in.Flow, in.Password); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"state": "password_changed"})
+	return &flow.Result{State: "password_changed"}, nil
 }
 
 type accountJSON struct {
