@@ -45,7 +45,7 @@ func PostgresDSN(t testing.TB) string {
 		t.Fatal(err)
 	}
 	defer admin.Close()
-	schema := "ward_test_" + keys.ID()[:12]
+	schema := "ward_test_" + keys.ID()
 	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
 		t.Fatalf("creating test schema: %v", err)
 	}

@@ -34,7 +34,7 @@ func Open(ctx context.Context, path string, migrate bool) (*sqlstore.DB, error) 
 	if err != nil {
 		return nil, err
 	}
-	d := sqlstore.Dialect{Goose: goose.DialectSQLite3, IsUniqueViolation: isUnique, CacheStatements: true}
+	d := sqlstore.Dialect{Goose: goose.DialectSQLite3, IsUniqueViolation: isUnique, CacheStatements: true, SQLiteOnly: true}
 	if migrate {
 		if err := sqlstore.New(w, d).Migrate(ctx); err != nil {
 			w.Close()

@@ -11,9 +11,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
+	"testing/fstest"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -32,6 +34,8 @@ type Dialect struct {
 	Numbered bool
 	// IsUniqueViolation recognises the engine's unique-constraint error.
 	IsUniqueViolation func(error) bool
+	// SQLiteOnly includes the migrations' /*sqlite: …*/ clauses.
+	SQLiteOnly bool
 	// CacheStatements keeps each query prepared. SQLite parses SQL on
 	// every call otherwise (a fifth of its CPU under load); pgx already
 	// caches statements per connection.
@@ -189,7 +193,7 @@ type querier interface {
 
 // Migrate applies every embedded migration not yet applied.
 func (s *DB) Migrate(ctx context.Context) error {
-	p, err := goose.NewProvider(s.d.Goose, s.w.db, mustSub(), goose.WithDisableGlobalRegistry(true))
+	p, err := goose.NewProvider(s.d.Goose, s.w.db, s.migrationFS(), goose.WithDisableGlobalRegistry(true))
 	if err != nil {
 		return fmt.Errorf("preparing migrations: %w", err)
 	}
@@ -201,20 +205,29 @@ func (s *DB) Migrate(ctx context.Context) error {
 
 // MigrationVersion reports the newest applied migration.
 func (s *DB) MigrationVersion(ctx context.Context) (int64, error) {
-	p, err := goose.NewProvider(s.d.Goose, s.w.db, mustSub(), goose.WithDisableGlobalRegistry(true))
+	p, err := goose.NewProvider(s.d.Goose, s.w.db, s.migrationFS(), goose.WithDisableGlobalRegistry(true))
 	if err != nil {
 		return 0, fmt.Errorf("preparing migrations: %w", err)
 	}
 	return p.GetDBVersion(ctx)
 }
 
-func mustSub() fs.FS {
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		panic(err) // the embedded folder is fixed at build time
+// migrationFS is the embedded migrations as this engine should see them.
+func (s *DB) migrationFS() fs.FS {
+	out := fstest.MapFS{}
+	entries, _ := fs.ReadDir(migrations, "migrations")
+	for _, e := range entries {
+		b, _ := fs.ReadFile(migrations, "migrations/"+e.Name())
+		text := sqliteOnly.ReplaceAllString(string(b), "")
+		if s.d.SQLiteOnly {
+			text = sqliteOnly.ReplaceAllString(string(b), "$1")
+		}
+		out[e.Name()] = &fstest.MapFile{Data: []byte(text), Mode: 0o444}
 	}
-	return sub
+	return out
 }
+
+var sqliteOnly = regexp.MustCompile(`/\*sqlite: ([^*]*)\*/`)
 
 // OnClose registers fn to run first when the store closes, for a
 // backend's own background work.

@@ -1,4 +1,7 @@
 -- +goose Up
+-- Written once for SQLite and PostgreSQL. A /*sqlite: …*/ comment is
+-- SQL that only SQLite gets: WITHOUT ROWID stores a table in its primary
+-- key's B-tree instead of beside a separate index, one write less per insert.
 -- Times are UTC microseconds since the Unix epoch in both SQLite and
 -- PostgreSQL, so that comparisons and ordering mean the same on both.
 CREATE TABLE accounts (
@@ -9,7 +12,7 @@ CREATE TABLE accounts (
     language      TEXT NOT NULL,
     created_at    BIGINT NOT NULL,
     disabled_at   BIGINT
-);
+) /*sqlite: WITHOUT ROWID*/;
 
 CREATE TABLE contacts (
     id          TEXT PRIMARY KEY,
@@ -20,7 +23,7 @@ CREATE TABLE contacts (
     verified_at BIGINT,
     created_at  BIGINT NOT NULL,
     UNIQUE (account_id, kind, value)
-);
+) /*sqlite: WITHOUT ROWID*/;
 CREATE INDEX contacts_value ON contacts (kind, value);
 
 CREATE TABLE flows (
@@ -38,7 +41,7 @@ CREATE TABLE flows (
     created_at BIGINT NOT NULL,
     expires_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL
-);
+) /*sqlite: WITHOUT ROWID*/;
 
 CREATE TABLE codes (
     id            TEXT PRIMARY KEY,
@@ -53,7 +56,7 @@ CREATE TABLE codes (
     expires_at    BIGINT NOT NULL,
     used_at       BIGINT,
     replaced_at   BIGINT
-);
+) /*sqlite: WITHOUT ROWID*/;
 CREATE INDEX codes_flow ON codes (flow_id, created_at);
 CREATE INDEX codes_recipient ON codes (recipient_key, created_at);
 CREATE INDEX codes_ip ON codes (ip, created_at);
@@ -66,7 +69,7 @@ CREATE TABLE failure_counters (
     locked_until BIGINT,
     disabled_at  BIGINT,
     PRIMARY KEY (subject, factor)
-);
+) /*sqlite: WITHOUT ROWID*/;
 
 CREATE TABLE messages (
     id           TEXT PRIMARY KEY,
@@ -87,7 +90,7 @@ CREATE TABLE messages (
     sent_at      BIGINT,
     expires_at   BIGINT,
     leased_until BIGINT
-);
+) /*sqlite: WITHOUT ROWID*/;
 CREATE INDEX messages_due ON messages (status, next_at);
 CREATE INDEX messages_recipient ON messages (recipient, created_at);
 
@@ -104,7 +107,7 @@ CREATE TABLE sessions (
     expires_at   BIGINT NOT NULL,
     step_up_at   BIGINT,
     revoked_at   BIGINT
-);
+) /*sqlite: WITHOUT ROWID*/;
 CREATE INDEX sessions_account ON sessions (account_id);
 
 CREATE TABLE devices (
@@ -118,7 +121,7 @@ CREATE TABLE devices (
     first_seen BIGINT NOT NULL,
     last_seen  BIGINT NOT NULL,
     UNIQUE (account_id, token_hash)
-);
+) /*sqlite: WITHOUT ROWID*/;
 
 -- Append-only: nothing looks an event up by id, so it has no index.
 CREATE TABLE events (
@@ -147,7 +150,7 @@ CREATE TABLE link_tokens (
     created_at BIGINT NOT NULL,
     expires_at BIGINT NOT NULL,
     used_at    BIGINT
-);
+) /*sqlite: WITHOUT ROWID*/;
 
 -- +goose Down
 DROP TABLE link_tokens;
