@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/mail"
 	"net/netip"
 	"net/url"
+	"path/filepath"
 	"reflect"
 	"sort"
 	"strconv"
@@ -59,6 +61,10 @@ type Config struct {
 			Password string `yaml:"password" doc:"Relay password."`
 			TLS      string `yaml:"tls" doc:"starttls, implicit or none (none only for a relay on localhost)."`
 		} `yaml:"smtp"`
+		DKIM struct {
+			Domain string `yaml:"domain" doc:"Domain mail is signed for (d=). Empty: the domain of mail.from."`
+			Dir    string `yaml:"dir" doc:"Folder of DKIM keys. Empty: data_dir/dkim. Keys are made there on first start; ward dkim keygen rotates them."`
+		} `yaml:"dkim"`
 	} `yaml:"mail"`
 
 	Codes struct {
@@ -289,8 +295,8 @@ func (c Config) Validate() error {
 	default:
 		return bad("database.driver", "must be sqlite or postgres, got %q", c.Database.Driver)
 	}
-	if !strings.Contains(c.Mail.From, "@") {
-		return bad("mail.from", "%q is not an address", c.Mail.From)
+	if a, err := mail.ParseAddress(c.Mail.From); err != nil || !strings.Contains(a.Address, "@") {
+		return bad("mail.from", "%q is not an address like \"Example <security@example.com>\"", c.Mail.From)
 	}
 	if c.Mail.SMTP.Host != "" {
 		if c.Mail.SMTP.Port < 1 || c.Mail.SMTP.Port > 65535 {
@@ -358,6 +364,26 @@ func IsLoopbackHost(h string) bool {
 	}
 	ip := net.ParseIP(h)
 	return ip != nil && ip.IsLoopback()
+}
+
+// DKIMDomain is the domain mail is signed for.
+func (c Config) DKIMDomain() string {
+	if c.Mail.DKIM.Domain != "" {
+		return c.Mail.DKIM.Domain
+	}
+	from := c.Mail.From
+	if a, err := mail.ParseAddress(from); err == nil {
+		from = a.Address
+	}
+	return strings.ToLower(from[strings.LastIndexByte(from, '@')+1:])
+}
+
+// DKIMDir is the folder of DKIM keys.
+func (c Config) DKIMDir() string {
+	if c.Mail.DKIM.Dir != "" {
+		return c.Mail.DKIM.Dir
+	}
+	return filepath.Join(c.DataDir, "dkim")
 }
 
 // DevMode reports whether ward runs with the dev mailbox (no relay).

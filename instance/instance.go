@@ -18,6 +18,7 @@ import (
 
 	"github.com/wardhq/ward/account"
 	"github.com/wardhq/ward/config"
+	"github.com/wardhq/ward/dkim"
 	"github.com/wardhq/ward/flow"
 	"github.com/wardhq/ward/keys"
 	"github.com/wardhq/ward/notify"
@@ -99,7 +100,12 @@ func New(ctx context.Context, c config.Config, log *slog.Logger, o Options) (*In
 		if c.DevMode() {
 			sender = notify.DevMailbox{Log: log}
 		} else {
-			sender = notify.NewSMTP(c.Mail.SMTP.Host, c.Mail.SMTP.Port, c.Mail.SMTP.Username, c.Mail.SMTP.Password, c.Mail.SMTP.TLS)
+			keys, err := dkim.LoadOrCreate(c.DKIMDir(), c.DKIMDomain())
+			if err != nil {
+				st.Close()
+				return nil, err
+			}
+			sender = notify.NewSMTP(c.Mail.SMTP.Host, c.Mail.SMTP.Port, c.Mail.SMTP.Username, c.Mail.SMTP.Password, c.Mail.SMTP.TLS, keys)
 		}
 	}
 	out := &notify.Outbox{Store: st, Composer: comp, Sender: sender, Log: log, Now: now, KeepSecrets: c.DevMode()}

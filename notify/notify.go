@@ -147,7 +147,7 @@ func (c *Composer) Render(m store.Message) (Rendered, error) {
 	}
 	view := map[string]any{
 		"Lang": lang, "Code": s.Code, "Purpose": d.Purpose, "ExpiresAt": d.ExpiresAt, "RequestedAt": d.RequestedAt,
-		"IP": d.IP, "Device": d.Device, "Host": hostOf(c.PublicURL), "Ref": m.ID[:12],
+		"IP": d.IP, "Device": d.Device, "Host": hostOf(c.PublicURL), "Ref": Ref(m.ID),
 	}
 	if s.NotMine != "" {
 		view["NotMineURL"] = c.PublicURL + "/not-my-account/" + s.NotMine
@@ -159,6 +159,15 @@ func (c *Composer) Render(m store.Message) (Rendered, error) {
 	subject, body, _ := strings.Cut(buf.String(), "\n")
 	return Rendered{ID: m.ID, Channel: m.Channel, To: m.Recipient, From: c.From, Subject: strings.TrimPrefix(subject, "Subject: "),
 		Text: strings.TrimLeft(body, "\n"), Code: s.Code, CreatedAt: m.CreatedAt}, nil
+}
+
+// Ref is the short reference a message shows in its body: the random end
+// of its id (the start is a timestamp).
+func Ref(id string) string {
+	if len(id) < 12 {
+		return id
+	}
+	return id[len(id)-12:]
 }
 
 func hostOf(u string) string {

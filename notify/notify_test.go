@@ -5,9 +5,9 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net"
 	"net/mail"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -15,7 +15,9 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"github.com/wardhq/ward/dkim"
 	"github.com/wardhq/ward/internal/testdb"
+	"github.com/wardhq/ward/internal/testsmtp"
 	"github.com/wardhq/ward/keys"
 	"github.com/wardhq/ward/notify"
 	"github.com/wardhq/ward/store"
@@ -117,57 +119,6 @@ func TestCodesAreSealedAtRest(t *testing.T) {
 	}
 }
 
-// relay is a real SMTP server whose answers a test scripts.
-type relay struct {
-	mu       sync.Mutex
-	answers  []error // for DATA, in turn; nil accepts
-	received []*mail.Message
-	raw      []string
-	addr     string
-	down     bool
-}
-
-type session struct{ r *relay }
-
-func (s *session) Reset()                               {}
-func (s *session) Logout() error                        { return nil }
-func (s *session) Mail(string, *smtp.MailOptions) error { return nil }
-func (s *session) Rcpt(string, *smtp.RcptOptions) error { return nil }
-func (s *session) Data(rd io.Reader) error {
-	b, _ := io.ReadAll(rd)
-	s.r.mu.Lock()
-	defer s.r.mu.Unlock()
-	if len(s.r.answers) > 0 {
-		a := s.r.answers[0]
-		s.r.answers = s.r.answers[1:]
-		if a != nil {
-			return a
-		}
-	}
-	m, err := mail.ReadMessage(bytes.NewReader(b))
-	if err != nil {
-		return err
-	}
-	s.r.received = append(s.r.received, m)
-	s.r.raw = append(s.r.raw, string(b))
-	return nil
-}
-
-func startRelay(t *testing.T, answers ...error) *relay {
-	r := &relay{answers: answers}
-	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &session{r}, nil }))
-	srv.Domain = "localhost"
-	srv.AllowInsecureAuth = true
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.addr = ln.Addr().String()
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	return r
-}
-
 type clock struct {
 	mu sync.Mutex
 	t  time.Time
@@ -176,15 +127,18 @@ type clock struct {
 func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
-func outbox(t *testing.T, st store.Store, r *relay, clk *clock, logs io.Writer) (*notify.Outbox, *notify.Composer) {
-	host, port, _ := net.SplitHostPort(r.addr)
-	var p int
-	for _, ch := range port {
-		p = p*10 + int(ch-'0')
-	}
+func outbox(t *testing.T, st store.Store, r *testsmtp.Relay, clk *clock, logs io.Writer) (*notify.Outbox, *notify.Composer, *dkim.Keys) {
 	c := composer(t, clk.Now)
-	return &notify.Outbox{Store: st, Composer: c, Sender: notify.NewSMTP(host, p, "", "", "none"),
-		Log: slog.New(slog.NewTextHandler(logs, nil)), Now: clk.Now}, c
+	keys := dkimKeys(t)
+	return &notify.Outbox{Store: st, Composer: c, Sender: notify.NewSMTP(r.Host, r.Port, "", "", "none", keys),
+		Log: slog.New(slog.NewTextHandler(logs, nil)), Now: clk.Now}, c, keys
+}
+
+func codeRequest(clk *clock) notify.Request {
+	req := sample(notify.KindCode, notify.Email, "en", "sign_in")
+	req.NotMineToken = ""
+	req.ExpiresAt = clk.Now().Add(10 * time.Minute)
+	return req
 }
 
 func TestDeliveryThroughARealRelay(t *testing.T) {
@@ -192,17 +146,15 @@ func TestDeliveryThroughARealRelay(t *testing.T) {
 	st := testdb.SQLite(t)
 	clk := &clock{t: time.Now().UTC()}
 	var logs bytes.Buffer
-	r := startRelay(t, &smtp.SMTPError{Code: 451, Message: "try later"}, nil)
-	o, c := outbox(t, st, r, clk, &logs)
-	req := sample(notify.KindCode, notify.Email, "en", "sign_in")
-	req.ExpiresAt = clk.Now().Add(10 * time.Minute)
-	m, _ := c.Queue(ctx, st, req)
+	r := testsmtp.Start(t, &smtp.SMTPError{Code: 451, Message: "try later"}, nil)
+	o, c, keys := outbox(t, st, r, clk, &logs)
+	m, _ := c.Queue(ctx, st, codeRequest(clk))
 
 	if n, err := o.Drain(ctx); n != 1 || err != nil {
 		t.Fatalf("drain: %d %v", n, err)
 	}
 	got, _ := st.MessageByID(ctx, m.ID)
-	if got.Status != store.MessageRetrying || !strings.Contains(got.LastError, "451") || len(r.received) != 0 {
+	if got.Status != store.MessageRetrying || !strings.Contains(got.LastError, "451") || len(r.Received()) != 0 {
 		t.Fatalf("after a 451: %+v", got)
 	}
 	if n, _ := o.Drain(ctx); n != 0 {
@@ -211,15 +163,39 @@ func TestDeliveryThroughARealRelay(t *testing.T) {
 	clk.Add(notify.Backoff(1))
 	o.Drain(ctx)
 	got, _ = st.MessageByID(ctx, m.ID)
-	if got.Status != store.MessageSent || got.SentAt == nil || got.Secret != nil || len(r.received) != 1 {
-		t.Fatalf("after retry: %+v, %d received", got, len(r.received))
+	if got.Status != store.MessageSent || got.SentAt == nil || got.Secret != nil || len(r.Received()) != 1 {
+		t.Fatalf("after retry: %+v, %d received", got, len(r.Received()))
 	}
-	msg := r.received[0]
-	if msg.Header.Get("Message-Id") != "<"+m.ID+"@example.com>" || !strings.Contains(msg.Header.Get("From"), "security@example.com") {
+	raw := r.Received()[0]
+	msg, err := mail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msg.Header.Get("Message-Id") != "<"+m.ID+"@example.com>" || !strings.Contains(msg.Header.Get("From"), "security@example.com") ||
+		msg.Header.Get("X-Ward-Verification") != m.ID {
 		t.Fatalf("headers: %v", msg.Header)
 	}
-	if !strings.Contains(r.raw[0], "123456") {
+	if !bytes.Contains(raw, []byte("123456")) {
 		t.Fatal("the code did not reach the recipient")
+	}
+	// Both DKIM signatures (ed25519 and RSA) verify against the published
+	// keys, for the From domain, cover the verification header, and sign
+	// the whole body (no l= tag).
+	vs, err := keys.Verify(raw)
+	if err != nil || len(vs) != 2 {
+		t.Fatalf("DKIM: %v, %d signatures", err, len(vs))
+	}
+	for _, v := range vs {
+		if v.Err != nil || v.Domain != "example.com" || !slices.Contains(v.HeaderKeys, "X-Ward-Verification") {
+			t.Errorf("DKIM signature %+v: %v", v, v.Err)
+		}
+	}
+	if regexp.MustCompile(`DKIM-Signature:[^\n]*(\n[ \t][^\n]*)*[;\s]l=`).Match(raw) {
+		t.Fatal("a signature limits the signed body length (l=)")
+	}
+	tampered := bytes.Replace(raw, []byte("123456"), []byte("654321"), 1)
+	if vs, _ := keys.Verify(tampered); len(vs) == 0 || vs[0].Err == nil {
+		t.Fatal("a tampered mail still verifies")
 	}
 	// With a relay, no code reaches a log.
 	if strings.Contains(logs.String(), "123456") {
@@ -231,23 +207,22 @@ func TestPermanentFailureAndExpiry(t *testing.T) {
 	ctx := context.Background()
 	st := testdb.SQLite(t)
 	clk := &clock{t: time.Now().UTC()}
-	r := startRelay(t, &smtp.SMTPError{Code: 550, Message: "no such user"})
-	o, c := outbox(t, st, r, clk, io.Discard)
-	req := sample(notify.KindCode, notify.Email, "en", "sign_in")
-	req.ExpiresAt = clk.Now().Add(10 * time.Minute)
-	m, _ := c.Queue(ctx, st, req)
+	r := testsmtp.Start(t, &smtp.SMTPError{Code: 550, Message: "no such user"})
+	o, c, _ := outbox(t, st, r, clk, io.Discard)
+	m, _ := c.Queue(ctx, st, codeRequest(clk))
 	o.Drain(ctx)
 	got, _ := st.MessageByID(ctx, m.ID)
 	if got.Status != store.MessageFailed || !strings.Contains(got.LastError, "550") || got.Secret != nil {
 		t.Fatalf("after a 550: %+v", got)
 	}
 	// A code that expires before it can be delivered is not sent.
+	req := codeRequest(clk)
 	req.ExpiresAt = clk.Now().Add(time.Minute)
 	m, _ = c.Queue(ctx, st, req)
 	clk.Add(2 * time.Minute)
 	o.Drain(ctx)
 	got, _ = st.MessageByID(ctx, m.ID)
-	if got.Status != store.MessageExpired || got.Secret != nil || len(r.received) != 0 {
+	if got.Status != store.MessageExpired || got.Secret != nil || len(r.Received()) != 0 {
 		t.Fatalf("expired message: %+v", got)
 	}
 }
@@ -256,30 +231,27 @@ func TestRelayDownThenUp(t *testing.T) {
 	ctx := context.Background()
 	st := testdb.SQLite(t)
 	clk := &clock{t: time.Now().UTC()}
-	// Reserve a port, then leave it closed: the relay is down.
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	addr := ln.Addr().String()
-	ln.Close()
-	r := &relay{addr: addr}
-	o, c := outbox(t, st, r, clk, io.Discard)
-	req := sample(notify.KindCode, notify.Email, "en", "sign_in")
-	req.ExpiresAt = clk.Now().Add(10 * time.Minute)
-	m, _ := c.Queue(ctx, st, req)
+	r := testsmtp.Down(t)
+	o, c, _ := outbox(t, st, r, clk, io.Discard)
+	m, _ := c.Queue(ctx, st, codeRequest(clk))
 	o.Drain(ctx)
 	if got, _ := st.MessageByID(ctx, m.ID); got.Status != store.MessageRetrying {
 		t.Fatalf("relay down: %+v", got)
 	}
-	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &session{r}, nil }))
-	srv.Domain, srv.AllowInsecureAuth = "localhost", true
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		t.Skipf("could not take the port back: %v", err)
+	if !r.Up() {
+		t.Skip("the relay's port was taken meanwhile")
 	}
-	go srv.Serve(ln)
-	defer srv.Close()
 	clk.Add(notify.Backoff(1))
 	o.Drain(ctx)
-	if got, _ := st.MessageByID(ctx, m.ID); got.Status != store.MessageSent || len(r.received) != 1 {
+	if got, _ := st.MessageByID(ctx, m.ID); got.Status != store.MessageSent || len(r.Received()) != 1 {
 		t.Fatalf("relay back up: %+v", got)
 	}
+}
+
+func dkimKeys(t *testing.T) *dkim.Keys {
+	k, err := dkim.LoadOrCreate(t.TempDir(), "example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
 }

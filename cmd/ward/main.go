@@ -21,6 +21,7 @@ import (
 
 	"github.com/wardhq/ward/account"
 	"github.com/wardhq/ward/config"
+	"github.com/wardhq/ward/dkim"
 	"github.com/wardhq/ward/instance"
 	"github.com/wardhq/ward/keys"
 	"github.com/wardhq/ward/loadtest"
@@ -36,6 +37,8 @@ Usage:
   ward account show EMAIL|ID
   ward account disable|enable EMAIL|ID
   ward loadtest [--target URL] [--concurrency 1,8,32] [--duration 10s] [--accounts 2000] [--postgres DSN]
+  ward dkim keygen [--config FILE]      make a new DKIM key pair (rotation) and print the DNS records
+  ward dkim records [--config FILE]     print the DNS TXT records of every DKIM key
   ward config reference                 print the settings reference (docs/CONFIG.md)
   ward version
 `
@@ -66,6 +69,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return accountCmd(ctx, args[1:], stdin, stdout)
 	case "loadtest":
 		return loadtestCmd(ctx, args[1:], stdout)
+	case "dkim":
+		return dkimCmd(args[1:], stdout)
 	case "config":
 		if len(args) == 2 && args[1] == "reference" {
 			_, err := io.WriteString(stdout, config.Reference())
@@ -233,6 +238,55 @@ func showAccount(ctx context.Context, in *instance.Instance, a store.Account, w 
 		fmt.Fprintf(w, "contact:   %s %s (%s)\n", ct.Kind, ct.Value, v)
 	}
 	return nil
+}
+
+func dkimCmd(args []string, stdout io.Writer) error {
+	if len(args) == 0 || (args[0] != "keygen" && args[0] != "records") {
+		return config.ErrUsage
+	}
+	c, err := loadConfig(flag.NewFlagSet("dkim", flag.ContinueOnError), args[1:])
+	if err != nil {
+		return err
+	}
+	if args[0] == "keygen" {
+		if _, err := os.Stat(c.DKIMDir()); err == nil {
+			sels, err := dkim.Generate(c.DKIMDir(), time.Now())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "; new keys %s sign from the next start; keep the old records published for a week\n", strings.Join(sels, ", "))
+		}
+	}
+	ks, err := dkim.LoadOrCreate(c.DKIMDir(), c.DKIMDomain())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "; DNS TXT records to publish for %s (signing now: ", ks.Domain)
+	for i, k := range ks.Sign {
+		if i > 0 {
+			fmt.Fprint(stdout, ", ")
+		}
+		fmt.Fprint(stdout, k.Selector)
+	}
+	fmt.Fprintln(stdout, ")")
+	for _, k := range ks.All {
+		name, value, err := ks.Record(k)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s. IN TXT %s\n", name, txtQuote(value))
+	}
+	return nil
+}
+
+// txtQuote splits a record into the 255-byte strings DNS TXT holds.
+func txtQuote(v string) string {
+	var parts []string
+	for len(v) > 255 {
+		parts = append(parts, `"`+v[:255]+`"`)
+		v = v[255:]
+	}
+	return strings.Join(append(parts, `"`+v+`"`), " ")
 }
 
 func loadtestCmd(ctx context.Context, args []string, stdout io.Writer) error {

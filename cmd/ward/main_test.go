@@ -108,3 +108,16 @@ func TestVersion(t *testing.T) {
 		t.Fatalf("version: %v %q", err, out)
 	}
 }
+
+func TestDKIMRecords(t *testing.T) {
+	t.Setenv("WARD_DATA_DIR", t.TempDir())
+	t.Setenv("WARD_MAIL_FROM", "Security <security@example.com>")
+	out, err := ward(t, "", "dkim", "records")
+	if err != nil || strings.Count(out, "._domainkey.example.com. IN TXT \"v=DKIM1;") != 2 {
+		t.Fatalf("records: %v\n%s", err, out)
+	}
+	out, err = ward(t, "", "dkim", "keygen")
+	if err != nil || strings.Count(out, "IN TXT") != 4 || !strings.Contains(out, "new keys") {
+		t.Fatalf("keygen: %v\n%s", err, out)
+	}
+}

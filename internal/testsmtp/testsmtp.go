@@ -1,0 +1,114 @@
+// Package testsmtp runs a real SMTP server (emersion/go-smtp) for tests,
+// whose answers to DATA a test can script, and keeps what it accepted.
+package testsmtp
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"strconv"
+	"sync"
+	"testing"
+
+	"github.com/emersion/go-smtp"
+)
+
+// Relay is a running SMTP server on 127.0.0.1.
+type Relay struct {
+	Host string
+	Port int
+	mu   sync.Mutex
+	// answers are returned to DATA in turn; nil accepts.
+	answers []error
+	raw     [][]byte
+	srv     *smtp.Server
+}
+
+// Start runs a relay until the test ends.
+func Start(t testing.TB, answers ...error) *Relay {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Relay{answers: answers}
+	r.serve(ln)
+	t.Cleanup(r.Stop)
+	return r
+}
+
+// Down reserves an address with nothing listening: a relay that is down.
+// Up starts it there.
+func Down(t testing.TB) *Relay {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Relay{}
+	r.Host, r.Port = "127.0.0.1", ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	t.Cleanup(r.Stop)
+	return r
+}
+
+// Up starts a relay made by Down; it reports false if the port was taken.
+func (r *Relay) Up() bool {
+	ln, err := net.Listen("tcp", net.JoinHostPort(r.Host, strconv.Itoa(r.Port)))
+	if err != nil {
+		return false
+	}
+	r.serve(ln)
+	return true
+}
+
+func (r *Relay) serve(ln net.Listener) {
+	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &session{r}, nil }))
+	srv.Domain = "localhost"
+	srv.AllowInsecureAuth = true
+	r.mu.Lock()
+	r.srv = srv
+	r.mu.Unlock()
+	r.Host, r.Port = "127.0.0.1", ln.Addr().(*net.TCPAddr).Port
+	go srv.Serve(ln)
+}
+
+// Stop shuts the relay down.
+func (r *Relay) Stop() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.srv != nil {
+		r.srv.Close()
+		r.srv = nil
+	}
+}
+
+// Received returns the raw messages accepted so far.
+func (r *Relay) Received() [][]byte {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([][]byte(nil), r.raw...)
+}
+
+type session struct{ r *Relay }
+
+func (s *session) Reset()                               {}
+func (s *session) Logout() error                        { return nil }
+func (s *session) Mail(string, *smtp.MailOptions) error { return nil }
+func (s *session) Rcpt(string, *smtp.RcptOptions) error { return nil }
+
+func (s *session) Data(rd io.Reader) error {
+	b, err := io.ReadAll(rd)
+	if err != nil {
+		return err
+	}
+	s.r.mu.Lock()
+	defer s.r.mu.Unlock()
+	if len(s.r.answers) > 0 {
+		a := s.r.answers[0]
+		s.r.answers = s.r.answers[1:]
+		if a != nil {
+			return a
+		}
+	}
+	s.r.raw = append(s.r.raw, bytes.Clone(b))
+	return nil
+}
