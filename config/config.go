@@ -67,6 +67,16 @@ type Config struct {
 		} `yaml:"dkim"`
 	} `yaml:"mail"`
 
+	SMS struct {
+		Twilio struct {
+			AccountSID          string `yaml:"account_sid" doc:"Twilio account SID. Empty: no SMS gateway (SMS go to the dev mailbox while mail does too)."`
+			AuthToken           string `yaml:"auth_token" doc:"Twilio auth token."`
+			From                string `yaml:"from" doc:"Sending number in E.164 (or use messaging_service_sid)."`
+			MessagingServiceSID string `yaml:"messaging_service_sid" doc:"Twilio Messaging Service SID, instead of from."`
+			BaseURL             string `yaml:"base_url" doc:"API base URL (change only to test against a local server)."`
+		} `yaml:"twilio"`
+	} `yaml:"sms"`
+
 	Codes struct {
 		Digits         int      `yaml:"digits" doc:"Digits in a one-time code, 6 to 8."`
 		TTL            Duration `yaml:"ttl" doc:"How long a code works."`
@@ -312,6 +322,19 @@ func (c Config) Validate() error {
 			return bad("mail.smtp.tls", "must be starttls, implicit or none")
 		}
 	}
+	if tw := c.SMS.Twilio; tw.AccountSID != "" {
+		switch {
+		case tw.AuthToken == "":
+			return bad("sms.twilio.auth_token", "is needed with sms.twilio.account_sid")
+		case tw.From == "" && tw.MessagingServiceSID == "":
+			return bad("sms.twilio.from", "set from or messaging_service_sid")
+		}
+		if tw.BaseURL != "" {
+			if u, err := url.Parse(tw.BaseURL); err != nil || (u.Scheme != "https" && !(u.Scheme == "http" && IsLoopbackHost(u.Hostname()))) {
+				return bad("sms.twilio.base_url", "must be an https URL (http only on localhost)")
+			}
+		}
+	}
 	switch {
 	case c.Codes.Digits < 6 || c.Codes.Digits > 8:
 		return bad("codes.digits", "must be 6 to 8")
@@ -386,7 +409,10 @@ func (c Config) DKIMDir() string {
 	return filepath.Join(c.DataDir, "dkim")
 }
 
-// DevMode reports whether ward runs with the dev mailbox (no relay).
+// SMSGateway reports whether an SMS gateway is configured.
+func (c Config) SMSGateway() bool { return c.SMS.Twilio.AccountSID != "" }
+
+// DevMode reports whether mail goes to the dev mailbox (no relay).
 func (c Config) DevMode() bool { return c.Mail.SMTP.Host == "" }
 
 // Reference writes the settings table for docs/CONFIG.md.

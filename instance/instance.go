@@ -96,19 +96,30 @@ func New(ctx context.Context, c config.Config, log *slog.Logger, o Options) (*In
 		return nil, err
 	}
 	sender := o.Sender
+	dev := map[string]bool{}
 	if sender == nil {
+		devBox := notify.DevMailbox{Log: log}
+		ch := notify.Channels{}
 		if c.DevMode() {
-			sender = notify.DevMailbox{Log: log}
+			ch[notify.Email], dev[notify.Email] = devBox, true
 		} else {
 			keys, err := dkim.LoadOrCreate(c.DKIMDir(), c.DKIMDomain())
 			if err != nil {
 				st.Close()
 				return nil, err
 			}
-			sender = notify.NewSMTP(c.Mail.SMTP.Host, c.Mail.SMTP.Port, c.Mail.SMTP.Username, c.Mail.SMTP.Password, c.Mail.SMTP.TLS, keys)
+			ch[notify.Email] = notify.NewSMTP(c.Mail.SMTP.Host, c.Mail.SMTP.Port, c.Mail.SMTP.Username, c.Mail.SMTP.Password, c.Mail.SMTP.TLS, keys)
 		}
+		switch tw := c.SMS.Twilio; {
+		case c.SMSGateway():
+			ch[notify.SMS] = &notify.Twilio{BaseURL: tw.BaseURL, AccountSID: tw.AccountSID, AuthToken: tw.AuthToken, From: tw.From,
+				MessagingServiceSID: tw.MessagingServiceSID}
+		case c.DevMode():
+			ch[notify.SMS], dev[notify.SMS] = devBox, true
+		}
+		sender = ch
 	}
-	out := &notify.Outbox{Store: st, Composer: comp, Sender: sender, Log: log, Now: now, KeepSecrets: c.DevMode()}
+	out := &notify.Outbox{Store: st, Composer: comp, Sender: sender, Log: log, Now: now, DevChannels: dev}
 	sessions := &session.Manager{Store: st, Idle: c.Sessions.Idle.D(), Absolute: c.Sessions.Absolute.D(), Now: now}
 	fs := &flow.Service{Store: st, Keys: k, Passwords: pw, Sessions: sessions, Composer: comp, Risk: flow.NewDeviceOrIP{}, Now: now, Log: log,
 		Queued: out.Wake,

@@ -30,9 +30,9 @@ type Outbox struct {
 	Sender   Sender
 	Log      *slog.Logger
 	Now      func() time.Time
-	// KeepSecrets leaves codes readable after sending: only for the dev
-	// mailbox, whose whole point is to show them.
-	KeepSecrets bool
+	// DevChannels are the channels delivered to the dev mailbox: their codes
+	// stay readable after sending, the mailbox's whole point being to show them.
+	DevChannels map[string]bool
 	Batch       int
 	Lease       time.Duration
 	Poll        time.Duration
@@ -138,7 +138,7 @@ func (o *Outbox) deliver(ctx context.Context, m store.Message) store.Message {
 	switch {
 	case err == nil:
 		m.Status, m.Relay, m.SentAt, m.LastError = store.MessageSent, reply, &now, ""
-		if !o.KeepSecrets {
+		if !o.DevChannels[m.Channel] {
 			m.Secret = nil
 		}
 	case errors.As(err, &perm) || m.Attempts >= o.MaxAttempts:
