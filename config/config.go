@@ -61,7 +61,8 @@ type Config struct {
 			Password string `yaml:"password" doc:"Relay password."`
 			TLS      string `yaml:"tls" doc:"starttls, implicit or none (none only for a relay on localhost)."`
 		} `yaml:"smtp"`
-		DKIM struct {
+		OutboxLease Duration `yaml:"outbox_lease" doc:"How long a worker owns a message it is sending; a crashed worker's messages are sent again after this."`
+		DKIM        struct {
 			Domain string `yaml:"domain" doc:"Domain mail is signed for (d=). Empty: the domain of mail.from."`
 			Dir    string `yaml:"dir" doc:"Folder of DKIM keys. Empty: data_dir/dkim. Keys are made there on first start; ward dkim keygen rotates them."`
 		} `yaml:"dkim"`
@@ -130,6 +131,7 @@ func Default() Config {
 	c.Mail.From = "ward <no-reply@localhost>"
 	c.Mail.SMTP.Port = 587
 	c.Mail.SMTP.TLS = "starttls"
+	c.Mail.OutboxLease = Duration(time.Minute)
 	c.Codes.Digits = 6
 	c.Codes.TTL = Duration(10 * time.Minute)
 	c.Codes.RecoveryTTL = Duration(10 * time.Minute)
@@ -307,6 +309,9 @@ func (c Config) Validate() error {
 	}
 	if a, err := mail.ParseAddress(c.Mail.From); err != nil || !strings.Contains(a.Address, "@") {
 		return bad("mail.from", "%q is not an address like \"Example <security@example.com>\"", c.Mail.From)
+	}
+	if c.Mail.OutboxLease.D() < time.Second {
+		return bad("mail.outbox_lease", "must be at least 1s")
 	}
 	if c.Mail.SMTP.Host != "" {
 		if c.Mail.SMTP.Port < 1 || c.Mail.SMTP.Port > 65535 {

@@ -119,7 +119,7 @@ func New(ctx context.Context, c config.Config, log *slog.Logger, o Options) (*In
 		}
 		sender = ch
 	}
-	out := &notify.Outbox{Store: st, Composer: comp, Sender: sender, Log: log, Now: now, DevChannels: dev}
+	out := &notify.Outbox{Store: st, Composer: comp, Sender: sender, Log: log, Now: now, DevChannels: dev, Lease: c.Mail.OutboxLease.D()}
 	sessions := &session.Manager{Store: st, Idle: c.Sessions.Idle.D(), Absolute: c.Sessions.Absolute.D(), Now: now}
 	fs := &flow.Service{Store: st, Keys: k, Passwords: pw, Sessions: sessions, Composer: comp, Risk: flow.NewDeviceOrIP{}, Now: now, Log: log,
 		Queued: out.Wake,

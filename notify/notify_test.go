@@ -141,9 +141,10 @@ func codeRequest(clk *clock) notify.Request {
 	return req
 }
 
-func TestDeliveryThroughARealRelay(t *testing.T) {
+func TestDeliveryThroughARealRelay(t *testing.T) { bothStores(t, testDeliveryThroughARealRelay) }
+
+func testDeliveryThroughARealRelay(t *testing.T, st store.Store) {
 	ctx := context.Background()
-	st := testdb.SQLite(t)
 	clk := &clock{t: time.Now().UTC()}
 	var logs bytes.Buffer
 	r := testsmtp.Start(t, &smtp.SMTPError{Code: 451, Message: "try later"}, nil)
@@ -203,9 +204,10 @@ func TestDeliveryThroughARealRelay(t *testing.T) {
 	}
 }
 
-func TestPermanentFailureAndExpiry(t *testing.T) {
+func TestPermanentFailureAndExpiry(t *testing.T) { bothStores(t, testPermanentFailureAndExpiry) }
+
+func testPermanentFailureAndExpiry(t *testing.T, st store.Store) {
 	ctx := context.Background()
-	st := testdb.SQLite(t)
 	clk := &clock{t: time.Now().UTC()}
 	r := testsmtp.Start(t, &smtp.SMTPError{Code: 550, Message: "no such user"})
 	o, c, _ := outbox(t, st, r, clk, io.Discard)
@@ -227,9 +229,10 @@ func TestPermanentFailureAndExpiry(t *testing.T) {
 	}
 }
 
-func TestRelayDownThenUp(t *testing.T) {
+func TestRelayDownThenUp(t *testing.T) { bothStores(t, testRelayDownThenUp) }
+
+func testRelayDownThenUp(t *testing.T, st store.Store) {
 	ctx := context.Background()
-	st := testdb.SQLite(t)
 	clk := &clock{t: time.Now().UTC()}
 	r := testsmtp.Down(t)
 	o, c, _ := outbox(t, st, r, clk, io.Discard)
@@ -254,4 +257,10 @@ func dkimKeys(t *testing.T) *dkim.Keys {
 		t.Fatal(err)
 	}
 	return k
+}
+
+// bothStores runs a test on SQLite and on PostgreSQL.
+func bothStores(t *testing.T, fn func(t *testing.T, st store.Store)) {
+	t.Run("sqlite", func(t *testing.T) { fn(t, testdb.SQLite(t)) })
+	t.Run("postgres", func(t *testing.T) { fn(t, testdb.Postgres(t)) })
 }

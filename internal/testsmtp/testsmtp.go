@@ -22,6 +22,29 @@ type Relay struct {
 	answers []error
 	raw     [][]byte
 	srv     *smtp.Server
+	// hold, when set, makes DATA wait until it is closed; held reports
+	// (once per message) that a DATA is waiting.
+	hold chan struct{}
+	held chan struct{}
+}
+
+// Hold makes every DATA wait, mid-delivery, until Release. The returned
+// channel receives once for each DATA that starts waiting.
+func (r *Relay) Hold() <-chan struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.hold, r.held = make(chan struct{}), make(chan struct{}, 16)
+	return r.held
+}
+
+// Release lets held deliveries go on.
+func (r *Relay) Release() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.hold != nil {
+		close(r.hold)
+		r.hold = nil
+	}
 }
 
 // Start runs a relay until the test ends.
@@ -99,6 +122,14 @@ func (s *session) Data(rd io.Reader) error {
 	b, err := io.ReadAll(rd)
 	if err != nil {
 		return err
+	}
+	s.r.mu.Lock()
+	hold, held := s.r.hold, s.r.held
+	s.r.mu.Unlock()
+	if hold != nil {
+		held <- struct{}{}
+		<-hold
+		return &smtp.SMTPError{Code: 451, Message: "held by the test"}
 	}
 	s.r.mu.Lock()
 	defer s.r.mu.Unlock()
