@@ -108,6 +108,7 @@ func New(ctx context.Context, c config.Config, log *slog.Logger, o Options) (*In
 				st.Close()
 				return nil, err
 			}
+			keys.Only(c.Mail.DKIM.Algorithms)
 			ch[notify.Email] = notify.NewSMTP(c.Mail.SMTP.Host, c.Mail.SMTP.Port, c.Mail.SMTP.Username, c.Mail.SMTP.Password, c.Mail.SMTP.TLS, keys)
 		}
 		switch tw := c.SMS.Twilio; {

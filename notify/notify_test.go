@@ -23,7 +23,7 @@ import (
 	"github.com/wardhq/ward/store"
 )
 
-func composer(t *testing.T, now func() time.Time) *notify.Composer {
+func composer(t testing.TB, now func() time.Time) *notify.Composer {
 	k, _ := keys.New(bytes.Repeat([]byte{7}, 32))
 	c, err := notify.NewComposer(k, "Example Security <security@example.com>", "https://id.example.com", now)
 	if err != nil {

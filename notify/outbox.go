@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/wardhq/ward/store"
@@ -34,6 +35,7 @@ type Outbox struct {
 	// stay readable after sending, the mailbox's whole point being to show them.
 	DevChannels map[string]bool
 	Batch       int
+	Workers     int // messages of a batch sent at once
 	Lease       time.Duration
 	Poll        time.Duration
 	MaxAttempts int
@@ -43,6 +45,9 @@ type Outbox struct {
 func (o *Outbox) defaults() {
 	if o.Batch == 0 {
 		o.Batch = 50
+	}
+	if o.Workers == 0 {
+		o.Workers = 8
 	}
 	if o.Lease == 0 {
 		o.Lease = time.Minute
@@ -102,10 +107,17 @@ func (o *Outbox) Drain(ctx context.Context) (int, error) {
 	// Outcomes are recorded together, in one transaction per batch. A crash
 	// before that leaves the leases to run out and the messages to be sent
 	// again, with the same Message-ID: at least once, never lost.
-	done := make([]store.Message, 0, len(claimed))
-	for _, m := range claimed {
-		done = append(done, o.deliver(ctx, m))
+	done := make([]store.Message, len(claimed))
+	slots := make(chan struct{}, o.Workers)
+	var wg sync.WaitGroup
+	for i, m := range claimed {
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			done[i] = o.deliver(ctx, m)
+		})
 	}
+	wg.Wait()
 	err = o.Store.InTx(ctx, func(q store.Queries) error {
 		for _, m := range done {
 			if err := q.UpdateMessage(ctx, m); err != nil {

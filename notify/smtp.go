@@ -13,17 +13,20 @@ import (
 	"github.com/wardhq/ward/dkim"
 )
 
-// SMTP delivers mail through a relay, DKIM-signed when it has keys.
+// SMTP delivers mail through a relay, DKIM-signed when it has keys. It
+// keeps a few connections open between messages; each is used by one
+// sender at a time.
 type SMTP struct {
 	host, username, password, tls string
 	port                          int
 	dkim                          *dkim.Keys
+	idle                          chan *gomail.Client
 }
 
 // NewSMTP returns a sender for the relay at host:port. tls is starttls,
 // implicit or none. keys may be nil (no DKIM signature).
 func NewSMTP(host string, port int, username, password, tls string, keys *dkim.Keys) *SMTP {
-	return &SMTP{host: host, port: port, username: username, password: password, tls: tls, dkim: keys}
+	return &SMTP{host: host, port: port, username: username, password: password, tls: tls, dkim: keys, idle: make(chan *gomail.Client, 8)}
 }
 
 func (s *SMTP) client() (*gomail.Client, error) {
@@ -68,11 +71,8 @@ func (s *SMTP) Send(ctx context.Context, r Rendered) (string, error) {
 			return "", &PermanentError{Err: err}
 		}
 	}
-	c, err := s.client()
+	err := s.send(ctx, m)
 	if err != nil {
-		return "", &PermanentError{Err: fmt.Errorf("mail relay settings: %w", err)}
-	}
-	if err := c.DialAndSendWithContext(ctx, m); err != nil {
 		var se *gomail.SendError
 		if errors.As(err, &se) && se.ErrorCode() >= 500 && !se.IsTemp() {
 			return "", &PermanentError{Err: err}
@@ -80,6 +80,53 @@ func (s *SMTP) Send(ctx context.Context, r Rendered) (string, error) {
 		return "", err
 	}
 	return fmt.Sprintf("accepted by %s", s.host), nil
+}
+
+// send uses an open connection when one is idle. A failure on a reused
+// connection (the relay may have closed it) is tried once more on a new one.
+func (s *SMTP) send(ctx context.Context, m *gomail.Msg) error {
+	select {
+	case c := <-s.idle:
+		if err := c.Send(m); err == nil {
+			s.putIdle(c)
+			return nil
+		}
+		c.Close()
+	default:
+	}
+	c, err := s.client()
+	if err != nil {
+		return &PermanentError{Err: fmt.Errorf("mail relay settings: %w", err)}
+	}
+	if err := c.DialWithContext(ctx); err != nil {
+		return err
+	}
+	if err := c.Send(m); err != nil {
+		c.Close()
+		return err
+	}
+	s.putIdle(c)
+	return nil
+}
+
+func (s *SMTP) putIdle(c *gomail.Client) {
+	select {
+	case s.idle <- c:
+	default:
+		c.Close()
+	}
+}
+
+// Close closes the idle connections.
+func (s *SMTP) Close() {
+	for {
+		select {
+		case c := <-s.idle:
+			c.Close()
+		default:
+			return
+		}
+	}
 }
 
 // HeaderVerification carries the id of the message as ward recorded it.
