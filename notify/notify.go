@@ -9,6 +9,7 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
+	htmltemplate "html/template"
 	"strings"
 	"text/template"
 	"time"
@@ -29,7 +30,7 @@ const (
 	SMS   = "sms"
 )
 
-//go:embed templates/*.txt
+//go:embed templates/*.txt templates/*.html
 var templateFS embed.FS
 
 // Request is a message to queue.
@@ -74,6 +75,7 @@ type Rendered struct {
 	From      string
 	Subject   string
 	Text      string
+	HTML      string // empty for SMS
 	Code      string
 	CreatedAt time.Time
 }
@@ -85,17 +87,21 @@ type Composer struct {
 	PublicURL string
 	Now       func() time.Time
 	tmpl      *template.Template
+	html      *htmltemplate.Template
 }
 
 // NewComposer parses the embedded templates.
 func NewComposer(k *keys.Keys, from, publicURL string, now func() time.Time) (*Composer, error) {
-	t, err := template.New("").Funcs(template.FuncMap{
-		"when": func(lang string, t time.Time) string { return FormatTime(lang, t) },
-	}).ParseFS(templateFS, "templates/*.txt")
+	funcs := map[string]any{"when": func(lang string, t time.Time) string { return FormatTime(lang, t) }}
+	t, err := template.New("").Funcs(funcs).ParseFS(templateFS, "templates/*.txt")
 	if err != nil {
 		return nil, fmt.Errorf("parsing message templates: %w", err)
 	}
-	return &Composer{Keys: k, From: from, PublicURL: strings.TrimRight(publicURL, "/"), Now: now, tmpl: t}, nil
+	h, err := htmltemplate.New("").Funcs(funcs).ParseFS(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, fmt.Errorf("parsing HTML message templates: %w", err)
+	}
+	return &Composer{Keys: k, From: from, PublicURL: strings.TrimRight(publicURL, "/"), Now: now, tmpl: t, html: h}, nil
 }
 
 // Queue stores r in the outbox inside the caller's transaction.
@@ -157,8 +163,17 @@ func (c *Composer) Render(m store.Message) (Rendered, error) {
 		return Rendered{}, fmt.Errorf("rendering %s: %w", name, err)
 	}
 	subject, body, _ := strings.Cut(buf.String(), "\n")
-	return Rendered{ID: m.ID, Channel: m.Channel, To: m.Recipient, From: c.From, Subject: strings.TrimPrefix(subject, "Subject: "),
-		Text: strings.TrimLeft(body, "\n"), Code: s.Code, CreatedAt: m.CreatedAt}, nil
+	r := Rendered{ID: m.ID, Channel: m.Channel, To: m.Recipient, From: c.From, Subject: strings.TrimPrefix(subject, "Subject: "),
+		Text: strings.TrimLeft(body, "\n"), Code: s.Code, CreatedAt: m.CreatedAt}
+	htmlName := strings.TrimSuffix(name, ".txt") + ".html"
+	if c.html.Lookup(htmlName) != nil {
+		var hb bytes.Buffer
+		if err := c.html.ExecuteTemplate(&hb, htmlName, view); err != nil {
+			return Rendered{}, fmt.Errorf("rendering %s: %w", htmlName, err)
+		}
+		r.HTML = hb.String()
+	}
+	return r, nil
 }
 
 // Ref is the short reference a message shows in its body: the random end

@@ -83,6 +83,16 @@ func TestEveryTemplateRendersAndPassesLint(t *testing.T) {
 				if (purpose == "password_reset") != (len(links) == 1) || (len(links) == 1 && !strings.Contains(links[0], "/not-my-account/")) {
 					t.Errorf("%s %s: links %v", lang, purpose, links)
 				}
+				// The HTML part says the same, and has no form, script or
+				// other link.
+				if !strings.Contains(r.HTML, "123456") || !strings.Contains(r.HTML, `lang="`+lang+`"`) ||
+					regexp.MustCompile(`(?i)<(form|script|iframe|img)`).MatchString(r.HTML) {
+					t.Errorf("%s %s HTML:\n%s", lang, purpose, r.HTML)
+				}
+				hrefs := regexp.MustCompile(`href="([^"]*)"`).FindAllStringSubmatch(r.HTML, -1)
+				if (purpose == "password_reset") != (len(hrefs) == 1) || (len(hrefs) == 1 && !strings.Contains(hrefs[0][1], "/not-my-account/")) {
+					t.Errorf("%s %s HTML links %v", lang, purpose, hrefs)
+				}
 				if r.From != "Example Security <security@example.com>" {
 					t.Errorf("sender %q", r.From)
 				}

@@ -66,6 +66,12 @@ func (s *SMTP) Send(ctx context.Context, r Rendered) (string, error) {
 	// reader (and the genuineness check) can ask whether ward sent it.
 	m.SetGenHeader(HeaderVerification, r.ID)
 	m.SetBodyString(gomail.TypeTextPlain, r.Text)
+	if r.HTML != "" {
+		m.AddAlternativeString(gomail.TypeTextHTML, r.HTML)
+		// A fixed boundary renders the message the same way each time,
+		// which the DKIM signature depends on.
+		m.SetBoundary("ward-" + r.ID)
+	}
 	if s.dkim != nil {
 		if err := s.sign(m); err != nil {
 			return "", &PermanentError{Err: err}
