@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"reflect"
 	"regexp"
 	"sync"
 	"sync/atomic"
@@ -543,4 +544,60 @@ func TestNotMyAccount(t *testing.T) {
 
 func accountFor(email string) account.NewAccount {
 	return account.NewAccount{Email: email, Language: "en"}
+}
+
+func TestDeliveryStatusAndAnotherChannel(t *testing.T) {
+	backends(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		a := e.account("nao@example.com", "a decent long passphrase")
+		phone, err := e.accounts.AddContact(ctx, a.ID, "phone", "+81 90 1111 2222", true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := e.svc.PasswordSignIn(ctx, client, "nao@example.com", "a decent long passphrase")
+		if err != nil || res.Pending == nil {
+			t.Fatalf("step-up: %v", err)
+		}
+		d, err := e.svc.Delivery(ctx, res.Pending.Token)
+		if err != nil || d.Status != store.MessageQueued || d.Destination != "n***@example.com" || len(d.Alternatives) != 0 {
+			t.Fatalf("fresh delivery: %+v %v", d, err)
+		}
+		// Still not out after a while: the phone is offered.
+		e.clk.Add(flow.SlowAfter + 31*time.Second)
+		d, _ = e.svc.Delivery(ctx, res.Pending.Token)
+		if len(d.Alternatives) != 1 || d.Alternatives[0].ID != phone.ID || d.Alternatives[0].Destination != "+81********22" {
+			t.Fatalf("slow delivery alternatives: %+v", d)
+		}
+		p, err := e.svc.SendVia(ctx, client, res.Pending.Token, phone.ID)
+		if err != nil || p.Channel != "sms" {
+			t.Fatalf("send via phone: %+v %v", p, err)
+		}
+		done, err := e.svc.Verify(ctx, client, res.Pending.Token, e.lastCode("+819011112222"))
+		if err != nil || done.Session == nil {
+			t.Fatalf("verify the SMS code: %v", err)
+		}
+		// Another account's contact is never accepted.
+		b := e.account("other@example.com", "")
+		bc, _ := e.st.ContactsByAccount(ctx, b.ID)
+		e.clk.Add(time.Hour)
+		res, _ = e.svc.PasswordSignIn(ctx, flow.Client{IP: "192.0.2.1"}, "nao@example.com", "a decent long passphrase")
+		e.clk.Add(2 * time.Minute)
+		_, err = e.svc.SendVia(ctx, client, res.Pending.Token, bc[0].ID)
+		flowErr(t, err, flow.ErrInvalidInput)
+	})
+}
+
+// Before anything is proven, delivery status says the same for every email.
+func TestDeliveryStatusRevealsNothingBeforeProof(t *testing.T) {
+	backends(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		e.account("kaito@example.com", "")
+		k, _ := e.svc.StartCodeSignIn(ctx, client, "kaito@example.com", "en")
+		u, _ := e.svc.StartCodeSignIn(ctx, client, "kaiko@example.com", "en")
+		dk, err1 := e.svc.Delivery(ctx, k.Token)
+		du, err2 := e.svc.Delivery(ctx, u.Token)
+		if err1 != nil || err2 != nil || !reflect.DeepEqual(dk, du) || dk.Status != "requested" {
+			t.Fatalf("known %+v, unknown %+v", dk, du)
+		}
+	})
 }

@@ -75,6 +75,8 @@ type Queries interface {
 	ClaimMessages(ctx context.Context, now, leaseUntil time.Time, n int) ([]Message, error)
 	UpdateMessage(ctx context.Context, m Message) error
 	MessagesTo(ctx context.Context, recipient string, limit int) ([]Message, error)
+	// MessagesByFlow lists a flow's messages, newest first.
+	MessagesByFlow(ctx context.Context, flowID string) ([]Message, error)
 	RecentMessages(ctx context.Context, limit int) ([]Message, error)
 
 	CreateSession(ctx context.Context, s Session) error

@@ -18,6 +18,8 @@ func (s *Server) routeAPI(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/sign-in/password", jsonStep(s, s.apiPassword))
 	mux.HandleFunc("POST /api/v1/flows/verify", jsonStep(s, s.apiVerify))
 	mux.HandleFunc("POST /api/v1/flows/resend", jsonStep(s, s.apiResend))
+	mux.HandleFunc("POST /api/v1/flows/send-via", jsonStep(s, s.apiSendVia))
+	mux.HandleFunc("POST /api/v1/flows/delivery", s.apiDelivery)
 	mux.HandleFunc("POST /api/v1/password-reset", jsonStep(s, s.apiStartReset))
 	mux.HandleFunc("POST /api/v1/password-reset/contact", jsonStep(s, s.apiResetVia))
 	mux.HandleFunc("POST /api/v1/password-reset/complete", jsonStep(s, s.apiCompleteReset))
@@ -115,10 +117,11 @@ type emailIn struct {
 }
 
 type flowIn struct {
-	Flow     string `json:"flow"`
-	Code     string `json:"code"`
-	Contact  string `json:"contact"`
-	Password string `json:"password"`
+	Flow      string `json:"flow"`
+	Code      string `json:"code"`
+	Contact   string `json:"contact"`
+	ContactID string `json:"contact_id"`
+	Password  string `json:"password"`
 }
 
 func (s *Server) apiStartCode(r *http.Request, c flow.Client, in emailIn) (*flow.Result, error) {
@@ -142,6 +145,26 @@ func (s *Server) apiVerify(r *http.Request, c flow.Client, in flowIn) (*flow.Res
 
 func (s *Server) apiResend(r *http.Request, c flow.Client, in flowIn) (*flow.Result, error) {
 	return pending(s.Flow.Resend(r.Context(), c, in.Flow))
+}
+
+func (s *Server) apiSendVia(r *http.Request, c flow.Client, in flowIn) (*flow.Result, error) {
+	return pending(s.Flow.SendVia(r.Context(), c, in.Flow, in.ContactID))
+}
+
+// apiDelivery tells where the flow's code went (a read, but the flow
+// token belongs in a body, not in a URL that logs keep).
+func (s *Server) apiDelivery(w http.ResponseWriter, r *http.Request) {
+	var in flowIn
+	if err := readJSON(r, &in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	d, err := s.Flow.Delivery(r.Context(), in.Flow)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, d)
 }
 
 func (s *Server) apiResetVia(r *http.Request, c flow.Client, in flowIn) (*flow.Result, error) {

@@ -396,6 +396,11 @@ func testMessages(t *testing.T, s store.Store) {
 	if len(to) != 2 || to[0].ID != "m2" {
 		t.Fatalf("messages to, newest first: %+v", to)
 	}
+	byFlow, err := s.MessagesByFlow(ctx, "f1")
+	must(t, err)
+	if len(byFlow) != 1 || byFlow[0].ID != "m1" {
+		t.Fatalf("messages by flow: %+v", byFlow)
+	}
 	recent, err := s.RecentMessages(ctx, 1)
 	must(t, err)
 	if len(recent) != 1 || recent[0].ID != "m2" {

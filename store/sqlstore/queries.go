@@ -322,6 +322,10 @@ func (s *DB) MessagesTo(ctx context.Context, recipient string, limit int) ([]sto
 	return s.listMessages(ctx, `SELECT `+messageCols+` FROM messages WHERE recipient = ? ORDER BY created_at DESC, id DESC LIMIT ?`, recipient, limit)
 }
 
+func (s *DB) MessagesByFlow(ctx context.Context, flowID string) ([]store.Message, error) {
+	return s.listMessages(ctx, `SELECT `+messageCols+` FROM messages WHERE flow_id = ? ORDER BY created_at DESC, id DESC LIMIT 20`, flowID)
+}
+
 func (s *DB) RecentMessages(ctx context.Context, limit int) ([]store.Message, error) {
 	return s.listMessages(ctx, `SELECT `+messageCols+` FROM messages ORDER BY created_at DESC, id DESC LIMIT ?`, limit)
 }

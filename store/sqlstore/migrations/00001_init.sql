@@ -93,6 +93,7 @@ CREATE TABLE messages (
 ) /*sqlite: WITHOUT ROWID*/;
 CREATE INDEX messages_due ON messages (status, next_at);
 CREATE INDEX messages_recipient ON messages (recipient, created_at);
+CREATE INDEX messages_flow ON messages (flow_id) WHERE flow_id <> '';
 
 CREATE TABLE sessions (
     id           TEXT PRIMARY KEY,
