@@ -43,14 +43,7 @@ const SlowAfter = 30 * time.Second
 // absence) whether an account exists, so the answer is only "requested".
 func (s *Service) Delivery(ctx context.Context, token string) (*Delivery, error) {
 	now := s.Now().UTC()
-	f, err := s.flowFor(ctx, token, now)
-	if err != nil {
-		return nil, err
-	}
-	cd, err := s.Store.CurrentCode(ctx, f.ID)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, fail(ErrFlowInvalid, "no code is waiting; start again")
-	}
+	f, cd, err := s.waiting(ctx, token)
 	if err != nil {
 		return nil, err
 	}

@@ -697,19 +697,24 @@ func (s *Service) PasswordSignIn(ctx context.Context, c Client, identifier, pass
 // Status describes a flow still waiting for a code, for a page that shows
 // where the code went and when another may be asked for.
 func (s *Service) Status(ctx context.Context, token string) (*Pending, error) {
-	now := s.Now().UTC()
-	f, err := s.flowFor(ctx, token, now)
-	if err != nil {
-		return nil, err
-	}
-	cd, err := s.Store.CurrentCode(ctx, f.ID)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, fail(ErrFlowInvalid, "no code is waiting; start again")
-	}
+	f, cd, err := s.waiting(ctx, token)
 	if err != nil {
 		return nil, err
 	}
 	p := s.pending(f, token, cd, nil)
 	p.CodeVerified = f.State == stateCodeOK
 	return p, nil
+}
+
+// waiting returns the live flow a token names and its current code.
+func (s *Service) waiting(ctx context.Context, token string) (store.Flow, store.Code, error) {
+	f, err := s.flowFor(ctx, token, s.Now().UTC())
+	if err != nil {
+		return f, store.Code{}, err
+	}
+	cd, err := s.Store.CurrentCode(ctx, f.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return f, cd, fail(ErrFlowInvalid, "no code is waiting; start again")
+	}
+	return f, cd, err
 }
