@@ -86,11 +86,7 @@ func (s *Service) Delivery(ctx context.Context, token string) (*Delivery, error)
 			if ct.VerifiedAt == nil || ct.Value == f.Recipient {
 				continue
 			}
-			ch := notify.Email
-			if ct.Kind == store.ContactPhone {
-				ch = notify.SMS
-			}
-			d.Alternatives = append(d.Alternatives, Alternative{ID: ct.ID, Channel: ch, Destination: account.Mask(ct.Kind, ct.Value)})
+			d.Alternatives = append(d.Alternatives, Alternative{ID: ct.ID, Channel: channelFor(ct.Kind), Destination: account.Mask(ct.Kind, ct.Value)})
 		}
 	}
 	return d, nil
@@ -114,12 +110,9 @@ func (s *Service) SendVia(ctx context.Context, c Client, token, contactID string
 	if err != nil {
 		return nil, err
 	}
-	if cur, err := s.Store.CurrentCode(ctx, f.ID); err == nil && now.Before(cur.CreatedAt.Add(s.Limits.ResendCooldown)) {
-		return nil, retryLater(ErrRateLimited, cur.CreatedAt.Add(s.Limits.ResendCooldown), "wait a moment before asking for another code")
+	if err := s.cooledDown(ctx, f, now); err != nil {
+		return nil, err
 	}
-	f.Channel, f.Recipient = notify.Email, ct.Value
-	if ct.Kind == store.ContactPhone {
-		f.Channel = notify.SMS
-	}
+	f.Channel, f.Recipient = channelFor(ct.Kind), ct.Value
 	return s.reissue(ctx, c, f, token, true, now)
 }

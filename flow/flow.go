@@ -293,6 +293,14 @@ func contactKind(channel string) string {
 	return store.ContactEmail
 }
 
+// channelFor is the channel that reaches a contact of kind.
+func channelFor(kind string) string {
+	if kind == store.ContactPhone {
+		return notify.SMS
+	}
+	return notify.Email
+}
+
 func (s *Service) queued() {
 	if s.Queued != nil {
 		s.Queued()
@@ -374,12 +382,8 @@ func (s *Service) Resend(ctx context.Context, c Client, token string) (*Pending,
 	if f.State != stateCodeSent {
 		return nil, fail(ErrFlowInvalid, "this code is no longer needed; start again")
 	}
-	cur, err := s.Store.CurrentCode(ctx, f.ID)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
+	if err := s.cooledDown(ctx, f, now); err != nil {
 		return nil, err
-	}
-	if err == nil && now.Before(cur.CreatedAt.Add(s.Limits.ResendCooldown)) {
-		return nil, retryLater(ErrRateLimited, cur.CreatedAt.Add(s.Limits.ResendCooldown), "wait a moment before asking for another code")
 	}
 	send, err := s.isContact(ctx, f.AccountID, f.Channel, f.Recipient)
 	if err != nil {
@@ -404,6 +408,22 @@ func (s *Service) isContact(ctx context.Context, accountID, channel, recipient s
 		}
 	}
 	return false, nil
+}
+
+// cooledDown refuses a new code for f until the resend cooldown since its
+// current one has passed.
+func (s *Service) cooledDown(ctx context.Context, f store.Flow, now time.Time) error {
+	cur, err := s.Store.CurrentCode(ctx, f.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if next := cur.CreatedAt.Add(s.Limits.ResendCooldown); now.Before(next) {
+		return retryLater(ErrRateLimited, next, "wait a moment before asking for another code")
+	}
+	return nil
 }
 
 // reissue replaces the flow's code with one to f's (possibly new) recipient.

@@ -40,13 +40,10 @@ func (s *Service) ResetVia(ctx context.Context, c Client, token, contact string)
 	if err != nil {
 		return nil, err
 	}
-	if cur, err := s.Store.CurrentCode(ctx, f.ID); err == nil && now.Before(cur.CreatedAt.Add(s.Limits.ResendCooldown)) {
-		return nil, retryLater(ErrRateLimited, cur.CreatedAt.Add(s.Limits.ResendCooldown), "wait a moment before asking for another code")
+	if err := s.cooledDown(ctx, f, now); err != nil {
+		return nil, err
 	}
-	f.Channel, f.Recipient = notify.Email, value
-	if kind == store.ContactPhone {
-		f.Channel = notify.SMS
-	}
+	f.Channel, f.Recipient = channelFor(kind), value
 	send, err := s.isContact(ctx, f.AccountID, f.Channel, f.Recipient)
 	if err != nil {
 		return nil, err
@@ -146,11 +143,7 @@ func (s *Service) setPassword(ctx context.Context, q store.Queries, a store.Acco
 		if ct.VerifiedAt == nil {
 			continue
 		}
-		ch := notify.Email
-		if ct.Kind == store.ContactPhone {
-			ch = notify.SMS
-		}
-		if _, err := s.Composer.Queue(ctx, q, notify.Request{Kind: notify.KindPasswordChanged, Channel: ch, To: ct.Value, Language: a.Language,
+		if _, err := s.Composer.Queue(ctx, q, notify.Request{Kind: notify.KindPasswordChanged, Channel: channelFor(ct.Kind), To: ct.Value, Language: a.Language,
 			AccountID: a.ID, RequestedAt: now, IP: c.IP, Device: s.device(c)}); err != nil {
 			return err
 		}

@@ -245,10 +245,7 @@ func (s *Server) asFlowError(r *http.Request, err error) (*flow.Error, int) {
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	fe, status := s.asFlowError(r, err)
 	if !fe.RetryAt.IsZero() {
-		secs := int(time.Until(fe.RetryAt).Seconds()) + 1
-		if s.Now != nil {
-			secs = int(fe.RetryAt.Sub(s.Now()).Seconds()) + 1
-		}
+		secs := int(fe.RetryAt.Sub(s.Now()).Seconds()) + 1
 		w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
 	}
 	writeJSON(w, status, fe)
