@@ -51,7 +51,11 @@ type Options struct {
 // OpenStore opens the configured database and applies migrations.
 func OpenStore(ctx context.Context, c config.Config) (*sqlstore.DB, error) {
 	if c.Database.Driver == "postgres" {
-		return postgres.Open(ctx, c.Database.DSN, true)
+		pg, err := postgres.Open(ctx, c.Database.DSN, true)
+		if err != nil {
+			return nil, err
+		}
+		return pg.DB, nil
 	}
 	path := c.Database.DSN
 	if path == "" {

@@ -80,5 +80,5 @@ func Postgres(t testing.TB) *sqlstore.DB {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	return s
+	return s.DB
 }

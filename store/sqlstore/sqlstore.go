@@ -36,18 +36,48 @@ type Dialect struct {
 	IsUniqueViolation func(error) bool
 	// SQLiteOnly includes the migrations' /*sqlite: …*/ clauses.
 	SQLiteOnly bool
+	// BeginNative, when set, runs transactions on the engine's own driver
+	// instead of database/sql, so that other libraries (River) can join
+	// them; see NativeTx.
+	BeginNative func(ctx context.Context) (NativeTx, error)
 	// CacheStatements keeps each query prepared. SQLite parses SQL on
 	// every call otherwise (a fifth of its CPU under load); pgx already
 	// caches statements per connection.
 	CacheStatements bool
 }
 
+// NativeTx is a transaction on the engine's own driver (pgx for
+// PostgreSQL).
+type NativeTx interface {
+	Exec(ctx context.Context, q string, args ...any) (rowsAffected int64, err error)
+	Query(ctx context.Context, q string, args ...any) (Rows, error)
+	QueryRow(ctx context.Context, q string, args ...any) interface{ Scan(...any) error }
+	Commit(ctx context.Context) error
+	Rollback(ctx context.Context) error
+	// Driver is the driver's own transaction value (a pgx.Tx).
+	Driver() any
+}
+
+// Rows is what a query returns, from database/sql or a native driver.
+type Rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Close() error
+	Err() error
+}
+
+type affected int64
+
+func (a affected) LastInsertId() (int64, error) { return 0, errors.New("not supported") }
+func (a affected) RowsAffected() (int64, error) { return int64(a), nil }
+
 // DB is a store.Store over database/sql handles: one for writes and
 // transactions, and one (the same, for PostgreSQL) for reads outside them.
 type DB struct {
 	w, r    *pool
 	closers *[]func() error
-	tx      *sql.Tx // set inside InTx
+	tx      *sql.Tx  // set inside InTx
+	native  NativeTx // set inside InTx when the dialect begins natively
 	d       Dialect
 }
 
@@ -251,6 +281,9 @@ func (s *DB) SQL() *sql.DB { return s.w.db }
 
 // InTx runs fn in one transaction.
 func (s *DB) InTx(ctx context.Context, fn func(store.Queries) error) error {
+	if s.d.BeginNative != nil {
+		return s.inNativeTx(ctx, fn)
+	}
 	if err := s.w.enter(ctx); err != nil {
 		return fmt.Errorf("waiting to write: %w", err)
 	}
@@ -268,6 +301,34 @@ func (s *DB) InTx(ctx context.Context, fn func(store.Queries) error) error {
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("committing transaction: %w", err)
+	}
+	return nil
+}
+
+func (s *DB) inNativeTx(ctx context.Context, fn func(store.Queries) error) error {
+	tx, err := s.d.BeginNative(ctx)
+	if err != nil {
+		return fmt.Errorf("beginning transaction: %w", err)
+	}
+	if err := fn(&DB{w: s.w, r: s.r, native: tx, d: s.d, closers: s.closers}); err != nil {
+		_ = tx.Rollback(context.WithoutCancel(ctx))
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("committing transaction: %w", err)
+	}
+	return nil
+}
+
+// DriverTx is the transaction this DB runs in, as its driver knows it: a
+// *sql.Tx, a native driver's transaction (pgx.Tx), or nil outside InTx.
+// A library that must write in the same transaction (River) takes it.
+func (s *DB) DriverTx() any {
+	switch {
+	case s.native != nil:
+		return s.native.Driver()
+	case s.tx != nil:
+		return s.tx
 	}
 	return nil
 }
@@ -292,6 +353,13 @@ func (s *DB) rebind(q string) string {
 
 func (s *DB) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
 	q = s.rebind(q)
+	if s.native != nil {
+		n, err := s.native.Exec(ctx, q, args...)
+		if err != nil && s.d.IsUniqueViolation(err) {
+			return nil, fmt.Errorf("%w: %v", store.ErrConflict, err)
+		}
+		return affected(n), err
+	}
 	if s.tx == nil {
 		if err := s.w.enter(ctx); err != nil {
 			return nil, err
@@ -318,8 +386,11 @@ func (s *DB) exec(ctx context.Context, q string, args ...any) (sql.Result, error
 func isRead(q string) bool { return strings.HasPrefix(strings.TrimSpace(q), "SELECT") }
 
 // query runs a SELECT that returns rows.
-func (s *DB) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+func (s *DB) query(ctx context.Context, q string, args ...any) (Rows, error) {
 	q = s.rebind(q)
+	if s.native != nil {
+		return s.native.Query(ctx, q, args...)
+	}
 	st, h, err := s.stmt(ctx, q, !isRead(q))
 	if err != nil {
 		return nil, err
@@ -334,6 +405,9 @@ func (s *DB) query(ctx context.Context, q string, args ...any) (*sql.Rows, error
 // query runs; the error then surfaces from Scan, as database/sql does.
 func (s *DB) row(ctx context.Context, q string, args ...any) rowScanner {
 	q = s.rebind(q)
+	if s.native != nil {
+		return s.native.QueryRow(ctx, q, args...)
+	}
 	write := !isRead(q)
 	if write && s.tx == nil {
 		// A lone UPDATE ... RETURNING holds the writer until it is read.
