@@ -61,7 +61,7 @@ type Config struct {
 			Password string `yaml:"password" doc:"Relay password."`
 			TLS      string `yaml:"tls" doc:"starttls, implicit or none (none only for a relay on localhost)."`
 		} `yaml:"smtp"`
-		OutboxLease Duration `yaml:"outbox_lease" doc:"How long a worker owns a message it is sending; a crashed worker's messages are sent again after this."`
+		OutboxLease Duration `yaml:"outbox_lease" doc:"How long a delivery may run before River gives the message to another worker; a crashed instance's messages are sent again after this (checked every 30s)."`
 		DKIM        struct {
 			Domain     string   `yaml:"domain" doc:"Domain mail is signed for (d=). Empty: the domain of mail.from."`
 			Dir        string   `yaml:"dir" doc:"Folder of DKIM keys. Empty: data_dir/dkim. Keys are made there on first start; ward dkim keygen rotates them."`

@@ -111,8 +111,6 @@ type Service struct {
 	Limits    Limits
 	Now       func() time.Time
 	Log       *slog.Logger
-	// Queued is called after a transaction that queued a message commits.
-	Queued func()
 }
 
 // Pending is a flow waiting for a code.
@@ -301,12 +299,6 @@ func channelFor(kind string) string {
 	return notify.Email
 }
 
-func (s *Service) queued() {
-	if s.Queued != nil {
-		s.Queued()
-	}
-}
-
 // StartCodeSignIn begins a passwordless sign-in: a code to the email.
 // The answer is the same whether or not the email names an account.
 func (s *Service) StartCodeSignIn(ctx context.Context, c Client, identifier, lang string) (*Pending, error) {
@@ -339,7 +331,6 @@ func (s *Service) start(ctx context.Context, c Client, kind, identifier, lang st
 	if err != nil {
 		return nil, err
 	}
-	s.queued()
 	return s.pending(f, tok, cd, nil), nil
 }
 
@@ -444,7 +435,6 @@ func (s *Service) reissue(ctx context.Context, c Client, f store.Flow, token str
 	if err != nil {
 		return nil, err
 	}
-	s.queued()
 	return s.pending(f, token, cd, nil), nil
 }
 
@@ -707,9 +697,6 @@ func (s *Service) PasswordSignIn(ctx context.Context, c Client, identifier, pass
 	}
 	if dec.Block {
 		return nil, fail(ErrBlocked, "this sign-in was blocked to protect the account; try again from a device you have used before")
-	}
-	if res.Pending != nil {
-		s.queued()
 	}
 	return res, nil
 }

@@ -110,7 +110,6 @@ func (s *Service) CompleteReset(ctx context.Context, c Client, token, password s
 	if err != nil {
 		return err
 	}
-	s.queued()
 	return nil
 }
 
@@ -191,7 +190,6 @@ func (s *Service) ChangePassword(ctx context.Context, c Client, sess store.Sessi
 	if err != nil {
 		return err
 	}
-	s.queued()
 	return nil
 }
 

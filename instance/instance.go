@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"log/slog"
 	"net"
 	"net/http"
@@ -20,6 +21,7 @@ import (
 	"github.com/wardhq/ward/config"
 	"github.com/wardhq/ward/dkim"
 	"github.com/wardhq/ward/flow"
+	"github.com/wardhq/ward/jobs"
 	"github.com/wardhq/ward/keys"
 	"github.com/wardhq/ward/notify"
 	"github.com/wardhq/ward/session"
@@ -38,6 +40,7 @@ type Instance struct {
 	Flow     *flow.Service
 	Accounts *account.Service
 	Outbox   *notify.Outbox
+	Jobs     *jobs.Queue
 	Handler  http.Handler
 	Log      *slog.Logger
 }
@@ -48,20 +51,22 @@ type Options struct {
 	Sender notify.Sender // nil: chosen from the config
 }
 
-// OpenStore opens the configured database and applies migrations.
-func OpenStore(ctx context.Context, c config.Config) (*sqlstore.DB, error) {
+// OpenStore opens the configured database and applies migrations. The
+// pool is set for PostgreSQL (River works on it).
+func OpenStore(ctx context.Context, c config.Config) (*sqlstore.DB, *pgxpool.Pool, error) {
 	if c.Database.Driver == "postgres" {
 		pg, err := postgres.Open(ctx, c.Database.DSN, true)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return pg.DB, nil
+		return pg.DB, pg.Pool, nil
 	}
 	path := c.Database.DSN
 	if path == "" {
 		path = filepath.Join(c.DataDir, "ward.db")
 	}
-	return sqlite.Open(ctx, path, true)
+	st, err := sqlite.Open(ctx, path, true)
+	return st, nil, err
 }
 
 // New assembles ward. Close the returned instance's Store when done.
@@ -90,7 +95,7 @@ func New(ctx context.Context, c config.Config, log *slog.Logger, o Options) (*In
 	if err != nil {
 		return nil, err
 	}
-	st, err := OpenStore(ctx, c)
+	st, pool, err := OpenStore(ctx, c)
 	if err != nil {
 		return nil, err
 	}
@@ -124,10 +129,21 @@ func New(ctx context.Context, c config.Config, log *slog.Logger, o Options) (*In
 		}
 		sender = ch
 	}
-	out := &notify.Outbox{Store: st, Composer: comp, Sender: sender, Log: log, Now: now, DevChannels: dev, Lease: c.Mail.OutboxLease.D()}
+	out := &notify.Outbox{Store: st, Composer: comp, Sender: sender, Log: log, Now: now, DevChannels: dev}
+	jo := jobs.Options{StuckAfter: c.Mail.OutboxLease.D(), Log: log}
+	var queue *jobs.Queue
+	if pool != nil {
+		queue, err = jobs.Postgres(ctx, pool, out, jo)
+	} else {
+		queue, err = jobs.SQLite(ctx, st.SQL(), out, jo)
+	}
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	comp.Jobs = queue
 	sessions := &session.Manager{Store: st, Idle: c.Sessions.Idle.D(), Absolute: c.Sessions.Absolute.D(), Now: now}
 	fs := &flow.Service{Store: st, Keys: k, Passwords: pw, Sessions: sessions, Composer: comp, Risk: flow.NewDeviceOrIP{}, Now: now, Log: log,
-		Queued: out.Wake,
 		Throttle: throttle.Policy{FreeFailures: c.Lockout.FreeFailures, FirstWait: c.Lockout.FirstWait.D(), Step: c.Lockout.Step,
 			MaxWait: c.Lockout.MaxWait.D(), DisableAt: c.Lockout.DisableAt},
 		Limits: flow.Limits{Digits: c.Codes.Digits, CodeTTL: c.Codes.TTL.D(), RecoveryCodeTTL: c.Codes.RecoveryTTL.D(), FlowTTL: c.Flows.TTL.D(),
@@ -146,7 +162,7 @@ func New(ctx context.Context, c config.Config, log *slog.Logger, o Options) (*In
 		st.Close()
 		return nil, err
 	}
-	return &Instance{Config: c, Store: st, Keys: k, Flow: fs, Accounts: accts, Outbox: out, Handler: h, Log: log}, nil
+	return &Instance{Config: c, Store: st, Keys: k, Flow: fs, Accounts: accts, Outbox: out, Jobs: queue, Handler: h, Log: log}, nil
 }
 
 // Serve runs the HTTP server, the outbox worker and the clean-up of
@@ -154,8 +170,10 @@ func New(ctx context.Context, c config.Config, log *slog.Logger, o Options) (*In
 func (in *Instance) Serve(ctx context.Context, ln net.Listener) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if err := in.Jobs.Start(ctx); err != nil {
+		return fmt.Errorf("starting delivery workers: %w", err)
+	}
 	var wg sync.WaitGroup
-	wg.Go(func() { in.Outbox.Run(ctx) })
 	wg.Go(func() { in.sweep(ctx) })
 	hs := &http.Server{Handler: in.Handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second,
 		IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(in.Log.Handler(), slog.LevelWarn)}
@@ -169,6 +187,9 @@ func (in *Instance) Serve(ctx context.Context, ln net.Listener) error {
 	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer scancel()
 	hs.Shutdown(sctx)
+	if err := in.Jobs.Stop(sctx); err != nil {
+		in.Log.Warn("stopping delivery workers", "err", err)
+	}
 	cancel()
 	wg.Wait()
 	if errors.Is(err, http.ErrServerClosed) {

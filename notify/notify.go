@@ -86,8 +86,12 @@ type Composer struct {
 	From      string
 	PublicURL string
 	Now       func() time.Time
-	tmpl      *template.Template
-	html      *htmltemplate.Template
+	// Jobs, when set, gets a delivery job for each message queued.
+	Jobs interface {
+		Enqueue(ctx context.Context, q store.Queries, messageID string) error
+	}
+	tmpl *template.Template
+	html *htmltemplate.Template
 }
 
 // NewComposer parses the embedded templates.
@@ -123,6 +127,11 @@ func (c *Composer) Queue(ctx context.Context, q store.Queries, r Request) (store
 	}
 	if err := q.EnqueueMessage(ctx, m); err != nil {
 		return m, err
+	}
+	if c.Jobs != nil {
+		if err := c.Jobs.Enqueue(ctx, q, m.ID); err != nil {
+			return m, err
+		}
 	}
 	return m, nil
 }

@@ -137,7 +137,7 @@ type clock struct {
 func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
-func outbox(t *testing.T, st store.Store, r *testsmtp.Relay, clk *clock, logs io.Writer) (*notify.Outbox, *notify.Composer, *dkim.Keys) {
+func outbox(t testing.TB, st store.Store, r *testsmtp.Relay, clk *clock, logs io.Writer) (*notify.Outbox, *notify.Composer, *dkim.Keys) {
 	c := composer(t, clk.Now)
 	keys := dkimKeys(t)
 	return &notify.Outbox{Store: st, Composer: c, Sender: notify.NewSMTP(r.Host, r.Port, "", "", "none", keys),
@@ -161,21 +161,24 @@ func testDeliveryThroughARealRelay(t *testing.T, st store.Store) {
 	o, c, keys := outbox(t, st, r, clk, &logs)
 	m, _ := c.Queue(ctx, st, codeRequest(clk))
 
-	if n, err := o.Drain(ctx); n != 1 || err != nil {
-		t.Fatalf("drain: %d %v", n, err)
+	if err := o.DeliverOne(ctx, m.ID, 1, false); err == nil {
+		t.Fatal("a 451 must ask for another try")
 	}
 	got, _ := st.MessageByID(ctx, m.ID)
-	if got.Status != store.MessageRetrying || !strings.Contains(got.LastError, "451") || len(r.Received()) != 0 {
+	if got.Status != store.MessageRetrying || !strings.Contains(got.LastError, "451") || !got.NextAt.Equal(clk.Now().Add(notify.Backoff(1)).Truncate(time.Microsecond)) ||
+		len(r.Received()) != 0 || got.Secret == nil {
 		t.Fatalf("after a 451: %+v", got)
 	}
-	if n, _ := o.Drain(ctx); n != 0 {
-		t.Fatal("retried before its backoff")
+	if err := o.DeliverOne(ctx, m.ID, 2, false); err != nil {
+		t.Fatal(err)
 	}
-	clk.Add(notify.Backoff(1))
-	o.Drain(ctx)
 	got, _ = st.MessageByID(ctx, m.ID)
-	if got.Status != store.MessageSent || got.SentAt == nil || got.Secret != nil || len(r.Received()) != 1 {
+	if got.Status != store.MessageSent || got.SentAt == nil || got.Secret != nil || got.Attempts != 2 || len(r.Received()) != 1 {
 		t.Fatalf("after retry: %+v, %d received", got, len(r.Received()))
+	}
+	// A job that runs again (after a crash) does not send it twice.
+	if err := o.DeliverOne(ctx, m.ID, 3, false); err != nil || len(r.Received()) != 1 {
+		t.Fatalf("second run of a done job: %v, %d received", err, len(r.Received()))
 	}
 	raw := r.Received()[0]
 	msg, err := mail.ReadMessage(bytes.NewReader(raw))
@@ -219,20 +222,30 @@ func TestPermanentFailureAndExpiry(t *testing.T) { bothStores(t, testPermanentFa
 func testPermanentFailureAndExpiry(t *testing.T, st store.Store) {
 	ctx := context.Background()
 	clk := &clock{t: time.Now().UTC()}
-	r := testsmtp.Start(t, &smtp.SMTPError{Code: 550, Message: "no such user"})
+	r := testsmtp.Start(t, &smtp.SMTPError{Code: 550, Message: "no such user"}, &smtp.SMTPError{Code: 451, Message: "later"})
 	o, c, _ := outbox(t, st, r, clk, io.Discard)
 	m, _ := c.Queue(ctx, st, codeRequest(clk))
-	o.Drain(ctx)
+	if err := o.DeliverOne(ctx, m.ID, 1, false); err != nil {
+		t.Fatalf("a 550 is final, not retried: %v", err)
+	}
 	got, _ := st.MessageByID(ctx, m.ID)
 	if got.Status != store.MessageFailed || !strings.Contains(got.LastError, "550") || got.Secret != nil {
 		t.Fatalf("after a 550: %+v", got)
+	}
+	// A temporary failure on the last attempt is final too.
+	m, _ = c.Queue(ctx, st, codeRequest(clk))
+	if err := o.DeliverOne(ctx, m.ID, 12, true); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ = st.MessageByID(ctx, m.ID); got.Status != store.MessageFailed || got.Secret != nil {
+		t.Fatalf("after the last attempt: %+v", got)
 	}
 	// A code that expires before it can be delivered is not sent.
 	req := codeRequest(clk)
 	req.ExpiresAt = clk.Now().Add(time.Minute)
 	m, _ = c.Queue(ctx, st, req)
 	clk.Add(2 * time.Minute)
-	o.Drain(ctx)
+	o.DeliverOne(ctx, m.ID, 1, false)
 	got, _ = st.MessageByID(ctx, m.ID)
 	if got.Status != store.MessageExpired || got.Secret != nil || len(r.Received()) != 0 {
 		t.Fatalf("expired message: %+v", got)
@@ -247,30 +260,33 @@ func testRelayDownThenUp(t *testing.T, st store.Store) {
 	r := testsmtp.Down(t)
 	o, c, _ := outbox(t, st, r, clk, io.Discard)
 	m, _ := c.Queue(ctx, st, codeRequest(clk))
-	o.Drain(ctx)
+	if err := o.DeliverOne(ctx, m.ID, 1, false); err == nil {
+		t.Fatal("a relay that is down must ask for another try")
+	}
 	if got, _ := st.MessageByID(ctx, m.ID); got.Status != store.MessageRetrying {
 		t.Fatalf("relay down: %+v", got)
 	}
 	if !r.Up() {
 		t.Skip("the relay's port was taken meanwhile")
 	}
-	clk.Add(notify.Backoff(1))
-	o.Drain(ctx)
+	if err := o.DeliverOne(ctx, m.ID, 2, false); err != nil {
+		t.Fatal(err)
+	}
 	if got, _ := st.MessageByID(ctx, m.ID); got.Status != store.MessageSent || len(r.Received()) != 1 {
 		t.Fatalf("relay back up: %+v", got)
 	}
-}
-
-func dkimKeys(t *testing.T) *dkim.Keys {
-	k, err := dkim.LoadOrCreate(t.TempDir(), "example.com")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
 }
 
 // bothStores runs a test on SQLite and on PostgreSQL.
 func bothStores(t *testing.T, fn func(t *testing.T, st store.Store)) {
 	t.Run("sqlite", func(t *testing.T) { fn(t, testdb.SQLite(t)) })
 	t.Run("postgres", func(t *testing.T) { fn(t, testdb.Postgres(t)) })
+}
+
+func dkimKeys(t testing.TB) *dkim.Keys {
+	k, err := dkim.LoadOrCreate(t.TempDir(), "example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
 }

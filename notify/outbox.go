@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/wardhq/ward/store"
@@ -23,8 +22,8 @@ type PermanentError struct{ Err error }
 func (e *PermanentError) Error() string { return e.Err.Error() }
 func (e *PermanentError) Unwrap() error { return e.Err }
 
-// Outbox delivers queued messages. Several instances may run against one
-// database: each claims a message with a lease before sending it.
+// Outbox delivers queued messages, one at a time, for whatever runs the
+// jobs (package jobs, on River) and records each outcome on the message.
 type Outbox struct {
 	Store    store.Store
 	Composer *Composer
@@ -34,105 +33,58 @@ type Outbox struct {
 	// DevChannels are the channels delivered to the dev mailbox: their codes
 	// stay readable after sending, the mailbox's whole point being to show them.
 	DevChannels map[string]bool
-	Batch       int
-	Workers     int // messages of a batch sent at once
-	Lease       time.Duration
-	Poll        time.Duration
 	MaxAttempts int
-	wake        chan struct{}
+	// Backoff is the wait before attempt n+1.
+	Backoff func(n int) time.Duration
 }
 
 func (o *Outbox) defaults() {
-	if o.Batch == 0 {
-		o.Batch = 50
-	}
-	if o.Workers == 0 {
-		o.Workers = 8
-	}
-	if o.Lease == 0 {
-		o.Lease = time.Minute
-	}
-	if o.Poll == 0 {
-		o.Poll = time.Second
-	}
 	if o.MaxAttempts == 0 {
 		o.MaxAttempts = 12
 	}
-	if o.wake == nil {
-		o.wake = make(chan struct{}, 1)
+	if o.Backoff == nil {
+		o.Backoff = Backoff
 	}
 }
 
-// Wake asks the worker to look for messages now rather than at its next poll.
-func (o *Outbox) Wake() {
-	select {
-	case o.wake <- struct{}{}:
-	default:
-	}
-}
-
-// Run delivers messages until ctx ends.
-func (o *Outbox) Run(ctx context.Context) {
+// RetryAfter is the wait before the attempt after attempt n.
+func (o *Outbox) RetryAfter(n int) time.Duration {
 	o.defaults()
-	for {
-		n, err := o.Drain(ctx)
-		if err != nil && ctx.Err() == nil {
-			o.Log.Error("outbox: delivering messages", "err", err)
-		}
-		if n > 0 && err == nil {
-			continue
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-o.wake:
-		case <-time.After(o.Poll):
-		}
-	}
+	return o.Backoff(n)
 }
 
-// Drain claims one batch of due messages and delivers it.
-func (o *Outbox) Drain(ctx context.Context) (int, error) {
+// DeliverOne delivers the message with id (attempt counts from 1) and
+// records the outcome. It returns an error when the message should be
+// tried again; final means no further try will come, so a failure is final.
+// A message already sent, failed or expired is left alone: a job that runs
+// twice (after a crash) sends nothing twice.
+func (o *Outbox) DeliverOne(ctx context.Context, id string, attempt int, final bool) error {
 	o.defaults()
-	now := o.Now().UTC()
-	var claimed []store.Message
-	err := o.Store.InTx(ctx, func(q store.Queries) error {
-		var err error
-		claimed, err = q.ClaimMessages(ctx, now, now.Add(o.Lease), o.Batch)
-		return err
-	})
+	m, err := o.Store.MessageByID(ctx, id)
 	if err != nil {
-		return 0, fmt.Errorf("claiming messages: %w", err)
+		return fmt.Errorf("loading message %s: %w", id, err)
 	}
-	// Outcomes are recorded together, in one transaction per batch. A crash
-	// before that leaves the leases to run out and the messages to be sent
-	// again, with the same Message-ID: at least once, never lost.
-	done := make([]store.Message, len(claimed))
-	slots := make(chan struct{}, o.Workers)
-	var wg sync.WaitGroup
-	for i, m := range claimed {
-		slots <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-slots }()
-			done[i] = o.deliver(ctx, m)
-		})
-	}
-	wg.Wait()
-	err = o.Store.InTx(ctx, func(q store.Queries) error {
-		for _, m := range done {
-			if err := q.UpdateMessage(ctx, m); err != nil {
-				return fmt.Errorf("recording delivery of %s: %w", m.ID, err)
-			}
-		}
+	switch m.Status {
+	case store.MessageSent, store.MessageFailed, store.MessageExpired:
 		return nil
-	})
-	return len(claimed), err
+	}
+	m.Attempts = attempt
+	if final {
+		m.Attempts = max(attempt, o.MaxAttempts)
+	}
+	m = o.deliver(ctx, m)
+	if err := o.Store.UpdateMessage(ctx, m); err != nil {
+		return fmt.Errorf("recording delivery of %s: %w", id, err)
+	}
+	if m.Status == store.MessageRetrying {
+		return fmt.Errorf("delivery of %s will be retried: %s", id, m.LastError)
+	}
+	return nil
 }
 
 // deliver tries one message and returns it with the outcome filled in.
 func (o *Outbox) deliver(ctx context.Context, m store.Message) store.Message {
 	now := o.Now().UTC()
-	m.LeasedUntil = nil
 	if m.ExpiresAt != nil && !now.Before(*m.ExpiresAt) {
 		// A code that expired on the way is useless: the person asks again.
 		m.Status, m.Secret, m.LastError = store.MessageExpired, nil, "expired before it could be delivered"
@@ -157,7 +109,7 @@ func (o *Outbox) deliver(ctx context.Context, m store.Message) store.Message {
 		m.Status, m.LastError, m.Secret = store.MessageFailed, err.Error(), nil
 		o.Log.Warn("outbox: delivery failed", "message", m.ID, "kind", m.Kind, "attempts", m.Attempts, "err", err)
 	default:
-		m.Status, m.LastError, m.NextAt = store.MessageRetrying, err.Error(), now.Add(Backoff(m.Attempts))
+		m.Status, m.LastError, m.NextAt = store.MessageRetrying, err.Error(), now.Add(o.Backoff(m.Attempts))
 		o.Log.Info("outbox: delivery will be retried", "message", m.ID, "attempts", m.Attempts, "next", m.NextAt, "err", err)
 	}
 	return m

@@ -88,16 +88,23 @@ func (s *SMTP) Send(ctx context.Context, r Rendered) (string, error) {
 	return fmt.Sprintf("accepted by %s", s.host), nil
 }
 
-// send uses an open connection when one is idle. A failure on a reused
-// connection (the relay may have closed it) is tried once more on a new one.
+// send uses an open connection when one is idle. A reused connection the
+// relay has meanwhile closed fails without an SMTP reply; only then is the
+// message tried once more on a new connection (a reply such as 550 is the
+// relay's answer to the message and stands).
 func (s *SMTP) send(ctx context.Context, m *gomail.Msg) error {
 	select {
 	case c := <-s.idle:
-		if err := c.Send(m); err == nil {
+		err := c.Send(m)
+		if err == nil {
 			s.putIdle(c)
 			return nil
 		}
 		c.Close()
+		var se *gomail.SendError
+		if errors.As(err, &se) && se.ErrorCode() >= 400 {
+			return err
+		}
 	default:
 	}
 	c, err := s.client()

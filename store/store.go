@@ -70,9 +70,6 @@ type Queries interface {
 
 	EnqueueMessage(ctx context.Context, m Message) error
 	MessageByID(ctx context.Context, id string) (Message, error)
-	// ClaimMessages leases up to n due messages to one worker until
-	// leaseUntil, so that several instances do not send the same message.
-	ClaimMessages(ctx context.Context, now, leaseUntil time.Time, n int) ([]Message, error)
 	UpdateMessage(ctx context.Context, m Message) error
 	MessagesTo(ctx context.Context, recipient string, limit int) ([]Message, error)
 	// MessagesByFlow lists a flow's messages, newest first.
@@ -192,27 +189,27 @@ const (
 	MessageExpired  = "expired"
 )
 
-// Message is an outgoing mail or SMS in the outbox. Secret (a sealed code)
+// Message is an outgoing mail or SMS in the outbox: the record of what was
+// sent, and its delivery status. (River's job table drives the delivery.) Secret (a sealed code)
 // is erased once the message is sent or can no longer be sent.
 type Message struct {
-	ID          string
-	Kind        string
-	Channel     string
-	Recipient   string
-	Language    string
-	AccountID   string
-	FlowID      string
-	Data        []byte
-	Secret      []byte
-	Status      string
-	Attempts    int
-	LastError   string
-	Relay       string
-	CreatedAt   time.Time
-	NextAt      time.Time
-	SentAt      *time.Time
-	ExpiresAt   *time.Time
-	LeasedUntil *time.Time
+	ID        string
+	Kind      string
+	Channel   string
+	Recipient string
+	Language  string
+	AccountID string
+	FlowID    string
+	Data      []byte
+	Secret    []byte
+	Status    string
+	Attempts  int
+	LastError string
+	Relay     string
+	CreatedAt time.Time
+	NextAt    time.Time
+	SentAt    *time.Time
+	ExpiresAt *time.Time
 }
 
 // Session is a signed-in session; only a hash of its token is kept.

@@ -116,7 +116,9 @@ func TestKilledMidDeliveryLosesNothing(t *testing.T) {
 				t.Fatalf("%d mails accepted before the crash", n)
 			}
 			h.start()
-			deadline := time.Now().Add(20 * time.Second)
+			// River hands a crashed instance's job on once the old leader's
+			// term and the rescue delay have passed (its rescuer runs every 30 s).
+			deadline := time.Now().Add(120 * time.Second)
 			for len(relay.Received()) == 0 && time.Now().Before(deadline) {
 				time.Sleep(50 * time.Millisecond)
 			}
@@ -124,7 +126,7 @@ func TestKilledMidDeliveryLosesNothing(t *testing.T) {
 			if len(got) != 1 || !strings.Contains(string(got[0]), "kenji@example.jp") {
 				t.Fatalf("after restart %d mails delivered:\n%s", len(got), h.logs.String())
 			}
-			time.Sleep(3 * time.Second) // past another lease: still one
+			time.Sleep(3 * time.Second) // a while later: still one
 			if n := len(relay.Received()); n != 1 {
 				t.Fatalf("%d mails delivered, want 1", n)
 			}

@@ -149,7 +149,7 @@ func migrate(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	st, err := instance.OpenStore(ctx, c)
+	st, _, err := instance.OpenStore(ctx, c)
 	if err != nil {
 		return err
 	}

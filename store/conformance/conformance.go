@@ -32,7 +32,6 @@ func Run(t *testing.T, open Opener) {
 		{"FailureCounters", testFailureCounters},
 		{"FailureCountersConcurrent", testFailureCountersConcurrent},
 		{"Messages", testMessages},
-		{"MessageClaimsDoNotOverlap", testMessageClaims},
 		{"Sessions", testSessions},
 		{"Devices", testDevices},
 		{"Events", testEvents},
@@ -362,32 +361,12 @@ func testMessages(t *testing.T, s store.Store) {
 	if string(got.Data) != `{"x":1}` || string(got.Secret) != "sealed" || got.Status != store.MessageQueued || !got.ExpiresAt.Equal(t0.Add(10*time.Minute)) {
 		t.Fatalf("message read back: %+v", got)
 	}
-	if ms, _ := s.ClaimMessages(ctx, t0.Add(-time.Second), t0.Add(time.Minute), 10); len(ms) != 0 {
-		t.Fatal("claimed a message before it was due")
-	}
-	ms, err := s.ClaimMessages(ctx, t0, t0.Add(time.Minute), 10)
-	must(t, err)
-	if len(ms) != 1 || ms[0].Status != store.MessageSending || ms[0].Attempts != 1 {
-		t.Fatalf("claim: %+v", ms)
-	}
-	if again, _ := s.ClaimMessages(ctx, t0.Add(time.Second), t0.Add(time.Minute), 10); len(again) != 0 {
-		t.Fatal("a leased message was claimed again before its lease ended")
-	}
-	// A worker that dies leaves its lease to run out; then another sends it.
-	again, err := s.ClaimMessages(ctx, t0.Add(2*time.Minute), t0.Add(3*time.Minute), 10)
-	must(t, err)
-	if len(again) != 1 || again[0].Attempts != 2 {
-		t.Fatalf("claim after lease ran out: %+v", again)
-	}
-	m = again[0]
-	m.Status, m.Secret, m.Relay, m.SentAt, m.LeasedUntil = store.MessageSent, nil, "250 ok", ptr(t0.Add(2*time.Minute)), nil
+	m.Attempts = 2
+	m.Status, m.Secret, m.Relay, m.SentAt = store.MessageSent, nil, "250 ok", ptr(t0.Add(2*time.Minute))
 	must(t, s.UpdateMessage(ctx, m))
 	got, _ = s.MessageByID(ctx, "m1")
-	if got.Status != store.MessageSent || got.Secret != nil || got.Relay != "250 ok" || got.SentAt == nil {
+	if got.Status != store.MessageSent || got.Secret != nil || got.Relay != "250 ok" || got.SentAt == nil || got.Attempts != 2 {
 		t.Fatalf("after sent: %+v", got)
-	}
-	if ms, _ := s.ClaimMessages(ctx, t0.Add(time.Hour), t0.Add(2*time.Hour), 10); len(ms) != 0 {
-		t.Fatal("a sent message was claimed")
 	}
 	must(t, s.EnqueueMessage(ctx, store.Message{ID: "m2", Kind: "notice", Channel: "email", Recipient: "a@example.com", Language: "en",
 		Data: []byte(`{}`), Status: store.MessageQueued, CreatedAt: t0.Add(time.Second), NextAt: t0}))
@@ -405,50 +384,6 @@ func testMessages(t *testing.T, s store.Store) {
 	must(t, err)
 	if len(recent) != 1 || recent[0].ID != "m2" {
 		t.Fatalf("recent messages: %+v", recent)
-	}
-}
-
-func testMessageClaims(t *testing.T, s store.Store) {
-	ctx := context.Background()
-	for i := range 60 {
-		must(t, s.EnqueueMessage(ctx, store.Message{ID: fmt.Sprintf("m%02d", i), Kind: "code", Channel: "email", Recipient: "x@example.com",
-			Language: "en", Data: []byte(`{}`), Status: store.MessageQueued, CreatedAt: t0, NextAt: t0}))
-	}
-	var mu sync.Mutex
-	seen := map[string]int{}
-	var wg sync.WaitGroup
-	for range 6 {
-		wg.Go(func() {
-			for {
-				var ms []store.Message
-				err := s.InTx(ctx, func(q store.Queries) error {
-					var err error
-					ms, err = q.ClaimMessages(ctx, t0, t0.Add(time.Minute), 7)
-					return err
-				})
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				if len(ms) == 0 {
-					return
-				}
-				mu.Lock()
-				for _, m := range ms {
-					seen[m.ID]++
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	if len(seen) != 60 {
-		t.Fatalf("%d of 60 messages claimed", len(seen))
-	}
-	for id, n := range seen {
-		if n != 1 {
-			t.Errorf("message %s claimed %d times", id, n)
-		}
 	}
 }
 

@@ -236,13 +236,13 @@ func (s *DB) ResetFailures(ctx context.Context, subject, factor string) error {
 	return nil
 }
 
-const messageCols = `id, kind, channel, recipient, language, account_id, flow_id, data, secret, status, attempts, last_error, relay, created_at, next_at, sent_at, expires_at, leased_until`
+const messageCols = `id, kind, channel, recipient, language, account_id, flow_id, data, secret, status, attempts, last_error, relay, created_at, next_at, sent_at, expires_at`
 
 func scanMessage(r interface{ Scan(...any) error }) (store.Message, error) {
 	var m store.Message
 	var data, secret string
 	err := r.Scan(&m.ID, &m.Kind, &m.Channel, &m.Recipient, &m.Language, &m.AccountID, &m.FlowID, &data, &secret, &m.Status, &m.Attempts,
-		&m.LastError, &m.Relay, timeCol{&m.CreatedAt}, timeCol{&m.NextAt}, nullTime{&m.SentAt}, nullTime{&m.ExpiresAt}, nullTime{&m.LeasedUntil})
+		&m.LastError, &m.Relay, timeCol{&m.CreatedAt}, timeCol{&m.NextAt}, nullTime{&m.SentAt}, nullTime{&m.ExpiresAt})
 	m.Data = []byte(data)
 	if secret != "" {
 		m.Secret = []byte(secret)
@@ -251,9 +251,9 @@ func scanMessage(r interface{ Scan(...any) error }) (store.Message, error) {
 }
 
 func (s *DB) EnqueueMessage(ctx context.Context, m store.Message) error {
-	_, err := s.exec(ctx, `INSERT INTO messages (`+messageCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+	_, err := s.exec(ctx, `INSERT INTO messages (`+messageCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		m.ID, m.Kind, m.Channel, m.Recipient, m.Language, m.AccountID, m.FlowID, string(m.Data), string(m.Secret), m.Status, m.Attempts,
-		m.LastError, m.Relay, ts(m.CreatedAt), ts(m.NextAt), tsPtr(m.SentAt), tsPtr(m.ExpiresAt), tsPtr(m.LeasedUntil))
+		m.LastError, m.Relay, ts(m.CreatedAt), ts(m.NextAt), tsPtr(m.SentAt), tsPtr(m.ExpiresAt))
 	if err != nil {
 		return fmt.Errorf("queueing message: %w", err)
 	}
@@ -285,37 +285,10 @@ func (s *DB) listMessages(ctx context.Context, q string, args ...any) ([]store.M
 	return out, rows.Err()
 }
 
-func (s *DB) ClaimMessages(ctx context.Context, now, leaseUntil time.Time, n int) ([]store.Message, error) {
-	// The conditional UPDATE is the claim: of several instances racing for
-	// one message, only the one whose UPDATE matched still-due state owns it.
-	due, err := s.listMessages(ctx, `SELECT `+messageCols+` FROM messages
-		WHERE status IN ('queued', 'retrying', 'sending') AND next_at <= ? AND (leased_until IS NULL OR leased_until <= ?)
-		ORDER BY next_at LIMIT ?`, ts(now), ts(now), n)
-	if err != nil {
-		return nil, err
-	}
-	var claimed []store.Message
-	for _, m := range due {
-		res, err := s.exec(ctx, `UPDATE messages SET status = 'sending', leased_until = ?, attempts = attempts + 1
-			WHERE id = ? AND (leased_until IS NULL OR leased_until <= ?) AND status IN ('queued', 'retrying', 'sending')`,
-			ts(leaseUntil), m.ID, ts(now))
-		if err != nil {
-			return claimed, fmt.Errorf("claiming message: %w", err)
-		}
-		if k, _ := res.RowsAffected(); k == 1 {
-			m.Status, m.Attempts = store.MessageSending, m.Attempts+1
-			lu := leaseUntil.UTC()
-			m.LeasedUntil = &lu
-			claimed = append(claimed, m)
-		}
-	}
-	return claimed, nil
-}
-
 func (s *DB) UpdateMessage(ctx context.Context, m store.Message) error {
 	return s.execOne(ctx, "updating message", `UPDATE messages SET status = ?, attempts = ?, last_error = ?, relay = ?, next_at = ?, sent_at = ?,
-		leased_until = ?, secret = ?, data = ? WHERE id = ?`,
-		m.Status, m.Attempts, m.LastError, m.Relay, ts(m.NextAt), tsPtr(m.SentAt), tsPtr(m.LeasedUntil), string(m.Secret), string(m.Data), m.ID)
+		secret = ?, data = ? WHERE id = ?`,
+		m.Status, m.Attempts, m.LastError, m.Relay, ts(m.NextAt), tsPtr(m.SentAt), string(m.Secret), string(m.Data), m.ID)
 }
 
 func (s *DB) MessagesTo(ctx context.Context, recipient string, limit int) ([]store.Message, error) {

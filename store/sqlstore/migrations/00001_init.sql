@@ -88,10 +88,8 @@ CREATE TABLE messages (
     created_at   BIGINT NOT NULL,
     next_at      BIGINT NOT NULL,
     sent_at      BIGINT,
-    expires_at   BIGINT,
-    leased_until BIGINT
+    expires_at   BIGINT
 ) /*sqlite: WITHOUT ROWID*/;
-CREATE INDEX messages_due ON messages (status, next_at);
 CREATE INDEX messages_recipient ON messages (recipient, created_at);
 CREATE INDEX messages_flow ON messages (flow_id) WHERE flow_id <> '';
 

@@ -1,0 +1,166 @@
+// Package jobs runs ward's background work on River: each queued message
+// gets a River job, inserted in the same transaction as the message, and
+// River's workers deliver it with retries, rescue it from a crashed
+// instance, and share the work between instances.
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+
+	"github.com/wardhq/ward/notify"
+	"github.com/wardhq/ward/store"
+)
+
+// DeliverArgs asks for one outbox message to be delivered.
+type DeliverArgs struct {
+	MessageID string `json:"message_id"`
+}
+
+// Kind names the job for River.
+func (DeliverArgs) Kind() string { return "ward_deliver_message" }
+
+// MaxAttempts is how often a message is tried before it is failed.
+const MaxAttempts = 12
+
+// Options tune the queue.
+type Options struct {
+	// Workers deliver at once per instance.
+	Workers int
+	// StuckAfter is how long a delivery may run before River hands the
+	// message to another worker (a crashed instance's messages wait this long).
+	StuckAfter time.Duration
+	// PollInterval is how often an idle worker looks for jobs.
+	PollInterval time.Duration
+	Log          *slog.Logger
+}
+
+// Queue is River working the outbox.
+type Queue struct {
+	enqueue func(ctx context.Context, tx any, id string) error
+	start   func(ctx context.Context) error
+	stop    func(ctx context.Context) error
+}
+
+// Enqueue adds the delivery job for a message inside the transaction q
+// runs in (q must come from store.Store.InTx).
+func (qu *Queue) Enqueue(ctx context.Context, q store.Queries, messageID string) error {
+	dt, ok := q.(interface{ DriverTx() any })
+	if !ok || dt.DriverTx() == nil {
+		return errors.New("queueing a delivery job: not inside a transaction")
+	}
+	if err := qu.enqueue(ctx, dt.DriverTx(), messageID); err != nil {
+		return fmt.Errorf("queueing a delivery job: %w", err)
+	}
+	return nil
+}
+
+// Start begins working jobs; Stop finishes the running ones and stops.
+func (qu *Queue) Start(ctx context.Context) error { return qu.start(ctx) }
+
+// Stop ends work, letting running deliveries finish.
+func (qu *Queue) Stop(ctx context.Context) error { return qu.stop(ctx) }
+
+// SQLite returns a queue on the SQLite store's writer handle.
+func SQLite(ctx context.Context, writer *sql.DB, outbox *notify.Outbox, o Options) (*Queue, error) {
+	return newQueue(ctx, riversqlite.New(writer), outbox, o)
+}
+
+// Postgres returns a queue on the PostgreSQL store's pool.
+func Postgres(ctx context.Context, pool *pgxpool.Pool, outbox *notify.Outbox, o Options) (*Queue, error) {
+	return newQueue[pgx.Tx](ctx, riverpgxv5.New(pool), outbox, o)
+}
+
+func newQueue[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], outbox *notify.Outbox, o Options) (*Queue, error) {
+	m, err := rivermigrate.New(driver, nil)
+	if err != nil {
+		return nil, fmt.Errorf("preparing River migrations: %w", err)
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return nil, fmt.Errorf("applying River migrations: %w", err)
+	}
+	if o.Workers == 0 {
+		o.Workers = 8
+	}
+	if o.StuckAfter == 0 {
+		o.StuckAfter = time.Minute
+	}
+	if o.PollInterval == 0 {
+		o.PollInterval = 200 * time.Millisecond
+	}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &deliverWorker{outbox: outbox})
+	client, err := river.NewClient(driver, &river.Config{
+		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: o.Workers}},
+		Workers:           workers,
+		MaxAttempts:       MaxAttempts,
+		FetchPollInterval: o.PollInterval,
+		FetchCooldown:     min(o.PollInterval, 50*time.Millisecond),
+		// A delivery that outlives JobTimeout is cancelled; one whose
+		// instance died is handed on after RescueStuckJobsAfter.
+		JobTimeout:           o.StuckAfter / 2,
+		RescueStuckJobsAfter: o.StuckAfter,
+		Logger:               quiet(o.Log),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("starting River: %w", err)
+	}
+	return &Queue{
+		enqueue: func(ctx context.Context, tx any, id string) error {
+			t, ok := tx.(TTx)
+			if !ok {
+				return fmt.Errorf("transaction of type %T is not this store's", tx)
+			}
+			_, err := client.InsertTx(ctx, t, DeliverArgs{MessageID: id}, nil)
+			return err
+		},
+		start: client.Start,
+		stop:  client.Stop,
+	}, nil
+}
+
+type deliverWorker struct {
+	river.WorkerDefaults[DeliverArgs]
+	outbox *notify.Outbox
+}
+
+func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
+	return w.outbox.DeliverOne(ctx, job.Args.MessageID, job.Attempt, job.Attempt >= MaxAttempts)
+}
+
+func (w *deliverWorker) NextRetry(job *river.Job[DeliverArgs]) time.Time {
+	return time.Now().Add(w.outbox.RetryAfter(job.Attempt))
+}
+
+// quiet passes on only River's warnings and errors: its routine reports
+// would drown ward's own log.
+func quiet(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		return nil
+	}
+	return slog.New(minLevel{l.Handler(), slog.LevelWarn})
+}
+
+type minLevel struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (m minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= m.min && m.Handler.Enabled(ctx, l)
+}
+
+func (m minLevel) WithAttrs(a []slog.Attr) slog.Handler { return minLevel{m.Handler.WithAttrs(a), m.min} }
+func (m minLevel) WithGroup(g string) slog.Handler      { return minLevel{m.Handler.WithGroup(g), m.min} }
