@@ -92,7 +92,7 @@ func newQueue[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], outb
 		return nil, fmt.Errorf("applying River migrations: %w", err)
 	}
 	if o.Workers == 0 {
-		o.Workers = 8
+		o.Workers = 64
 	}
 	if o.StuckAfter == 0 {
 		o.StuckAfter = time.Minute
@@ -107,7 +107,7 @@ func newQueue[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], outb
 		Workers:           workers,
 		MaxAttempts:       MaxAttempts,
 		FetchPollInterval: o.PollInterval,
-		FetchCooldown:     min(o.PollInterval, 50*time.Millisecond),
+		FetchCooldown:     min(o.PollInterval, 10*time.Millisecond),
 		// A delivery that outlives JobTimeout is cancelled; one whose
 		// instance died is handed on after RescueStuckJobsAfter.
 		JobTimeout:           o.StuckAfter / 2,
@@ -162,5 +162,7 @@ func (m minLevel) Enabled(ctx context.Context, l slog.Level) bool {
 	return l >= m.min && m.Handler.Enabled(ctx, l)
 }
 
-func (m minLevel) WithAttrs(a []slog.Attr) slog.Handler { return minLevel{m.Handler.WithAttrs(a), m.min} }
-func (m minLevel) WithGroup(g string) slog.Handler      { return minLevel{m.Handler.WithGroup(g), m.min} }
+func (m minLevel) WithAttrs(a []slog.Attr) slog.Handler {
+	return minLevel{m.Handler.WithAttrs(a), m.min}
+}
+func (m minLevel) WithGroup(g string) slog.Handler { return minLevel{m.Handler.WithGroup(g), m.min} }

@@ -26,7 +26,7 @@ type SMTP struct {
 // NewSMTP returns a sender for the relay at host:port. tls is starttls,
 // implicit or none. keys may be nil (no DKIM signature).
 func NewSMTP(host string, port int, username, password, tls string, keys *dkim.Keys) *SMTP {
-	return &SMTP{host: host, port: port, username: username, password: password, tls: tls, dkim: keys, idle: make(chan *gomail.Client, 8)}
+	return &SMTP{host: host, port: port, username: username, password: password, tls: tls, dkim: keys, idle: make(chan *gomail.Client, 32)}
 }
 
 func (s *SMTP) client() (*gomail.Client, error) {
