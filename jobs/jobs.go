@@ -107,7 +107,7 @@ func newQueue[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], outb
 		Workers:           workers,
 		MaxAttempts:       MaxAttempts,
 		FetchPollInterval: o.PollInterval,
-		FetchCooldown:     min(o.PollInterval, 10*time.Millisecond),
+		FetchCooldown:     min(o.PollInterval, 100*time.Millisecond),
 		// A delivery that outlives JobTimeout is cancelled; one whose
 		// instance died is handed on after RescueStuckJobsAfter.
 		JobTimeout:           o.StuckAfter / 2,
