@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -199,6 +200,72 @@ func BenchmarkDelivery(b *testing.B) {
 				stop()
 				r.waitStatus(b, ids[len(ids)-1], store.MessageSent)
 			})
+		}
+	}
+}
+
+// Two ward instances on one PostgreSQL, both working the queue: every
+// message is delivered, none twice.
+func TestTwoInstancesShareTheWork(t *testing.T) {
+	dsn := testdb.PostgresDSN(t)
+	ctx := context.Background()
+	relay := testsmtp.Start(t)
+	k, _ := keys.New(make([]byte, 32))
+	var comps []*notify.Composer
+	var first store.Store
+	for range 2 {
+		s, err := postgres.Open(ctx, dsn, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		comp, _ := notify.NewComposer(k, "Security <security@example.com>", "https://id.example.com", time.Now)
+		sender := notify.NewSMTP(relay.Host, relay.Port, "", "", "none", nil)
+		t.Cleanup(sender.Close)
+		out := &notify.Outbox{Store: s.DB, Composer: comp, Sender: sender, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: time.Now}
+		q, err := jobs.Postgres(ctx, s.Pool, out, jobs.Options{Workers: 4, PollInterval: 50 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		comp.Jobs = q
+		rctx, cancel := context.WithCancel(ctx)
+		if err := q.Start(rctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			sctx, c2 := context.WithTimeout(ctx, 10*time.Second)
+			defer c2()
+			q.Stop(sctx)
+			cancel()
+		})
+		comps = append(comps, comp)
+		if first == nil {
+			first = s.DB
+		}
+	}
+	r := &rig{st: first, comp: comps[0]}
+	ids := r.queueMessages(t, 100)
+	r2 := &rig{st: first, comp: comps[1]}
+	ids = append(ids, r2.queueMessages(t, 100)...)
+	for _, id := range ids {
+		r.waitStatus(t, id, store.MessageSent)
+	}
+	time.Sleep(300 * time.Millisecond)
+	got := relay.Received()
+	seen := map[string]int{}
+	for _, raw := range got {
+		for _, line := range strings.Split(string(raw), "\r\n") {
+			if strings.HasPrefix(line, "To: ") {
+				seen[line]++
+			}
+		}
+	}
+	if len(got) != 200 || len(seen) != 100 {
+		t.Fatalf("%d mails for %d recipients, want 200 for 100 (each recipient got one from each batch)", len(got), len(seen))
+	}
+	for to, n := range seen {
+		if n != 2 {
+			t.Fatalf("%s got %d mails, want 2", to, n)
 		}
 	}
 }
