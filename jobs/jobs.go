@@ -44,6 +44,10 @@ type Options struct {
 	StuckAfter time.Duration
 	// PollInterval is how often an idle worker looks for jobs.
 	PollInterval time.Duration
+	// FetchCooldown is the least time between two fetches of jobs. Each
+	// fetch is a write: on SQLite it competes with sign-ins for the one
+	// writer, so its default there is 100 ms; on PostgreSQL 10 ms.
+	FetchCooldown time.Duration
 	Log          *slog.Logger
 }
 
@@ -75,11 +79,17 @@ func (qu *Queue) Stop(ctx context.Context) error { return qu.stop(ctx) }
 
 // SQLite returns a queue on the SQLite store's writer handle.
 func SQLite(ctx context.Context, writer *sql.DB, outbox *notify.Outbox, o Options) (*Queue, error) {
+	if o.FetchCooldown == 0 {
+		o.FetchCooldown = 100 * time.Millisecond
+	}
 	return newQueue(ctx, riversqlite.New(writer), outbox, o)
 }
 
 // Postgres returns a queue on the PostgreSQL store's pool.
 func Postgres(ctx context.Context, pool *pgxpool.Pool, outbox *notify.Outbox, o Options) (*Queue, error) {
+	if o.FetchCooldown == 0 {
+		o.FetchCooldown = 10 * time.Millisecond
+	}
 	return newQueue[pgx.Tx](ctx, riverpgxv5.New(pool), outbox, o)
 }
 
@@ -107,7 +117,7 @@ func newQueue[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], outb
 		Workers:           workers,
 		MaxAttempts:       MaxAttempts,
 		FetchPollInterval: o.PollInterval,
-		FetchCooldown:     min(o.PollInterval, 100*time.Millisecond),
+		FetchCooldown:     min(o.PollInterval, o.FetchCooldown),
 		// A delivery that outlives JobTimeout is cancelled; one whose
 		// instance died is handed on after RescueStuckJobsAfter.
 		JobTimeout:           o.StuckAfter / 2,
