@@ -38,18 +38,20 @@ type Outbox struct {
 	Backoff func(n int) time.Duration
 }
 
-func (o *Outbox) defaults() {
+// maxAttempts is MaxAttempts or its default. Workers run concurrently, so
+// defaults are read, never written back.
+func (o *Outbox) maxAttempts() int {
 	if o.MaxAttempts == 0 {
-		o.MaxAttempts = 12
+		return 12
 	}
-	if o.Backoff == nil {
-		o.Backoff = Backoff
-	}
+	return o.MaxAttempts
 }
 
 // RetryAfter is the wait before the attempt after attempt n.
 func (o *Outbox) RetryAfter(n int) time.Duration {
-	o.defaults()
+	if o.Backoff == nil {
+		return Backoff(n)
+	}
 	return o.Backoff(n)
 }
 
@@ -59,7 +61,6 @@ func (o *Outbox) RetryAfter(n int) time.Duration {
 // A message already sent, failed or expired is left alone: a job that runs
 // twice (after a crash) sends nothing twice.
 func (o *Outbox) DeliverOne(ctx context.Context, id string, attempt int, final bool) error {
-	o.defaults()
 	m, err := o.Store.MessageByID(ctx, id)
 	if err != nil {
 		return fmt.Errorf("loading message %s: %w", id, err)
@@ -70,7 +71,7 @@ func (o *Outbox) DeliverOne(ctx context.Context, id string, attempt int, final b
 	}
 	m.Attempts = attempt
 	if final {
-		m.Attempts = max(attempt, o.MaxAttempts)
+		m.Attempts = max(attempt, o.maxAttempts())
 	}
 	m = o.deliver(ctx, m)
 	if err := o.Store.UpdateMessage(ctx, m); err != nil {
@@ -105,11 +106,11 @@ func (o *Outbox) deliver(ctx context.Context, m store.Message) store.Message {
 		if !o.DevChannels[m.Channel] {
 			m.Secret = nil
 		}
-	case errors.As(err, &perm) || m.Attempts >= o.MaxAttempts:
+	case errors.As(err, &perm) || m.Attempts >= o.maxAttempts():
 		m.Status, m.LastError, m.Secret = store.MessageFailed, err.Error(), nil
 		o.Log.Warn("outbox: delivery failed", "message", m.ID, "kind", m.Kind, "attempts", m.Attempts, "err", err)
 	default:
-		m.Status, m.LastError, m.NextAt = store.MessageRetrying, err.Error(), now.Add(o.Backoff(m.Attempts))
+		m.Status, m.LastError, m.NextAt = store.MessageRetrying, err.Error(), now.Add(o.RetryAfter(m.Attempts))
 		o.Log.Info("outbox: delivery will be retried", "message", m.ID, "attempts", m.Attempts, "next", m.NextAt, "err", err)
 	}
 	return m
