@@ -48,7 +48,7 @@ type Options struct {
 	// fetch is a write: on SQLite it competes with sign-ins for the one
 	// writer, so its default there is 100 ms; on PostgreSQL 10 ms.
 	FetchCooldown time.Duration
-	Log          *slog.Logger
+	Log           *slog.Logger
 }
 
 // Queue is River working the outbox.
