@@ -5,7 +5,6 @@ package config
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"net"
 	"net/mail"
@@ -453,6 +452,3 @@ func Reference() string {
 	}
 	return b.String()
 }
-
-// ErrUsage is returned for a bad command line.
-var ErrUsage = errors.New("usage")

@@ -8,7 +8,6 @@ import (
 	"crypto/hmac"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/wardhq/ward/account"
@@ -110,7 +109,6 @@ type Service struct {
 	Risk      Assessor
 	Limits    Limits
 	Now       func() time.Time
-	Log       *slog.Logger
 }
 
 // Pending is a flow waiting for a code.
@@ -156,9 +154,7 @@ func factorFor(channel string) string {
 func (s *Service) lookup(ctx context.Context, identifier string) (store.Account, string, error) {
 	email, err := account.NormalizeEmail(identifier)
 	if err != nil {
-		var ie *account.InputError
-		errors.As(err, &ie)
-		return store.Account{}, "", &Error{Code: ErrInvalidInput, Field: "email", Message: ie.Msg}
+		return store.Account{}, "", inputError(err)
 	}
 	a, err := s.Store.AccountByEmail(ctx, email)
 	if errors.Is(err, store.ErrNotFound) {

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"reflect"
 	"regexp"
 	"sync"
@@ -62,7 +60,7 @@ func newEnv(t testing.TB, st store.Store) *env {
 		t.Fatal(err)
 	}
 	svc := &flow.Service{Store: st, Keys: k, Passwords: pw, Composer: comp, Throttle: throttle.Default(), Risk: flow.NewDeviceOrIP{},
-		Limits: flow.DefaultLimits(), Now: clk.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Limits: flow.DefaultLimits(), Now: clk.Now,
 		Sessions: &session.Manager{Store: st, Idle: time.Hour, Absolute: 24 * time.Hour, Now: clk.Now}}
 	return &env{t: t, st: st, clk: clk, svc: svc, composer: comp, accounts: &account.Service{Store: st, Passwords: pw, Now: clk.Now}}
 }

@@ -143,7 +143,7 @@ func New(ctx context.Context, c config.Config, log *slog.Logger, o Options) (*In
 	}
 	comp.Jobs = queue
 	sessions := &session.Manager{Store: st, Idle: c.Sessions.Idle.D(), Absolute: c.Sessions.Absolute.D(), Now: now}
-	fs := &flow.Service{Store: st, Keys: k, Passwords: pw, Sessions: sessions, Composer: comp, Risk: flow.NewDeviceOrIP{}, Now: now, Log: log,
+	fs := &flow.Service{Store: st, Keys: k, Passwords: pw, Sessions: sessions, Composer: comp, Risk: flow.NewDeviceOrIP{}, Now: now,
 		Throttle: throttle.Policy{FreeFailures: c.Lockout.FreeFailures, FirstWait: c.Lockout.FirstWait.D(), Step: c.Lockout.Step,
 			MaxWait: c.Lockout.MaxWait.D(), DisableAt: c.Lockout.DisableAt},
 		Limits: flow.Limits{Digits: c.Codes.Digits, CodeTTL: c.Codes.TTL.D(), RecoveryCodeTTL: c.Codes.RecoveryTTL.D(), FlowTTL: c.Flows.TTL.D(),

@@ -43,11 +43,14 @@ Usage:
   ward version
 `
 
+// errUsage is returned for a bad command line.
+var errUsage = errors.New("usage")
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
-		if errors.Is(err, config.ErrUsage) {
+		if errors.Is(err, errUsage) {
 			fmt.Fprint(os.Stderr, usage)
 			os.Exit(2)
 		}
@@ -58,7 +61,7 @@ func main() {
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return config.ErrUsage
+		return errUsage
 	}
 	switch args[0] {
 	case "serve":
@@ -76,7 +79,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			_, err := io.WriteString(stdout, config.Reference())
 			return err
 		}
-		return config.ErrUsage
+		return errUsage
 	case "version":
 		fmt.Fprintln(stdout, "ward", version())
 		return nil
@@ -84,7 +87,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
-	return config.ErrUsage
+	return errUsage
 }
 
 func version() string {
@@ -103,7 +106,7 @@ func version() string {
 func loadConfig(fs *flag.FlagSet, args []string) (config.Config, error) {
 	path := fs.String("config", "", "YAML configuration file")
 	if err := fs.Parse(args); err != nil {
-		return config.Config{}, config.ErrUsage
+		return config.Config{}, errUsage
 	}
 	var text []byte
 	if *path != "" {
@@ -164,7 +167,7 @@ func migrate(ctx context.Context, args []string, stdout io.Writer) error {
 
 func accountCmd(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
 	if len(args) == 0 {
-		return config.ErrUsage
+		return errUsage
 	}
 	fs := flag.NewFlagSet("account", flag.ContinueOnError)
 	email := fs.String("email", "", "primary email (sign-in name)")
@@ -198,7 +201,7 @@ func accountCmd(ctx context.Context, args []string, stdin io.Reader, stdout io.W
 		return nil
 	case "show", "disable", "enable":
 		if fs.NArg() != 1 {
-			return config.ErrUsage
+			return errUsage
 		}
 		a, err := in.Accounts.Find(ctx, fs.Arg(0))
 		if errors.Is(err, store.ErrNotFound) {
@@ -216,7 +219,7 @@ func accountCmd(ctx context.Context, args []string, stdin io.Reader, stdout io.W
 		}
 		return showAccount(ctx, in, a, stdout)
 	}
-	return config.ErrUsage
+	return errUsage
 }
 
 func showAccount(ctx context.Context, in *instance.Instance, a store.Account, w io.Writer) error {
@@ -242,7 +245,7 @@ func showAccount(ctx context.Context, in *instance.Instance, a store.Account, w 
 
 func dkimCmd(args []string, stdout io.Writer) error {
 	if len(args) == 0 || (args[0] != "keygen" && args[0] != "records") {
-		return config.ErrUsage
+		return errUsage
 	}
 	c, err := loadConfig(flag.NewFlagSet("dkim", flag.ContinueOnError), args[1:])
 	if err != nil {
@@ -298,7 +301,7 @@ func loadtestCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	pg := fs.String("postgres", "", "with no --target: run the in-process ward on this PostgreSQL DSN instead of SQLite")
 	admin := fs.String("admin-token", os.Getenv("WARD_ADMIN_TOKEN"), "admin token of the --target, to create the accounts")
 	if err := fs.Parse(args); err != nil {
-		return config.ErrUsage
+		return errUsage
 	}
 	var conc []int
 	for f := range strings.SplitSeq(*levels, ",") {

@@ -11,8 +11,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/wardhq/ward/config"
 )
 
 func ward(t *testing.T, stdin string, args ...string) (string, error) {
@@ -67,7 +65,7 @@ func TestBadConfigStartsNothing(t *testing.T) {
 	if _, err := ward(t, "", "serve"); err == nil || !strings.Contains(err.Error(), "WARD_CODES_TTL") {
 		t.Fatalf("bad environment: %v", err)
 	}
-	if _, err := ward(t, "", "frobnicate"); !errors.Is(err, config.ErrUsage) {
+	if _, err := ward(t, "", "frobnicate"); !errors.Is(err, errUsage) {
 		t.Fatalf("unknown command: %v", err)
 	}
 }
