@@ -109,6 +109,14 @@ type Config struct {
 		TTL Duration `yaml:"ttl" doc:"How long a sign-in or reset may take from start to finish."`
 	} `yaml:"flows"`
 
+	MailCheck struct {
+		Brand            string   `yaml:"brand" doc:"The name people know this service by: a mail that names it must prove it is ward's own. Empty: the host of public_url."`
+		Domains          []string `yaml:"domains" doc:"Domains ward's mail comes from, guarded against lookalikes. Empty: the DKIM domain and the domain of mail.from."`
+		Protect          []string `yaml:"protect" doc:"Other brands whose imitations are called phishing: \"microsoft\" (built in) or \"Name=domain domain\"."`
+		TrustedReceivers []string `yaml:"trusted_receivers" doc:"Receiving mail servers (authserv-ids, e.g. mx.google.com) whose Authentication-Results headers are believed; others are ignored, as anyone can write them."`
+		DNS              bool     `yaml:"dns" doc:"Look up other senders' DKIM keys in DNS. Off: only ward's own signatures are checked."`
+	} `yaml:"mail_check"`
+
 	Passwords struct {
 		MinLength     int `yaml:"min_length" doc:"Shortest password accepted (at least 8)."`
 		MaxLength     int `yaml:"max_length" doc:"Longest password accepted (at least 128)."`
@@ -134,6 +142,8 @@ func Default() Config {
 	c.Mail.OutboxLease = Duration(time.Minute)
 	c.Mail.DKIM.Algorithms = []string{"ed25519", "rsa"}
 	c.Codes.Digits = 6
+	c.MailCheck.Protect = []string{"microsoft"}
+	c.MailCheck.DNS = true
 	c.Codes.TTL = Duration(10 * time.Minute)
 	c.Codes.RecoveryTTL = Duration(10 * time.Minute)
 	c.Codes.MaxFailures = 5
@@ -242,6 +252,12 @@ func set(v reflect.Value, s string) error {
 	switch v.Interface().(type) {
 	case string:
 		v.SetString(s)
+	case bool:
+		b, err := strconv.ParseBool(strings.TrimSpace(s))
+		if err != nil {
+			return fmt.Errorf("%q is not true or false", s)
+		}
+		v.SetBool(b)
 	case int:
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil {
@@ -310,6 +326,12 @@ func (c Config) Validate() error {
 	}
 	if a, err := mail.ParseAddress(c.Mail.From); err != nil || !strings.Contains(a.Address, "@") {
 		return bad("mail.from", "%q is not an address like \"Example <security@example.com>\"", c.Mail.From)
+	}
+	for _, p := range c.MailCheck.Protect {
+		name, domains, ok := strings.Cut(p, "=")
+		if !ok && !strings.EqualFold(p, "microsoft") || ok && (strings.TrimSpace(name) == "" || len(strings.Fields(domains)) == 0) {
+			return bad("mail_check.protect", "%q is neither microsoft nor Name=domain domain", p)
+		}
 	}
 	if len(c.Mail.DKIM.Algorithms) == 0 {
 		return bad("mail.dkim.algorithms", "name ed25519, rsa or both")

@@ -11,9 +11,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/mail"
 	"net/netip"
 	"net/url"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,6 +25,7 @@ import (
 	"github.com/wardhq/ward/flow"
 	"github.com/wardhq/ward/jobs"
 	"github.com/wardhq/ward/keys"
+	"github.com/wardhq/ward/mailcheck"
 	"github.com/wardhq/ward/notify"
 	"github.com/wardhq/ward/session"
 	"github.com/wardhq/ward/store/postgres"
@@ -41,8 +44,10 @@ type Instance struct {
 	Accounts *account.Service
 	Outbox   *notify.Outbox
 	Jobs     *jobs.Queue
-	Handler  http.Handler
-	Log      *slog.Logger
+	// MailCheck answers "is this mail really from us?".
+	MailCheck *mailcheck.Checker
+	Handler   http.Handler
+	Log       *slog.Logger
 }
 
 // Options are what tests change besides the config.
@@ -104,6 +109,12 @@ func New(ctx context.Context, c config.Config, log *slog.Logger, o Options) (*In
 		st.Close()
 		return nil, err
 	}
+	dkimKeys, err := dkim.LoadOrCreate(c.DKIMDir(), c.DKIMDomain())
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	dkimKeys.Only(c.Mail.DKIM.Algorithms)
 	sender := o.Sender
 	dev := map[string]bool{}
 	if sender == nil {
@@ -112,13 +123,7 @@ func New(ctx context.Context, c config.Config, log *slog.Logger, o Options) (*In
 		if c.DevMode() {
 			ch[notify.Email], dev[notify.Email] = devBox, true
 		} else {
-			keys, err := dkim.LoadOrCreate(c.DKIMDir(), c.DKIMDomain())
-			if err != nil {
-				st.Close()
-				return nil, err
-			}
-			keys.Only(c.Mail.DKIM.Algorithms)
-			ch[notify.Email] = notify.NewSMTP(c.Mail.SMTP.Host, c.Mail.SMTP.Port, c.Mail.SMTP.Username, c.Mail.SMTP.Password, c.Mail.SMTP.TLS, keys)
+			ch[notify.Email] = notify.NewSMTP(c.Mail.SMTP.Host, c.Mail.SMTP.Port, c.Mail.SMTP.Username, c.Mail.SMTP.Password, c.Mail.SMTP.TLS, dkimKeys)
 		}
 		switch tw := c.SMS.Twilio; {
 		case c.SMSGateway():
@@ -155,14 +160,57 @@ func New(ctx context.Context, c config.Config, log *slog.Logger, o Options) (*In
 		proxies = append(proxies, netip.MustParsePrefix(p)) // validated by config
 	}
 	u, _ := url.Parse(c.PublicURL)
-	srv := &web.Server{Flow: fs, Accounts: accts, Sessions: sessions, Store: st, Composer: comp, DevMailbox: c.DevMode(),
+	checker := MailChecker(c, st, k, dkimKeys)
+	srv := &web.Server{MailCheck: checker, Flow: fs, Accounts: accts, Sessions: sessions, Store: st, Composer: comp, DevMailbox: c.DevMode(),
 		SecureCookies: u.Scheme == "https", AdminToken: c.AdminToken, TrustedProxies: proxies, Log: log, Now: now}
 	h, err := srv.Handler()
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
-	return &Instance{Config: c, Store: st, Keys: k, Flow: fs, Accounts: accts, Outbox: out, Jobs: queue, Handler: h, Log: log}, nil
+	return &Instance{MailCheck: checker, Config: c, Store: st, Keys: k, Flow: fs, Accounts: accts, Outbox: out, Jobs: queue, Handler: h, Log: log}, nil
+}
+
+// MailChecker assembles the mail check from the configuration: ward's
+// own brand proven with its DKIM keys and its record of sent messages,
+// plus the protected brands.
+func MailChecker(c config.Config, msgs mailcheck.Messages, k *keys.Keys, dk *dkim.Keys) *mailcheck.Checker {
+	u, _ := url.Parse(c.PublicURL)
+	name := c.MailCheck.Brand
+	if name == "" {
+		name = u.Hostname()
+	}
+	domains := c.MailCheck.Domains
+	if len(domains) == 0 {
+		domains = []string{c.DKIMDomain()}
+		if a, err := mail.ParseAddress(c.Mail.From); err == nil {
+			if _, d, ok := strings.Cut(a.Address, "@"); ok && d != domains[0] {
+				domains = append(domains, d)
+			}
+		}
+	}
+	ch := &mailcheck.Checker{
+		Own: &mailcheck.Own{Brand: mailcheck.Brand{Name: name, Names: []string{name}, Domains: domains}, Verify: dk.Verify, Messages: msgs,
+			Digest: k.ContentDigest},
+		TrustedReceivers: c.MailCheck.TrustedReceivers,
+	}
+	for _, p := range c.MailCheck.Protect {
+		if strings.EqualFold(p, "microsoft") {
+			ch.Brands = append(ch.Brands, mailcheck.Microsoft())
+			continue
+		}
+		n, ds, _ := strings.Cut(p, "=") // validated by config
+		n = strings.TrimSpace(n)
+		ch.Brands = append(ch.Brands, mailcheck.Brand{Name: n, Names: []string{n}, Domains: strings.Fields(ds)})
+	}
+	if c.MailCheck.DNS {
+		ch.LookupTXT = func(domain string) ([]string, error) {
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			defer cancel()
+			return net.DefaultResolver.LookupTXT(ctx, domain)
+		}
+	}
+	return ch
 }
 
 // Serve runs the HTTP server, the outbox worker and the clean-up of

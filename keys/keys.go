@@ -26,6 +26,7 @@ const Size = 32
 type Keys struct {
 	codes      []byte
 	identifier []byte
+	content    []byte
 	seal       cipher.AEAD
 }
 
@@ -49,7 +50,7 @@ func New(root []byte) (*Keys, error) {
 	if err != nil {
 		return nil, fmt.Errorf("preparing seal key: %w", err)
 	}
-	return &Keys{codes: derive("one-time codes"), identifier: derive("identifiers"), seal: aead}, nil
+	return &Keys{codes: derive("one-time codes"), identifier: derive("identifiers"), content: derive("message content"), seal: aead}, nil
 }
 
 // Parse reads a root secret written as base64 (standard or URL alphabet).
@@ -101,6 +102,18 @@ func (k *Keys) CodeMAC(binding ...string) string {
 	m := hmac.New(sha256.New, k.codes)
 	for _, b := range binding {
 		fmt.Fprintf(m, "%d:%s;", len(b), b)
+	}
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// ContentDigest is a keyed digest of the secrets a message carried (its
+// code, its links' tokens), kept once they are erased so that a pasted
+// body can still be proven to be the one ward sent.
+func (k *Keys) ContentDigest(messageID string, secrets ...string) string {
+	m := hmac.New(sha256.New, k.content)
+	fmt.Fprintf(m, "%d:%s;", len(messageID), messageID)
+	for _, s := range secrets {
+		fmt.Fprintf(m, "%d:%s;", len(s), s)
 	}
 	return hex.EncodeToString(m.Sum(nil))
 }

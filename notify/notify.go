@@ -117,6 +117,8 @@ func (c *Composer) Queue(ctx context.Context, q store.Queries, r Request) (store
 	}
 	m := store.Message{ID: keys.ID(), Kind: r.Kind, Channel: r.Channel, Recipient: r.To, Language: r.Language, AccountID: r.AccountID,
 		FlowID: r.FlowID, Data: d, Status: store.MessageQueued, CreatedAt: now, NextAt: now}
+	m.Ref = Ref(m.ID)
+	m.Digest = c.Keys.ContentDigest(m.ID, r.Code, r.NotMineToken)
 	if r.Code != "" || r.NotMineToken != "" {
 		s, _ := json.Marshal(secret{Code: r.Code, NotMine: r.NotMineToken})
 		m.Secret = c.Keys.Seal(s, []byte(m.ID))
@@ -212,4 +214,14 @@ func FormatTime(lang string, t time.Time) string {
 		return t.In(jst).Format("2006年1月2日 15:04 (JST)")
 	}
 	return t.UTC().Format("2 Jan 2006 15:04 UTC")
+}
+
+// Purpose is what a stored message was sent for: the code's purpose
+// (otp.Purpose*) for code messages, else the message kind.
+func Purpose(m store.Message) string {
+	var d data
+	if json.Unmarshal(m.Data, &d) == nil && d.Purpose != "" {
+		return d.Purpose
+	}
+	return m.Kind
 }

@@ -70,6 +70,8 @@ type Queries interface {
 
 	EnqueueMessage(ctx context.Context, m Message) error
 	MessageByID(ctx context.Context, id string) (Message, error)
+	// MessageByRef finds the message whose body shows reference ref.
+	MessageByRef(ctx context.Context, ref string) (Message, error)
 	UpdateMessage(ctx context.Context, m Message) error
 	MessagesTo(ctx context.Context, recipient string, limit int) ([]Message, error)
 	// MessagesByFlow lists a flow's messages, newest first.
@@ -210,6 +212,10 @@ type Message struct {
 	NextAt    time.Time
 	SentAt    *time.Time
 	ExpiresAt *time.Time
+	// Ref is the reference the body shows; Digest a keyed digest of the
+	// secrets it carried, so the text can be proven ours after they are erased.
+	Ref    string
+	Digest string
 }
 
 // Session is a signed-in session; only a hash of its token is kept.

@@ -24,7 +24,7 @@ type pages struct {
 	byName map[string]*template.Template
 }
 
-var pageNames = []string{"sign_in", "code", "reset", "new_password", "account", "not_mine", "message", "dev_mail"}
+var pageNames = []string{"sign_in", "code", "reset", "new_password", "account", "not_mine", "message", "dev_mail", "check_mail"}
 
 func newPages() (*pages, error) {
 	p := &pages{byName: map[string]*template.Template{}}
@@ -57,6 +57,7 @@ type view struct {
 	Sessions        []sessionJSON
 	NotMine         *flow.NotMine
 	Mail            []devMail
+	Check           *checkResult
 }
 
 type devMail struct {

@@ -20,6 +20,7 @@ import (
 	"github.com/wardhq/ward/account"
 	"github.com/wardhq/ward/flow"
 	"github.com/wardhq/ward/keys"
+	"github.com/wardhq/ward/mailcheck"
 	"github.com/wardhq/ward/notify"
 	"github.com/wardhq/ward/session"
 	"github.com/wardhq/ward/store"
@@ -32,6 +33,8 @@ type Server struct {
 	Sessions *session.Manager
 	Store    store.Store
 	Composer *notify.Composer
+	// MailCheck answers "is this mail really from us?" (nil: not offered).
+	MailCheck *mailcheck.Checker
 	// DevMailbox shows queued messages at /dev/mail (no relay configured).
 	DevMailbox bool
 	// SecureCookies is false only for plain-HTTP localhost development.
@@ -58,6 +61,9 @@ func (s *Server) Handler() (http.Handler, error) {
 	s.pages = p
 	mux := http.NewServeMux()
 	s.routeAPI(mux)
+	if s.MailCheck != nil {
+		s.routeMailCheck(mux)
+	}
 	s.routePages(mux)
 	// Browsers send Sec-Fetch-Site or Origin on every state-changing
 	// request; a cross-origin one is refused before any handler runs.

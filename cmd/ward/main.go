@@ -39,6 +39,8 @@ Usage:
   ward loadtest [--target URL] [--concurrency 1,8,32] [--duration 10s] [--accounts 2000] [--postgres DSN]
   ward dkim keygen [--config FILE]      make a new DKIM key pair (rotation) and print the DNS records
   ward dkim records [--config FILE]     print the DNS TXT records of every DKIM key
+  ward check-mail [--json] [--lang ja|en] FILE|-   is this mail really from us? verdict and reasons
+  ward check-mail --eval DIR...         detection rates over folders of .eml files
   ward config reference                 print the settings reference (docs/CONFIG.md)
   ward version
 `
@@ -74,6 +76,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return loadtestCmd(ctx, args[1:], stdout)
 	case "dkim":
 		return dkimCmd(args[1:], stdout)
+	case "check-mail":
+		return checkMailCmd(ctx, args[1:], stdin, stdout)
 	case "config":
 		if len(args) == 2 && args[1] == "reference" {
 			_, err := io.WriteString(stdout, config.Reference())

@@ -236,13 +236,13 @@ func (s *DB) ResetFailures(ctx context.Context, subject, factor string) error {
 	return nil
 }
 
-const messageCols = `id, kind, channel, recipient, language, account_id, flow_id, data, secret, status, attempts, last_error, relay, created_at, next_at, sent_at, expires_at`
+const messageCols = `id, kind, channel, recipient, language, account_id, flow_id, data, secret, status, attempts, last_error, relay, created_at, next_at, sent_at, expires_at, ref, digest`
 
 func scanMessage(r interface{ Scan(...any) error }) (store.Message, error) {
 	var m store.Message
 	var data, secret string
 	err := r.Scan(&m.ID, &m.Kind, &m.Channel, &m.Recipient, &m.Language, &m.AccountID, &m.FlowID, &data, &secret, &m.Status, &m.Attempts,
-		&m.LastError, &m.Relay, timeCol{&m.CreatedAt}, timeCol{&m.NextAt}, nullTime{&m.SentAt}, nullTime{&m.ExpiresAt})
+		&m.LastError, &m.Relay, timeCol{&m.CreatedAt}, timeCol{&m.NextAt}, nullTime{&m.SentAt}, nullTime{&m.ExpiresAt}, &m.Ref, &m.Digest)
 	m.Data = []byte(data)
 	if secret != "" {
 		m.Secret = []byte(secret)
@@ -251,9 +251,9 @@ func scanMessage(r interface{ Scan(...any) error }) (store.Message, error) {
 }
 
 func (s *DB) EnqueueMessage(ctx context.Context, m store.Message) error {
-	_, err := s.exec(ctx, `INSERT INTO messages (`+messageCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+	_, err := s.exec(ctx, `INSERT INTO messages (`+messageCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		m.ID, m.Kind, m.Channel, m.Recipient, m.Language, m.AccountID, m.FlowID, string(m.Data), string(m.Secret), m.Status, m.Attempts,
-		m.LastError, m.Relay, ts(m.CreatedAt), ts(m.NextAt), tsPtr(m.SentAt), tsPtr(m.ExpiresAt))
+		m.LastError, m.Relay, ts(m.CreatedAt), ts(m.NextAt), tsPtr(m.SentAt), tsPtr(m.ExpiresAt), m.Ref, m.Digest)
 	if err != nil {
 		return fmt.Errorf("queueing message: %w", err)
 	}
@@ -264,6 +264,17 @@ func (s *DB) MessageByID(ctx context.Context, id string) (store.Message, error) 
 	m, err := scanMessage(s.row(ctx, `SELECT `+messageCols+` FROM messages WHERE id = ?`, id))
 	if err != nil {
 		return m, notFound(err, "reading message")
+	}
+	return m, nil
+}
+
+func (s *DB) MessageByRef(ctx context.Context, ref string) (store.Message, error) {
+	if ref == "" {
+		return store.Message{}, store.ErrNotFound
+	}
+	m, err := scanMessage(s.row(ctx, `SELECT `+messageCols+` FROM messages WHERE ref = ? ORDER BY created_at DESC LIMIT 1`, ref))
+	if err != nil {
+		return m, notFound(err, "reading message by reference")
 	}
 	return m, nil
 }

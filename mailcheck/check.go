@@ -1,0 +1,626 @@
+// Package mailcheck tells a person whether a mail that claims to come from
+// this service (or from a protected brand such as Microsoft) is genuine,
+// and why. ward's own mail is proven, not guessed: its DKIM signature is
+// checked with ward's own keys and its verification token is matched to
+// the record of what was sent. Any other mail gets a verdict from the signs
+// a careful reader would weigh, each reported as a reason.
+package mailcheck
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/mail"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-msgauth/authres"
+	msgdkim "github.com/emersion/go-msgauth/dkim"
+
+	"github.com/wardhq/ward/account"
+	"github.com/wardhq/ward/notify"
+	"github.com/wardhq/ward/otp"
+	"github.com/wardhq/ward/store"
+)
+
+// Verdict is the answer in one word.
+type Verdict string
+
+// Verdicts.
+const (
+	Genuine    Verdict = "genuine"
+	Phishing   Verdict = "phishing"
+	Suspicious Verdict = "suspicious"
+	NoProblem  Verdict = "no_problem"
+	// NeedHeaders: only a body was given and it does not carry enough to
+	// prove anything; the whole message source is needed.
+	NeedHeaders Verdict = "needs_headers"
+)
+
+// Brand is a sender whose mail people need protecting from imitation.
+type Brand struct {
+	Name string
+	// Names are the words that claim the brand in a sender name or subject.
+	Names []string
+	// Domains are the brand's sending domains (subdomains included); mail
+	// claiming the brand from anywhere else is an imitation.
+	Domains []string
+	// Lookalikes are further domains of the brand that imitations copy.
+	Lookalikes []string
+}
+
+// Microsoft is the built-in profile for Microsoft account security mail.
+func Microsoft() Brand {
+	return Brand{
+		Name:       "Microsoft",
+		Names:      []string{"Microsoft", "Outlook", "Office 365", "Office365", "Microsoft 365", "OneDrive", "Hotmail", "SharePoint", "Xbox", "マイクロソフト"},
+		Domains:    []string{"microsoft.com", "microsoftonline.com", "microsoft365.com", "office.com", "office365.com", "onedrive.com", "sharepoint.com", "xbox.com"},
+		Lookalikes: []string{"outlook.com", "live.com", "hotmail.com"},
+	}
+}
+
+// Messages is ward's record of the messages it sent.
+type Messages interface {
+	MessageByID(ctx context.Context, id string) (store.Message, error)
+	MessageByRef(ctx context.Context, ref string) (store.Message, error)
+}
+
+// Own is what ward needs to prove a mail is its own.
+type Own struct {
+	Brand Brand
+	// Verify checks a message's DKIM signatures against ward's own keys.
+	Verify   func(raw []byte) ([]*msgdkim.Verification, error)
+	Messages Messages
+	// Digest is keys.ContentDigest: a pasted body is proven by the
+	// secrets it carries.
+	Digest func(messageID string, secrets ...string) string
+}
+
+// Checker checks mail. The zero value checks signs only.
+type Checker struct {
+	Own    *Own
+	Brands []Brand
+	// LookupTXT resolves DKIM keys of other senders (live DNS in
+	// production); nil leaves their signatures unchecked.
+	LookupTXT func(domain string) ([]string, error)
+	// TrustedReceivers are the authserv-ids whose Authentication-Results
+	// are believed; anyone can write that header, so others are ignored.
+	TrustedReceivers []string
+}
+
+// Report is the verdict and the reasons behind it.
+type Report struct {
+	Verdict Verdict  `json:"verdict"`
+	Score   int      `json:"score"`
+	Brand   string   `json:"brand,omitempty"`
+	Reasons []Reason `json:"reasons"`
+	// Sent describes ward's message when the verdict is genuine.
+	Sent *Sent `json:"sent,omitempty"`
+}
+
+// Sent is what a genuine verdict may tell: nothing the reader's own copy
+// of the mail does not already show.
+type Sent struct {
+	To      string    `json:"to"` // masked
+	At      time.Time `json:"at"`
+	Purpose string    `json:"purpose"`
+}
+
+// Reason is one sign, with the points it adds toward "phishing".
+type Reason struct {
+	Code   string   `json:"code"`
+	Weight int      `json:"weight"`
+	Args   []string `json:"args,omitempty"`
+	Text   string   `json:"text,omitempty"`
+}
+
+// Scores at which the signs alone make a verdict.
+const (
+	phishingScore   = 8
+	suspiciousScore = 3
+)
+
+type report struct {
+	Report
+	decisive bool // a failed proof of origin: phishing whatever the score
+}
+
+func (r *report) add(code string, weight int, args ...string) {
+	for _, x := range r.Reasons {
+		if x.Code == code && slices.Equal(x.Args, args) {
+			return
+		}
+	}
+	r.Reasons = append(r.Reasons, Reason{Code: code, Weight: weight, Args: args})
+	r.Score += weight
+}
+
+func (r *report) once(code string) bool {
+	return !slices.ContainsFunc(r.Reasons, func(x Reason) bool { return x.Code == code })
+}
+
+// Check reads raw (a whole message, or a pasted body) and judges it.
+func (c *Checker) Check(ctx context.Context, raw []byte) (Report, error) {
+	m := Parse(raw)
+	r := &report{Report: Report{Reasons: []Reason{}}}
+	if c.Own != nil && c.claimsOwn(m) {
+		r.Brand = c.Own.Brand.Name
+		if err := c.proveOwn(ctx, m, r); err != nil {
+			return Report{}, err
+		}
+		if r.Verdict == Genuine {
+			return r.Report, nil
+		}
+	}
+	c.sender(m, r)
+	c.authentication(m, r)
+	c.brands(m, r)
+	c.content(m, r)
+	switch {
+	case r.Verdict != "":
+	case r.decisive || r.Score >= phishingScore:
+		r.Verdict = Phishing
+	case r.Score >= suspiciousScore:
+		r.Verdict = Suspicious
+	case !m.HasHeaders:
+		r.Verdict = NeedHeaders
+	default:
+		r.Verdict = NoProblem
+	}
+	if !m.HasHeaders && r.once("headers_needed") {
+		r.add("headers_needed", 0)
+	}
+	return r.Report, nil
+}
+
+func (c *Checker) allBrands() []Brand {
+	if c.Own == nil {
+		return c.Brands
+	}
+	return append([]Brand{c.Own.Brand}, c.Brands...)
+}
+
+func (b Brand) protected() []string { return append(slices.Clone(b.Domains), b.Lookalikes...) }
+
+func (b Brand) official(host string) bool {
+	return slices.ContainsFunc(b.Domains, func(d string) bool { return sameOrg(host, d) })
+}
+
+// namedIn reports whether s names the brand, also when written with
+// lookalike characters.
+func (b Brand) namedIn(s string) bool {
+	if s == "" {
+		return false
+	}
+	plain, skel := strings.ToLower(s), skeleton(s)
+	for _, n := range b.Names {
+		if len([]rune(n)) < 3 {
+			continue
+		}
+		if wordIn(plain, strings.ToLower(n)) || wordIn(skel, skeleton(n)) {
+			return true
+		}
+	}
+	return false
+}
+
+func wordIn(s, w string) bool {
+	for i := 0; ; {
+		j := strings.Index(s[i:], w)
+		if j < 0 {
+			return false
+		}
+		j += i
+		before, after := j == 0 || !isWordByte(s[j-1]), j+len(w) == len(s) || !isWordByte(s[j+len(w)])
+		if before && after || w[0] >= 0x80 {
+			return true
+		}
+		i = j + 1
+	}
+}
+
+func isWordByte(b byte) bool {
+	return b >= 'a' && b <= 'z' || b >= '0' && b <= '9' || b >= 'A' && b <= 'Z'
+}
+
+var refPattern = regexp.MustCompile(`(?i)(?:reference|参照番号)\s*[:：]\s*([0-9a-f]{12})\b`)
+
+func (c *Checker) claimsOwn(m *Message) bool {
+	b := c.Own.Brand
+	if m.Header.Get(notify.HeaderVerification) != "" || b.official(hostOfAddress(m.FromAddress)) {
+		return true
+	}
+	if k, _ := lookalike(hostOfAddress(m.FromAddress), targets(b.protected()), true); k != "" {
+		return true
+	}
+	if b.namedIn(m.FromName) || !m.HasHeaders && (refPattern.MatchString(m.Text) || b.namedIn(m.Text)) {
+		return true
+	}
+	return false
+}
+
+// proveOwn decides a mail that claims to be ward's: genuine with proof,
+// phishing without. It never says more about a message than its reader's
+// copy shows, and says the same "no" for every failed proof.
+func (c *Checker) proveOwn(ctx context.Context, m *Message, r *report) error {
+	if !m.HasHeaders {
+		return c.proveBody(ctx, m, r)
+	}
+	raw := m.Raw
+	if !bytes.Contains(raw, []byte("\r\n")) {
+		raw = bytes.ReplaceAll(raw, []byte("\n"), []byte("\r\n"))
+	}
+	vs, _ := c.Own.Verify(raw)
+	signed := slices.ContainsFunc(vs, func(v *msgdkim.Verification) bool {
+		return v.Err == nil && c.Own.Brand.official(v.Domain)
+	})
+	if !signed {
+		r.add("own_signature_missing", strong, c.Own.Brand.Name)
+		r.decisive = true
+		return nil
+	}
+	msg, err := c.Own.Messages.MessageByID(ctx, m.Header.Get(notify.HeaderVerification))
+	if errors.Is(err, store.ErrNotFound) {
+		r.add("own_not_recorded", strong, c.Own.Brand.Name)
+		r.decisive = true
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("looking up the message a mail names: %w", err)
+	}
+	if msg.SentAt == nil || !slices.Contains(m.To, strings.ToLower(msg.Recipient)) {
+		// A real mail of ours sent to someone else and passed on: its
+		// content is ours, the sender who passed it on is not.
+		r.add("own_other_recipient", strong, c.Own.Brand.Name)
+		r.decisive = true
+		return nil
+	}
+	if d, err := mail.ParseDate(m.Header.Get("Date")); err != nil || d.Before(msg.CreatedAt.Add(-5*time.Minute)) || d.After(msg.SentAt.Add(5*time.Minute)) {
+		r.add("own_wrong_time", strong, c.Own.Brand.Name)
+		r.decisive = true
+		return nil
+	}
+	r.genuine(c.Own.Brand.Name, msg, "own_signature_verified")
+	return nil
+}
+
+var notMineToken = regexp.MustCompile(`/not-my-account/([A-Za-z0-9_-]{16,})`)
+var codeLike = regexp.MustCompile(`[0-9０-９][0-9０-９\s\-ー−]{4,14}[0-9０-９]`)
+
+// proveBody proves a pasted body by its reference line and the secrets it
+// carries. It compares keyed digests only: whether a code in it still
+// works is never looked at, let alone told.
+func (c *Checker) proveBody(ctx context.Context, m *Message, r *report) error {
+	refs := refPattern.FindAllStringSubmatch(m.Text, 3)
+	if len(refs) == 0 {
+		return nil
+	}
+	codes := []string{""}
+	for _, s := range codeLike.FindAllString(m.Text, 20) {
+		for digits := 6; digits <= 8; digits++ {
+			if n, err := otp.Normalize(s, digits); err == nil {
+				codes = append(codes, n)
+			}
+		}
+	}
+	tokens := []string{""}
+	for _, t := range notMineToken.FindAllStringSubmatch(m.Text, 5) {
+		tokens = append(tokens, t[1])
+	}
+	for _, ref := range refs {
+		msg, err := c.Own.Messages.MessageByRef(ctx, strings.ToLower(ref[1]))
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("looking up a message by its reference: %w", err)
+		}
+		if msg.SentAt == nil || msg.Digest == "" {
+			continue
+		}
+		for _, code := range codes {
+			for _, tok := range tokens {
+				if c.Own.Digest(msg.ID, code, tok) == msg.Digest {
+					r.genuine(c.Own.Brand.Name, msg, "own_body_matches")
+					return nil
+				}
+			}
+		}
+	}
+	r.add("own_reference_unproven", medium, c.Own.Brand.Name)
+	return nil
+}
+
+func (r *report) genuine(brand string, msg store.Message, how string) {
+	r.Verdict = Genuine
+	r.Score = 0
+	r.Reasons = []Reason{}
+	r.add(how, 0, brand)
+	kind := "email"
+	if msg.Channel == notify.SMS {
+		kind = "phone"
+	}
+	r.Sent = &Sent{To: account.Mask(kind, msg.Recipient), At: *msg.SentAt, Purpose: notify.Purpose(msg)}
+}
+
+// sender weighs who the mail says it is from.
+func (c *Checker) sender(m *Message, r *report) {
+	if !m.HasHeaders {
+		return
+	}
+	from := hostOfAddress(m.FromAddress)
+	if from == "" {
+		r.add("from_missing", medium)
+		return
+	}
+	for _, a := range addressLike.FindAllStringSubmatch(strings.ToLower(m.FromName), 3) {
+		if !sameOrg(a[1], from) {
+			r.add("display_address_mismatch", strong, a[1], from)
+		}
+	}
+	if r.once("display_address_mismatch") {
+		for _, d := range domainInText.FindAllStringSubmatch(strings.ToLower(m.FromName), 3) {
+			if plausibleDomain(d[1]) && !sameOrg(d[1], from) {
+				r.add("display_domain_mismatch", medium, d[1], from)
+			}
+		}
+	}
+	if isFreeMail(from) && m.FromName != "" && (orgWords.MatchString(m.FromName) || !personLike(m.FromName)) {
+		r.add("free_mail_organisation", medium, m.FromName, registrable(from))
+	}
+	if _, icann := publicSuffixICANN(registrable(from)); !icann && strings.Contains(from, ".") {
+		// firebaseapp.com, github.io, …: anyone can send from these.
+		r.add("shared_hosting_sender", medium, registrable(from))
+	}
+	if m.FromName != "" && !personLike(m.FromName) && !nameInDomain(m.FromName, from) {
+		r.add("display_name_unrelated", weak, m.FromName, registrable(from))
+	}
+	if strings.HasSuffix(from, ".") || !strings.Contains(from, ".") {
+		r.add("from_malformed", medium, from)
+	}
+	if isPunycode(from) {
+		r.add("punycode_sender", medium, from)
+	}
+	for _, rt := range m.ReplyTo {
+		h := hostOfAddress(rt)
+		if h != "" && !sameOrg(h, from) {
+			w := weak
+			if isFreeMail(h) && !isFreeMail(from) {
+				w = strong
+			}
+			r.add("reply_to_differs", w, registrable(h), registrable(from))
+		}
+	}
+	if rp := hostOfAddress(m.ReturnPath); rp != "" && !sameOrg(rp, from) {
+		// Mailing services send on behalf of others all the time: worth
+		// showing, not worth points.
+		r.add("return_path_differs", 0, registrable(rp), registrable(from))
+	}
+	if k := evasion(m.FromName + " " + m.Subject); k != "" {
+		r.add("evasion_"+k, medium)
+	}
+}
+
+func plausibleDomain(d string) bool {
+	reg := registrable(d)
+	return reg != d || strings.Count(d, ".") >= 1 && len(label(reg)) >= 2 && reg != ""
+}
+
+// authentication weighs DKIM and what a trusted receiver recorded.
+func (c *Checker) authentication(m *Message, r *report) {
+	if !m.HasHeaders {
+		return
+	}
+	from := hostOfAddress(m.FromAddress)
+	if c.LookupTXT != nil && m.Header.Get("DKIM-Signature") != "" {
+		raw := m.Raw
+		if !bytes.Contains(raw, []byte("\r\n")) {
+			raw = bytes.ReplaceAll(raw, []byte("\n"), []byte("\r\n"))
+		}
+		vs, _ := msgdkim.VerifyWithOptions(bytes.NewReader(raw), &msgdkim.VerifyOptions{LookupTXT: c.LookupTXT, MaxVerifications: 5})
+		aligned, passed := false, false
+		for _, v := range vs {
+			switch {
+			case v.Err == nil && sameOrg(v.Domain, from):
+				aligned = true
+			case v.Err == nil:
+				passed = true
+				r.add("dkim_unaligned", weak, v.Domain, registrable(from))
+			case msgdkim.IsPermFail(v.Err):
+				r.add("dkim_fail", medium, v.Domain)
+			}
+		}
+		if aligned {
+			r.add("dkim_aligned", 0, registrable(from))
+		}
+		_ = passed
+	}
+	for _, v := range m.Header.Values("Authentication-Results") {
+		id, results, err := authres.Parse(v)
+		if err != nil || !c.trusted(id) {
+			continue
+		}
+		for _, res := range results {
+			switch x := res.(type) {
+			case *authres.DMARCResult:
+				if x.Value == authres.ResultFail {
+					r.add("receiver_dmarc_fail", strong, id)
+				}
+			case *authres.SPFResult:
+				if x.Value == authres.ResultFail {
+					r.add("receiver_spf_fail", medium, id)
+				}
+			case *authres.DKIMResult:
+				if x.Value == authres.ResultFail {
+					r.add("receiver_dkim_fail", weak, id)
+				}
+			}
+		}
+	}
+}
+
+func (c *Checker) trusted(id string) bool {
+	id = strings.ToLower(strings.TrimSpace(id))
+	return id != "" && slices.ContainsFunc(c.TrustedReceivers, func(t string) bool {
+		t = strings.ToLower(t)
+		return id == t || strings.HasSuffix(id, "."+t)
+	})
+}
+
+// authenticatedAs reports whether the mail proves it comes from b: an
+// aligned DKIM pass we checked, or a trusted receiver's DMARC pass.
+func (c *Checker) authenticatedAs(m *Message, r *report, b Brand) bool {
+	from := hostOfAddress(m.FromAddress)
+	if !b.official(from) {
+		return false
+	}
+	if slices.ContainsFunc(r.Reasons, func(x Reason) bool { return x.Code == "dkim_aligned" }) {
+		return true
+	}
+	for _, v := range m.Header.Values("Authentication-Results") {
+		id, results, err := authres.Parse(v)
+		if err != nil || !c.trusted(id) {
+			continue
+		}
+		for _, res := range results {
+			if x, ok := res.(*authres.DMARCResult); ok && x.Value == authres.ResultPass && sameOrg(x.From, from) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// brands weighs claims to be a protected brand.
+func (c *Checker) brands(m *Message, r *report) {
+	from := hostOfAddress(m.FromAddress)
+	for _, b := range c.allBrands() {
+		if k, target := lookalike(from, targets(b.protected()), true); k != "" {
+			r.add("lookalike_sender_"+k, strong, registrable(from), target)
+			r.decisive = true
+			r.Brand = b.Name
+		}
+		claimed := b.namedIn(m.FromName) || b.namedIn(m.Subject) && accountTheme.find(strings.ToLower(m.Subject)) != ""
+		if !claimed || !m.HasHeaders {
+			continue
+		}
+		r.Brand = b.Name
+		switch {
+		case !b.official(from):
+			r.add("brand_impersonation", strong, b.Name, registrable(from))
+			r.decisive = true
+		case c.authenticatedAs(m, r, b):
+			r.add("brand_authenticated", -strong, b.Name, registrable(from))
+		default:
+			r.add("brand_unauthenticated", medium, b.Name, registrable(from))
+		}
+	}
+}
+
+// content weighs the links, attachments and words.
+func (c *Checker) content(m *Message, r *report) {
+	from := hostOfAddress(m.FromAddress)
+	var domains []string
+	for _, b := range c.allBrands() {
+		domains = append(domains, b.protected()...)
+	}
+	protected := targets(domains)
+	hosts := map[string]bool{}
+	for _, l := range m.Links {
+		host := hostOfURL(l.Href)
+		if shown := shownDomain(l.Text); host != "" && shown != "" && !sameOrg(shown, host) && !shorteners[registrable(host)] {
+			w := medium
+			if k, _ := lookalike(shown, protected, false); k != "" || slices.ContainsFunc(protected, func(t target) bool { return t.reg == registrable(shown) }) {
+				w = strong
+			}
+			r.add("link_text_mismatch", w, shown, registrable(host))
+		}
+		if host == "" || hosts[host] {
+			continue
+		}
+		hosts[host] = true
+		if shorteners[registrable(host)] || shorteners[host] {
+			r.add("link_shortener", medium, host)
+		}
+		if isIPHost(host) {
+			r.add("link_ip_literal", medium, host)
+		}
+		if isPunycode(host) {
+			r.add("link_punycode", medium, host)
+		}
+		if k, target := lookalike(host, protected, false); k != "" {
+			w := strong
+			if k == "typo" {
+				w = medium
+			}
+			r.add("lookalike_link", w, registrable(host), target)
+		}
+	}
+	switch {
+	case m.PasswordFields > 0:
+		r.add("password_field", strong+strong)
+	case m.Forms > 0:
+		r.add("form_in_body", weak)
+	}
+	if m.Scripts > 0 {
+		r.add("script_in_body", medium)
+	}
+	if m.DataURIs > 0 {
+		r.add("data_uri", strong)
+	}
+	for _, a := range m.Attachments {
+		if ext := extension(a.Name); riskyExtensions[ext] {
+			r.add("risky_attachment", strong, a.Name)
+		}
+	}
+	text := strings.ToLower(m.Subject + "\n" + m.Text)
+	subject := strings.ToLower(m.Subject)
+	if x := credentialRequest.find(text); x != "" {
+		r.add("asks_credentials", medium+weak, strings.TrimSpace(x))
+	}
+	themed := accountTheme.find(text) != ""
+	if x := lure.find(text); x != "" {
+		r.add("lure", medium, strings.TrimSpace(x))
+	}
+	if x := inboxPlea.find(text); x != "" {
+		r.add("inbox_plea", medium, strings.TrimSpace(x))
+	}
+	if len(m.Attachments) > 0 && len(strings.Fields(m.Text)) < 40 && len(m.Links) == 0 {
+		r.add("attachment_only", weak)
+	}
+	if x := urgency.find(text); x != "" {
+		w := weak
+		if themed {
+			w = medium
+		}
+		r.add("urgency", w, strings.TrimSpace(x))
+	}
+	if urgency.find(subject) != "" && accountTheme.find(subject) != "" {
+		r.add("urgent_account_subject", weak)
+	}
+	if len(m.Links) > 0 && from != "" && themed && !slices.ContainsFunc(m.Links, func(l Link) bool {
+		h := hostOfURL(l.Href)
+		return h == "" || sameOrg(h, from)
+	}) {
+		r.add("links_elsewhere", weak, registrable(from))
+	}
+}
+
+// shownDomain is the domain a link's visible text displays, if any.
+func shownDomain(text string) string {
+	text = strings.ToLower(strings.TrimSpace(text))
+	if text == "" || strings.Contains(text, " ") && !strings.HasPrefix(text, "http") {
+		return ""
+	}
+	d := domainInText.FindStringSubmatch(text)
+	if d == nil || !plausibleDomain(d[1]) {
+		return ""
+	}
+	if _, icann := publicSuffixICANN(d[1]); !icann {
+		return ""
+	}
+	return d[1]
+}

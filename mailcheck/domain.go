@@ -1,0 +1,203 @@
+package mailcheck
+
+import (
+	"net"
+	"net/url"
+	"strings"
+	"unicode"
+
+	"golang.org/x/net/idna"
+	"golang.org/x/net/publicsuffix"
+	"golang.org/x/text/unicode/norm"
+	"golang.org/x/text/width"
+)
+
+// hostOf returns the lower-case host of an address or URL ("" if none).
+func hostOfAddress(addr string) string {
+	_, host, ok := strings.Cut(addr, "@")
+	if !ok {
+		return ""
+	}
+	return strings.Trim(strings.ToLower(host), ".>[] ")
+}
+
+func hostOfURL(raw string) string {
+	raw = strings.TrimSpace(raw)
+	if strings.HasPrefix(strings.ToLower(raw), "www.") {
+		raw = "http://" + raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	return strings.Trim(strings.ToLower(u.Hostname()), ".")
+}
+
+// registrable is the domain a person could register (example.co.jp for
+// mail.example.co.jp), in Unicode form; the host itself when the public
+// suffix list cannot tell.
+func registrable(host string) string {
+	host = strings.Trim(strings.ToLower(host), ".")
+	if host == "" || net.ParseIP(host) != nil {
+		return host
+	}
+	if u, err := idna.ToUnicode(host); err == nil {
+		host = u
+	}
+	d, err := publicsuffix.EffectiveTLDPlusOne(host)
+	if err != nil {
+		return host
+	}
+	return d
+}
+
+// sameOrg reports whether two hosts belong to one registrable domain.
+func sameOrg(a, b string) bool {
+	return a != "" && b != "" && registrable(a) == registrable(b)
+}
+
+// isPunycode reports an internationalised label written in ASCII form.
+func isPunycode(host string) bool {
+	for _, l := range strings.Split(host, ".") {
+		if strings.HasPrefix(l, "xn--") {
+			return true
+		}
+	}
+	return false
+}
+
+func isIPHost(host string) bool {
+	return net.ParseIP(strings.Trim(host, "[]")) != nil
+}
+
+// skeleton is the TR39-style form two names share when they look alike:
+// Unicode decoded, width and compatibility folded, every character mapped
+// to the ASCII it resembles, marks dropped, and the multi-letter ASCII
+// lookalikes (rn→m, vv→w) merged.
+func skeleton(s string) string {
+	if u, err := idna.ToUnicode(s); err == nil {
+		s = u
+	}
+	s = norm.NFKC.String(width.Fold.String(strings.ToLower(s)))
+	var b strings.Builder
+	for _, r := range norm.NFD.String(s) {
+		switch {
+		case unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Cf, r):
+			continue
+		case r < 0x80:
+			b.WriteRune(r)
+		default:
+			if f, ok := confusables[r]; ok {
+				b.WriteString(f)
+			} else {
+				b.WriteRune(unicode.ToLower(r))
+			}
+		}
+	}
+	out := b.String()
+	for _, p := range [][2]string{{"rn", "m"}, {"vv", "w"}, {"0", "o"}, {"1", "l"}, {"i", "l"}, {"|", "l"}} {
+		out = strings.ReplaceAll(out, p[0], p[1])
+	}
+	return out
+}
+
+// label is the registrable domain without its public suffix ("microsoft"
+// for microsoft.co.jp).
+func label(reg string) string {
+	suffix, _ := publicsuffix.PublicSuffix(reg)
+	return strings.TrimSuffix(strings.TrimSuffix(reg, suffix), ".")
+}
+
+// editDistance is the Damerau–Levenshtein (optimal string alignment)
+// distance, in runes.
+func editDistance(a, b string) int {
+	x, y := []rune(a), []rune(b)
+	d := make([][]int, len(x)+1)
+	for i := range d {
+		d[i] = make([]int, len(y)+1)
+		d[i][0] = i
+	}
+	for j := range y {
+		d[0][j+1] = j + 1
+	}
+	for i := 1; i <= len(x); i++ {
+		for j := 1; j <= len(y); j++ {
+			cost := 1
+			if x[i-1] == y[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && x[i-1] == y[j-2] && x[i-2] == y[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(x)][len(y)]
+}
+
+// target is a protected domain, prepared once for comparing many hosts.
+type target struct {
+	domain, reg, labelSkel, regSkel string
+}
+
+func targets(domains []string) []target {
+	out := make([]target, 0, len(domains))
+	for _, d := range domains {
+		reg := registrable(d)
+		if len(label(reg)) < 4 {
+			continue // too short to tell imitation from coincidence
+		}
+		out = append(out, target{domain: d, reg: reg, labelSkel: skeleton(label(reg)), regSkel: skeleton(reg)})
+	}
+	return out
+}
+
+// lookalike tells how host imitates one of the protected domains, if it
+// does: "" when it is one of them (or a subdomain) or unrelated. loose
+// also counts the brand's name as a word inside the registrable name
+// (microsoft-mail.com), which is damning in a sender and common in links.
+func lookalike(host string, protected []target, loose bool) (kind, domain string) {
+	reg := registrable(host)
+	if reg == "" || isIPHost(host) {
+		return "", ""
+	}
+	for _, p := range protected {
+		if reg == p.reg {
+			return "", ""
+		}
+	}
+	hostSkel, regLabel := skeleton(host), skeleton(label(reg))
+	for _, p := range protected {
+		switch {
+		case regLabel == p.labelSkel:
+			return "confusable", p.domain
+		case strings.Contains(hostSkel, p.regSkel+"."):
+			// microsoft.com.account-verify.net
+			return "contains", p.domain
+		case loose && containsToken(regLabel, p.labelSkel):
+			// microsoft-mail.com, secure-microsoft.co
+			return "contains", p.domain
+		case len(p.labelSkel) >= 6 && editDistance(regLabel, p.labelSkel) <= 1+len(p.labelSkel)/9:
+			return "typo", p.domain
+		}
+	}
+	return "", ""
+}
+
+// containsToken reports name as a whole dot- or dash-separated part of
+// host, or inside one when name is long enough not to occur by chance
+// ("live" is in "delivery"; "microsoft" is in nothing innocent).
+func containsToken(host, name string) bool {
+	for _, t := range strings.FieldsFunc(host, func(r rune) bool { return r == '.' || r == '-' || r == '_' }) {
+		if t == name || len(name) >= 6 && strings.Contains(t, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// publicSuffixICANN reports whether d ends in a real, ICANN-managed
+// suffix, which tells "example.com" from "report.pdf".
+func publicSuffixICANN(d string) (string, bool) {
+	return publicsuffix.PublicSuffix(strings.ToLower(d))
+}

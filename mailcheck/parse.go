@@ -1,0 +1,466 @@
+package mailcheck
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/base64"
+	"io"
+	"mime"
+	"mime/multipart"
+	"mime/quotedprintable"
+	"net/mail"
+	"net/textproto"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/net/html"
+	"golang.org/x/text/encoding/htmlindex"
+	"golang.org/x/text/encoding/japanese"
+	"golang.org/x/text/transform"
+)
+
+// Limits that keep a hostile message from costing more than a normal one.
+const (
+	maxInput    = 10 << 20
+	maxDepth    = 12
+	maxParts    = 200
+	maxLinks    = 500
+	maxPartSize = 4 << 20
+)
+
+// Message is what the check reads from a mail: decoded headers, the text
+// a reader sees, the links, and the attachments. Parsing is best effort and
+// never fails: broken MIME yields whatever could be read.
+type Message struct {
+	// HasHeaders is false when only a body was given.
+	HasHeaders bool
+	Header     textproto.MIMEHeader
+	Raw        []byte
+
+	FromName    string
+	FromAddress string
+	ReplyTo     []string
+	ReturnPath  string
+	To          []string
+	Subject     string
+
+	Text        string // visible text of all parts, decoded to UTF-8
+	Links       []Link
+	Forms       int
+	// PasswordFields counts inputs for a password or card number.
+	PasswordFields int
+	Scripts     int
+	DataURIs    int
+	Attachments []Attachment
+}
+
+// Link is a hyperlink as the reader sees it.
+type Link struct {
+	Href string
+	Text string // the anchor's visible text; empty for bare URLs in text
+}
+
+// Attachment is a named part.
+type Attachment struct {
+	Name        string
+	ContentType string
+}
+
+var headerLine = regexp.MustCompile(`^[!-9;-~]+:`)
+
+// Parse reads a whole message (or a pasted body without headers).
+func Parse(raw []byte) *Message {
+	if len(raw) > maxInput {
+		raw = raw[:maxInput]
+	}
+	if bytes.HasPrefix(raw, []byte("From ")) { // an mbox separator line, not a header
+		if _, rest, ok := bytes.Cut(raw, []byte("\n")); ok {
+			raw = rest
+		}
+	}
+	m := &Message{Raw: raw, Header: textproto.MIMEHeader{}}
+	first, _, _ := bytes.Cut(bytes.TrimLeft(raw, "\r\n"), []byte("\n"))
+	if !headerLine.Match(bytes.TrimSpace(first)) || bytes.HasPrefix(bytes.TrimSpace(first), []byte("http")) {
+		m.addText("text/plain", "", raw)
+		m.finish()
+		return m
+	}
+	tp := textproto.NewReader(bufio.NewReader(bytes.NewReader(raw)))
+	h, err := tp.ReadMIMEHeader()
+	if len(h) == 0 {
+		m.addText("text/plain", "", raw)
+		m.finish()
+		return m
+	}
+	m.HasHeaders = true
+	m.Header = h
+	body := []byte{}
+	if err == nil {
+		body, _ = io.ReadAll(tp.R)
+	}
+	m.readHeaders()
+	m.walk(h, body, 0)
+	m.finish()
+	return m
+}
+
+var wordDecoder = &mime.WordDecoder{CharsetReader: charsetReader}
+
+var encodedWord = regexp.MustCompile(`=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=`)
+
+func decodeHeader(v string) string {
+	if d, err := wordDecoder.DecodeHeader(v); err == nil {
+		v = d
+	} else {
+		// Over-padded base64 and similar slips: decode word by word.
+		v = encodedWord.ReplaceAllStringFunc(v, func(w string) string {
+			p := encodedWord.FindStringSubmatch(w)
+			var raw []byte
+			if strings.EqualFold(p[2], "b") {
+				raw = decodeTransfer("base64", []byte(p[3]))
+			} else {
+				raw = decodeTransfer("quoted-printable", []byte(strings.ReplaceAll(p[3], "_", " ")))
+			}
+			return toUTF8(strings.ToLower(p[1]), raw)
+		})
+	}
+	return strings.Join(strings.Fields(strings.ToValidUTF8(v, "\uFFFD")), " ")
+}
+
+var angleAddr = regexp.MustCompile(`<([^<>\s]+@[^<>\s]+)>`)
+var bareAddr = regexp.MustCompile(`[^\s<>"',;:()]+@[^\s<>"',;:()]+`)
+
+// address reads one address leniently: real mail has unquoted commas,
+// raw UTF-8 and missing brackets that net/mail refuses.
+func address(v string) (name, addr string) {
+	dec := decodeHeader(v)
+	if a, err := (&mail.AddressParser{WordDecoder: wordDecoder}).Parse(v); err == nil {
+		return strings.TrimSpace(a.Name), strings.ToLower(a.Address)
+	}
+	if loc := angleAddr.FindStringSubmatchIndex(dec); loc != nil {
+		name = strings.Trim(strings.TrimSpace(dec[:loc[0]]), `"' `)
+		return name, strings.ToLower(dec[loc[2]:loc[3]])
+	}
+	if a := bareAddr.FindString(dec); a != "" {
+		return strings.TrimSpace(strings.Replace(dec, a, "", 1)), strings.ToLower(a)
+	}
+	return dec, ""
+}
+
+func (m *Message) readHeaders() {
+	m.FromName, m.FromAddress = address(m.Header.Get("From"))
+	m.Subject = decodeHeader(m.Header.Get("Subject"))
+	for _, v := range m.Header.Values("Reply-To") {
+		for _, part := range splitAddresses(v) {
+			if _, a := address(part); a != "" {
+				m.ReplyTo = append(m.ReplyTo, a)
+			}
+		}
+	}
+	if _, a := address(m.Header.Get("Return-Path")); a != "" {
+		m.ReturnPath = a
+	}
+	for _, v := range m.Header.Values("To") {
+		for _, part := range splitAddresses(v) {
+			if _, a := address(part); a != "" {
+				m.To = append(m.To, a)
+			}
+		}
+	}
+}
+
+func splitAddresses(v string) []string {
+	if list, err := (&mail.AddressParser{WordDecoder: wordDecoder}).ParseList(v); err == nil {
+		out := make([]string, len(list))
+		for i, a := range list {
+			out[i] = a.String()
+		}
+		return out
+	}
+	return strings.Split(v, ",")
+}
+
+func (m *Message) walk(h textproto.MIMEHeader, body []byte, depth int) {
+	if depth > maxDepth || m.parts() >= maxParts {
+		return
+	}
+	ct := h.Get("Content-Type")
+	media, params, err := mime.ParseMediaType(ct)
+	if err != nil {
+		media, params = lenientMediaType(ct)
+	}
+	if media == "" {
+		media = "text/plain"
+	}
+	body = decodeTransfer(h.Get("Content-Transfer-Encoding"), body)
+	name := attachmentName(h, params)
+	disp, _, _ := mime.ParseMediaType(h.Get("Content-Disposition"))
+	switch {
+	case strings.HasPrefix(media, "multipart/"):
+		b := params["boundary"]
+		if b == "" {
+			m.addText("text/plain", "", body)
+			return
+		}
+		r := multipart.NewReader(bytes.NewReader(body), b)
+		for m.parts() < maxParts {
+			p, err := r.NextRawPart()
+			if err != nil {
+				break
+			}
+			pb, _ := io.ReadAll(io.LimitReader(p, maxPartSize))
+			m.walk(p.Header, pb, depth+1)
+		}
+	case media == "message/rfc822" || media == "message/global":
+		inner := Parse(body)
+		m.Text += "\n" + inner.Subject + "\n" + inner.Text
+		m.Links = append(m.Links, inner.Links...)
+		m.Forms += inner.Forms
+		m.PasswordFields += inner.PasswordFields
+		m.Scripts += inner.Scripts
+		m.DataURIs += inner.DataURIs
+		m.Attachments = append(m.Attachments, inner.Attachments...)
+	case name != "" || disp == "attachment":
+		m.Attachments = append(m.Attachments, Attachment{Name: decodeHeader(name), ContentType: media})
+		if media == "text/html" || media == "text/plain" {
+			// An attached page is read too: phishing often hides its form there.
+			m.addText(media, params["charset"], body)
+		}
+	case strings.HasPrefix(media, "text/") || media == "application/xhtml+xml":
+		m.addText(media, params["charset"], body)
+	}
+}
+
+func (m *Message) parts() int { return len(m.Attachments) + strings.Count(m.Text, "\x00") }
+
+func lenientMediaType(ct string) (string, map[string]string) {
+	media, rest, _ := strings.Cut(ct, ";")
+	params := map[string]string{}
+	for _, p := range strings.Split(rest, ";") {
+		k, v, ok := strings.Cut(p, "=")
+		if ok {
+			params[strings.ToLower(strings.TrimSpace(k))] = strings.Trim(strings.TrimSpace(v), `"'`)
+		}
+	}
+	return strings.ToLower(strings.TrimSpace(media)), params
+}
+
+func attachmentName(h textproto.MIMEHeader, ctParams map[string]string) string {
+	if _, p, err := mime.ParseMediaType(h.Get("Content-Disposition")); err == nil && p["filename"] != "" {
+		return p["filename"]
+	}
+	if _, p := lenientMediaType(h.Get("Content-Disposition")); p["filename"] != "" {
+		return p["filename"]
+	}
+	return ctParams["name"]
+}
+
+func decodeTransfer(enc string, body []byte) []byte {
+	switch strings.ToLower(strings.TrimSpace(enc)) {
+	case "base64":
+		clean := make([]byte, 0, len(body))
+		for _, c := range body {
+			if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' {
+				clean = append(clean, c)
+			}
+		}
+		if len(clean)%4 == 1 { // a dangling character cannot decode to a byte
+			clean = clean[:len(clean)-1]
+		}
+		out := make([]byte, base64.RawStdEncoding.DecodedLen(len(clean)))
+		n, _ := base64.RawStdEncoding.Decode(out, clean)
+		return out[:n]
+	case "quoted-printable":
+		out, err := io.ReadAll(quotedprintable.NewReader(bytes.NewReader(body)))
+		if err != nil && len(out) == 0 {
+			return body
+		}
+		return out
+	}
+	return body
+}
+
+func charsetReader(charset string, r io.Reader) (io.Reader, error) {
+	e, err := htmlindex.Get(charset)
+	if err != nil {
+		return nil, err
+	}
+	return transform.NewReader(r, e.NewDecoder()), nil
+}
+
+// toUTF8 decodes body from its declared charset, recognising undeclared
+// ISO-2022-JP by its escape sequences; anything else invalid is replaced.
+func toUTF8(charset string, body []byte) string {
+	if charset == "" && bytes.Contains(body, []byte("\x1b$B")) {
+		charset = "iso-2022-jp"
+	}
+	if charset != "" && !strings.EqualFold(charset, "utf-8") && !strings.EqualFold(charset, "us-ascii") {
+		if e, err := htmlindex.Get(charset); err == nil {
+			if out, _, err := transform.Bytes(e.NewDecoder(), body); err == nil {
+				return string(out)
+			}
+		}
+	}
+	if !utf8.Valid(body) && charset == "" {
+		if out, _, err := transform.Bytes(japanese.ShiftJIS.NewDecoder(), body); err == nil && utf8.Valid(out) && bytes.ContainsAny(out, "ぁあいうえおかがきくけこさしすせそたちつてとなにのはへまみむめもやゆよらりるれろわをんアイウエオカキクケコサシスセソタチツテトナニヌネノハヒフヘホマミムメモヤユヨラリルレロワヲン") {
+			return string(out)
+		}
+	}
+	return strings.ToValidUTF8(string(body), "\uFFFD")
+}
+
+// urlsIn finds the web addresses written out in plain text.
+func urlsIn(s string) []string {
+	lower := strings.ToLower(s)
+	var out []string
+	for i := 0; i < len(lower) && len(out) < maxLinks; {
+		j := strings.IndexAny(lower[i:], "hw")
+		if j < 0 {
+			break
+		}
+		j += i
+		rest := lower[j:]
+		if !(strings.HasPrefix(rest, "http://") || strings.HasPrefix(rest, "https://") || strings.HasPrefix(rest, "www.")) ||
+			j > 0 && isWordByte(lower[j-1]) {
+			i = j + 1
+			continue
+		}
+		end := strings.IndexAny(rest, " \t\r\n<>\"'()[]{}")
+		if end < 0 {
+			end = len(rest)
+		}
+		out = append(out, strings.TrimRight(s[j:j+end], ".,;:!?"))
+		i = j + end
+	}
+	return out
+}
+
+func (m *Message) addText(media, charset string, body []byte) {
+	if len(body) > maxPartSize {
+		body = body[:maxPartSize]
+	}
+	s := toUTF8(charset, body)
+	if media == "text/html" || media == "application/xhtml+xml" || looksHTML(s) {
+		m.readHTML(s)
+		return
+	}
+	m.Text += "\x00" + s
+	for _, u := range urlsIn(s) {
+		if len(m.Links) >= maxLinks {
+			break
+		}
+		m.Links = append(m.Links, Link{Href: u})
+	}
+}
+
+func looksHTML(s string) bool {
+	head := strings.ToLower(s[:min(len(s), 2000)])
+	return strings.Contains(head, "<html") || strings.Contains(head, "<body") || strings.Contains(head, "<!doctype html")
+}
+
+// readHTML collects what a reader of the page sees and what it links to.
+func (m *Message) readHTML(s string) {
+	z := html.NewTokenizer(strings.NewReader(s))
+	var text strings.Builder
+	var anchor *Link
+	var anchorText strings.Builder
+	skip := 0
+	for {
+		tt := z.Next()
+		if tt == html.ErrorToken {
+			break
+		}
+		switch tt {
+		case html.TextToken:
+			if skip == 0 {
+				t := string(z.Text())
+				text.WriteString(t)
+				if anchor != nil {
+					anchorText.WriteString(t)
+				}
+			}
+		case html.StartTagToken, html.SelfClosingTagToken, html.EndTagToken:
+			name, hasAttr := z.TagName()
+			tag := string(name)
+			if tt == html.EndTagToken {
+				switch tag {
+				case "script", "style", "title", "head":
+					skip = max(0, skip-1)
+				case "a":
+					if anchor != nil {
+						anchor.Text = strings.Join(strings.Fields(anchorText.String()), " ")
+						if len(m.Links) < maxLinks {
+							m.Links = append(m.Links, *anchor)
+						}
+						anchor = nil
+					}
+				case "p", "div", "tr", "li", "td", "h1", "h2", "h3":
+					text.WriteString("\n")
+				}
+				continue
+			}
+			attrs := map[string]string{}
+			for hasAttr {
+				var k, v []byte
+				k, v, hasAttr = z.TagAttr()
+				attrs[string(k)] = string(v)
+			}
+			switch tag {
+			case "script":
+				m.Scripts++
+				if tt == html.StartTagToken {
+					skip++
+				}
+			case "style", "title", "head":
+				if tt == html.StartTagToken {
+					skip++
+				}
+			case "form":
+				m.Forms++
+			case "input":
+				t, n := strings.ToLower(attrs["type"]), strings.ToLower(attrs["name"]+" "+attrs["id"]+" "+attrs["placeholder"])
+				if t == "password" || strings.Contains(n, "pass") || strings.Contains(n, "card") || strings.Contains(n, "cvv") {
+					m.PasswordFields++
+				}
+			case "br":
+				text.WriteString("\n")
+			case "a", "area":
+				if href := strings.TrimSpace(attrs["href"]); href != "" {
+					if isDataURI(href) {
+						m.DataURIs++
+					}
+					if tag == "a" && tt == html.StartTagToken {
+						anchor = &Link{Href: href}
+						anchorText.Reset()
+					} else if len(m.Links) < maxLinks {
+						m.Links = append(m.Links, Link{Href: href})
+					}
+				}
+			case "iframe", "embed", "object":
+				if src := attrs["src"] + attrs["data"]; isDataURI(src) {
+					m.DataURIs++
+				}
+			}
+			if strings.HasPrefix(strings.ToLower(strings.TrimSpace(attrs["action"])), "data:") {
+				m.DataURIs++
+			}
+		}
+	}
+	if anchor != nil && len(m.Links) < maxLinks {
+		anchor.Text = strings.Join(strings.Fields(anchorText.String()), " ")
+		m.Links = append(m.Links, *anchor)
+	}
+	m.Text += "\x00" + html.UnescapeString(text.String())
+}
+
+// isDataURI reports a data: URI that is a document or script rather than
+// an inline image, which newsletters use harmlessly.
+func isDataURI(s string) bool {
+	s = strings.ToLower(strings.TrimSpace(s))
+	return strings.HasPrefix(s, "data:") && !strings.HasPrefix(s, "data:image/")
+}
+
+func (m *Message) finish() {
+	m.Text = strings.ReplaceAll(m.Text, "\x00", "\n")
+}

@@ -1,0 +1,159 @@
+package mailcheck
+
+import (
+	"path"
+	"regexp"
+	"strings"
+	"unicode"
+)
+
+// Weights: how far a sign moves a mail toward "phishing".
+const (
+	weak   = 1
+	medium = 2
+	strong = 4
+)
+
+// Phrase lists are by language, and general: each names a kind of
+// request or pressure, never a particular campaign. Japanese and English
+// are the languages ward's readers use; the others are the ones phishing
+// aimed at them is most often written in.
+var (
+	credentialRequest = newPhrases(strings.ToLower(``+
+		`\b(enter|confirm|verify|update|provide|re-?enter|validate|submit|type|send us|reply with)\s+(your|the|all)?\s*(current\s+|account\s+|e-?mail\s+)?(password|passcode|login details|login credentials|credentials|card number|card details|credit card|debit card|cvv|cvc|pin\b|bank details|bank account|billing (info|information|details)|payment (info|information|details)|social security|ssn|id card|identity document|passport|driver'?s licen[cs]e|seed phrase|recovery phrase|secret phrase|private key|wallet)` +
+		`|\b(sign|log)\s?-?in\s+(now\s+)?(to|and)\s+(verify|confirm|restore|unlock|reactivate|keep|avoid|secure|update|validate|review)` +
+		`|\b(verify|confirm|validate|update|restore)\s+(your\s+)?(account|identity|mailbox|e-?mail account|wallet|information|details|billing)\b` +
+		`|パスワード(を|の)?(入力|確認|更新|再設定|変更)|カード(番号|情報)|暗証番号|口座(番号|情報)|セキュリティコード|本人確認(書類)?|ログイン(して|の上|し、)|マイナンバー|アカウント(を|の)?(確認|認証|更新)` +
+		`|(Passwort|Kennwort|Kartennummer|Bankdaten|Zahlungsdaten|Kontodaten)|(bestätigen|verifizieren|aktualisieren) Sie (Ihr|Ihre)` +
+		`|\b(senha|cartão|dados bancários|confirme (seus|os) dados|atualize (seus|os) dados|verifique (sua|a) conta)` +
+		`|\b(contraseña|tarjeta de crédito|datos bancarios|verifique su cuenta|confirme sus datos|verifica tu cuenta)` +
+		`|\b(mot de passe|carte bancaire|coordonnées bancaires|confirmez vos (informations|données)|vérifiez votre compte)` +
+		`|\b(wachtwoord|bankgegevens|bevestig uw (gegevens|account))`))
+
+	urgency = newPhrases(strings.ToLower(``+
+		`\b(urgent(ly)?|immediately|immediate action|act (now|today|fast)|action (required|needed)|within \d+\s*(hours?|hrs|days?)|final (notice|warning|reminder)|last (chance|warning|notice|reminder)|suspend(ed|ing)?|deactivat(e|ed|ion)|terminat(e|ed|ion)|will be (deleted|closed|blocked|suspended|locked|lost|removed|disabled|terminated)|permanently (deleted|closed|locked|lost)|expir(es|ed|ing) (today|soon|now)|unusual (activity|sign-?in|login)|suspicious (activity|sign-?in|login)|unauthori[sz]ed|has been (locked|restricted|limited|blocked|compromised)|restricted|failure to|avoid (losing|suspension|closure|interruption)|security (alert|breach|warning)|data breach|verify (now|immediately))` +
+		`|至急|緊急|直ちに|ただちに|時間以内|停止|凍結|利用制限|削除されます|ロックされ|不正(な)?(アクセス|ログイン|利用)|期限切れ|本日中` +
+		`|\b(dringend|sofort|gesperrt|letzte (Chance|Mahnung|Warnung)|innerhalb von \d+|eingeschränkt|ungewöhnliche Aktivität)` +
+		`|\b(urgente|imediatamente|bloquead[ao]|suspens[ao]|última (chance|chamada)|acesso suspeito|novo dispositivo)` +
+		`|\b(inmediatamente|bloquead[ao]|suspendid[ao]|último aviso|actividad inusual)` +
+		`|\b(immédiatement|suspendu|bloqué|dernier (délai|avis|rappel)|activité inhabituelle)`))
+
+	accountTheme = newPhrases(strings.ToLower(`\b(account|sign-?in|log-?in|password|verif(y|ication)|security|2fa|two-factor|mailbox|wallet|credentials)\b` +
+		`|アカウント|サインイン|ログイン|パスワード|認証|セキュリティ|\b(Konto|Anmeldung|Sicherheit|conta|acesso|segurança|cuenta|seguridad|compte|sécurité)\b`))
+
+	// lure: prizes, free money and pills, the bait of mass phishing.
+	lure = newPhrases(strings.ToLower(`\b(you('ve| have) (won|been selected|been chosen)|claim (your|now|today)|free spins|airdrop|unclaimed|reward (is )?waiting|prize|jackpot|lottery|inheritance|beneficiary|without (a |the need for a )?prescription|viagra|cialis|bitcoin millionaire|crypto giveaway)` +
+		`|\b(gewonnen|gewinnen sie|gewinnspiel|gutschein|freispiele|verlosung)|\b(parabéns|você ganhou|sorteio|prêmio)|\b(has ganado|ganaste|premio|sorteo)|\b(vous avez gagné|gagnant|cadeau gratuit)` +
+		`|当選|賞金|プレゼント|無料で受け取`))
+
+	// inboxPlea: asking to be moved out of the spam folder is asking the
+	// reader to overrule their filter.
+	inboxPlea = newPhrases(strings.ToLower(`\b(move (this|it|us|the (e-?mail|message)) to (your )?inbox|mark (this|it|us) as (not spam|safe)|move to inbox|add us to your (safe|contacts))` +
+		`|\b(verschieben sie (ihn|sie|diese|die e-mail)( bitte)? (in|nach|auf) ihr(en)? posteingang|in den posteingang)|\b(mova (para|esta) (a )?caixa de entrada)|\b(mueva (este|el) (correo|mensaje) a (su )?bandeja)` +
+		`|迷惑メール(フォルダ)?から(移動|受信トレイ)`))
+
+	domainInText = regexp.MustCompile(`(?i)(?:https?://)?((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:[a-z]{2,24}|xn--[a-z0-9-]{2,59}))\b`)
+	addressLike  = regexp.MustCompile(`[^\s<>"'@]+@((?:[a-z0-9-]+\.)+[a-z]{2,24})`)
+	orgWords     = regexp.MustCompile(`(?i)\b(security|support|team|service|services|admin|administrator|billing|account|accounts|help ?desk|notification|notifications|alert|alerts|no-?reply|customer care|verification|it department|webmaster|mail ?server)\b|サポート|セキュリティ|事務局|運営|カスタマー`)
+)
+
+var shorteners = map[string]bool{
+	"bit.ly": true, "bitly.com": true, "tinyurl.com": true, "t.co": true, "goo.gl": true, "ow.ly": true, "is.gd": true,
+	"buff.ly": true, "rebrand.ly": true, "cutt.ly": true, "shorturl.at": true, "rb.gy": true, "t.ly": true, "tiny.cc": true,
+	"s.id": true, "bit.do": true, "v.gd": true, "shorte.st": true, "adf.ly": true, "qrco.de": true, "lnkd.in": true,
+	"t.me": false, "short.io": true, "tiny.one": true, "x.gd": true, "urlz.fr": true, "surl.li": true, "u.to": true,
+}
+
+// Free mail providers: an organisation's security notice does not come
+// from a personal mailbox.
+var freeMail = map[string]bool{
+	"gmail": true, "googlemail": true, "outlook": true, "hotmail": true, "live": true, "msn": true, "yahoo": true, "ymail": true,
+	"aol": true, "icloud": true, "me": true, "mail": true, "yandex": true, "gmx": true, "web": true, "proton": true,
+	"protonmail": true, "zoho": true, "qq": true, "163": true, "126": true, "naver": true, "mail.ru": true, "inbox": true,
+	"libero": true, "orange": true, "free": true, "t-online": true, "uol": true, "bol": true, "terra": true, "rediffmail": true,
+}
+
+func isFreeMail(host string) bool {
+	reg := registrable(host)
+	return reg != "" && (freeMail[label(reg)] || freeMail[reg])
+}
+
+var riskyExtensions = map[string]bool{
+	".html": true, ".htm": true, ".shtml": true, ".xhtml": true, ".svg": true, ".hta": true,
+	".zip": true, ".rar": true, ".7z": true, ".iso": true, ".img": true, ".gz": true, ".cab": true,
+	".exe": true, ".scr": true, ".com": true, ".pif": true, ".js": true, ".jse": true, ".vbs": true, ".vbe": true, ".wsf": true,
+	".bat": true, ".cmd": true, ".ps1": true, ".jar": true, ".msi": true, ".lnk": true, ".docm": true, ".xlsm": true, ".pptm": true,
+}
+
+// evasion finds the tricks that make words unreadable to filters but not
+// to people: invisible characters inside words, letters from styled
+// mathematical alphabets, and words that mix scripts.
+func evasion(s string) string {
+	invisible, styled := 0, 0
+	for _, r := range s {
+		switch {
+		case r == 0x034F || r == 0x200B || r == 0x200C || r == 0x200D || r == 0x2060 || r == 0xFEFF || r == 0x00AD ||
+			(r >= 0xE0000 && r <= 0xE01EF):
+			invisible++
+		case r >= 0x1D400 && r <= 0x1D7FF:
+			styled++
+		}
+	}
+	switch {
+	case invisible >= 2:
+		return "invisible"
+	case styled >= 3:
+		return "styled"
+	}
+	for _, w := range strings.FieldsFunc(s, func(r rune) bool { return !unicode.IsLetter(r) }) {
+		latin, other := false, false
+		for _, r := range w {
+			switch {
+			case unicode.Is(unicode.Latin, r):
+				latin = true
+			case unicode.Is(unicode.Cyrillic, r) || unicode.Is(unicode.Greek, r):
+				other = true
+			}
+		}
+		if latin && other {
+			return "mixed"
+		}
+	}
+	return ""
+}
+
+func extension(name string) string { return strings.ToLower(path.Ext(strings.TrimSpace(name))) }
+
+// personLike reports a display name that reads as a person's name ("Aiko
+// Tanaka", "J. Smith"): words of letters, two or three of them.
+func personLike(name string) bool {
+	words := strings.Fields(strings.Trim(name, `"' `))
+	if len(words) < 1 || len(words) > 4 {
+		return false
+	}
+	for _, w := range words {
+		for _, r := range strings.TrimRight(w, ".,") {
+			if !unicode.IsLetter(r) && r != '-' && r != '\'' {
+				return false
+			}
+		}
+	}
+	return len(words) >= 2 || !unicode.IsUpper([]rune(words[0])[0]) || len([]rune(words[0])) <= 12
+}
+
+// nameInDomain reports whether any word of a sender's name shows in its
+// domain ("Humble Bundle" at humblebundle.com), the way an organisation's
+// name and address agree.
+func nameInDomain(name, host string) bool {
+	d := skeleton(strings.ReplaceAll(strings.ReplaceAll(host, "-", ""), ".", " "))
+	words := strings.FieldsFunc(skeleton(name), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+	if len(words) == 0 {
+		return true
+	}
+	for _, w := range words {
+		if len(w) >= 3 && strings.Contains(d, w) {
+			return true
+		}
+	}
+	return false
+}
