@@ -371,7 +371,7 @@ func (c *Checker) sender(m *Message, r *report) {
 	if isFreeMail(from) && m.FromName != "" && (orgWords.MatchString(m.FromName) || !personLike(m.FromName)) {
 		r.add("free_mail_organisation", medium, m.FromName, registrable(from))
 	}
-	if _, icann := publicSuffixICANN(registrable(from)); !icann && strings.Contains(from, ".") {
+	if suffix, icann := publicSuffixICANN(registrable(from)); !icann && strings.Contains(suffix, ".") {
 		// firebaseapp.com, github.io, …: anyone can send from these.
 		r.add("shared_hosting_sender", medium, registrable(from))
 	}
@@ -429,7 +429,7 @@ func (c *Checker) authentication(m *Message, r *report) {
 			case v.Err == nil:
 				passed = true
 				r.add("dkim_unaligned", weak, v.Domain, registrable(from))
-			case msgdkim.IsPermFail(v.Err):
+			case !msgdkim.IsTempFail(v.Err):
 				r.add("dkim_fail", medium, v.Domain)
 			}
 		}
@@ -535,6 +535,7 @@ func (c *Checker) content(m *Message, r *report) {
 			w := medium
 			if k, _ := lookalike(shown, protected, false); k != "" || slices.ContainsFunc(protected, func(t target) bool { return t.reg == registrable(shown) }) {
 				w = strong
+				r.decisive = true // shows a protected brand's address, goes elsewhere
 			}
 			r.add("link_text_mismatch", w, shown, registrable(host))
 		}

@@ -1,0 +1,26 @@
+package mailcheck_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/wardhq/ward/mailcheck"
+)
+
+// Any input, however broken, gets a verdict and no panic.
+func FuzzCheck(f *testing.F) {
+	f.Add([]byte("From: a@b.example\r\nSubject: hi\r\n\r\nhello"))
+	f.Add([]byte("Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\nContent-Type: text/html\r\n\r\n<a href=\"http://xn--80ak6aa92e.com\">paypal.com</a>\r\n--x--"))
+	f.Add([]byte("Subject: =?ISO-2022-JP?B?GyRCJDMkcyQLJEEkTxsoQg==?=\r\nContent-Type: text/plain; charset=iso-2022-jp\r\n\r\n\x1b$B$3$s$K$A$O\x1b(B"))
+	f.Add([]byte("Reference: 0123456789ab (id.example.com)\n\n482913"))
+	ch := &mailcheck.Checker{Brands: []mailcheck.Brand{mailcheck.Microsoft()}}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		r, err := ch.Check(context.Background(), raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Verdict == "" || r.Verdict == mailcheck.Genuine {
+			t.Fatalf("verdict %q without ward's records", r.Verdict)
+		}
+	})
+}

@@ -1,0 +1,175 @@
+package mailcheck_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	msgdkim "github.com/emersion/go-msgauth/dkim"
+	"golang.org/x/text/encoding/japanese"
+	"golang.org/x/text/transform"
+
+	"github.com/wardhq/ward/mailcheck"
+)
+
+func signsOf(t *testing.T, ch *mailcheck.Checker, raw string) mailcheck.Report {
+	t.Helper()
+	r, err := ch.Check(context.Background(), []byte(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func has(r mailcheck.Report, code string) bool {
+	return slices.ContainsFunc(r.Reasons, func(x mailcheck.Reason) bool { return x.Code == code })
+}
+
+func mailFrom(from, subject, body string) string {
+	return "From: " + from + "\r\nTo: hana@example.jp\r\nSubject: " + subject + "\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n" + body
+}
+
+func TestSigns(t *testing.T) {
+	ch := &mailcheck.Checker{Brands: []mailcheck.Brand{mailcheck.Microsoft()}}
+	cases := []struct {
+		name, raw, reason string
+		verdict           mailcheck.Verdict
+	}{
+		{"a brand name in another domain", mailFrom("Microsoft <alerts@microsoft-mail.com>", "Unusual sign-in activity", "<p>Hello</p>"),
+			"lookalike_sender_contains", mailcheck.Phishing},
+		{"the brand's address as a mailbox name at a free provider", mailFrom("Microsoft account team <accountprotection-microsoft@outlook.com>", "Microsoft account security code", "<p>Your code</p>"),
+			"brand_impersonation", mailcheck.Phishing},
+		{"the brand as a subdomain of another domain", mailFrom("Security <no-reply@microsoft.com.account-verify.net>", "Verify", "<p>x</p>"),
+			"lookalike_sender_contains", mailcheck.Phishing},
+		{"a Cyrillic o in punycode", mailFrom("Account <security@xn--micrsoft-1ug.com>", "Notice", "<p>x</p>"),
+			"", mailcheck.Phishing},
+		{"security-alerts.com speaking for Microsoft", mailFrom("Microsoft Security <noreply@security-alerts.com>", "Your Microsoft account", "<p>x</p>"),
+			"brand_impersonation", mailcheck.Phishing},
+		{"link text showing one domain and going to another", mailFrom("Shop <news@shop.example>", "News", `<a href="http://198.51.100.7/login">https://www.microsoft.com/account</a>`),
+			"link_text_mismatch", mailcheck.Phishing},
+		{"a password field inside the mail", mailFrom("IT <it@corp.example>", "Mailbox quota", `<form action="https://x.example/p" method="post"><input type="password" name="pw"></form>`),
+			"password_field", mailcheck.Phishing},
+		{"credentials and urgency in English", mailFrom("Billing <billing@pay.example>", "Action required", `<p>Your account will be suspended within 24 hours. Confirm your card number at <a href="https://bit.ly/x">our site</a>.</p>`),
+			"asks_credentials", mailcheck.Phishing},
+		{"credentials and urgency in Japanese", mailFrom("サポート <support@pay.example>", "【重要】アカウント停止のお知らせ", `<p>24時間以内にログインしてカード情報を更新してください。</p>`),
+			"asks_credentials", mailcheck.Suspicious},
+		{"an HTML attachment", "From: Fax <fax@office.example>\r\nSubject: Fax\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nSee attached.\r\n--b\r\nContent-Type: text/html; name=\"fax.html\"\r\nContent-Disposition: attachment; filename=\"fax.html\"\r\n\r\n<form><input type=password></form>\r\n--b--\r\n",
+			"risky_attachment", mailcheck.Phishing},
+		{"a plain note from a colleague", mailFrom("Aiko Tanaka <aiko@corp.example>", "Lunch on Friday?", `<p>Shall we try the new place? <a href="https://corp.example/menu">menu</a></p>`),
+			"", mailcheck.NoProblem},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := signsOf(t, ch, c.raw)
+			if r.Verdict != c.verdict || c.reason != "" && !has(r, c.reason) {
+				t.Fatalf("got %s %v, want %s with %s", r.Verdict, r.Reasons, c.verdict, c.reason)
+			}
+			for _, lang := range []string{"en", "ja"} {
+				for _, x := range r.Localize(lang).Reasons {
+					if x.Text == "" || strings.Contains(x.Text, "%!") {
+						t.Errorf("%s reason %s reads %q", lang, x.Code, x.Text)
+					}
+				}
+			}
+		})
+	}
+}
+
+// A real Microsoft mail, signed and checked against a fixed TXT table in
+// place of DNS, is authenticated; the same mail with a changed body is not.
+func TestBrandAuthenticatedByDKIM(t *testing.T) {
+	pub, priv, _ := ed25519.GenerateKey(nil)
+	raw := "From: Microsoft account team <account-security-noreply@accountprotection.microsoft.com>\r\nTo: hana@example.jp\r\n" +
+		"Subject: Microsoft account security code\r\nDate: Sun, 22 Nov 2026 10:02:00 +0000\r\nMessage-ID: <1@microsoft.com>\r\n\r\nSecurity code: 482913\r\n"
+	var signed bytes.Buffer
+	if err := msgdkim.Sign(&signed, strings.NewReader(raw), &msgdkim.SignOptions{Domain: "accountprotection.microsoft.com", Selector: "s1", Signer: priv}); err != nil {
+		t.Fatal(err)
+	}
+	txt := map[string]string{"s1._domainkey.accountprotection.microsoft.com": "v=DKIM1; k=ed25519; p=" + base64.StdEncoding.EncodeToString(pub)}
+	ch := &mailcheck.Checker{Brands: []mailcheck.Brand{mailcheck.Microsoft()}, LookupTXT: func(d string) ([]string, error) {
+		if v, ok := txt[d]; ok {
+			return []string{v}, nil
+		}
+		return nil, fmt.Errorf("no TXT for %s", d)
+	}}
+	r := signsOf(t, ch, signed.String())
+	if r.Verdict != mailcheck.NoProblem || !has(r, "brand_authenticated") {
+		t.Fatalf("signed Microsoft mail: %s %v", r.Verdict, r.Reasons)
+	}
+	forged := strings.Replace(signed.String(), "482913", "000000", 1)
+	r = signsOf(t, ch, forged)
+	if r.Verdict == mailcheck.NoProblem || has(r, "brand_authenticated") || !has(r, "dkim_fail") {
+		t.Fatalf("altered Microsoft mail: %s %v", r.Verdict, r.Reasons)
+	}
+}
+
+// Authentication-Results count only from a receiver the operator trusts:
+// anyone can write one saying "pass".
+func TestAuthenticationResultsOnlyFromTrustedReceivers(t *testing.T) {
+	raw := "Authentication-Results: mx.google.com; dmarc=fail header.from=shop.example; spf=fail smtp.mailfrom=shop.example\r\n" +
+		mailFrom("Shop <news@shop.example>", "News", "<p>Hello</p>")
+	untrusted := signsOf(t, &mailcheck.Checker{}, raw)
+	trusted := signsOf(t, &mailcheck.Checker{TrustedReceivers: []string{"google.com"}}, raw)
+	if has(untrusted, "receiver_dmarc_fail") || !has(trusted, "receiver_dmarc_fail") || !has(trusted, "receiver_spf_fail") {
+		t.Fatalf("untrusted %v, trusted %v", untrusted.Reasons, trusted.Reasons)
+	}
+	forgedPass := "Authentication-Results: mx.google.com; dmarc=pass header.from=microsoft.com\r\n" +
+		mailFrom("Microsoft <account-security-noreply@accountprotection.microsoft.com>", "Microsoft account security code", "<p>x</p>")
+	if r := signsOf(t, &mailcheck.Checker{Brands: []mailcheck.Brand{mailcheck.Microsoft()}}, forgedPass); has(r, "brand_authenticated") {
+		t.Fatalf("an untrusted pass authenticated the brand: %v", r.Reasons)
+	}
+}
+
+func TestParsesRealWorldEncodings(t *testing.T) {
+	enc := func(e transform.Transformer, s string) string {
+		b, _, err := transform.Bytes(e, []byte(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	const body = "パスワードを入力してください。至急ご確認ください。"
+	for name, raw := range map[string]string{
+		"ISO-2022-JP": "From: a@b.example\r\nSubject: =?ISO-2022-JP?B?" + base64.StdEncoding.EncodeToString([]byte(enc(japanese.ISO2022JP.NewEncoder(), "セキュリティ"))) + "?=\r\nContent-Type: text/plain; charset=ISO-2022-JP\r\n\r\n" + enc(japanese.ISO2022JP.NewEncoder(), body),
+		"Shift_JIS":   "From: a@b.example\r\nSubject: x\r\nContent-Type: text/plain; charset=Shift_JIS\r\n\r\n" + enc(japanese.ShiftJIS.NewEncoder(), body),
+		"EUC-JP":      "From: a@b.example\r\nSubject: x\r\nContent-Type: text/plain; charset=EUC-JP\r\n\r\n" + enc(japanese.EUCJP.NewEncoder(), body),
+		"base64 in nested multipart": "From: a@b.example\r\nSubject: x\r\nContent-Type: multipart/mixed; boundary=o\r\n\r\n--o\r\nContent-Type: multipart/alternative; boundary=i\r\n\r\n--i\r\n" +
+			"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n" + base64.StdEncoding.EncodeToString([]byte(body)) + "\r\n--i--\r\n--o--\r\n",
+		"quoted-printable": "From: a@b.example\r\nSubject: x\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n" +
+			"=E3=83=91=E3=82=B9=E3=83=AF=E3=83=BC=E3=83=89=E3=82=92=E5=85=A5=E5=8A=9B=E3=81=97=E3=81=A6=E3=81=8F=E3=81=A0=E3=81=95=E3=81=84=E3=80=82=E8=87=B3=E6=80=A5\r\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			m := mailcheck.Parse([]byte(raw))
+			if !strings.Contains(m.Text, "パスワードを入力") {
+				t.Fatalf("text %q", m.Text)
+			}
+			if name == "ISO-2022-JP" && m.Subject != "セキュリティ" {
+				t.Fatalf("subject %q", m.Subject)
+			}
+			r := signsOf(t, &mailcheck.Checker{}, raw)
+			if !has(r, "asks_credentials") || !has(r, "urgency") {
+				t.Fatalf("Japanese signs not read: %v", r.Reasons)
+			}
+		})
+	}
+}
+
+func TestBrokenMIMEIsReadBestEffort(t *testing.T) {
+	for _, raw := range []string{
+		"",
+		"From: \r\n\r\n",
+		"Content-Type: multipart/mixed\r\n\r\n--x\r\n",
+		"Content-Type: multipart/mixed; boundary=\"x\"\r\n\r\n--x\r\nContent-Transfer-Encoding: base64\r\n\r\n!!!@@@===\r\n",
+		"Subject: =?UTF-8?B?not base64?=\r\nContent-Type: text/html\r\n\r\n<a href=\"http://[::1\">x</a><form",
+		strings.Repeat("Content-Type: multipart/mixed; boundary=a\r\n\r\n--a\r\n", 50),
+	} {
+		if _, err := (&mailcheck.Checker{}).Check(context.Background(), []byte(raw)); err != nil {
+			t.Fatalf("%q: %v", raw, err)
+		}
+	}
+}
