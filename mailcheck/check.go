@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/emersion/go-msgauth/authres"
@@ -89,6 +90,25 @@ type Checker struct {
 	// TrustedReceivers are the authserv-ids whose Authentication-Results
 	// are believed; anyone can write that header, so others are ignored.
 	TrustedReceivers []string
+
+	prepare   sync.Once
+	protected []target
+	byBrand   [][]target
+}
+
+// protectedTargets are every brand's domains, prepared once.
+func (c *Checker) protectedTargets() []target {
+	c.prepare.Do(func() {
+		var domains []string
+		for _, b := range c.allBrands() {
+			domains = append(domains, b.protected()...)
+		}
+		c.protected = targets(domains)
+		for _, b := range c.allBrands() {
+			c.byBrand = append(c.byBrand, targets(b.protected()))
+		}
+	})
+	return c.protected
 }
 
 // Report is the verdict and the reasons behind it.
@@ -497,8 +517,9 @@ func (c *Checker) authenticatedAs(m *Message, r *report, b Brand) bool {
 // brands weighs claims to be a protected brand.
 func (c *Checker) brands(m *Message, r *report) {
 	from := hostOfAddress(m.FromAddress)
-	for _, b := range c.allBrands() {
-		if k, target := lookalike(from, targets(b.protected()), true); k != "" {
+	c.protectedTargets()
+	for i, b := range c.allBrands() {
+		if k, target := lookalike(from, c.byBrand[i], true); k != "" {
 			r.add("lookalike_sender_"+k, strong, registrable(from), target)
 			r.decisive = true
 			r.Brand = b.Name
@@ -523,11 +544,7 @@ func (c *Checker) brands(m *Message, r *report) {
 // content weighs the links, attachments and words.
 func (c *Checker) content(m *Message, r *report) {
 	from := hostOfAddress(m.FromAddress)
-	var domains []string
-	for _, b := range c.allBrands() {
-		domains = append(domains, b.protected()...)
-	}
-	protected := targets(domains)
+	protected := c.protectedTargets()
 	hosts := map[string]bool{}
 	for _, l := range m.Links {
 		host := hostOfURL(l.Href)

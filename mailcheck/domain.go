@@ -177,7 +177,7 @@ func lookalike(host string, protected []target, loose bool) (kind, domain string
 		case loose && containsToken(regLabel, p.labelSkel):
 			// microsoft-mail.com, secure-microsoft.co
 			return "contains", p.domain
-		case len(p.labelSkel) >= 6 && editDistance(regLabel, p.labelSkel) <= 1+len(p.labelSkel)/9:
+		case len(p.labelSkel) >= 6 && abs(len(regLabel)-len(p.labelSkel)) <= 2 && editDistance(regLabel, p.labelSkel) <= 1+len(p.labelSkel)/9:
 			return "typo", p.domain
 		}
 	}
@@ -200,4 +200,11 @@ func containsToken(host, name string) bool {
 // suffix, which tells "example.com" from "report.pdf".
 func publicSuffixICANN(d string) (string, bool) {
 	return publicsuffix.PublicSuffix(strings.ToLower(d))
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
 }

@@ -86,7 +86,9 @@ func readManifest(path, set string) map[string]bool {
 }
 
 // Flagged is the share of a set judged phishing or suspicious.
-func (s *SetResult) Flagged() float64 { return share(s.Verdicts[Phishing]+s.Verdicts[Suspicious], s.Total) }
+func (s *SetResult) Flagged() float64 {
+	return share(s.Verdicts[Phishing]+s.Verdicts[Suspicious], s.Total)
+}
 
 // ThemedFlagged is the same share among themed files.
 func (s *SetResult) ThemedFlagged() float64 {

@@ -45,14 +45,14 @@ type Message struct {
 	To          []string
 	Subject     string
 
-	Text        string // visible text of all parts, decoded to UTF-8
-	Links       []Link
-	Forms       int
+	Text  string // visible text of all parts, decoded to UTF-8
+	Links []Link
+	Forms int
 	// PasswordFields counts inputs for a password or card number.
 	PasswordFields int
-	Scripts     int
-	DataURIs    int
-	Attachments []Attachment
+	Scripts        int
+	DataURIs       int
+	Attachments    []Attachment
 }
 
 // Link is a hyperlink as the reader sees it.
@@ -193,9 +193,13 @@ func (m *Message) walk(h textproto.MIMEHeader, body []byte, depth int) {
 	if media == "" {
 		media = "text/plain"
 	}
-	body = decodeTransfer(h.Get("Content-Transfer-Encoding"), body)
 	name := attachmentName(h, params)
 	disp, _, _ := mime.ParseMediaType(h.Get("Content-Disposition"))
+	if strings.HasPrefix(media, "text/") || strings.HasPrefix(media, "multipart/") || strings.HasPrefix(media, "message/") || media == "application/xhtml+xml" {
+		// Only what is read gets decoded: images and archives are judged
+		// by their names.
+		body = decodeTransfer(h.Get("Content-Transfer-Encoding"), body)
+	}
 	switch {
 	case strings.HasPrefix(media, "multipart/"):
 		b := params["boundary"]
@@ -401,6 +405,11 @@ func (m *Message) readHTML(s string) {
 				continue
 			}
 			attrs := map[string]string{}
+			switch tag {
+			case "a", "area", "iframe", "embed", "object", "input", "form":
+			default:
+				hasAttr = false // nothing to learn from other tags' attributes
+			}
 			for hasAttr {
 				var k, v []byte
 				k, v, hasAttr = z.TagAttr()

@@ -19,7 +19,7 @@ const (
 // are the languages ward's readers use; the others are the ones phishing
 // aimed at them is most often written in.
 var (
-	credentialRequest = newPhrases(strings.ToLower(``+
+	credentialRequest = newPhrases(strings.ToLower(`` +
 		`\b(enter|confirm|verify|update|provide|re-?enter|validate|submit|type|send us|reply with)\s+(your|the|all)?\s*(current\s+|account\s+|e-?mail\s+)?(password|passcode|login details|login credentials|credentials|card number|card details|credit card|debit card|cvv|cvc|pin\b|bank details|bank account|billing (info|information|details)|payment (info|information|details)|social security|ssn|id card|identity document|passport|driver'?s licen[cs]e|seed phrase|recovery phrase|secret phrase|private key|wallet)` +
 		`|\b(sign|log)\s?-?in\s+(now\s+)?(to|and)\s+(verify|confirm|restore|unlock|reactivate|keep|avoid|secure|update|validate|review)` +
 		`|\b(verify|confirm|validate|update|restore)\s+(your\s+)?(account|identity|mailbox|e-?mail account|wallet|information|details|billing)\b` +
@@ -30,7 +30,7 @@ var (
 		`|\b(mot de passe|carte bancaire|coordonnées bancaires|confirmez vos (informations|données)|vérifiez votre compte)` +
 		`|\b(wachtwoord|bankgegevens|bevestig uw (gegevens|account))`))
 
-	urgency = newPhrases(strings.ToLower(``+
+	urgency = newPhrases(strings.ToLower(`` +
 		`\b(urgent(ly)?|immediately|immediate action|act (now|today|fast)|action (required|needed)|within \d+\s*(hours?|hrs|days?)|final (notice|warning|reminder)|last (chance|warning|notice|reminder)|suspend(ed|ing)?|deactivat(e|ed|ion)|terminat(e|ed|ion)|will be (deleted|closed|blocked|suspended|locked|lost|removed|disabled|terminated)|permanently (deleted|closed|locked|lost)|expir(es|ed|ing) (today|soon|now)|unusual (activity|sign-?in|login)|suspicious (activity|sign-?in|login)|unauthori[sz]ed|has been (locked|restricted|limited|blocked|compromised)|restricted|failure to|avoid (losing|suspension|closure|interruption)|security (alert|breach|warning)|data breach|verify (now|immediately))` +
 		`|至急|緊急|直ちに|ただちに|時間以内|停止|凍結|利用制限|削除されます|ロックされ|不正(な)?(アクセス|ログイン|利用)|期限切れ|本日中` +
 		`|\b(dringend|sofort|gesperrt|letzte (Chance|Mahnung|Warnung)|innerhalb von \d+|eingeschränkt|ungewöhnliche Aktivität)` +
