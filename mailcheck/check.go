@@ -137,6 +137,12 @@ type Reason struct {
 	Text   string   `json:"text,omitempty"`
 }
 
+// Bounds on the work one mail can cause.
+const (
+	maxScannedText  = 64 << 10
+	maxCheckedHosts = 64
+)
+
 // Scores at which the signs alone make a verdict.
 const (
 	phishingScore   = 8
@@ -176,6 +182,12 @@ func (c *Checker) Check(ctx context.Context, raw []byte) (Report, error) {
 		}
 	}
 	c.sender(m, r)
+	if orig := forwardedOriginal(m); orig != nil {
+		// A person often forwards the mail they doubt: judge its first sender.
+		r.add("forwarded", 0, orig.FromAddress)
+		c.sender(orig, r)
+		c.brands(orig, r)
+	}
 	c.authentication(m, r)
 	c.brands(m, r)
 	c.content(m, r)
@@ -376,13 +388,16 @@ func (c *Checker) sender(m *Message, r *report) {
 		r.add("from_missing", medium)
 		return
 	}
-	for _, a := range addressLike.FindAllStringSubmatch(strings.ToLower(m.FromName), 3) {
+	// Read the name as it looks, not as it is encoded: marks and
+	// lookalike letters dropped or folded.
+	shownName := skeleton(m.FromName)
+	for _, a := range addressLike.FindAllStringSubmatch(shownName, 3) {
 		if !sameOrg(a[1], from) {
 			r.add("display_address_mismatch", strong, a[1], from)
 		}
 	}
 	if r.once("display_address_mismatch") {
-		for _, d := range domainInText.FindAllStringSubmatch(strings.ToLower(m.FromName), 3) {
+		for _, d := range domainInText.FindAllStringSubmatch(shownName, 3) {
 			if plausibleDomain(d[1]) && !sameOrg(d[1], from) {
 				r.add("display_domain_mismatch", medium, d[1], from)
 			}
@@ -449,7 +464,9 @@ func (c *Checker) authentication(m *Message, r *report) {
 			case v.Err == nil:
 				passed = true
 				r.add("dkim_unaligned", weak, v.Domain, registrable(from))
-			case !msgdkim.IsTempFail(v.Err):
+			case !msgdkim.IsTempFail(v.Err) && !msgdkim.IsPermFail(v.Err):
+				// The key was found and the signature checked: it is wrong.
+				// (A missing key or a malformed tag proves nothing.)
 				r.add("dkim_fail", medium, v.Domain)
 			}
 		}
@@ -556,7 +573,7 @@ func (c *Checker) content(m *Message, r *report) {
 			}
 			r.add("link_text_mismatch", w, shown, registrable(host))
 		}
-		if host == "" || hosts[host] {
+		if host == "" || hosts[host] || len(hosts) >= maxCheckedHosts {
 			continue
 		}
 		hosts[host] = true
@@ -594,7 +611,13 @@ func (c *Checker) content(m *Message, r *report) {
 			r.add("risky_attachment", strong, a.Name)
 		}
 	}
-	text := strings.ToLower(m.Subject + "\n" + m.Text)
+	// What a mail asks for is in its first pages; the rest of a long
+	// digest or log adds cost, not evidence.
+	body := m.Text
+	if len(body) > maxScannedText {
+		body = body[:maxScannedText]
+	}
+	text := strings.ToLower(m.Subject + "\n" + body)
 	subject := strings.ToLower(m.Subject)
 	if x := credentialRequest.find(text); x != "" {
 		r.add("asks_credentials", medium+weak, strings.TrimSpace(x))
@@ -641,4 +664,25 @@ func shownDomain(text string) string {
 		return ""
 	}
 	return d[1]
+}
+
+var (
+	forwardSubject = regexp.MustCompile(`(?i)^\s*(fwd?|tr|wg|rv|enc|i|転送)\s*:`)
+	forwardMarker  = regexp.MustCompile(`(?i)(forwarded message|original message|weitergeleitete nachricht|mensagem encaminhada|mensaje reenviado|message transféré|転送されたメッセージ)`)
+	inlineFrom     = regexp.MustCompile(`(?im)^[ \t>*]*(?:from|de|von|van|da|差出人|送信者)[ \t]*[:：][ \t]*(.{3,300}?)[ \t]*$`)
+)
+
+// forwardedOriginal reads the sender of a forwarded mail from the lines
+// its mail app quoted (From: Name <address>).
+func forwardedOriginal(m *Message) *Message {
+	if !forwardSubject.MatchString(m.Subject) && !forwardMarker.MatchString(m.Text[:min(len(m.Text), 8192)]) {
+		return nil
+	}
+	for _, loc := range inlineFrom.FindAllStringSubmatch(m.Text[:min(len(m.Text), 16384)], 5) {
+		name, addr := address(loc[1])
+		if addr != "" && addr != m.FromAddress {
+			return &Message{HasHeaders: true, FromName: name, FromAddress: addr, Subject: m.Subject, Header: m.Header}
+		}
+	}
+	return nil
 }

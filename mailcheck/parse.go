@@ -45,9 +45,11 @@ type Message struct {
 	To          []string
 	Subject     string
 
-	Text  string // visible text of all parts, decoded to UTF-8
-	Links []Link
-	Forms int
+	Text      string // visible text of all parts, decoded to UTF-8
+	text      strings.Builder
+	textParts int
+	Links     []Link
+	Forms     int
 	// PasswordFields counts inputs for a password or card number.
 	PasswordFields int
 	Scripts        int
@@ -86,7 +88,9 @@ func Parse(raw []byte) *Message {
 		m.finish()
 		return m
 	}
-	tp := textproto.NewReader(bufio.NewReader(bytes.NewReader(raw)))
+	src := bytes.NewReader(raw)
+	buf := bufio.NewReader(src)
+	tp := textproto.NewReader(buf)
 	h, err := tp.ReadMIMEHeader()
 	if len(h) == 0 {
 		m.addText("text/plain", "", raw)
@@ -97,7 +101,7 @@ func Parse(raw []byte) *Message {
 	m.Header = h
 	body := []byte{}
 	if err == nil {
-		body, _ = io.ReadAll(tp.R)
+		body = raw[len(raw)-src.Len()-buf.Buffered():] // no copy of the body
 	}
 	m.readHeaders()
 	m.walk(h, body, 0)
@@ -218,7 +222,7 @@ func (m *Message) walk(h textproto.MIMEHeader, body []byte, depth int) {
 		}
 	case media == "message/rfc822" || media == "message/global":
 		inner := Parse(body)
-		m.Text += "\n" + inner.Subject + "\n" + inner.Text
+		m.addPlain("\n" + inner.Subject + "\n" + inner.Text)
 		m.Links = append(m.Links, inner.Links...)
 		m.Forms += inner.Forms
 		m.PasswordFields += inner.PasswordFields
@@ -236,7 +240,13 @@ func (m *Message) walk(h textproto.MIMEHeader, body []byte, depth int) {
 	}
 }
 
-func (m *Message) parts() int { return len(m.Attachments) + strings.Count(m.Text, "\x00") }
+func (m *Message) parts() int { return len(m.Attachments) + m.textParts }
+
+func (m *Message) addPlain(s string) {
+	m.textParts++
+	m.text.WriteString("\n")
+	m.text.WriteString(s)
+}
 
 func lenientMediaType(ct string) (string, map[string]string) {
 	media, rest, _ := strings.Cut(ct, ";")
@@ -307,7 +317,7 @@ func toUTF8(charset string, body []byte) string {
 		}
 	}
 	if !utf8.Valid(body) && charset == "" {
-		if out, _, err := transform.Bytes(japanese.ShiftJIS.NewDecoder(), body); err == nil && utf8.Valid(out) && bytes.ContainsAny(out, "ぁあいうえおかがきくけこさしすせそたちつてとなにのはへまみむめもやゆよらりるれろわをんアイウエオカキクケコサシスセソタチツテトナニヌネノハヒフヘホマミムメモヤユヨラリルレロワヲン") {
+		if out, _, err := transform.Bytes(japanese.ShiftJIS.NewDecoder(), body); err == nil && utf8.Valid(out) && hasKana(out[:min(len(out), 4096)]) {
 			return string(out)
 		}
 	}
@@ -349,7 +359,7 @@ func (m *Message) addText(media, charset string, body []byte) {
 		m.readHTML(s)
 		return
 	}
-	m.Text += "\x00" + s
+	m.addPlain(s)
 	for _, u := range urlsIn(s) {
 		if len(m.Links) >= maxLinks {
 			break
@@ -404,9 +414,10 @@ func (m *Message) readHTML(s string) {
 				}
 				continue
 			}
-			attrs := map[string]string{}
+			var attrs map[string]string
 			switch tag {
 			case "a", "area", "iframe", "embed", "object", "input", "form":
+				attrs = map[string]string{}
 			default:
 				hasAttr = false // nothing to learn from other tags' attributes
 			}
@@ -460,7 +471,7 @@ func (m *Message) readHTML(s string) {
 		anchor.Text = strings.Join(strings.Fields(anchorText.String()), " ")
 		m.Links = append(m.Links, *anchor)
 	}
-	m.Text += "\x00" + html.UnescapeString(text.String())
+	m.addPlain(text.String()) // the tokenizer has already decoded entities
 }
 
 // isDataURI reports a data: URI that is a document or script rather than
@@ -471,5 +482,18 @@ func isDataURI(s string) bool {
 }
 
 func (m *Message) finish() {
-	m.Text = strings.ReplaceAll(m.Text, "\x00", "\n")
+	m.Text = m.text.String()
+	m.text.Reset()
+}
+
+// hasKana tells Japanese text from bytes that merely decode as Shift_JIS.
+func hasKana(b []byte) bool {
+	for len(b) > 0 {
+		r, n := utf8.DecodeRune(b)
+		if r >= 0x3041 && r <= 0x30FF {
+			return true
+		}
+		b = b[n:]
+	}
+	return false
 }

@@ -19,7 +19,7 @@ type phrases struct {
 	seen     [1 << 16 / 64]uint64
 }
 
-const phraseWindow = 200
+const phraseWindow = 120
 
 // newPhrases compiles pattern, which must be lower case and whose every
 // alternative starts with a literal of two bytes or more.

@@ -90,8 +90,15 @@ var riskyExtensions = map[string]bool{
 // mathematical alphabets, and words that mix scripts.
 func evasion(s string) string {
 	invisible, styled := 0, 0
+	prev := rune(0)
 	for _, r := range s {
+		markOnASCII := prev < 0x80 && unicode.IsLetter(prev) && unicode.Is(unicode.Mn, r) && (r < 0x0300 || r > 0x036F)
+		prev = r
 		switch {
+		case markOnASCII:
+			// A Syriac or Hebrew mark on a Latin letter: invisible to the
+			// reader, enough to break a filter's word match.
+			invisible++
 		case r == 0x034F || r == 0x200B || r == 0x200C || r == 0x200D || r == 0x2060 || r == 0xFEFF || r == 0x00AD ||
 			(r >= 0xE0000 && r <= 0xE01EF):
 			invisible++
