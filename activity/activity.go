@@ -22,6 +22,9 @@ const (
 	FactorEnabled   = "factor_enabled"
 	ContactRemoved  = "contact_removed"
 	NotMineReported = "not_mine_reported"
+	// UnsolicitedReported: "this wasn't me" on a code mail.
+	UnsolicitedReported = "unsolicited_reported"
+	AliasChanged        = "alias_changed"
 )
 
 // Results.
@@ -34,6 +37,10 @@ const (
 	StepUpRequired  = "step_up_required"
 	Locked          = "locked"
 	AccountDisabled = "account_disabled"
+	// Suppressed: a code asked for from a source its recipient reported.
+	Suppressed = "suppressed"
+	// Held: a code not sent because the address had its day's share.
+	Held = "held"
 )
 
 // Record appends e to the log inside the caller's transaction, stamping

@@ -109,6 +109,16 @@ type Config struct {
 		TTL Duration `yaml:"ttl" doc:"How long a sign-in or reset may take from start to finish."`
 	} `yaml:"flows"`
 
+	Risk struct {
+		GeoIPCity    string   `yaml:"geoip_city" doc:"Path of a MaxMind GeoLite2/GeoIP2 City database (.mmdb). Empty: places are unknown; IP, device and velocity signals still work."`
+		GeoIPASN     string   `yaml:"geoip_asn" doc:"Path of a MaxMind GeoLite2/GeoIP2 ASN database (.mmdb), for the network (ASN) signal."`
+		NetworksFile string   `yaml:"networks_file" doc:"File of anonymising or hosting networks, one CIDR per line with an optional label (\"Tor exit\"); a sign-in from them is flagged."`
+		StepUp       []string `yaml:"step_up" doc:"Reasons that ask for a code: new_device, new_ip, new_country, new_network, impossible_travel, anonymizer, ip_many_accounts, ip_failures, account_failures."`
+		Block        []string `yaml:"block" doc:"Reasons that block the sign-in (same names as step_up)."`
+		SuppressFor  Duration `yaml:"suppress_for" doc:"After \"this wasn't me\" on a code mail, how long codes to that address requested from the same IP, network or device are not sent."`
+		FloodAfter   int      `yaml:"flood_after" doc:"Codes one address gets per day before the rest are replaced by one digest mail (then nothing until the next day). A signed-in owner's step-up codes are not counted."`
+	} `yaml:"risk"`
+
 	MailCheck struct {
 		Brand            string   `yaml:"brand" doc:"The name people know this service by: a mail that names it must prove it is ward's own. Empty: the host of public_url."`
 		Domains          []string `yaml:"domains" doc:"Domains ward's mail comes from, guarded against lookalikes. Empty: the DKIM domain and the domain of mail.from."`
@@ -143,6 +153,10 @@ func Default() Config {
 	c.Mail.DKIM.Algorithms = []string{"ed25519", "rsa"}
 	c.Codes.Digits = 6
 	c.MailCheck.Protect = []string{"microsoft"}
+	c.Risk.StepUp = []string{"new_device", "new_ip", "new_country", "new_network", "impossible_travel", "anonymizer", "ip_failures", "account_failures"}
+	c.Risk.Block = []string{"ip_many_accounts"}
+	c.Risk.SuppressFor = Duration(24 * time.Hour)
+	c.Risk.FloodAfter = 5
 	c.MailCheck.DNS = true
 	c.Codes.TTL = Duration(10 * time.Minute)
 	c.Codes.RecoveryTTL = Duration(10 * time.Minute)
@@ -326,6 +340,21 @@ func (c Config) Validate() error {
 	}
 	if a, err := mail.ParseAddress(c.Mail.From); err != nil || !strings.Contains(a.Address, "@") {
 		return bad("mail.from", "%q is not an address like \"Example <security@example.com>\"", c.Mail.From)
+	}
+	reasons := map[string]bool{"new_device": true, "new_ip": true, "new_country": true, "new_network": true, "impossible_travel": true,
+		"anonymizer": true, "ip_many_accounts": true, "ip_failures": true, "account_failures": true}
+	for key, list := range map[string][]string{"risk.step_up": c.Risk.StepUp, "risk.block": c.Risk.Block} {
+		for _, r := range list {
+			if !reasons[r] {
+				return bad(key, "%q is not a reason ward knows (see docs/CONFIG.md)", r)
+			}
+		}
+	}
+	if c.Risk.FloodAfter < 1 {
+		return bad("risk.flood_after", "must be at least 1")
+	}
+	if c.Risk.SuppressFor.D() < time.Minute {
+		return bad("risk.suppress_for", "must be at least 1m")
 	}
 	for _, p := range c.MailCheck.Protect {
 		name, domains, ok := strings.Cut(p, "=")

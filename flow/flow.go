@@ -8,6 +8,7 @@ import (
 	"crypto/hmac"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/wardhq/ward/account"
@@ -15,6 +16,7 @@ import (
 	"github.com/wardhq/ward/keys"
 	"github.com/wardhq/ward/notify"
 	"github.com/wardhq/ward/otp"
+	"github.com/wardhq/ward/risk"
 	"github.com/wardhq/ward/session"
 	"github.com/wardhq/ward/store"
 	"github.com/wardhq/ward/throttle"
@@ -61,20 +63,11 @@ type Client struct {
 	DeviceToken string
 }
 
-// Attempt is what the risk check sees of a sign-in with a right password.
-type Attempt struct {
-	AccountID   string
-	Client      Client
-	KnownDevice bool
-	KnownIP     bool
-}
-
-// Decision is the risk check's answer, with reasons for the log.
-type Decision struct {
-	StepUp  bool
-	Block   bool
-	Reasons []string
-}
+// Attempt and Decision are the risk check's question and answer.
+type (
+	Attempt  = risk.Attempt
+	Decision = risk.Decision
+)
 
 // Assessor decides whether a sign-in needs more proof. The risk engine
 // plugs in here.
@@ -89,10 +82,10 @@ type NewDeviceOrIP struct{}
 func (NewDeviceOrIP) Assess(_ context.Context, a Attempt) (Decision, error) {
 	var d Decision
 	if !a.KnownDevice {
-		d.Reasons = append(d.Reasons, "new_device")
+		d.Reasons = append(d.Reasons, risk.NewDevice)
 	}
 	if !a.KnownIP {
-		d.Reasons = append(d.Reasons, "new_ip")
+		d.Reasons = append(d.Reasons, risk.NewIP)
 	}
 	d.StepUp = len(d.Reasons) > 0
 	return d, nil
@@ -107,8 +100,11 @@ type Service struct {
 	Composer  *notify.Composer
 	Throttle  throttle.Policy
 	Risk      Assessor
-	Limits    Limits
-	Now       func() time.Time
+	// Places names where an IP is, for mails (nil: unknown).
+	Places      Places
+	Unsolicited Unsolicited
+	Limits      Limits
+	Now         func() time.Time
 }
 
 // Pending is a flow waiting for a code.
@@ -152,12 +148,25 @@ func factorFor(channel string) string {
 // lookup finds a live account by typed email. A disabled account is
 // treated as unknown so that nothing tells the two apart.
 func (s *Service) lookup(ctx context.Context, identifier string) (store.Account, string, error) {
+	if name := strings.ToLower(strings.TrimSpace(identifier)); isAlias(name) && name != "" {
+		// A private sign-in alias: the code goes to the account's email.
+		a, err := s.Store.AccountByAlias(ctx, name)
+		if errors.Is(err, store.ErrNotFound) {
+			return store.Account{}, name, nil
+		}
+		if err != nil {
+			return store.Account{}, name, err
+		}
+		return a, a.Email, nil
+	}
 	email, err := account.NormalizeEmail(identifier)
 	if err != nil {
 		return store.Account{}, "", inputError(err)
 	}
 	a, err := s.Store.AccountByEmail(ctx, email)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) || err == nil && a.AliasOnly {
+		// With sign-in by the public address turned off, it is treated
+		// exactly like an address with no account.
 		return store.Account{}, email, nil
 	}
 	if err != nil {
@@ -181,7 +190,7 @@ func (s *Service) knownDevice(ctx context.Context, accountID string, c Client) (
 func (s *Service) newFlow(kind, accountID, subject, recipient, channel string, c Client, now time.Time) (store.Flow, string) {
 	tok := keys.Token()
 	return store.Flow{ID: keys.ID(), TokenHash: keys.HashToken(tok), Kind: kind, State: stateCodeSent, AccountID: accountID, Subject: subject,
-		Recipient: recipient, Channel: channel, IP: c.IP, CreatedAt: now, ExpiresAt: now.Add(s.Limits.FlowTTL), UpdatedAt: now}, tok
+		Recipient: recipient, Channel: channel, IP: c.IP, DeviceID: deviceHash(c), CreatedAt: now, ExpiresAt: now.Add(s.Limits.FlowTTL), UpdatedAt: now}, tok
 }
 
 func purposeOf(kind string) string {
@@ -237,6 +246,14 @@ func (s *Service) issue(ctx context.Context, q store.Queries, f store.Flow, lang
 	if err := s.checkSendLimits(ctx, q, recipientKey, c.IP, now); err != nil {
 		return store.Code{}, err
 	}
+	var held string
+	if send {
+		var err error
+		if held, err = s.holdBack(ctx, q, f, recipientKey, lang, c, now); err != nil {
+			return store.Code{}, err
+		}
+		send = held == ""
+	}
 	// A code that is not sent is not digits at all: no typed input can
 	// ever match it.
 	code := keys.Token()
@@ -256,11 +273,23 @@ func (s *Service) issue(ctx context.Context, q store.Queries, f store.Flow, lang
 	if err := q.CreateCode(ctx, cd); err != nil {
 		return cd, err
 	}
+	if held != "" {
+		// The owner sees what was held back, and from where.
+		return cd, activity.Record(ctx, q, now, store.Event{AccountID: f.AccountID, Kind: activity.CodeSent, Result: held,
+			Method: f.Channel, IP: c.IP, Device: s.device(c), FlowID: f.ID, Reasons: []string{purpose}})
+	}
 	if !send {
 		return cd, nil
 	}
 	req := notify.Request{Kind: notify.KindCode, Channel: f.Channel, To: f.Recipient, Language: lang, AccountID: f.AccountID, FlowID: f.ID,
-		Purpose: purpose, Code: code, ExpiresAt: cd.ExpiresAt, RequestedAt: now, IP: c.IP, Device: s.device(c)}
+		Purpose: purpose, Code: code, ExpiresAt: cd.ExpiresAt, RequestedAt: now, IP: c.IP, Device: s.device(c), Place: s.place(c.IP, lang)}
+	if guarded(purpose) && f.Channel == notify.Email {
+		tok, err := s.notMeLink(ctx, q, f, c, now)
+		if err != nil {
+			return cd, err
+		}
+		req.NotMeToken = tok
+	}
 	if f.Kind == KindReset {
 		tok, err := s.notMineLink(ctx, q, f, now)
 		if err != nil {
@@ -593,14 +622,23 @@ func (s *Service) rightCode(ctx context.Context, c Client, f store.Flow, cd stor
 // signIn records the device, issues a session and logs the success.
 func (s *Service) signIn(ctx context.Context, q store.Queries, accountID string, c Client, method string, stepUp bool, now time.Time, reasons []string) (*session.Issued, error) {
 	deviceID := ""
+	newDevice := true
 	if c.DeviceToken != "" {
 		b, o := session.Describe(c.UserAgent)
-		d, err := q.UpsertDevice(ctx, store.Device{ID: keys.ID(), AccountID: accountID, TokenHash: keys.HashToken(c.DeviceToken),
+		id := keys.ID()
+		d, err := q.UpsertDevice(ctx, store.Device{ID: id, AccountID: accountID, TokenHash: keys.HashToken(c.DeviceToken),
 			UserAgent: c.UserAgent, Browser: b, OS: o, LastIP: c.IP, FirstSeen: now, LastSeen: now})
 		if err != nil {
 			return nil, err
 		}
-		deviceID = d.ID
+		deviceID, newDevice = d.ID, d.ID == id // an existing device keeps its id
+	}
+	if announce, err := newSignIn(q, ctx, accountID, newDevice, reasons); err != nil {
+		return nil, err
+	} else if announce {
+		if err := s.notifyNewSignIn(ctx, q, accountID, c, now); err != nil {
+			return nil, err
+		}
 	}
 	iss, err := s.Sessions.Issue(ctx, q, session.Start{AccountID: accountID, DeviceID: deviceID, IP: c.IP, UserAgent: c.UserAgent, Method: method, StepUp: stepUp})
 	if err != nil {
@@ -658,7 +696,7 @@ func (s *Service) PasswordSignIn(ctx context.Context, c Client, identifier, pass
 	if err != nil {
 		return nil, err
 	}
-	dec, err := s.Risk.Assess(ctx, Attempt{AccountID: a.ID, Client: c, KnownDevice: knownDevice, KnownIP: knownIP})
+	dec, err := s.Risk.Assess(ctx, Attempt{AccountID: a.ID, IP: c.IP, KnownDevice: knownDevice, KnownIP: knownIP})
 	if err != nil {
 		return nil, fmt.Errorf("assessing sign-in risk: %w", err)
 	}

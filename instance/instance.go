@@ -27,6 +27,7 @@ import (
 	"github.com/wardhq/ward/keys"
 	"github.com/wardhq/ward/mailcheck"
 	"github.com/wardhq/ward/notify"
+	"github.com/wardhq/ward/risk"
 	"github.com/wardhq/ward/session"
 	"github.com/wardhq/ward/store/postgres"
 	"github.com/wardhq/ward/store/sqlite"
@@ -147,8 +148,22 @@ func New(ctx context.Context, c config.Config, log *slog.Logger, o Options) (*In
 		return nil, err
 	}
 	comp.Jobs = queue
+	geo, err := risk.OpenGeo(c.Risk.GeoIPCity, c.Risk.GeoIPASN)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	nets, err := risk.LoadNetworks(c.Risk.NetworksFile)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	policy := risk.DefaultPolicy()
+	policy.StepUp, policy.Block = c.Risk.StepUp, c.Risk.Block
+	engine := &risk.Engine{History: st, Geo: geo, Networks: nets, Policy: policy, Now: now}
 	sessions := &session.Manager{Store: st, Idle: c.Sessions.Idle.D(), Absolute: c.Sessions.Absolute.D(), Now: now}
-	fs := &flow.Service{Store: st, Keys: k, Passwords: pw, Sessions: sessions, Composer: comp, Risk: flow.NewDeviceOrIP{}, Now: now,
+	fs := &flow.Service{Store: st, Keys: k, Passwords: pw, Sessions: sessions, Composer: comp, Risk: engine, Places: geo, Now: now,
+		Unsolicited: flow.Unsolicited{SuppressFor: c.Risk.SuppressFor.D(), FloodAfter: c.Risk.FloodAfter},
 		Throttle: throttle.Policy{FreeFailures: c.Lockout.FreeFailures, FirstWait: c.Lockout.FirstWait.D(), Step: c.Lockout.Step,
 			MaxWait: c.Lockout.MaxWait.D(), DisableAt: c.Lockout.DisableAt},
 		Limits: flow.Limits{Digits: c.Codes.Digits, CodeTTL: c.Codes.TTL.D(), RecoveryCodeTTL: c.Codes.RecoveryTTL.D(), FlowTTL: c.Flows.TTL.D(),

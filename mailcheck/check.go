@@ -319,7 +319,7 @@ func (c *Checker) proveOwn(ctx context.Context, m *Message, r *report) error {
 	return nil
 }
 
-var notMineToken = regexp.MustCompile(`/not-my-account/([A-Za-z0-9_-]{16,})`)
+var linkToken = regexp.MustCompile(`/not-(?:my-account|me)/([A-Za-z0-9_-]{16,})`)
 var codeLike = regexp.MustCompile(`[0-9０-９][0-9０-９\s\-ー−]{4,14}[0-9０-９]`)
 
 // proveBody proves a pasted body by its reference line and the secrets it
@@ -338,9 +338,14 @@ func (c *Checker) proveBody(ctx context.Context, m *Message, r *report) error {
 			}
 		}
 	}
-	tokens := []string{""}
-	for _, t := range notMineToken.FindAllStringSubmatch(m.Text, 5) {
-		tokens = append(tokens, t[1])
+	// A mail carries at most a "not my account" and a "this wasn't me" link.
+	mine, me := []string{""}, []string{""}
+	for _, t := range linkToken.FindAllStringSubmatch(m.Text, 6) {
+		if strings.Contains(t[0], "/not-me/") {
+			me = append(me, t[1])
+		} else {
+			mine = append(mine, t[1])
+		}
 	}
 	for _, ref := range refs {
 		msg, err := c.Own.Messages.MessageByRef(ctx, strings.ToLower(ref[1]))
@@ -354,10 +359,12 @@ func (c *Checker) proveBody(ctx context.Context, m *Message, r *report) error {
 			continue
 		}
 		for _, code := range codes {
-			for _, tok := range tokens {
-				if c.Own.Digest(msg.ID, code, tok) == msg.Digest {
-					r.genuine(c.Own.Brand.Name, msg, "own_body_matches")
-					return nil
+			for _, a := range mine {
+				for _, b := range me {
+					if c.Own.Digest(msg.ID, code, a, b) == msg.Digest {
+						r.genuine(c.Own.Brand.Name, msg, "own_body_matches")
+						return nil
+					}
 				}
 			}
 		}

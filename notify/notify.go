@@ -22,6 +22,12 @@ import (
 const (
 	KindCode            = "code"
 	KindPasswordChanged = "password_changed"
+	// KindCodeDigest replaces the codes an address would get after too
+	// many requests in a day: one mail saying what was asked and from where.
+	KindCodeDigest = "code_digest"
+	// KindNewSignIn tells every contact about a sign-in from a new device
+	// or country.
+	KindNewSignIn = "new_sign_in"
 )
 
 // Channels.
@@ -46,11 +52,18 @@ type Request struct {
 	// Code and NotMineToken are secrets: sealed at rest, erased once sent.
 	Code         string
 	NotMineToken string
-	ExpiresAt    time.Time
+	// NotMeToken is the "this wasn't me" link of a code mail.
+	NotMeToken string
+	ExpiresAt  time.Time
 	// Who asked: shown in the message so the reader can tell if it was them.
 	RequestedAt time.Time
 	IP          string
 	Device      string
+	// Place is the approximate place of IP, in the recipient's language.
+	Place string
+	// Count and Sources describe the requests a digest stands for.
+	Count   int
+	Sources []string
 }
 
 // data is what a message keeps in the clear.
@@ -60,11 +73,15 @@ type data struct {
 	RequestedAt time.Time `json:"requested_at"`
 	IP          string    `json:"ip,omitempty"`
 	Device      string    `json:"device,omitempty"`
+	Place       string    `json:"place,omitempty"`
+	Count       int       `json:"count,omitempty"`
+	Sources     []string  `json:"sources,omitempty"`
 }
 
 type secret struct {
 	Code    string `json:"code,omitempty"`
 	NotMine string `json:"not_mine,omitempty"`
+	NotMe   string `json:"not_me,omitempty"`
 }
 
 // Rendered is a message ready to hand to a channel.
@@ -111,16 +128,17 @@ func NewComposer(k *keys.Keys, from, publicURL string, now func() time.Time) (*C
 // Queue stores r in the outbox inside the caller's transaction.
 func (c *Composer) Queue(ctx context.Context, q store.Queries, r Request) (store.Message, error) {
 	now := c.Now().UTC()
-	d, err := json.Marshal(data{Purpose: r.Purpose, ExpiresAt: r.ExpiresAt.UTC(), RequestedAt: r.RequestedAt.UTC(), IP: r.IP, Device: r.Device})
+	d, err := json.Marshal(data{Purpose: r.Purpose, ExpiresAt: r.ExpiresAt.UTC(), RequestedAt: r.RequestedAt.UTC(), IP: r.IP, Device: r.Device,
+		Place: r.Place, Count: r.Count, Sources: r.Sources})
 	if err != nil {
 		return store.Message{}, fmt.Errorf("encoding message data: %w", err)
 	}
 	m := store.Message{ID: keys.ID(), Kind: r.Kind, Channel: r.Channel, Recipient: r.To, Language: r.Language, AccountID: r.AccountID,
 		FlowID: r.FlowID, Data: d, Status: store.MessageQueued, CreatedAt: now, NextAt: now}
 	m.Ref = Ref(m.ID)
-	m.Digest = c.Keys.ContentDigest(m.ID, r.Code, r.NotMineToken)
-	if r.Code != "" || r.NotMineToken != "" {
-		s, _ := json.Marshal(secret{Code: r.Code, NotMine: r.NotMineToken})
+	m.Digest = c.Keys.ContentDigest(m.ID, r.Code, r.NotMineToken, r.NotMeToken)
+	if r.Code != "" || r.NotMineToken != "" || r.NotMeToken != "" {
+		s, _ := json.Marshal(secret{Code: r.Code, NotMine: r.NotMineToken, NotMe: r.NotMeToken})
 		m.Secret = c.Keys.Seal(s, []byte(m.ID))
 	}
 	if !r.ExpiresAt.IsZero() {
@@ -164,10 +182,14 @@ func (c *Composer) Render(m store.Message) (Rendered, error) {
 	}
 	view := map[string]any{
 		"Lang": lang, "Code": s.Code, "Purpose": d.Purpose, "ExpiresAt": d.ExpiresAt, "RequestedAt": d.RequestedAt,
-		"IP": d.IP, "Device": d.Device, "Host": hostOf(c.PublicURL), "Ref": Ref(m.ID),
+		"IP": d.IP, "Device": d.Device, "Host": hostOf(c.PublicURL), "Ref": Ref(m.ID), "Place": d.Place, "Count": d.Count,
+		"Sources": d.Sources, "SecureURL": c.PublicURL + "/account/secure",
 	}
 	if s.NotMine != "" {
 		view["NotMineURL"] = c.PublicURL + "/not-my-account/" + s.NotMine
+	}
+	if s.NotMe != "" {
+		view["NotMeURL"] = c.PublicURL + "/not-me/" + s.NotMe
 	}
 	var buf bytes.Buffer
 	if err := c.tmpl.ExecuteTemplate(&buf, name, view); err != nil {
@@ -224,4 +246,20 @@ func Purpose(m store.Message) string {
 		return d.Purpose
 	}
 	return m.Kind
+}
+
+// Origin describes who asked for a message, for a digest: "203.0.113.5 ·
+// Tokyo, Japan · Chrome on macOS".
+func Origin(m store.Message) string {
+	var d data
+	if json.Unmarshal(m.Data, &d) != nil {
+		return ""
+	}
+	var parts []string
+	for _, p := range []string{d.IP, d.Place, d.Device} {
+		if p != "" {
+			parts = append(parts, p)
+		}
+	}
+	return strings.Join(parts, " · ")
 }

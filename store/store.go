@@ -72,6 +72,8 @@ type Queries interface {
 	MessageByID(ctx context.Context, id string) (Message, error)
 	// MessageByRef finds the message whose body shows reference ref.
 	MessageByRef(ctx context.Context, ref string) (Message, error)
+	// CountMessagesTo counts messages of kind queued to recipient since.
+	CountMessagesTo(ctx context.Context, recipient, kind string, since time.Time) (int, error)
 	UpdateMessage(ctx context.Context, m Message) error
 	MessagesTo(ctx context.Context, recipient string, limit int) ([]Message, error)
 	// MessagesByFlow lists a flow's messages, newest first.
@@ -94,6 +96,18 @@ type Queries interface {
 	// Events lists an account's events, newest first, before `before` (zero
 	// for now), at most limit.
 	Events(ctx context.Context, accountID string, before time.Time, limit int) ([]Event, error)
+	// SignIns lists an account's successful sign-ins, newest first.
+	SignIns(ctx context.Context, accountID string, limit int) ([]Event, error)
+	// IPActivity sums the sign-in events from ip since a time.
+	IPActivity(ctx context.Context, ip string, since time.Time) (IPActivity, error)
+	// AccountFailures counts wrong passwords and codes for an account since a time.
+	AccountFailures(ctx context.Context, accountID string, since time.Time) (int, error)
+	AccountByAlias(ctx context.Context, alias string) (Account, error)
+	SetAccountAlias(ctx context.Context, id, alias string, only bool) error
+	// Suppress stops codes to recipientKey requested from source until a time.
+	Suppress(ctx context.Context, recipientKey, source string, until, now time.Time) error
+	// Suppressed reports whether any of sources is suppressed for recipientKey.
+	Suppressed(ctx context.Context, recipientKey string, sources []string, now time.Time) (bool, error)
 	// SignedInFromIP reports whether the account ever signed in from ip.
 	SignedInFromIP(ctx context.Context, accountID, ip string) (bool, error)
 
@@ -115,6 +129,16 @@ type Account struct {
 	Language     string
 	CreatedAt    time.Time
 	DisabledAt   *time.Time
+	// Alias is a private sign-in name; with AliasOnly, sign-in by the
+	// public email address is refused (silently, as for an unknown one).
+	Alias     string
+	AliasOnly bool
+}
+
+// IPActivity is what one IP did in a window: sign-in attempts, distinct
+// accounts tried, and failures.
+type IPActivity struct {
+	Attempts, Accounts, Failures int
 }
 
 // Contact kinds.
@@ -275,4 +299,6 @@ type LinkToken struct {
 	CreatedAt time.Time
 	ExpiresAt time.Time
 	UsedAt    *time.Time
+	// Detail is what the link needs once its flow is gone (JSON).
+	Detail string
 }

@@ -8,17 +8,17 @@ import (
 	"github.com/wardhq/ward/store"
 )
 
-const accountCols = `id, email, phone, password_hash, language, created_at, disabled_at`
+const accountCols = `id, email, phone, password_hash, language, created_at, disabled_at, alias, alias_only`
 
 func scanAccount(r interface{ Scan(...any) error }) (store.Account, error) {
 	var a store.Account
-	err := r.Scan(&a.ID, &a.Email, &a.Phone, &a.PasswordHash, &a.Language, timeCol{&a.CreatedAt}, nullTime{&a.DisabledAt})
+	err := r.Scan(&a.ID, &a.Email, &a.Phone, &a.PasswordHash, &a.Language, timeCol{&a.CreatedAt}, nullTime{&a.DisabledAt}, &a.Alias, boolCol{&a.AliasOnly})
 	return a, err
 }
 
 func (s *DB) CreateAccount(ctx context.Context, a store.Account) error {
-	_, err := s.exec(ctx, `INSERT INTO accounts (`+accountCols+`) VALUES (?,?,?,?,?,?,?)`,
-		a.ID, a.Email, a.Phone, a.PasswordHash, a.Language, ts(a.CreatedAt), tsPtr(a.DisabledAt))
+	_, err := s.exec(ctx, `INSERT INTO accounts (`+accountCols+`) VALUES (?,?,?,?,?,?,?,?,?)`,
+		a.ID, a.Email, a.Phone, a.PasswordHash, a.Language, ts(a.CreatedAt), tsPtr(a.DisabledAt), a.Alias, b2i(a.AliasOnly))
 	if err != nil {
 		return fmt.Errorf("creating account: %w", err)
 	}
@@ -39,6 +39,78 @@ func (s *DB) AccountByEmail(ctx context.Context, email string) (store.Account, e
 		return a, notFound(err, "reading account by email")
 	}
 	return a, nil
+}
+
+func (s *DB) AccountByAlias(ctx context.Context, alias string) (store.Account, error) {
+	if alias == "" {
+		return store.Account{}, store.ErrNotFound
+	}
+	a, err := scanAccount(s.row(ctx, `SELECT `+accountCols+` FROM accounts WHERE alias = ?`, alias))
+	if err != nil {
+		return a, notFound(err, "reading account by alias")
+	}
+	return a, nil
+}
+
+func (s *DB) SetAccountAlias(ctx context.Context, id, alias string, only bool) error {
+	return s.execOne(ctx, "setting sign-in alias", `UPDATE accounts SET alias = ?, alias_only = ? WHERE id = ?`, alias, b2i(only), id)
+}
+
+func (s *DB) Suppress(ctx context.Context, recipientKey, source string, until, now time.Time) error {
+	_, err := s.exec(ctx, `INSERT INTO suppressions (recipient_key, source, until_at, created_at) VALUES (?,?,?,?)
+		ON CONFLICT (recipient_key, source) DO UPDATE SET until_at = excluded.until_at`, recipientKey, source, ts(until), ts(now))
+	if err != nil {
+		return fmt.Errorf("suppressing codes: %w", err)
+	}
+	return nil
+}
+
+func (s *DB) Suppressed(ctx context.Context, recipientKey string, sources []string, now time.Time) (bool, error) {
+	for _, src := range sources {
+		var n int
+		if err := s.row(ctx, `SELECT COUNT(*) FROM suppressions WHERE recipient_key = ? AND source = ? AND until_at > ?`,
+			recipientKey, src, ts(now)).Scan(&n); err != nil {
+			return false, fmt.Errorf("reading suppressions: %w", err)
+		}
+		if n > 0 {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func (s *DB) CountMessagesTo(ctx context.Context, recipient, kind string, since time.Time) (int, error) {
+	var n int
+	if err := s.row(ctx, `SELECT COUNT(*) FROM messages WHERE recipient = ? AND kind = ? AND created_at >= ?`, recipient, kind, ts(since)).Scan(&n); err != nil {
+		return 0, fmt.Errorf("counting messages: %w", err)
+	}
+	return n, nil
+}
+
+func (s *DB) SignIns(ctx context.Context, accountID string, limit int) ([]store.Event, error) {
+	return s.listEvents(ctx, `SELECT `+eventCols+` FROM events WHERE account_id = ? AND kind = 'sign_in' AND result = 'success' ORDER BY at DESC LIMIT ?`,
+		accountID, limit)
+}
+
+func (s *DB) IPActivity(ctx context.Context, ip string, since time.Time) (store.IPActivity, error) {
+	var a store.IPActivity
+	err := s.row(ctx, `SELECT COUNT(*), COUNT(DISTINCT account_id),
+		COALESCE(SUM(CASE WHEN result IN ('wrong_password', 'wrong_code', 'blocked') THEN 1 ELSE 0 END), 0)
+		FROM events WHERE ip = ? AND at >= ? AND kind = 'sign_in'`, ip, ts(since)).Scan(&a.Attempts, &a.Accounts, &a.Failures)
+	if err != nil {
+		return a, fmt.Errorf("reading activity of an IP: %w", err)
+	}
+	return a, nil
+}
+
+func (s *DB) AccountFailures(ctx context.Context, accountID string, since time.Time) (int, error) {
+	var n int
+	err := s.row(ctx, `SELECT COUNT(*) FROM events WHERE account_id = ? AND at >= ? AND result IN ('wrong_password', 'wrong_code')`,
+		accountID, ts(since)).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("counting failures: %w", err)
+	}
+	return n, nil
 }
 
 func (s *DB) UpdateAccountPassword(ctx context.Context, id, hash string, at time.Time) error {
@@ -416,8 +488,12 @@ func (s *DB) Events(ctx context.Context, accountID string, before time.Time, lim
 	if before.IsZero() {
 		before = time.Unix(1<<40, 0)
 	}
-	rows, err := s.query(ctx, `SELECT `+eventCols+` FROM events WHERE account_id = ? AND at < ? ORDER BY at DESC, id DESC LIMIT ?`,
+	return s.listEvents(ctx, `SELECT `+eventCols+` FROM events WHERE account_id = ? AND at < ? ORDER BY at DESC, id DESC LIMIT ?`,
 		accountID, ts(before), limit)
+}
+
+func (s *DB) listEvents(ctx context.Context, q string, args ...any) ([]store.Event, error) {
+	rows, err := s.query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("listing events: %w", err)
 	}
@@ -443,11 +519,11 @@ func (s *DB) SignedInFromIP(ctx context.Context, accountID, ip string) (bool, er
 	return n > 0, nil
 }
 
-const linkCols = `id, token_hash, purpose, account_id, contact_id, flow_id, created_at, expires_at, used_at`
+const linkCols = `id, token_hash, purpose, account_id, contact_id, flow_id, created_at, expires_at, used_at, detail`
 
 func (s *DB) CreateLinkToken(ctx context.Context, t store.LinkToken) error {
-	_, err := s.exec(ctx, `INSERT INTO link_tokens (`+linkCols+`) VALUES (?,?,?,?,?,?,?,?,?)`,
-		t.ID, t.TokenHash, t.Purpose, t.AccountID, t.ContactID, t.FlowID, ts(t.CreatedAt), ts(t.ExpiresAt), tsPtr(t.UsedAt))
+	_, err := s.exec(ctx, `INSERT INTO link_tokens (`+linkCols+`) VALUES (?,?,?,?,?,?,?,?,?,?)`,
+		t.ID, t.TokenHash, t.Purpose, t.AccountID, t.ContactID, t.FlowID, ts(t.CreatedAt), ts(t.ExpiresAt), tsPtr(t.UsedAt), t.Detail)
 	if err != nil {
 		return fmt.Errorf("creating link token: %w", err)
 	}
@@ -457,7 +533,7 @@ func (s *DB) CreateLinkToken(ctx context.Context, t store.LinkToken) error {
 func (s *DB) LinkTokenByHash(ctx context.Context, hash string) (store.LinkToken, error) {
 	var t store.LinkToken
 	err := s.row(ctx, `SELECT `+linkCols+` FROM link_tokens WHERE token_hash = ?`, hash).Scan(
-		&t.ID, &t.TokenHash, &t.Purpose, &t.AccountID, &t.ContactID, &t.FlowID, timeCol{&t.CreatedAt}, timeCol{&t.ExpiresAt}, nullTime{&t.UsedAt})
+		&t.ID, &t.TokenHash, &t.Purpose, &t.AccountID, &t.ContactID, &t.FlowID, timeCol{&t.CreatedAt}, timeCol{&t.ExpiresAt}, nullTime{&t.UsedAt}, &t.Detail)
 	if err != nil {
 		return t, notFound(err, "reading link token")
 	}
@@ -484,6 +560,7 @@ func (s *DB) DeleteExpired(ctx context.Context, t time.Time) (int, error) {
 		{`DELETE FROM codes WHERE created_at < ?`, codesBefore},
 		{`DELETE FROM flows WHERE expires_at < ?`, t},
 		{`DELETE FROM link_tokens WHERE expires_at < ?`, t},
+		{`DELETE FROM suppressions WHERE until_at < ?`, t},
 	} {
 		res, err := s.exec(ctx, q.sql, ts(q.at))
 		if err != nil {

@@ -1,0 +1,319 @@
+package flow
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"net/netip"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/wardhq/ward/account"
+	"github.com/wardhq/ward/activity"
+	"github.com/wardhq/ward/keys"
+	"github.com/wardhq/ward/notify"
+	"github.com/wardhq/ward/otp"
+	"github.com/wardhq/ward/risk"
+	"github.com/wardhq/ward/store"
+)
+
+// Unsolicited is how ward answers codes nobody asked for.
+type Unsolicited struct {
+	// SuppressFor is how long "this wasn't me" stops codes from that source.
+	SuppressFor time.Duration
+	// FloodAfter is how many codes one address gets per day before the
+	// rest are replaced by one digest.
+	FloodAfter int
+}
+
+// Places names the approximate place of an IP in a language ("" unknown).
+type Places interface {
+	Describe(ip, lang string) string
+}
+
+func (s *Service) place(ip, lang string) string {
+	if s.Places == nil {
+		return ""
+	}
+	return s.Places.Describe(ip, lang)
+}
+
+// sources are the identities of whoever asks for a code: the IP, its
+// network (/24, /48), and the device cookie.
+func sources(ip, deviceHash string) []string {
+	out := []string{"ip:" + ip}
+	if a, err := netip.ParseAddr(ip); err == nil {
+		bits := 24
+		if a.Unmap().Is6() {
+			bits = 48
+		}
+		if p, err := a.Unmap().Prefix(bits); err == nil {
+			out = append(out, "net:"+p.String())
+		}
+	}
+	if deviceHash != "" {
+		out = append(out, "dev:"+deviceHash)
+	}
+	return out
+}
+
+func deviceHash(c Client) string {
+	if c.DeviceToken == "" {
+		return ""
+	}
+	return keys.HashToken(c.DeviceToken)
+}
+
+// guarded reports whether codes of this purpose are subject to the
+// unsolicited-code defenses: those anyone can ask for by typing an
+// address. A step-up (password proven) or a code to confirm a change is not.
+func guarded(purpose string) bool {
+	return purpose == otp.PurposeSignIn || purpose == otp.PurposeReset
+}
+
+func dayStart(t time.Time) time.Time { return t.UTC().Truncate(24 * time.Hour) }
+
+// holdBack decides whether a code someone asked for is sent. It is not
+// when the recipient said "this wasn't me" to this source, or when the
+// address has had its day's share of codes: then one digest goes instead,
+// and after it nothing until tomorrow. A request from the owner's own
+// known device is always served. The caller answers the same either way.
+func (s *Service) holdBack(ctx context.Context, q store.Queries, f store.Flow, recipientKey, lang string, c Client, now time.Time) (string, error) {
+	if f.AccountID == "" || !guarded(purposeOf(f.Kind)) {
+		return "", nil
+	}
+	if _, known := s.knownDevice(ctx, f.AccountID, c); known {
+		return "", nil
+	}
+	suppressed, err := q.Suppressed(ctx, recipientKey, sources(c.IP, deviceHash(c)), now)
+	if err != nil {
+		return "", err
+	}
+	if suppressed {
+		return activity.Suppressed, nil
+	}
+	if s.Unsolicited.FloodAfter <= 0 {
+		return "", nil
+	}
+	sent, err := q.CountMessagesTo(ctx, f.Recipient, notify.KindCode, dayStart(now))
+	if err != nil || sent < s.Unsolicited.FloodAfter {
+		return "", err
+	}
+	digests, err := q.CountMessagesTo(ctx, f.Recipient, notify.KindCodeDigest, dayStart(now))
+	if err != nil || digests > 0 {
+		return activity.Held, err
+	}
+	recent, err := q.MessagesTo(ctx, f.Recipient, 50)
+	if err != nil {
+		return "", err
+	}
+	var srcs []string
+	seen := map[string]bool{}
+	for _, m := range recent {
+		if m.Kind != notify.KindCode || m.CreatedAt.Before(dayStart(now)) {
+			continue
+		}
+		if o := notify.Origin(m); o != "" && !seen[o] && len(srcs) < 10 {
+			seen[o] = true
+			srcs = append(srcs, o)
+		}
+	}
+	here := strings.Join(nonEmpty(c.IP, s.place(c.IP, lang), s.device(c)), " · ")
+	if !seen[here] && len(srcs) < 10 {
+		srcs = append(srcs, here)
+	}
+	_, err = s.Composer.Queue(ctx, q, notify.Request{Kind: notify.KindCodeDigest, Channel: f.Channel, To: f.Recipient, Language: lang,
+		AccountID: f.AccountID, RequestedAt: now, Count: sent + 1, Sources: srcs})
+	return activity.Held, err
+}
+
+func nonEmpty(xs ...string) []string {
+	var out []string
+	for _, x := range xs {
+		if x != "" {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// notMeDetail is what a "this wasn't me" link remembers of the request.
+type notMeDetail struct {
+	IP         string    `json:"ip"`
+	DeviceHash string    `json:"device_hash,omitempty"`
+	Device     string    `json:"device,omitempty"`
+	At         time.Time `json:"at"`
+	Channel    string    `json:"channel"`
+	Recipient  string    `json:"recipient"`
+}
+
+func (s *Service) notMeLink(ctx context.Context, q store.Queries, f store.Flow, c Client, now time.Time) (string, error) {
+	d, _ := json.Marshal(notMeDetail{IP: c.IP, DeviceHash: deviceHash(c), Device: s.device(c), At: now, Channel: f.Channel, Recipient: f.Recipient})
+	tok := keys.Token()
+	err := q.CreateLinkToken(ctx, store.LinkToken{ID: keys.ID(), TokenHash: keys.HashToken(tok), Purpose: "not_me", AccountID: f.AccountID,
+		FlowID: f.ID, CreatedAt: now, ExpiresAt: now.Add(s.Limits.NotMineTTL), Detail: string(d)})
+	return tok, err
+}
+
+// NotMe describes a code request its recipient did not make.
+type NotMe struct {
+	At          time.Time `json:"at"`
+	IP          string    `json:"ip"`
+	Place       string    `json:"place,omitempty"`
+	Device      string    `json:"device,omitempty"`
+	Destination string    `json:"destination"`
+	Until       time.Time `json:"suppressed_until,omitzero"`
+}
+
+func (s *Service) notMe(ctx context.Context, token, lang string, now time.Time) (store.LinkToken, notMeDetail, NotMe, error) {
+	lt, err := s.Store.LinkTokenByHash(ctx, keys.HashToken(token))
+	if errors.Is(err, store.ErrNotFound) || err == nil && (lt.Purpose != "not_me" || lt.UsedAt != nil || !now.Before(lt.ExpiresAt)) {
+		return lt, notMeDetail{}, NotMe{}, fail(ErrLinkInvalid, "this link was already used or has expired")
+	}
+	if err != nil {
+		return lt, notMeDetail{}, NotMe{}, err
+	}
+	var d notMeDetail
+	if err := json.Unmarshal([]byte(lt.Detail), &d); err != nil {
+		return lt, d, NotMe{}, fmt.Errorf("reading link %s: %w", lt.ID, err)
+	}
+	return lt, d, NotMe{At: d.At, IP: d.IP, Place: s.place(d.IP, lang), Device: d.Device,
+		Destination: account.Mask(contactKind(d.Channel), d.Recipient)}, nil
+}
+
+// NotMeInfo tells who asked for the code, without acting: mail scanners
+// fetch links, and a fetch must change nothing.
+func (s *Service) NotMeInfo(ctx context.Context, token, lang string) (NotMe, error) {
+	_, _, info, err := s.notMe(ctx, token, lang, s.Now().UTC())
+	return info, err
+}
+
+// ConfirmNotMe acts on "this wasn't me": the flow that sent the code ends,
+// codes to that address asked for from the same IP, network or device stop
+// for a while, and the owner sees the report in their activity.
+func (s *Service) ConfirmNotMe(ctx context.Context, c Client, token, lang string) (NotMe, error) {
+	now := s.Now().UTC()
+	lt, d, info, err := s.notMe(ctx, token, lang, now)
+	if err != nil {
+		return NotMe{}, err
+	}
+	info.Until = now.Add(s.Unsolicited.SuppressFor)
+	recipientKey := s.Keys.Identifier(d.Channel, d.Recipient)
+	err = s.Store.InTx(ctx, func(q store.Queries) error {
+		if err := q.UseLinkToken(ctx, lt.ID, now); err != nil {
+			return err
+		}
+		for _, from := range []string{stateCodeSent, stateCodeOK} {
+			if err := q.AdvanceFlow(ctx, lt.FlowID, from, stateCancelled, now); err == nil {
+				break
+			}
+		}
+		for _, src := range sources(d.IP, d.DeviceHash) {
+			if err := q.Suppress(ctx, recipientKey, src, info.Until, now); err != nil {
+				return err
+			}
+		}
+		// The event carries the requester's IP and device: that is what
+		// the owner needs to see, not the reporter's.
+		return activity.Record(ctx, q, now, store.Event{AccountID: lt.AccountID, Kind: activity.UnsolicitedReported, Result: activity.Success,
+			Method: d.Channel, IP: d.IP, Device: d.Device, FlowID: lt.FlowID, Reasons: []string{"not_me"}})
+	})
+	if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
+		return NotMe{}, fail(ErrLinkInvalid, "this link was already used or has expired")
+	}
+	return info, err
+}
+
+// notifyNewSignIn tells every verified contact about a sign-in from a new
+// device or country, once the account has signed in before.
+func (s *Service) notifyNewSignIn(ctx context.Context, q store.Queries, accountID string, c Client, now time.Time) error {
+	a, err := q.AccountByID(ctx, accountID)
+	if err != nil {
+		return err
+	}
+	cs, err := q.ContactsByAccount(ctx, accountID)
+	if err != nil {
+		return err
+	}
+	for _, ct := range cs {
+		if ct.VerifiedAt == nil {
+			continue
+		}
+		if _, err := s.Composer.Queue(ctx, q, notify.Request{Kind: notify.KindNewSignIn, Channel: channelFor(ct.Kind), To: ct.Value,
+			Language: a.Language, AccountID: accountID, RequestedAt: now, IP: c.IP, Device: s.device(c), Place: s.place(c.IP, a.Language)}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// newSignIn reports whether a sign-in should be announced: from a device
+// (or, per the risk reasons, a country) the account had not used, when it
+// had signed in before.
+func newSignIn(q store.Queries, ctx context.Context, accountID string, newDevice bool, reasons []string) (bool, error) {
+	if !newDevice && !risk.Has(reasons, risk.NewCountry) {
+		return false, nil
+	}
+	past, err := q.SignIns(ctx, accountID, 1)
+	return len(past) > 0, err
+}
+
+// Aliases: a private sign-in name, and turning off sign-in by the public
+// address.
+
+var aliasWords = []string{"amber", "birch", "cedar", "dawn", "ember", "fern", "grove", "harbor", "iris", "juniper", "kelp", "lark",
+	"maple", "north", "opal", "pine", "quartz", "river", "sage", "tide", "umber", "vale", "willow", "yarrow", "zephyr"}
+
+func newAlias() string {
+	pick := func(n int64) int64 { v, _ := rand.Int(rand.Reader, big.NewInt(n)); return v.Int64() }
+	return fmt.Sprintf("%s-%s-%04d", aliasWords[pick(int64(len(aliasWords)))], aliasWords[pick(int64(len(aliasWords)))], pick(10000))
+}
+
+// Alias is an account's private sign-in name and whether only it works.
+type Alias struct {
+	Alias     string `json:"alias"`
+	AliasOnly bool   `json:"alias_only"`
+}
+
+// SetAliasOnly turns sign-in by the public email address off (on = true)
+// or back on. Turning it off makes an alias if there is none: requests
+// naming the public address then send nothing and reveal nothing.
+func (s *Service) SetAliasOnly(ctx context.Context, c Client, sess store.Session, on bool) (Alias, error) {
+	now := s.Now().UTC()
+	var out Alias
+	err := s.Store.InTx(ctx, func(q store.Queries) error {
+		a, err := q.AccountByID(ctx, sess.AccountID)
+		if err != nil {
+			return err
+		}
+		alias := a.Alias
+		if alias == "" {
+			alias = newAlias()
+		}
+		if err := q.SetAccountAlias(ctx, a.ID, alias, on); err != nil {
+			return err
+		}
+		out = Alias{Alias: alias, AliasOnly: on}
+		return activity.Record(ctx, q, now, store.Event{AccountID: a.ID, Kind: activity.AliasChanged, Result: activity.Success,
+			IP: c.IP, Device: s.device(c), Reasons: []string{fmt.Sprintf("alias_only:%v", on)}})
+	})
+	if errors.Is(err, store.ErrConflict) {
+		return Alias{}, fail(ErrInvalidInput, "that alias is taken; try again")
+	}
+	return out, err
+}
+
+// AliasOf reads an account's alias setting.
+func (s *Service) AliasOf(ctx context.Context, sess store.Session) (Alias, error) {
+	a, err := s.Store.AccountByID(ctx, sess.AccountID)
+	return Alias{Alias: a.Alias, AliasOnly: a.AliasOnly}, err
+}
+
+var aliasPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{2,62}$`)
+
+// isAlias tells an alias (lower case) from an email address.
+func isAlias(identifier string) bool { return aliasPattern.MatchString(identifier) }
