@@ -22,7 +22,7 @@ var texts = map[string][2]string{
 		"本文だけでは送信元を確認できません。ヘッダーを含むメールのソース全体を貼り付けてください。"},
 	"shared_hosting_sender":  {"It is sent from %[1]s, on a shared hosting domain anyone can sign up for.", "誰でも利用できる共用ホスティングのドメイン %[1]s から送られています。"},
 	"display_name_unrelated": {"The sender calls itself \"%[1]s\" but writes from the unrelated domain %[2]s.", "差出人は「%[1]s」と名乗っていますが、無関係なドメイン %[2]s から送られています。"},
-	"forwarded": {"It is a forwarded mail; its original sender was %[1]s, whose signs are weighed too.", "転送されたメールです。元の送信元 %[1]s についても確認しました。"},
+	"forwarded":              {"It is a forwarded mail; its original sender was %[1]s, whose signs are weighed too.", "転送されたメールです。元の送信元 %[1]s についても確認しました。"},
 	"from_malformed":         {"The sender's address %[1]s is malformed.", "送信元アドレス %[1]s の形式が正しくありません。"},
 	"lure":                   {"It dangles a prize, free money or goods (\"%[1]s\").", "賞品・お金・商品で誘っています(「%[1]s」)。"},
 	"inbox_plea":             {"It asks you to move it out of the spam folder (\"%[1]s\"), overruling your mail filter.", "迷惑メールフォルダから移動するよう求めています(「%[1]s」)。"},

@@ -83,7 +83,7 @@ func DefaultPolicy() Policy {
 // History is what the engine reads from the store.
 type History interface {
 	SignIns(ctx context.Context, accountID string, limit int) ([]store.Event, error)
-	IPActivity(ctx context.Context, ip string, since time.Time) (store.IPActivity, error)
+	IPActivity(ctx context.Context, ip, exceptAccount string, since time.Time) (store.IPActivity, error)
 	AccountFailures(ctx context.Context, accountID string, since time.Time) (int, error)
 }
 
@@ -123,15 +123,11 @@ func (e *Engine) Assess(ctx context.Context, a Attempt) (Decision, error) {
 		reasons = append(reasons, Anonymizer+":"+label)
 	}
 	since := now.Add(-e.Policy.Window)
-	act, err := e.History.IPActivity(ctx, a.IP, since)
+	act, err := e.History.IPActivity(ctx, a.IP, a.AccountID, since)
 	if err != nil {
 		return Decision{}, err
 	}
-	// The account being signed in to is one of those tried; count the others.
 	others := act.Accounts
-	if others > 0 {
-		others--
-	}
 	if e.Policy.StuffingAccounts > 0 && others >= e.Policy.StuffingAccounts {
 		reasons = append(reasons, fmt.Sprintf("%s:%d", IPManyAccounts, others))
 	}

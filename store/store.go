@@ -98,8 +98,9 @@ type Queries interface {
 	Events(ctx context.Context, accountID string, before time.Time, limit int) ([]Event, error)
 	// SignIns lists an account's successful sign-ins, newest first.
 	SignIns(ctx context.Context, accountID string, limit int) ([]Event, error)
-	// IPActivity sums the sign-in events from ip since a time.
-	IPActivity(ctx context.Context, ip string, since time.Time) (IPActivity, error)
+	// IPActivity sums the sign-in events from ip since a time; Accounts
+	// counts the accounts tried other than exceptAccount.
+	IPActivity(ctx context.Context, ip, exceptAccount string, since time.Time) (IPActivity, error)
 	// AccountFailures counts wrong passwords and codes for an account since a time.
 	AccountFailures(ctx context.Context, accountID string, since time.Time) (int, error)
 	AccountByAlias(ctx context.Context, alias string) (Account, error)

@@ -92,11 +92,11 @@ func (s *DB) SignIns(ctx context.Context, accountID string, limit int) ([]store.
 		accountID, limit)
 }
 
-func (s *DB) IPActivity(ctx context.Context, ip string, since time.Time) (store.IPActivity, error) {
+func (s *DB) IPActivity(ctx context.Context, ip, exceptAccount string, since time.Time) (store.IPActivity, error) {
 	var a store.IPActivity
-	err := s.row(ctx, `SELECT COUNT(*), COUNT(DISTINCT account_id),
+	err := s.row(ctx, `SELECT COUNT(*), COUNT(DISTINCT CASE WHEN account_id <> ? AND account_id <> '' THEN account_id END),
 		COALESCE(SUM(CASE WHEN result IN ('wrong_password', 'wrong_code', 'blocked') THEN 1 ELSE 0 END), 0)
-		FROM events WHERE ip = ? AND at >= ? AND kind = 'sign_in'`, ip, ts(since)).Scan(&a.Attempts, &a.Accounts, &a.Failures)
+		FROM events WHERE ip = ? AND ip <> '' AND at >= ? AND kind = 'sign_in'`, exceptAccount, ip, ts(since)).Scan(&a.Attempts, &a.Accounts, &a.Failures)
 	if err != nil {
 		return a, fmt.Errorf("reading activity of an IP: %w", err)
 	}
