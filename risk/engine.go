@@ -7,10 +7,12 @@ package risk
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/wardhq/ward/store"
@@ -102,9 +104,22 @@ const historyDepth = 50
 // Assess implements flow's risk check.
 func (e *Engine) Assess(ctx context.Context, a Attempt) (Decision, error) {
 	now := e.Now()
-	past, err := e.History.SignIns(ctx, a.AccountID, historyDepth)
-	if err != nil {
-		return Decision{}, fmt.Errorf("reading past sign-ins: %w", err)
+	since := now.Add(-e.Policy.Window)
+	// Three independent reads, run side by side: on PostgreSQL each is a
+	// round trip, and a sign-in should wait for one, not three.
+	var (
+		past  []store.Event
+		act   store.IPActivity
+		fails int
+		errs  [3]error
+		wg    sync.WaitGroup
+	)
+	wg.Go(func() { past, errs[0] = e.History.SignIns(ctx, a.AccountID, historyDepth) })
+	wg.Go(func() { act, errs[1] = e.History.IPActivity(ctx, a.IP, a.AccountID, since) })
+	wg.Go(func() { fails, errs[2] = e.History.AccountFailures(ctx, a.AccountID, since) })
+	wg.Wait()
+	if err := errors.Join(errs[:]...); err != nil {
+		return Decision{}, fmt.Errorf("reading sign-in history: %w", err)
 	}
 	var reasons []string
 	if !a.KnownDevice {
@@ -122,21 +137,12 @@ func (e *Engine) Assess(ctx context.Context, a Attempt) (Decision, error) {
 	if label, ok := e.Networks.Match(a.IP); ok {
 		reasons = append(reasons, Anonymizer+":"+label)
 	}
-	since := now.Add(-e.Policy.Window)
-	act, err := e.History.IPActivity(ctx, a.IP, a.AccountID, since)
-	if err != nil {
-		return Decision{}, err
-	}
 	others := act.Accounts
 	if e.Policy.StuffingAccounts > 0 && others >= e.Policy.StuffingAccounts {
 		reasons = append(reasons, fmt.Sprintf("%s:%d", IPManyAccounts, others))
 	}
 	if e.Policy.IPFailureLimit > 0 && act.Failures >= e.Policy.IPFailureLimit {
 		reasons = append(reasons, fmt.Sprintf("%s:%d", IPFailures, act.Failures))
-	}
-	fails, err := e.History.AccountFailures(ctx, a.AccountID, since)
-	if err != nil {
-		return Decision{}, err
 	}
 	if e.Policy.AccountFailLimit > 0 && fails >= e.Policy.AccountFailLimit {
 		reasons = append(reasons, fmt.Sprintf("%s:%d", AccountFailures, fails))
@@ -160,8 +166,12 @@ func (e *Engine) newPlace(here Place, past []store.Event) []string {
 	if !here.Known() {
 		return []string{NewIP}
 	}
-	countries, networks := map[string]bool{}, map[uint]bool{}
+	countries, networks, seen := map[string]bool{}, map[uint]bool{}, map[string]bool{}
 	for _, ev := range past {
+		if seen[ev.IP] {
+			continue
+		}
+		seen[ev.IP] = true
 		p := e.Geo.Lookup(ev.IP)
 		countries[p.Country] = true
 		networks[p.ASN] = true

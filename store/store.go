@@ -96,7 +96,8 @@ type Queries interface {
 	// Events lists an account's events, newest first, before `before` (zero
 	// for now), at most limit.
 	Events(ctx context.Context, accountID string, before time.Time, limit int) ([]Event, error)
-	// SignIns lists an account's successful sign-ins, newest first.
+	// SignIns lists an account's successful sign-ins, newest first, with
+	// only their IP and time.
 	SignIns(ctx context.Context, accountID string, limit int) ([]Event, error)
 	// IPActivity sums the sign-in events from ip since a time; Accounts
 	// counts the accounts tried other than exceptAccount.

@@ -88,8 +88,21 @@ func (s *DB) CountMessagesTo(ctx context.Context, recipient, kind string, since 
 }
 
 func (s *DB) SignIns(ctx context.Context, accountID string, limit int) ([]store.Event, error) {
-	return s.listEvents(ctx, `SELECT `+eventCols+` FROM events WHERE account_id = ? AND kind = 'sign_in' AND result = 'success' ORDER BY at DESC LIMIT ?`,
+	rows, err := s.query(ctx, `SELECT ip, at FROM events WHERE account_id = ? AND kind = 'sign_in' AND result = 'success' ORDER BY at DESC LIMIT ?`,
 		accountID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("listing sign-ins: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Event
+	for rows.Next() {
+		e := store.Event{AccountID: accountID, Kind: "sign_in", Result: "success"}
+		if err := rows.Scan(&e.IP, timeCol{&e.At}); err != nil {
+			return nil, fmt.Errorf("reading sign-in: %w", err)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
 }
 
 func (s *DB) IPActivity(ctx context.Context, ip, exceptAccount string, since time.Time) (store.IPActivity, error) {
