@@ -210,8 +210,13 @@ func (s *Service) codeMAC(f store.Flow, purpose, channel, recipientKey, code str
 // checkSendLimits refuses a new code when the recipient or the IP has had
 // too many lately. The counts live in the database, so they hold across
 // every instance sharing it.
-func (s *Service) checkSendLimits(ctx context.Context, q store.Queries, recipientKey, ip string, now time.Time) error {
+func (s *Service) checkSendLimits(ctx context.Context, q store.Queries, recipientKey, ip string, owner bool, now time.Time) error {
 	l := s.Limits
+	if owner {
+		// The owner's own known device is not held to the address's
+		// quota: a stranger using it up must not lock the owner out.
+		l.PerRecipientHour, l.PerRecipientDay = 0, 0
+	}
 	for _, lim := range []struct {
 		n      int
 		window time.Duration
@@ -243,11 +248,15 @@ func (s *Service) checkSendLimits(ctx context.Context, q store.Queries, recipien
 // timing and answers are the same for both.
 func (s *Service) issue(ctx context.Context, q store.Queries, f store.Flow, lang string, c Client, send bool, now time.Time) (store.Code, error) {
 	recipientKey := s.Keys.Identifier(f.Channel, f.Recipient)
-	if err := s.checkSendLimits(ctx, q, recipientKey, c.IP, now); err != nil {
+	owner := false
+	if f.AccountID != "" {
+		_, owner = s.knownDevice(ctx, f.AccountID, c)
+	}
+	if err := s.checkSendLimits(ctx, q, recipientKey, c.IP, owner, now); err != nil {
 		return store.Code{}, err
 	}
 	var held string
-	if send {
+	if send && !owner {
 		var err error
 		if held, err = s.holdBack(ctx, q, f, recipientKey, lang, c, now); err != nil {
 			return store.Code{}, err
