@@ -2,12 +2,14 @@ package flow_test
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/wardhq/ward/flow"
+	"github.com/wardhq/ward/internal/testdb"
 	"github.com/wardhq/ward/notify"
 	"github.com/wardhq/ward/store"
 )
@@ -254,4 +256,45 @@ func TestNewDeviceSignInIsAnnounced(t *testing.T) {
 			t.Fatalf("announced %d times", got)
 		}
 	})
+}
+
+// Two ward instances on one PostgreSQL share what they know: a report made
+// through one stops codes through the other, and the day's quota and its
+// digest are counted once across both.
+func TestUnsolicitedDefensesAcrossInstances(t *testing.T) {
+	st := testdb.Postgres(t)
+	a, b := newEnv(t, st), newEnv(t, st)
+	b.clk = a.clk
+	b.svc.Now, b.svc.Sessions.Now = a.clk.Now, a.clk.Now
+	guarded(a)
+	guarded(b)
+	ctx := context.Background()
+	a.account("sora@example.com", "")
+	signedInBefore(t, a, "sora@example.com")
+	for i, e := range []*env{a, b, a, b, a, b, a, b} {
+		a.clk.Add(16 * time.Minute) // under the hourly limit
+		if _, err := e.svc.StartCodeSignIn(ctx, flow.Client{IP: fmt.Sprintf("192.0.2.%d", 10+i)}, "sora@example.com", "en"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := kinds(t, st, "sora@example.com")
+	if got[notify.KindCode] != 5 || got[notify.KindCodeDigest] != 1 {
+		t.Fatalf("across two instances the owner received %v", got)
+	}
+	// Tomorrow: a code through A, reported through B, then A stops.
+	a.clk.Add(25 * time.Hour)
+	if _, err := a.svc.StartCodeSignIn(ctx, stranger, "sora@example.com", "en"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.svc.ConfirmNotMe(ctx, client, notMeToken(t, a, "sora@example.com"), "en"); err != nil {
+		t.Fatal(err)
+	}
+	sent := kinds(t, st, "sora@example.com")[notify.KindCode]
+	a.clk.Add(5 * time.Minute)
+	if _, err := a.svc.StartCodeSignIn(ctx, stranger, "sora@example.com", "en"); err != nil {
+		t.Fatal(err)
+	}
+	if kinds(t, st, "sora@example.com")[notify.KindCode] != sent {
+		t.Fatal("instance A sent a code its peer's report suppressed")
+	}
 }

@@ -38,6 +38,8 @@ func Run(t *testing.T, open Opener) {
 		{"LinkTokens", testLinkTokens},
 		{"TransactionsAreAllOrNothing", testTx},
 		{"DeleteExpired", testDeleteExpired},
+		{"RiskHistory", testRiskHistory},
+		{"SuppressionsAndAliases", testSuppressionsAndAliases},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
@@ -546,5 +548,69 @@ func testDeleteExpired(t *testing.T, s store.Store) {
 	must(t, err)
 	if n, _ := s.CountCodesToRecipient(ctx, "rk", t0); n != 0 {
 		t.Fatal("two-day-old code kept")
+	}
+}
+
+func testRiskHistory(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	add := func(id, acct, ip, result string, at time.Time) {
+		must(t, s.AppendEvent(ctx, store.Event{ID: id, AccountID: acct, At: at, Kind: "sign_in", Result: result, IP: ip}))
+	}
+	add("s1", "a1", "203.0.113.5", "success", t0.Add(-time.Hour))
+	add("s2", "a1", "203.0.113.6", "success", t0.Add(-time.Minute))
+	add("f1", "a1", "198.51.100.9", "wrong_password", t0.Add(-2*time.Minute))
+	add("f2", "a2", "198.51.100.9", "wrong_password", t0.Add(-3*time.Minute))
+	add("f3", "a3", "198.51.100.9", "wrong_code", t0.Add(-20*time.Minute))
+	ins, err := s.SignIns(ctx, "a1", 10)
+	must(t, err)
+	if len(ins) != 2 || ins[0].IP != "203.0.113.6" || !ins[0].At.Equal(t0.Add(-time.Minute)) {
+		t.Fatalf("sign-ins: %+v", ins)
+	}
+	act, err := s.IPActivity(ctx, "198.51.100.9", "a1", t0.Add(-10*time.Minute))
+	must(t, err)
+	if act != (store.IPActivity{Attempts: 2, Accounts: 1, Failures: 2}) {
+		t.Fatalf("IP activity: %+v", act)
+	}
+	n, err := s.AccountFailures(ctx, "a1", t0.Add(-10*time.Minute))
+	must(t, err)
+	if n != 1 {
+		t.Fatalf("account failures: %d", n)
+	}
+}
+
+func testSuppressionsAndAliases(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	must(t, s.Suppress(ctx, "r1", "ip:198.51.100.9", t0.Add(time.Hour), t0))
+	must(t, s.Suppress(ctx, "r1", "ip:198.51.100.9", t0.Add(2*time.Hour), t0)) // a second report extends
+	if ok, _ := s.Suppressed(ctx, "r1", []string{"dev:x", "ip:198.51.100.9"}, t0.Add(90*time.Minute)); !ok {
+		t.Fatal("not suppressed")
+	}
+	if ok, _ := s.Suppressed(ctx, "r2", []string{"ip:198.51.100.9"}, t0); ok {
+		t.Fatal("another recipient suppressed")
+	}
+	if ok, _ := s.Suppressed(ctx, "r1", []string{"ip:198.51.100.9"}, t0.Add(3*time.Hour)); ok {
+		t.Fatal("suppressed after the end")
+	}
+	a := newAccount(t, s, "al1")
+	b := newAccount(t, s, "al2")
+	must(t, s.SetAccountAlias(ctx, a.ID, "quiet-river-0001", true))
+	if err := s.SetAccountAlias(ctx, b.ID, "quiet-river-0001", false); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("a taken alias: %v", err)
+	}
+	got, err := s.AccountByAlias(ctx, "quiet-river-0001")
+	must(t, err)
+	if got.ID != a.ID || !got.AliasOnly {
+		t.Fatalf("by alias: %+v", got)
+	}
+	if _, err := s.AccountByAlias(ctx, ""); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("empty alias: %v", err)
+	}
+	m := store.Message{ID: "m-c", Kind: "code", Channel: "email", Recipient: "x@example.com", Language: "en", Data: []byte("{}"), Status: "queued", CreatedAt: t0, NextAt: t0}
+	must(t, s.EnqueueMessage(ctx, m))
+	if n, _ := s.CountMessagesTo(ctx, "x@example.com", "code", t0.Add(-time.Minute)); n != 1 {
+		t.Fatalf("count: %d", n)
+	}
+	if n, _ := s.CountMessagesTo(ctx, "x@example.com", "code", t0.Add(time.Minute)); n != 0 {
+		t.Fatalf("count after: %d", n)
 	}
 }
