@@ -36,7 +36,8 @@ var t0 = time.Date(2026, 11, 22, 1, 2, 0, 0, time.UTC)
 
 func sample(kind, channel, lang, purpose string) notify.Request {
 	return notify.Request{Kind: kind, Channel: channel, To: "hana@example.jp", Language: lang, Purpose: purpose, Code: "123456",
-		NotMineToken: "tok", ExpiresAt: t0.Add(10 * time.Minute), RequestedAt: t0, IP: "203.0.113.5", Device: "Chrome 140 on macOS"}
+		NotMineToken: "tok", ExpiresAt: t0.Add(10 * time.Minute), RequestedAt: t0, IP: "203.0.113.5", Device: "Chrome 140 on macOS",
+		Place: map[string]string{"en": "Tokyo, Japan", "ja": "日本 東京"}[lang]}
 }
 
 // Every message kind renders in both languages and follows the rules a
@@ -54,6 +55,10 @@ func TestEveryTemplateRendersAndPassesLint(t *testing.T) {
 				req := sample(notify.KindCode, ch, lang, purpose)
 				if purpose != "password_reset" {
 					req.NotMineToken = "" // flow adds the link to reset mail only
+				}
+				anyone := purpose == "sign_in" || purpose == "password_reset" // codes anyone can ask for by typing an address
+				if anyone {
+					req.NotMeToken = "notme"
 				}
 				m, err := c.Queue(ctx, st, req)
 				if err != nil {
@@ -78,10 +83,21 @@ func TestEveryTemplateRendersAndPassesLint(t *testing.T) {
 				if !strings.Contains(r.Text, "203.0.113.5") || !strings.Contains(r.Text, "Chrome 140 on macOS") {
 					t.Errorf("%s %s: who asked is missing:\n%s", lang, purpose, r.Text)
 				}
-				// The only link is "not my account", present for resets.
+				// The only links are "this wasn't me" on codes anyone can
+				// ask for, and "not my account" on resets.
 				links := regexp.MustCompile(`https?://\S+`).FindAllString(r.Text, -1)
-				if (purpose == "password_reset") != (len(links) == 1) || (len(links) == 1 && !strings.Contains(links[0], "/not-my-account/")) {
-					t.Errorf("%s %s: links %v", lang, purpose, links)
+				want := []string{}
+				if anyone {
+					want = append(want, "https://id.example.com/not-me/notme")
+				}
+				if purpose == "password_reset" {
+					want = append(want, "https://id.example.com/not-my-account/tok")
+				}
+				if !slices.Equal(links, want) {
+					t.Errorf("%s %s: links %v, want %v", lang, purpose, links, want)
+				}
+				if !strings.Contains(r.Text, "Tokyo") && !strings.Contains(r.Text, "東京") {
+					t.Errorf("%s %s: the place of the request is missing:\n%s", lang, purpose, r.Text)
 				}
 				// The HTML part says the same, and has no form, script or
 				// other link.
@@ -90,16 +106,30 @@ func TestEveryTemplateRendersAndPassesLint(t *testing.T) {
 					t.Errorf("%s %s HTML:\n%s", lang, purpose, r.HTML)
 				}
 				hrefs := regexp.MustCompile(`href="([^"]*)"`).FindAllStringSubmatch(r.HTML, -1)
-				if (purpose == "password_reset") != (len(hrefs) == 1) || (len(hrefs) == 1 && !strings.Contains(hrefs[0][1], "/not-my-account/")) {
-					t.Errorf("%s %s HTML links %v", lang, purpose, hrefs)
+				if len(hrefs) != len(want) {
+					t.Errorf("%s %s HTML links %v, want %v", lang, purpose, hrefs, want)
 				}
 				if r.From != "Example Security <security@example.com>" {
 					t.Errorf("sender %q", r.From)
 				}
 			}
-			m, _ := c.Queue(ctx, st, sample(notify.KindPasswordChanged, ch, lang, ""))
-			if r, err := c.Render(m); err != nil || r.Text == "" {
-				t.Errorf("password_changed %s %s: %v", lang, ch, err)
+			for _, kind := range []string{notify.KindPasswordChanged, notify.KindNewSignIn, notify.KindCodeDigest} {
+				if kind == notify.KindCodeDigest && ch == notify.SMS {
+					continue // digests replace mail; an SMS flood is stopped by the limits
+				}
+				req := sample(kind, ch, lang, "")
+				req.Count, req.Sources = 12, []string{"198.51.100.7 · Frankfurt, Germany · Chrome on Windows"}
+				m, _ := c.Queue(ctx, st, req)
+				r, err := c.Render(m)
+				if err != nil || r.Text == "" || urgent.MatchString(r.Subject+r.Text) {
+					t.Errorf("%s %s %s: %v\n%s", kind, lang, ch, err, r.Text)
+				}
+				if kind == notify.KindCodeDigest && (!strings.Contains(r.Text, "12") || !strings.Contains(r.Text, "198.51.100.7")) {
+					t.Errorf("digest %s: %s", lang, r.Text)
+				}
+				if kind == notify.KindNewSignIn && ch == notify.Email && !strings.Contains(r.Text, "/account/secure") {
+					t.Errorf("new sign-in %s lacks the way to secure the account:\n%s", lang, r.Text)
+				}
 			}
 		}
 	}

@@ -24,7 +24,7 @@ type pages struct {
 	byName map[string]*template.Template
 }
 
-var pageNames = []string{"sign_in", "code", "reset", "new_password", "account", "not_mine", "message", "dev_mail", "check_mail"}
+var pageNames = []string{"sign_in", "code", "reset", "new_password", "account", "not_mine", "message", "dev_mail", "check_mail", "not_me"}
 
 func newPages() (*pages, error) {
 	p := &pages{byName: map[string]*template.Template{}}
@@ -58,6 +58,9 @@ type view struct {
 	NotMine         *flow.NotMine
 	Mail            []devMail
 	Check           *checkResult
+	NotMe           *flow.NotMe
+	Done            bool
+	Reason          func(string) string
 }
 
 type devMail struct {
@@ -72,7 +75,8 @@ func (s *Server) view(r *http.Request, title string) *view {
 		other = "en"
 	}
 	return &view{Lang: lang, OtherLang: other, TitleKey: title, T: func(k string) string { return tr(lang, k) },
-		When: func(t time.Time) string { return notify.FormatTime(lang, t) }}
+		Reason: func(r string) string { return reasonText(lang, r) },
+		When:   func(t time.Time) string { return notify.FormatTime(lang, t) }}
 }
 
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page string, v *view) {

@@ -64,6 +64,7 @@ func (s *Server) Handler() (http.Handler, error) {
 	if s.MailCheck != nil {
 		s.routeMailCheck(mux)
 	}
+	s.routeUnsolicited(mux)
 	s.routePages(mux)
 	// Browsers send Sec-Fetch-Site or Origin on every state-changing
 	// request; a cross-origin one is refused before any handler runs.
