@@ -3,6 +3,7 @@ package mailcheck_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime/quotedprintable"
@@ -165,4 +166,70 @@ func textPart(t *testing.T, body []byte) string {
 	}
 	t.Fatalf("no text part in %s", body)
 	return ""
+}
+
+// Every kind of mail ward sends, in both languages, is judged genuine as
+// the recipient received it; and its pasted text too.
+func TestEveryWardMailIsGenuine(t *testing.T) {
+	st := testdb.SQLite(t)
+	ctx := context.Background()
+	k, _ := keys.New(bytes.Repeat([]byte{9}, 32))
+	comp, err := notify.NewComposer(k, "Example ID <security@example.com>", "https://id.example.com", time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dk, err := dkim.LoadOrCreate(t.TempDir(), "example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	relay := testsmtp.Start(t)
+	out := &notify.Outbox{Store: st, Composer: comp, Sender: notify.NewSMTP(relay.Host, relay.Port, "", "", "none", dk),
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: time.Now}
+	ch := &mailcheck.Checker{Own: &mailcheck.Own{Brand: mailcheck.Brand{Name: "Example ID", Names: []string{"Example ID"}, Domains: []string{"example.com"}},
+		Verify: dk.Verify, Messages: st, Digest: k.ContentDigest}, Brands: []mailcheck.Brand{mailcheck.Microsoft()}}
+	var reqs []notify.Request
+	for _, lang := range []string{"en", "ja"} {
+		for _, purpose := range []string{"sign_in", "step_up", "password_reset", "verify_contact", "confirm_change"} {
+			r := notify.Request{Kind: notify.KindCode, Channel: notify.Email, To: "yuki@example.jp", Language: lang, Purpose: purpose,
+				Code: fmt.Sprintf("%06d", len(reqs)*7919%1000000), ExpiresAt: time.Now().Add(10 * time.Minute), RequestedAt: time.Now(),
+				IP: "203.0.113.5", Device: "Safari on iOS", Place: "Tokyo, Japan"}
+			if purpose == "sign_in" || purpose == "password_reset" {
+				r.NotMeToken = fmt.Sprintf("notme-token-%02d-abcdefghijkl", len(reqs))
+			}
+			if purpose == "password_reset" {
+				r.NotMineToken = fmt.Sprintf("notmine-token-%02d-abcdefghij", len(reqs))
+			}
+			reqs = append(reqs, r)
+		}
+		for _, kind := range []string{notify.KindPasswordChanged, notify.KindNewSignIn, notify.KindCodeDigest} {
+			reqs = append(reqs, notify.Request{Kind: kind, Channel: notify.Email, To: "yuki@example.jp", Language: lang, RequestedAt: time.Now(),
+				IP: "203.0.113.5", Device: "Safari on iOS", Count: 6, Sources: []string{"198.51.100.7"}})
+		}
+	}
+	for i, r := range reqs {
+		m, err := comp.Queue(ctx, st, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := out.DeliverOne(ctx, m.ID, 1, true); err != nil {
+			t.Fatal(err)
+		}
+		raw := relay.Received()[i]
+		if rep := check(t, ch, raw); rep.Verdict != mailcheck.Genuine {
+			t.Errorf("%s %s %s: %s %v", r.Kind, r.Purpose, r.Language, rep.Verdict, codes(rep))
+		}
+		msg, _ := mail.ReadMessage(bytes.NewReader(raw))
+		body, _ := io.ReadAll(msg.Body)
+		text := string(body)
+		if strings.HasPrefix(msg.Header.Get("Content-Type"), "multipart/") {
+			text = textPart(t, body)
+		} else if msg.Header.Get("Content-Transfer-Encoding") == "quoted-printable" {
+			b, _ := io.ReadAll(quotedprintable.NewReader(bytes.NewReader(body)))
+			text = string(b)
+		}
+		if rep := check(t, ch, []byte(text)); rep.Verdict != mailcheck.Genuine {
+			t.Errorf("pasted text of %s %s %s: %s %v", r.Kind, r.Purpose, r.Language, rep.Verdict, codes(rep))
+		}
+	}
+	t.Logf("%d of %d kinds of ward mail judged genuine, whole and pasted", len(reqs), len(reqs))
 }
