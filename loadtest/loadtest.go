@@ -61,11 +61,15 @@ func (dr *Driver) Run(ctx context.Context, concurrency int, d time.Duration) Rep
 	for w := range concurrency {
 		wg.Go(func() {
 			mine := dr.Accounts[w*len(dr.Accounts)/concurrency : (w+1)*len(dr.Accounts)/concurrency]
-			device := ""
+			// Each person signs in from their own device, as people do; a
+			// device shared by every account would make each sign-in a
+			// "new device" one, with its notice to every contact.
+			devices := map[string]string{}
 			for i := 0; ctx.Err() == nil; i++ {
 				t0 := time.Now()
-				var err error
-				device, err = dr.signIn(ctx, mine[i%len(mine)], device)
+				email := mine[i%len(mine)]
+				device, err := dr.signIn(ctx, email, devices[email])
+				devices[email] = device
 				el := time.Since(t0)
 				if ctx.Err() != nil {
 					return // cut off by the deadline: not a measured sign-in

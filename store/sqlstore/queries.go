@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/wardhq/ward/store"
@@ -66,17 +67,20 @@ func (s *DB) Suppress(ctx context.Context, recipientKey, source string, until, n
 }
 
 func (s *DB) Suppressed(ctx context.Context, recipientKey string, sources []string, now time.Time) (bool, error) {
-	for _, src := range sources {
-		var n int
-		if err := s.row(ctx, `SELECT COUNT(*) FROM suppressions WHERE recipient_key = ? AND source = ? AND until_at > ?`,
-			recipientKey, src, ts(now)).Scan(&n); err != nil {
-			return false, fmt.Errorf("reading suppressions: %w", err)
-		}
-		if n > 0 {
-			return true, nil
-		}
+	if len(sources) == 0 {
+		return false, nil
 	}
-	return false, nil
+	// One statement per list length keeps the prepared-statement cache small.
+	args := []any{recipientKey, ts(now)}
+	for _, src := range sources {
+		args = append(args, src)
+	}
+	var n int
+	q := `SELECT COUNT(*) FROM suppressions WHERE recipient_key = ? AND until_at > ? AND source IN (?` + strings.Repeat(",?", len(sources)-1) + `)`
+	if err := s.row(ctx, q, args...).Scan(&n); err != nil {
+		return false, fmt.Errorf("reading suppressions: %w", err)
+	}
+	return n > 0, nil
 }
 
 func (s *DB) CountMessagesTo(ctx context.Context, recipient, kind string, since time.Time) (int, error) {
