@@ -25,6 +25,9 @@ const (
 	// UnsolicitedReported: "this wasn't me" on a code mail.
 	UnsolicitedReported = "unsolicited_reported"
 	AliasChanged        = "alias_changed"
+	// Confirmed: "this was me" on an activity row.
+	Confirmed      = "activity_confirmed"
+	AccountSecured = "account_secured"
 )
 
 // Results.

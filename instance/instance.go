@@ -176,7 +176,7 @@ func New(ctx context.Context, c config.Config, log *slog.Logger, o Options) (*In
 	}
 	u, _ := url.Parse(c.PublicURL)
 	checker := MailChecker(c, st, k, dkimKeys)
-	srv := &web.Server{MailCheck: checker, Flow: fs, Accounts: accts, Sessions: sessions, Store: st, Composer: comp, DevMailbox: c.DevMode(),
+	srv := &web.Server{Places: geo, MailCheck: checker, Flow: fs, Accounts: accts, Sessions: sessions, Store: st, Composer: comp, DevMailbox: c.DevMode(),
 		SecureCookies: u.Scheme == "https", AdminToken: c.AdminToken, TrustedProxies: proxies, Log: log, Now: now}
 	h, err := srv.Handler()
 	if err != nil {

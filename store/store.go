@@ -96,6 +96,9 @@ type Queries interface {
 	// Events lists an account's events, newest first, before `before` (zero
 	// for now), at most limit.
 	Events(ctx context.Context, accountID string, before time.Time, limit int) ([]Event, error)
+	// EventsWithResult pages through an account's events of one result.
+	EventsWithResult(ctx context.Context, accountID, result string, before time.Time, limit int) ([]Event, error)
+	DevicesByAccount(ctx context.Context, accountID string) ([]Device, error)
 	// SignIns lists an account's successful sign-ins, newest first, with
 	// only their IP and time.
 	SignIns(ctx context.Context, accountID string, limit int) ([]Event, error)

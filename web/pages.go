@@ -24,7 +24,7 @@ type pages struct {
 	byName map[string]*template.Template
 }
 
-var pageNames = []string{"sign_in", "code", "reset", "new_password", "account", "not_mine", "message", "dev_mail", "check_mail", "not_me"}
+var pageNames = []string{"sign_in", "code", "reset", "new_password", "account", "not_mine", "message", "dev_mail", "check_mail", "not_me", "secure"}
 
 func newPages() (*pages, error) {
 	p := &pages{byName: map[string]*template.Template{}}
@@ -61,6 +61,7 @@ type view struct {
 	NotMe           *flow.NotMe
 	Done            bool
 	Reason          func(string) string
+	Dash            *dashboard
 }
 
 type devMail struct {
@@ -307,24 +308,6 @@ func (s *Server) afterAction(w http.ResponseWriter, r *http.Request, err error) 
 		return
 	}
 	http.Redirect(w, r, "/account", http.StatusSeeOther)
-}
-
-func (s *Server) fillAccount(r *http.Request, v *view, sess store.Session) {
-	v.Account, _ = s.Store.AccountByID(r.Context(), sess.AccountID)
-	v.Events, _ = s.Store.Events(r.Context(), sess.AccountID, time.Time{}, 30)
-	list, _ := s.Store.SessionsByAccount(r.Context(), sess.AccountID, s.Now())
-	for _, x := range list {
-		v.Sessions = append(v.Sessions, toSessionJSON(x, sess.ID))
-	}
-}
-
-func (s *Server) pageAccount(w http.ResponseWriter, r *http.Request, sess store.Session) {
-	v := s.view(r, "account")
-	if r.URL.Query().Get("changed") == "1" {
-		v.Notice = tr(v.Lang, "password_changed")
-	}
-	s.fillAccount(r, v, sess)
-	s.render(w, r, http.StatusOK, "account", v)
 }
 
 // pageNotMine shows what the link would do on GET and acts only on POST:

@@ -33,6 +33,10 @@ type Server struct {
 	Sessions *session.Manager
 	Store    store.Store
 	Composer *notify.Composer
+	// Places names where an IP is (nil: unknown).
+	Places interface {
+		Describe(ip, lang string) string
+	}
 	// MailCheck answers "is this mail really from us?" (nil: not offered).
 	MailCheck *mailcheck.Checker
 	// DevMailbox shows queued messages at /dev/mail (no relay configured).
@@ -65,6 +69,7 @@ func (s *Server) Handler() (http.Handler, error) {
 		s.routeMailCheck(mux)
 	}
 	s.routeUnsolicited(mux)
+	s.routeDashboard(mux)
 	s.routePages(mux)
 	// Browsers send Sec-Fetch-Site or Origin on every state-changing
 	// request; a cross-origin one is refused before any handler runs.

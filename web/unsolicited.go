@@ -16,11 +16,6 @@ func (s *Server) routeUnsolicited(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/not-me/{token}", s.apiNotMe)
 	mux.HandleFunc("GET /api/v1/account/alias", s.signedIn(s.apiAlias))
 	mux.HandleFunc("PUT /api/v1/account/alias", s.signedIn(s.apiAlias))
-	// Mails name this address for "secure my account"; the account page
-	// has what it needs (sign out everywhere, change password).
-	mux.HandleFunc("GET /account/secure", func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, "/account#secure", http.StatusSeeOther)
-	})
 }
 
 // pageNotMe: GET tells who asked for the code and changes nothing (mail

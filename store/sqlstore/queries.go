@@ -509,6 +509,31 @@ func (s *DB) Events(ctx context.Context, accountID string, before time.Time, lim
 		accountID, ts(before), limit)
 }
 
+func (s *DB) EventsWithResult(ctx context.Context, accountID, result string, before time.Time, limit int) ([]store.Event, error) {
+	if before.IsZero() {
+		before = time.Unix(1<<40, 0)
+	}
+	return s.listEvents(ctx, `SELECT `+eventCols+` FROM events WHERE account_id = ? AND result = ? AND at < ? ORDER BY at DESC, id DESC LIMIT ?`,
+		accountID, result, ts(before), limit)
+}
+
+func (s *DB) DevicesByAccount(ctx context.Context, accountID string) ([]store.Device, error) {
+	rows, err := s.query(ctx, `SELECT `+deviceCols+` FROM devices WHERE account_id = ? ORDER BY last_seen DESC`, accountID)
+	if err != nil {
+		return nil, fmt.Errorf("listing devices: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Device
+	for rows.Next() {
+		var d store.Device
+		if err := rows.Scan(&d.ID, &d.AccountID, &d.TokenHash, &d.UserAgent, &d.Browser, &d.OS, &d.LastIP, timeCol{&d.FirstSeen}, timeCol{&d.LastSeen}); err != nil {
+			return nil, fmt.Errorf("reading device: %w", err)
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
 func (s *DB) listEvents(ctx context.Context, q string, args ...any) ([]store.Event, error) {
 	rows, err := s.query(ctx, q, args...)
 	if err != nil {

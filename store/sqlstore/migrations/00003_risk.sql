@@ -23,10 +23,13 @@ ALTER TABLE link_tokens ADD COLUMN detail TEXT NOT NULL DEFAULT '';
 -- everything one IP did lately.
 CREATE INDEX events_signed_in ON events (account_id, at) WHERE kind = 'sign_in' AND result = 'success';
 CREATE INDEX events_ip ON events (ip, at) WHERE ip <> '';
+-- The dashboard's filter by result.
+CREATE INDEX events_result ON events (account_id, result, at);
 CREATE INDEX messages_kind_recipient ON messages (recipient, kind, created_at);
 
 -- +goose Down
 DROP INDEX messages_kind_recipient;
+DROP INDEX events_result;
 DROP INDEX events_ip;
 DROP INDEX events_signed_in;
 DROP TABLE suppressions;

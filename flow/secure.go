@@ -1,0 +1,73 @@
+package flow
+
+import (
+	"context"
+	"time"
+
+	"github.com/wardhq/ward/activity"
+	"github.com/wardhq/ward/store"
+)
+
+// ConfirmActivity records "this was me" on an event of the account, so
+// the dashboard stops pointing at it.
+func (s *Service) ConfirmActivity(ctx context.Context, c Client, sess store.Session, eventID string) error {
+	if eventID == "" {
+		return fail(ErrInvalidInput, "which activity?")
+	}
+	now := s.Now().UTC()
+	return s.Store.InTx(ctx, func(q store.Queries) error {
+		return activity.Record(ctx, q, now, store.Event{AccountID: sess.AccountID, Kind: activity.Confirmed, Result: activity.Success,
+			IP: c.IP, Device: s.device(c), Reasons: []string{"event:" + eventID}})
+	})
+}
+
+// Secured says what securing the account did.
+type Secured struct {
+	SessionsEnded   int  `json:"sessions_ended"`
+	PasswordChanged bool `json:"password_changed"`
+}
+
+// SecureAccount is the one step for "something is wrong": every other
+// session ends, and when a new password is given it replaces the old one
+// (the current password is still needed: a stolen session alone must not
+// be enough to take the account over).
+func (s *Service) SecureAccount(ctx context.Context, c Client, sess store.Session, current, password string) (Secured, error) {
+	var out Secured
+	if password != "" {
+		if err := s.ChangePassword(ctx, c, sess, current, password); err != nil {
+			return out, err
+		}
+		out.PasswordChanged = true
+	}
+	n, err := s.EndOtherSessions(ctx, c, sess)
+	if err != nil {
+		return out, err
+	}
+	out.SessionsEnded = n
+	now := s.Now().UTC()
+	err = s.Store.InTx(ctx, func(q store.Queries) error {
+		return activity.Record(ctx, q, now, store.Event{AccountID: sess.AccountID, Kind: activity.AccountSecured, Result: activity.Success,
+			IP: c.IP, Device: s.device(c)})
+	})
+	return out, err
+}
+
+// SecurityChanges lists the account's recent changes to how it is
+// reached and signed in to, for the person to check and undo.
+func (s *Service) SecurityChanges(ctx context.Context, sess store.Session, since time.Time) ([]store.Event, error) {
+	evs, err := s.Store.Events(ctx, sess.AccountID, time.Time{}, 200)
+	if err != nil {
+		return nil, err
+	}
+	var out []store.Event
+	for _, e := range evs {
+		if e.At.Before(since) {
+			break
+		}
+		switch e.Kind {
+		case activity.PasswordChanged, activity.PasswordReset, activity.ContactRemoved, activity.AliasChanged, activity.FactorEnabled, activity.FactorDisabled:
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,199 @@
+package web
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+	_ "time/tzdata" // viewers' time zones, whatever the host has installed
+
+	"github.com/wardhq/ward/activity"
+	"github.com/wardhq/ward/risk"
+	"github.com/wardhq/ward/store"
+)
+
+// activityPage is how many rows one page of recent activity shows.
+const activityPage = 50
+
+// activityRow is one line of recent activity as the dashboard shows it.
+type activityRow struct {
+	store.Event
+	Place   string
+	Unusual bool
+	SignIn  bool
+}
+
+// deviceRow is one signed-in session with what is known of its device.
+type deviceRow struct {
+	sessionJSON
+	Place     string
+	FirstSeen time.Time
+}
+
+// dashboard is what the account page shows besides the common view.
+type dashboard struct {
+	Rows       []activityRow
+	Filter     string
+	Filters    []string
+	NextBefore string
+	Devices    []deviceRow
+	Changes    []activityRow
+	Flagged    string
+	Secured    *struct{ Sessions int }
+}
+
+var activityFilters = []string{activity.Success, activity.WrongPassword, activity.WrongCode, activity.Blocked, activity.Sent,
+	activity.StepUpRequired, activity.Suppressed, activity.Held}
+
+// unusual marks what deserves a second look: failures, blocks, held or
+// reported codes, and sign-ins the risk engine found something new in.
+func unusual(e store.Event) bool {
+	switch e.Result {
+	case activity.WrongPassword, activity.WrongCode, activity.Blocked, activity.Suppressed, activity.Held, activity.StepUpRequired:
+		return true
+	}
+	switch e.Kind {
+	case activity.UnsolicitedReported, activity.NotMineReported, activity.FactorDisabled:
+		return true
+	}
+	for _, code := range []string{risk.NewCountry, risk.NewNetwork, risk.ImpossibleTravel, risk.Anonymizer, risk.IPManyAccounts} {
+		if risk.Has(e.Reasons, code) {
+			return true
+		}
+	}
+	return false
+}
+
+// zone is the viewer's time zone: the one their browser reported (a small
+// script sets the ward_tz cookie), else Japan for Japanese pages, else UTC.
+func (s *Server) zone(r *http.Request, lang string) *time.Location {
+	if name := s.cookie(r, "ward_tz"); name != "" && len(name) < 64 {
+		if loc, err := time.LoadLocation(name); err == nil {
+			return loc
+		}
+	}
+	if lang == "ja" {
+		loc, _ := time.LoadLocation("Asia/Tokyo")
+		return loc
+	}
+	return time.UTC
+}
+
+// viewerTime formats t in the viewer's zone and language.
+func viewerTime(lang string, loc *time.Location, t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	t = t.In(loc)
+	if lang == "ja" {
+		return t.Format("2006年1月2日 15:04 (MST)")
+	}
+	return t.Format("2 Jan 2006 15:04 MST")
+}
+
+func (s *Server) place(ip, lang string) string {
+	if s.Places == nil || ip == "" {
+		return ""
+	}
+	return s.Places.Describe(ip, lang)
+}
+
+// fillAccount loads the dashboard: one page of activity (filtered, from
+// a cursor), the signed-in devices, and who the account is.
+func (s *Server) fillAccount(r *http.Request, v *view, sess store.Session) {
+	ctx := r.Context()
+	v.Account, _ = s.Store.AccountByID(ctx, sess.AccountID)
+	d := &dashboard{Filters: activityFilters}
+	v.Dash = d
+	q := r.URL.Query()
+	var before time.Time
+	if b := q.Get("before"); b != "" {
+		if t, err := time.Parse(time.RFC3339Nano, b); err == nil {
+			before = t
+		}
+	}
+	var evs []store.Event
+	if f := q.Get("result"); slices.Contains(activityFilters, f) {
+		d.Filter = f
+		evs, _ = s.Store.EventsWithResult(ctx, sess.AccountID, f, before, activityPage)
+	} else {
+		evs, _ = s.Store.Events(ctx, sess.AccountID, before, activityPage)
+	}
+	confirmed := map[string]bool{}
+	for _, e := range evs {
+		if e.Kind == activity.Confirmed {
+			for _, r := range e.Reasons {
+				confirmed[strings.TrimPrefix(r, "event:")] = true
+			}
+		}
+	}
+	for _, e := range evs {
+		if e.Kind == activity.Confirmed {
+			continue
+		}
+		d.Rows = append(d.Rows, activityRow{Event: e, Place: s.place(e.IP, v.Lang), Unusual: unusual(e) && !confirmed[e.ID],
+			SignIn: e.Kind == activity.SignIn})
+	}
+	if len(evs) == activityPage {
+		d.NextBefore = evs[len(evs)-1].At.Format(time.RFC3339Nano)
+	}
+	devices, _ := s.Store.DevicesByAccount(ctx, sess.AccountID)
+	firstSeen := map[string]time.Time{}
+	for _, dv := range devices {
+		firstSeen[dv.ID] = dv.FirstSeen
+	}
+	list, _ := s.Store.SessionsByAccount(ctx, sess.AccountID, s.Now())
+	for _, x := range list {
+		row := deviceRow{sessionJSON: toSessionJSON(x, sess.ID), Place: s.place(x.IP, v.Lang), FirstSeen: firstSeen[x.DeviceID]}
+		if row.FirstSeen.IsZero() {
+			row.FirstSeen = x.CreatedAt
+		}
+		d.Devices = append(d.Devices, row)
+	}
+	v.Sessions = nil
+}
+
+func (s *Server) pageAccount(w http.ResponseWriter, r *http.Request, sess store.Session) {
+	v := s.view(r, "account")
+	if r.URL.Query().Get("changed") == "1" {
+		v.Notice = tr(v.Lang, "password_changed")
+	}
+	s.fillAccount(r, v, sess)
+	s.render(w, r, http.StatusOK, "account", v)
+}
+
+func (s *Server) routeDashboard(mux *http.ServeMux) {
+	mux.HandleFunc("POST /account/activity/{id}/mine", s.pageSignedIn(func(w http.ResponseWriter, r *http.Request, sess store.Session) {
+		if err := s.Flow.ConfirmActivity(r.Context(), s.client(r), sess, r.PathValue("id")); err != nil {
+			s.afterAction(w, r, err)
+			return
+		}
+		http.Redirect(w, r, "/account#activity", http.StatusSeeOther)
+	}))
+	mux.HandleFunc("GET /account/secure", s.pageSignedIn(s.pageSecure))
+	mux.HandleFunc("POST /account/secure", s.pageSignedIn(s.pageSecure))
+}
+
+// pageSecure is "Secure my account": what changed lately, and one step
+// that signs out every other device and sets a new password.
+func (s *Server) pageSecure(w http.ResponseWriter, r *http.Request, sess store.Session) {
+	v := s.view(r, "secure")
+	v.Account, _ = s.Store.AccountByID(r.Context(), sess.AccountID)
+	d := &dashboard{Flagged: r.URL.Query().Get("event")}
+	v.Dash = d
+	status := http.StatusOK
+	if r.Method == http.MethodPost {
+		res, err := s.Flow.SecureAccount(r.Context(), s.client(r), sess, r.PostFormValue("current_password"), r.PostFormValue("password"))
+		if err != nil {
+			status = s.explain(r, v, err)
+		} else {
+			d.Secured = &struct{ Sessions int }{res.SessionsEnded}
+			v.Notice = tr(v.Lang, "secure_done")
+		}
+	}
+	changes, _ := s.Flow.SecurityChanges(r.Context(), sess, s.Now().Add(-30*24*time.Hour))
+	for _, e := range changes {
+		d.Changes = append(d.Changes, activityRow{Event: e, Place: s.place(e.IP, v.Lang)})
+	}
+	s.render(w, r, status, "secure", v)
+}
