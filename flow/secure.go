@@ -31,7 +31,8 @@ type Secured struct {
 // session ends, and when a new password is given it replaces the old one
 // (the current password is still needed: a stolen session alone must not
 // be enough to take the account over).
-func (s *Service) SecureAccount(ctx context.Context, c Client, sess store.Session, current, password string) (Secured, error) {
+// flagged names the activity the person said was not them, if any.
+func (s *Service) SecureAccount(ctx context.Context, c Client, sess store.Session, current, password, flagged string) (Secured, error) {
 	var out Secured
 	if password != "" {
 		if err := s.ChangePassword(ctx, c, sess, current, password); err != nil {
@@ -46,8 +47,11 @@ func (s *Service) SecureAccount(ctx context.Context, c Client, sess store.Sessio
 	out.SessionsEnded = n
 	now := s.Now().UTC()
 	err = s.Store.InTx(ctx, func(q store.Queries) error {
-		return activity.Record(ctx, q, now, store.Event{AccountID: sess.AccountID, Kind: activity.AccountSecured, Result: activity.Success,
-			IP: c.IP, Device: s.device(c)})
+		ev := store.Event{AccountID: sess.AccountID, Kind: activity.AccountSecured, Result: activity.Success, IP: c.IP, Device: s.device(c)}
+		if flagged != "" {
+			ev.Reasons = []string{"not_me:event:" + flagged}
+		}
+		return activity.Record(ctx, q, now, ev)
 	})
 	return out, err
 }

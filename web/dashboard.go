@@ -180,10 +180,13 @@ func (s *Server) pageSecure(w http.ResponseWriter, r *http.Request, sess store.S
 	v := s.view(r, "secure")
 	v.Account, _ = s.Store.AccountByID(r.Context(), sess.AccountID)
 	d := &dashboard{Flagged: r.URL.Query().Get("event")}
+	if r.Method == http.MethodPost {
+		d.Flagged = r.PostFormValue("event")
+	}
 	v.Dash = d
 	status := http.StatusOK
 	if r.Method == http.MethodPost {
-		res, err := s.Flow.SecureAccount(r.Context(), s.client(r), sess, r.PostFormValue("current_password"), r.PostFormValue("password"))
+		res, err := s.Flow.SecureAccount(r.Context(), s.client(r), sess, r.PostFormValue("current_password"), r.PostFormValue("password"), d.Flagged)
 		if err != nil {
 			status = s.explain(r, v, err)
 		} else {

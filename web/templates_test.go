@@ -74,6 +74,7 @@ func TestEveryPageInBothLanguages(t *testing.T) {
 						Reasons: []string{"new_country:DE", "impossible_travel:Tokyo:Frankfurt:40"}}, Place: "Frankfurt, Germany", Unusual: true, SignIn: true},
 						{Event: store.Event{ID: "e2", At: now, Kind: "code_sent", Result: "held", Method: "email"}}},
 					Devices: []deviceRow{{sessionJSON: sessionJSON{ID: "s2", Device: "Firefox on Linux", IP: "192.0.2.4", LastSeenAt: now}, FirstSeen: now}},
+					Flagged: "e1",
 					Changes: []activityRow{{Event: store.Event{At: now, Kind: "password_changed", IP: "203.0.113.5"}}}},
 				NotMe: &flow.NotMe{At: now, IP: "198.51.100.7", Place: "Frankfurt, Germany", Destination: "h***@example.jp", Until: now},
 				Check: &checkResult{Verdict: mailcheck.Genuine, Headline: "Genuine", Reasons: []mailcheck.Reason{{Code: "own_signature_verified", Text: "x"}},
