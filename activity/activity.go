@@ -21,7 +21,10 @@ const (
 	FactorDisabled  = "factor_disabled"
 	FactorEnabled   = "factor_enabled"
 	ContactRemoved  = "contact_removed"
-	NotMineReported = "not_mine_reported"
+	ContactAdded    = "contact_added"
+	// ContactConfirmed: a new contact confirmed for recovery from an existing one.
+	ContactConfirmed = "contact_confirmed"
+	NotMineReported  = "not_mine_reported"
 	// UnsolicitedReported: "this wasn't me" on a code mail.
 	UnsolicitedReported = "unsolicited_reported"
 	AliasChanged        = "alias_changed"

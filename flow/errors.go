@@ -20,6 +20,9 @@ const (
 	ErrAccountDisabled  = "account_disabled"
 	ErrBlocked          = "blocked"
 	ErrLinkInvalid      = "link_invalid"
+	// ErrStepUpRequired: the change needs a fresh proof that it is the
+	// owner (a code to the account's email) first.
+	ErrStepUpRequired = "step_up_required"
 )
 
 // Error is a refusal the person can act on. Message is safe to show.

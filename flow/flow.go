@@ -27,6 +27,10 @@ const (
 	KindSignIn = "sign_in"
 	KindStepUp = "step_up"
 	KindReset  = "password_reset"
+	// KindReauth proves again, by a code to the account's email, that a
+	// signed-in session is its owner; KindAddContact verifies a new contact.
+	KindReauth     = "reauth"
+	KindAddContact = "add_contact"
 
 	stateCodeSent  = "code_sent"
 	stateCodeOK    = "code_verified"
@@ -46,12 +50,18 @@ type Limits struct {
 	PerRecipientDay  int
 	PerIPHour        int
 	NotMineTTL       time.Duration
+	// FreshFor is how recent a sign-in or step-up must be for a change to
+	// security info; RecoveryWait is how long a new contact waits before
+	// it can recover the account.
+	FreshFor     time.Duration
+	RecoveryWait time.Duration
 }
 
 // DefaultLimits are ward's defaults.
 func DefaultLimits() Limits {
 	return Limits{Digits: 6, CodeTTL: 10 * time.Minute, RecoveryCodeTTL: 10 * time.Minute, FlowTTL: 15 * time.Minute,
 		MaxCodeFailures: 5, ResendCooldown: 60 * time.Second, PerRecipientHour: 5, PerRecipientDay: 20, PerIPHour: 60,
+		FreshFor: 10 * time.Minute, RecoveryWait: 7 * 24 * time.Hour,
 		NotMineTTL: 7 * 24 * time.Hour}
 }
 
@@ -199,6 +209,10 @@ func purposeOf(kind string) string {
 		return otp.PurposeStepUp
 	case KindReset:
 		return otp.PurposeReset
+	case KindAddContact:
+		return otp.PurposeVerify
+	case KindReauth:
+		return otp.PurposeConfirmChange
 	}
 	return otp.PurposeSignIn
 }
@@ -410,7 +424,7 @@ func (s *Service) Resend(ctx context.Context, c Client, token string) (*Pending,
 	if err := s.cooledDown(ctx, f, now); err != nil {
 		return nil, err
 	}
-	send, err := s.isContact(ctx, f.AccountID, f.Channel, f.Recipient)
+	send, err := s.isContact(ctx, f.AccountID, f.Channel, f.Recipient, f.Kind == KindReset)
 	if err != nil {
 		return nil, err
 	}
@@ -419,7 +433,7 @@ func (s *Service) Resend(ctx context.Context, c Client, token string) (*Pending,
 
 // isContact reports whether recipient is a verified contact of the account:
 // codes go nowhere else.
-func (s *Service) isContact(ctx context.Context, accountID, channel, recipient string) (bool, error) {
+func (s *Service) isContact(ctx context.Context, accountID, channel, recipient string, recovery bool) (bool, error) {
 	if accountID == "" {
 		return false, nil
 	}
@@ -429,7 +443,8 @@ func (s *Service) isContact(ctx context.Context, accountID, channel, recipient s
 	}
 	for _, ct := range cs {
 		if ct.Kind == contactKind(channel) && ct.Value == recipient && ct.VerifiedAt != nil {
-			return true, nil
+			// A contact added lately cannot yet recover the account.
+			return !recovery || recoverable(ct, s.Now()), nil
 		}
 	}
 	return false, nil
@@ -606,9 +621,16 @@ func (s *Service) rightCode(ctx context.Context, c Client, f store.Flow, cd stor
 		if err := q.ResetFailures(ctx, f.Subject, factor); err != nil {
 			return err
 		}
-		if f.Kind == KindReset {
+		switch f.Kind {
+		case KindReset:
 			res.State = stateCodeOK
 			return nil
+		case KindReauth:
+			res.State = StateConfirmed
+			return q.SetSessionStepUp(ctx, f.SessionID, now)
+		case KindAddContact:
+			res.State = StateContactAdded
+			return s.addContact(ctx, q, f, c, now)
 		}
 		method := f.Channel + "_code"
 		if f.Kind == KindStepUp {

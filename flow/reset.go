@@ -44,7 +44,7 @@ func (s *Service) ResetVia(ctx context.Context, c Client, token, contact string)
 		return nil, err
 	}
 	f.Channel, f.Recipient = channelFor(kind), value
-	send, err := s.isContact(ctx, f.AccountID, f.Channel, f.Recipient)
+	send, err := s.isContact(ctx, f.AccountID, f.Channel, f.Recipient, true)
 	if err != nil {
 		return nil, err
 	}

@@ -319,7 +319,7 @@ func (c *Checker) proveOwn(ctx context.Context, m *Message, r *report) error {
 	return nil
 }
 
-var linkToken = regexp.MustCompile(`/not-(?:my-account|me)/([A-Za-z0-9_-]{16,})`)
+var linkToken = regexp.MustCompile(`/(not-my-account|not-me|confirm-contact)/([A-Za-z0-9_-]{16,})`)
 var codeLike = regexp.MustCompile(`[0-9０-９][0-9０-９\s\-ー−]{4,14}[0-9０-９]`)
 
 // proveBody proves a pasted body by its reference line and the secrets it
@@ -339,13 +339,9 @@ func (c *Checker) proveBody(ctx context.Context, m *Message, r *report) error {
 		}
 	}
 	// A mail carries at most a "not my account" and a "this wasn't me" link.
-	mine, me := []string{""}, []string{""}
-	for _, t := range linkToken.FindAllStringSubmatch(m.Text, 6) {
-		if strings.Contains(t[0], "/not-me/") {
-			me = append(me, t[1])
-		} else {
-			mine = append(mine, t[1])
-		}
+	links := map[string][]string{"not-my-account": {""}, "not-me": {""}, "confirm-contact": {""}}
+	for _, t := range linkToken.FindAllStringSubmatch(m.Text, 9) {
+		links[t[1]] = append(links[t[1]], t[2])
 	}
 	for _, ref := range refs {
 		msg, err := c.Own.Messages.MessageByRef(ctx, strings.ToLower(ref[1]))
@@ -359,11 +355,17 @@ func (c *Checker) proveBody(ctx context.Context, m *Message, r *report) error {
 			continue
 		}
 		for _, code := range codes {
-			for _, a := range mine {
-				for _, b := range me {
-					if c.Own.Digest(msg.ID, code, a, b) == msg.Digest {
-						r.genuine(c.Own.Brand.Name, msg, "own_body_matches")
-						return nil
+			for _, a := range links["not-my-account"] {
+				for _, b := range links["not-me"] {
+					for _, conf := range links["confirm-contact"] {
+						secrets := []string{code, a, b}
+						if conf != "" {
+							secrets = append(secrets, conf)
+						}
+						if c.Own.Digest(msg.ID, secrets...) == msg.Digest {
+							r.genuine(c.Own.Brand.Name, msg, "own_body_matches")
+							return nil
+						}
 					}
 				}
 			}

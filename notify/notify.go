@@ -28,6 +28,9 @@ const (
 	// KindNewSignIn tells every contact about a sign-in from a new device
 	// or country.
 	KindNewSignIn = "new_sign_in"
+	// KindSecurityChanged tells the other contacts that a contact was
+	// added or removed.
+	KindSecurityChanged = "security_changed"
 )
 
 // Channels.
@@ -64,6 +67,10 @@ type Request struct {
 	// Count and Sources describe the requests a digest stands for.
 	Count   int
 	Sources []string
+	// Change is "added|removed:kind:masked value" for security_changed.
+	Change string
+	// ConfirmToken is the link that confirms a new contact for recovery.
+	ConfirmToken string
 }
 
 // data is what a message keeps in the clear.
@@ -76,12 +83,14 @@ type data struct {
 	Place       string    `json:"place,omitempty"`
 	Count       int       `json:"count,omitempty"`
 	Sources     []string  `json:"sources,omitempty"`
+	Change      string    `json:"change,omitempty"`
 }
 
 type secret struct {
 	Code    string `json:"code,omitempty"`
 	NotMine string `json:"not_mine,omitempty"`
 	NotMe   string `json:"not_me,omitempty"`
+	Confirm string `json:"confirm,omitempty"`
 }
 
 // Rendered is a message ready to hand to a channel.
@@ -129,7 +138,7 @@ func NewComposer(k *keys.Keys, from, publicURL string, now func() time.Time) (*C
 func (c *Composer) Queue(ctx context.Context, q store.Queries, r Request) (store.Message, error) {
 	now := c.Now().UTC()
 	d, err := json.Marshal(data{Purpose: r.Purpose, ExpiresAt: r.ExpiresAt.UTC(), RequestedAt: r.RequestedAt.UTC(), IP: r.IP, Device: r.Device,
-		Place: r.Place, Count: r.Count, Sources: r.Sources})
+		Place: r.Place, Count: r.Count, Sources: r.Sources, Change: r.Change})
 	if err != nil {
 		return store.Message{}, fmt.Errorf("encoding message data: %w", err)
 	}
@@ -137,8 +146,11 @@ func (c *Composer) Queue(ctx context.Context, q store.Queries, r Request) (store
 		FlowID: r.FlowID, Data: d, Status: store.MessageQueued, CreatedAt: now, NextAt: now}
 	m.Ref = Ref(m.ID)
 	m.Digest = c.Keys.ContentDigest(m.ID, r.Code, r.NotMineToken, r.NotMeToken)
-	if r.Code != "" || r.NotMineToken != "" || r.NotMeToken != "" {
-		s, _ := json.Marshal(secret{Code: r.Code, NotMine: r.NotMineToken, NotMe: r.NotMeToken})
+	if r.ConfirmToken != "" {
+		m.Digest = c.Keys.ContentDigest(m.ID, r.Code, r.NotMineToken, r.NotMeToken, r.ConfirmToken)
+	}
+	if r.Code != "" || r.NotMineToken != "" || r.NotMeToken != "" || r.ConfirmToken != "" {
+		s, _ := json.Marshal(secret{Code: r.Code, NotMine: r.NotMineToken, NotMe: r.NotMeToken, Confirm: r.ConfirmToken})
 		m.Secret = c.Keys.Seal(s, []byte(m.ID))
 	}
 	if !r.ExpiresAt.IsZero() {
@@ -190,6 +202,13 @@ func (c *Composer) Render(m store.Message) (Rendered, error) {
 	}
 	if s.NotMe != "" {
 		view["NotMeURL"] = c.PublicURL + "/not-me/" + s.NotMe
+	}
+	if s.Confirm != "" {
+		view["ConfirmURL"] = c.PublicURL + "/confirm-contact/" + s.Confirm
+	}
+	if what, rest, ok := strings.Cut(d.Change, ":"); ok {
+		kind, value, _ := strings.Cut(rest, ":")
+		view["ChangeWhat"], view["ChangeKind"], view["ChangeValue"] = what, kind, value
 	}
 	var buf bytes.Buffer
 	if err := c.tmpl.ExecuteTemplate(&buf, name, view); err != nil {

@@ -84,6 +84,9 @@ type Queries interface {
 	SessionByTokenHash(ctx context.Context, hash string) (Session, error)
 	TouchSession(ctx context.Context, id string, at time.Time, ip string) error
 	RevokeSession(ctx context.Context, id string, at time.Time) error
+	// SetSessionStepUp records that the session's owner proved it again.
+	SetSessionStepUp(ctx context.Context, id string, at time.Time) error
+	SetContactRecoveryAfter(ctx context.Context, id string, at *time.Time) error
 	// RevokeOtherSessions revokes every live session of the account except
 	// keepID (which may be empty) and returns how many it revoked.
 	RevokeOtherSessions(ctx context.Context, accountID, keepID string, at time.Time) (int, error)
@@ -162,6 +165,9 @@ type Contact struct {
 	Primary    bool
 	VerifiedAt *time.Time
 	CreatedAt  time.Time
+	// RecoveryAfter: before this time the contact cannot be used to
+	// recover the account (nil: it can).
+	RecoveryAfter *time.Time
 }
 
 // Flow is one sign-in, step-up or reset in progress. AccountID is empty for

@@ -138,17 +138,17 @@ func (s *DB) SetAccountDisabled(ctx context.Context, id string, at *time.Time) e
 	return s.execOne(ctx, "setting account state", `UPDATE accounts SET disabled_at = ? WHERE id = ?`, tsPtr(at), id)
 }
 
-const contactCols = `id, account_id, kind, value, is_primary, verified_at, created_at`
+const contactCols = `id, account_id, kind, value, is_primary, verified_at, created_at, recovery_after`
 
 func scanContact(r interface{ Scan(...any) error }) (store.Contact, error) {
 	var c store.Contact
-	err := r.Scan(&c.ID, &c.AccountID, &c.Kind, &c.Value, boolCol{&c.Primary}, nullTime{&c.VerifiedAt}, timeCol{&c.CreatedAt})
+	err := r.Scan(&c.ID, &c.AccountID, &c.Kind, &c.Value, boolCol{&c.Primary}, nullTime{&c.VerifiedAt}, timeCol{&c.CreatedAt}, nullTime{&c.RecoveryAfter})
 	return c, err
 }
 
 func (s *DB) CreateContact(ctx context.Context, c store.Contact) error {
-	_, err := s.exec(ctx, `INSERT INTO contacts (`+contactCols+`) VALUES (?,?,?,?,?,?,?)`,
-		c.ID, c.AccountID, c.Kind, c.Value, b2i(c.Primary), tsPtr(c.VerifiedAt), ts(c.CreatedAt))
+	_, err := s.exec(ctx, `INSERT INTO contacts (`+contactCols+`) VALUES (?,?,?,?,?,?,?,?)`,
+		c.ID, c.AccountID, c.Kind, c.Value, b2i(c.Primary), tsPtr(c.VerifiedAt), ts(c.CreatedAt), tsPtr(c.RecoveryAfter))
 	if err != nil {
 		return fmt.Errorf("creating contact: %w", err)
 	}
@@ -178,6 +178,14 @@ func (s *DB) ContactByID(ctx context.Context, id string) (store.Contact, error) 
 		return c, notFound(err, "reading contact")
 	}
 	return c, nil
+}
+
+func (s *DB) SetContactRecoveryAfter(ctx context.Context, id string, at *time.Time) error {
+	return s.execOne(ctx, "updating contact", `UPDATE contacts SET recovery_after = ? WHERE id = ?`, tsPtr(at), id)
+}
+
+func (s *DB) SetSessionStepUp(ctx context.Context, id string, at time.Time) error {
+	return s.execOne(ctx, "recording step-up", `UPDATE sessions SET step_up_at = ? WHERE id = ?`, ts(at), id)
 }
 
 func (s *DB) DeleteContact(ctx context.Context, id string) error {

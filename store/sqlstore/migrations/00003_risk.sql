@@ -5,6 +5,10 @@ ALTER TABLE accounts ADD COLUMN alias TEXT NOT NULL DEFAULT '';
 ALTER TABLE accounts ADD COLUMN alias_only INTEGER NOT NULL DEFAULT 0;
 CREATE UNIQUE INDEX accounts_alias ON accounts (alias) WHERE alias <> '';
 
+-- A contact added lately waits before it can be used to recover the
+-- account (unless confirmed from an existing contact).
+ALTER TABLE contacts ADD COLUMN recovery_after BIGINT;
+
 -- "This wasn't me" on a code mail: codes to that recipient requested from
 -- that source (IP, network, device) are not sent until the given time.
 CREATE TABLE suppressions (
@@ -35,5 +39,6 @@ DROP INDEX events_signed_in;
 DROP TABLE suppressions;
 ALTER TABLE link_tokens DROP COLUMN detail;
 DROP INDEX accounts_alias;
+ALTER TABLE contacts DROP COLUMN recovery_after;
 ALTER TABLE accounts DROP COLUMN alias_only;
 ALTER TABLE accounts DROP COLUMN alias;

@@ -1,0 +1,111 @@
+package flow_test
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wardhq/ward/flow"
+	"github.com/wardhq/ward/notify"
+	"github.com/wardhq/ward/store"
+)
+
+func signedInSession(t *testing.T, e *env, email string) store.Session {
+	t.Helper()
+	signedInBefore(t, e, email)
+	ss, err := e.st.SessionsByAccount(context.Background(), mustAccount(t, e, email).ID, e.clk.Now())
+	if err != nil || len(ss) == 0 {
+		t.Fatalf("no session: %v", err)
+	}
+	return ss[0]
+}
+
+// Adding a phone: a stale session must confirm it is the owner first; the
+// phone is verified by a code sent to it; the other contacts are told,
+// with a link that lets the new phone recover the account at once —
+// without it, the phone waits before it can.
+func TestAddAndRemoveAContact(t *testing.T) {
+	backends(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		e.account("toma@example.com", "")
+		sess := signedInSession(t, e, "toma@example.com")
+		e.clk.Add(20 * time.Minute) // no longer fresh
+		_, err := e.svc.StartAddContact(ctx, client, sess, "+81 90-1234-5678")
+		flowErr(t, err, flow.ErrStepUpRequired)
+		p, err := e.svc.StartReauth(ctx, client, sess)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := e.svc.Verify(ctx, client, p.Token, e.lastCode("toma@example.com"))
+		if err != nil || res.State != flow.StateConfirmed {
+			t.Fatalf("reauth: %+v %v", res, err)
+		}
+		ss, _ := e.st.SessionsByAccount(ctx, sess.AccountID, e.clk.Now())
+		for _, x := range ss {
+			if x.ID == sess.ID {
+				sess = x
+			}
+		}
+		p, err = e.svc.StartAddContact(ctx, client, sess, "+81 90-1234-5678")
+		if err != nil || p.Destination != "+81********78" {
+			t.Fatalf("add: %+v %v", p, err)
+		}
+		res, err = e.svc.Verify(ctx, client, p.Token, e.lastCode("+819012345678"))
+		if err != nil || res.State != flow.StateContactAdded {
+			t.Fatalf("verify new phone: %+v %v", res, err)
+		}
+		cs, _ := e.svc.Contacts(ctx, sess)
+		if len(cs) != 2 || cs[1].Value != "+819012345678" || cs[1].VerifiedAt == nil || cs[1].RecoveryAfter == nil {
+			t.Fatalf("contacts: %+v", cs)
+		}
+		// The account's email was told, with a confirmation link.
+		ms, _ := e.st.MessagesTo(ctx, "toma@example.com", 1)
+		r, _ := e.composer.Render(ms[0])
+		if ms[0].Kind != notify.KindSecurityChanged || !strings.Contains(r.Text, "+81********78") || !strings.Contains(r.Text, "/account/secure") {
+			t.Fatalf("notice %s:\n%s", ms[0].Kind, r.Text)
+		}
+		// Until then, the new phone cannot recover the account.
+		reset, err := e.svc.StartReset(ctx, stranger, "toma@example.com", "en")
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.clk.Add(2 * time.Minute)
+		before, _ := e.st.MessagesTo(ctx, "+819012345678", 10)
+		if _, err := e.svc.ResetVia(ctx, stranger, reset.Token, "+819012345678"); err != nil {
+			t.Fatal(err)
+		}
+		if after, _ := e.st.MessagesTo(ctx, "+819012345678", 10); len(after) != len(before) {
+			t.Fatal("a contact in its waiting period received a recovery code")
+		}
+		tok := regexp.MustCompile(`/confirm-contact/([A-Za-z0-9_-]+)`).FindStringSubmatch(r.Text)
+		if tok == nil {
+			t.Fatalf("no confirmation link:\n%s", r.Text)
+		}
+		if masked, err := e.svc.ConfirmContact(ctx, client, tok[1]); err != nil || masked != "+81********78" {
+			t.Fatalf("confirm: %q %v", masked, err)
+		}
+		if _, err := e.svc.ConfirmContact(ctx, client, tok[1]); err == nil {
+			t.Fatal("the confirmation link worked twice")
+		}
+		e.clk.Add(2 * time.Minute)
+		if _, err := e.svc.ResetVia(ctx, stranger, reset.Token, "+819012345678"); err != nil {
+			t.Fatal(err)
+		}
+		if after, _ := e.st.MessagesTo(ctx, "+819012345678", 10); len(after) != len(before)+1 {
+			t.Fatal("the confirmed contact got no recovery code")
+		}
+		// Removing: not the sign-in email; the phone goes, and is told.
+		flowErr(t, e.svc.RemoveContact(ctx, client, sess, cs[0].ID), flow.ErrInvalidInput)
+		if err := e.svc.RemoveContact(ctx, client, sess, cs[1].ID); err != nil {
+			t.Fatal(err)
+		}
+		if cs, _ := e.svc.Contacts(ctx, sess); len(cs) != 1 {
+			t.Fatalf("after removal: %+v", cs)
+		}
+		e.account("other@example.com", "")
+		otherSess := signedInSession(t, e, "other@example.com")
+		flowErr(t, e.svc.RemoveContact(ctx, client, otherSess, cs[0].ID), flow.ErrInvalidInput)
+	})
+}
