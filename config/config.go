@@ -103,7 +103,12 @@ type Config struct {
 	Sessions struct {
 		Idle     Duration `yaml:"idle" doc:"A session unused this long ends."`
 		Absolute Duration `yaml:"absolute" doc:"A session ends this long after sign-in, used or not."`
+		FreshFor Duration `yaml:"fresh_for" doc:"Changes to security info need a sign-in or code confirmation this recent; older sessions are asked for a code first."`
 	} `yaml:"sessions"`
+
+	Contacts struct {
+		RecoveryWait Duration `yaml:"recovery_wait" doc:"A newly added email or phone cannot recover the account for this long, unless the owner confirms it from an existing contact."`
+	} `yaml:"contacts"`
 
 	Flows struct {
 		TTL Duration `yaml:"ttl" doc:"How long a sign-in or reset may take from start to finish."`
@@ -157,6 +162,8 @@ func Default() Config {
 	c.Risk.Block = []string{"ip_many_accounts"}
 	c.Risk.SuppressFor = Duration(24 * time.Hour)
 	c.Risk.FloodAfter = 5
+	c.Sessions.FreshFor = Duration(10 * time.Minute)
+	c.Contacts.RecoveryWait = Duration(7 * 24 * time.Hour)
 	c.MailCheck.DNS = true
 	c.Codes.TTL = Duration(10 * time.Minute)
 	c.Codes.RecoveryTTL = Duration(10 * time.Minute)

@@ -168,7 +168,8 @@ func New(ctx context.Context, c config.Config, log *slog.Logger, o Options) (*In
 			MaxWait: c.Lockout.MaxWait.D(), DisableAt: c.Lockout.DisableAt},
 		Limits: flow.Limits{Digits: c.Codes.Digits, CodeTTL: c.Codes.TTL.D(), RecoveryCodeTTL: c.Codes.RecoveryTTL.D(), FlowTTL: c.Flows.TTL.D(),
 			MaxCodeFailures: c.Codes.MaxFailures, ResendCooldown: c.Codes.ResendCooldown.D(), PerRecipientHour: c.Limits.PerRecipientHour,
-			PerRecipientDay: c.Limits.PerRecipientDay, PerIPHour: c.Limits.PerIPHour, NotMineTTL: 7 * 24 * time.Hour}}
+			PerRecipientDay: c.Limits.PerRecipientDay, PerIPHour: c.Limits.PerIPHour, NotMineTTL: 7 * 24 * time.Hour,
+			FreshFor: c.Sessions.FreshFor.D(), RecoveryWait: c.Contacts.RecoveryWait.D()}}
 	accts := &account.Service{Store: st, Passwords: pw, Now: now}
 	var proxies []netip.Prefix
 	for _, p := range c.TrustedProxies {

@@ -271,3 +271,35 @@ func TestBrowserPasswordReset(t *testing.T) {
 		t.Fatalf("the new password does not work: %d %s", r.status, r.raw)
 	}
 }
+
+// Adding a phone from the dashboard: a code goes to the phone (read from
+// the dev mailbox, as the SMS), the phone shows as verified and waiting to
+// recover the account, then it is removed.
+func TestBrowserAddAndRemoveAPhone(t *testing.T) {
+	w := start(t, "sqlite")
+	b := newBrowser(t, w)
+	w.createAccount("yuna@example.jp", "")
+	ctx := b.tab()
+	b.signIn(ctx, "yuna@example.jp")
+	b.do(ctx, "add phone", chromedp.SendKeys(chromedp.CSS("#contact"), "+81 90-1234-5678"),
+		chromedp.Submit(chromedp.CSS("#contact")), chromedp.WaitVisible(chromedp.CSS("input.code")))
+	if p := b.text(ctx, "main"); !strings.Contains(p, "+81********78") {
+		t.Fatalf("code page:\n%s", p)
+	}
+	b.do(ctx, "code", chromedp.SendKeys(chromedp.CSS("input.code"), w.code("+819012345678")),
+		chromedp.Click(chromedp.CSS(`button[value="verify"]`)), chromedp.WaitVisible(chromedp.CSS("#security")))
+	sec := b.text(ctx, "#security")
+	if !strings.Contains(sec, "+819012345678") || !strings.Contains(sec, "verified") || !strings.Contains(sec, "can recover the account from") {
+		t.Fatalf("security info after adding:\n%s", sec)
+	}
+	b.shot(ctx, "phone-added")
+	b.do(ctx, "remove", chromedp.Click(chromedp.CSS(`#security form[action$="/remove"] button`)), chromedp.WaitVisible(chromedp.CSS("#security")))
+	if sec := b.text(ctx, "#security"); strings.Contains(sec, "+819012345678") {
+		t.Fatalf("the phone is still there:\n%s", sec)
+	}
+	// The account's email heard of both changes.
+	r := w.do(nil, "GET", "/dev/mail.json?limit=5&to=yuna@example.jp", nil)
+	if n := strings.Count(r.raw, "+81********78"); n < 2 {
+		t.Fatalf("notices to the account's email: %s", r.raw)
+	}
+}

@@ -40,6 +40,14 @@ type dashboard struct {
 	Changes    []activityRow
 	Flagged    string
 	Secured    *struct{ Sessions int }
+	Contacts   []contactRow
+}
+
+// contactRow is a contact and whether it still waits to recover the account.
+type contactRow struct {
+	store.Contact
+	Waiting      bool
+	RecoveryFrom time.Time
 }
 
 var activityFilters = []string{activity.Success, activity.WrongPassword, activity.WrongCode, activity.Blocked, activity.Sent,
@@ -137,6 +145,14 @@ func (s *Server) fillAccount(r *http.Request, v *view, sess store.Session) {
 	if len(evs) == activityPage {
 		d.NextBefore = evs[len(evs)-1].At.Format(time.RFC3339Nano)
 	}
+	contacts, _ := s.Store.ContactsByAccount(ctx, sess.AccountID)
+	for _, ct := range contacts {
+		row := contactRow{Contact: ct}
+		if ct.RecoveryAfter != nil && s.Now().Before(*ct.RecoveryAfter) {
+			row.Waiting, row.RecoveryFrom = true, *ct.RecoveryAfter
+		}
+		d.Contacts = append(d.Contacts, row)
+	}
 	devices, _ := s.Store.DevicesByAccount(ctx, sess.AccountID)
 	firstSeen := map[string]time.Time{}
 	for _, dv := range devices {
@@ -155,8 +171,11 @@ func (s *Server) fillAccount(r *http.Request, v *view, sess store.Session) {
 
 func (s *Server) pageAccount(w http.ResponseWriter, r *http.Request, sess store.Session) {
 	v := s.view(r, "account")
-	if r.URL.Query().Get("changed") == "1" {
+	switch r.URL.Query().Get("changed") {
+	case "1":
 		v.Notice = tr(v.Lang, "password_changed")
+	case "contact":
+		v.Notice = tr(v.Lang, "contacts_changed")
 	}
 	s.fillAccount(r, v, sess)
 	s.render(w, r, http.StatusOK, "account", v)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
+	"net/url"
 	"net/http/httptest"
 	"regexp"
 	"strings"
@@ -100,7 +101,7 @@ func (w *ward) createAccount(email, password string) {
 // code reads the newest code mailed to addr from the dev mailbox.
 func (w *ward) code(addr string) string {
 	w.t.Helper()
-	r := w.do(nil, "GET", "/dev/mail.json?limit=1&to="+addr, nil)
+	r := w.do(nil, "GET", "/dev/mail.json?limit=1&to="+url.QueryEscape(addr), nil)
 	msgs, _ := r.body["messages"].([]any)
 	if len(msgs) == 0 {
 		w.t.Fatalf("no mail for %s: %s", addr, r.raw)

@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -24,7 +25,7 @@ type pages struct {
 	byName map[string]*template.Template
 }
 
-var pageNames = []string{"sign_in", "code", "reset", "new_password", "account", "not_mine", "message", "dev_mail", "check_mail", "not_me", "secure"}
+var pageNames = []string{"sign_in", "code", "reset", "new_password", "account", "not_mine", "message", "dev_mail", "check_mail", "not_me", "secure", "confirm_contact"}
 
 func newPages() (*pages, error) {
 	p := &pages{byName: map[string]*template.Template{}}
@@ -224,7 +225,7 @@ func (s *Server) pageCode(action string, reset bool) http.HandlerFunc {
 		}
 		if reasons := s.cookie(r, "ward_reasons"); reasons != "" {
 			for _, rs := range strings.Split(reasons, ".") {
-				if rs == "new_device" || rs == "new_ip" {
+				if reasonCookie.MatchString(rs) {
 					p.Reasons = append(p.Reasons, rs)
 				}
 			}
@@ -233,6 +234,9 @@ func (s *Server) pageCode(action string, reset bool) http.HandlerFunc {
 		s.render(w, r, http.StatusOK, "code", v)
 	}
 }
+
+// reasonCookie is the shape of a risk reason carried to the code page.
+var reasonCookie = regexp.MustCompile(`^[a-z_]+(:[\w .:-]{0,80})?$`)
 
 func (s *Server) pageCodePost(action string, reset bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {

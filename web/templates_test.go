@@ -75,6 +75,8 @@ func TestEveryPageInBothLanguages(t *testing.T) {
 						{Event: store.Event{ID: "e2", At: now, Kind: "code_sent", Result: "held", Method: "email"}}},
 					Devices: []deviceRow{{sessionJSON: sessionJSON{ID: "s2", Device: "Firefox on Linux", IP: "192.0.2.4", LastSeenAt: now}, FirstSeen: now}},
 					Flagged: "e1",
+					Contacts: []contactRow{{Contact: store.Contact{ID: "c1", Kind: "email", Value: "hana@example.jp", Primary: true, VerifiedAt: &now}},
+						{Contact: store.Contact{ID: "c2", Kind: "phone", Value: "+819012345678"}, Waiting: true, RecoveryFrom: now}},
 					Changes: []activityRow{{Event: store.Event{At: now, Kind: "password_changed", IP: "203.0.113.5"}}}},
 				NotMe: &flow.NotMe{At: now, IP: "198.51.100.7", Place: "Frankfurt, Germany", Destination: "h***@example.jp", Until: now},
 				Check: &checkResult{Verdict: mailcheck.Genuine, Headline: "Genuine", Reasons: []mailcheck.Reason{{Code: "own_signature_verified", Text: "x"}},
