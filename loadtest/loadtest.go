@@ -18,6 +18,8 @@ import (
 
 // Report is one run at one concurrency.
 type Report struct {
+	// What is being counted ("sign-ins", "pages").
+	What        string
 	Concurrency int
 	SignIns     int
 	Errors      int
@@ -32,8 +34,8 @@ type Report struct {
 func (r Report) PerSecond() float64 { return float64(r.SignIns) / r.Elapsed.Seconds() }
 
 func (r Report) String() string {
-	s := fmt.Sprintf("concurrency %3d: %6d sign-ins in %5.1fs = %7.1f sign-ins/s  p50 %6.2fms  p95 %6.2fms  p99 %6.2fms  errors %d",
-		r.Concurrency, r.SignIns, r.Elapsed.Seconds(), r.PerSecond(), ms(r.P50), ms(r.P95), ms(r.P99), r.Errors)
+	s := fmt.Sprintf("concurrency %3d: %6d %s in %5.1fs = %7.1f %s/s  p50 %6.2fms  p95 %6.2fms  p99 %6.2fms  errors %d",
+		r.Concurrency, r.SignIns, r.What, r.Elapsed.Seconds(), r.PerSecond(), r.What, ms(r.P50), ms(r.P95), ms(r.P99), r.Errors)
 	if r.FirstError != "" {
 		s += " (first: " + r.FirstError + ")"
 	}
@@ -51,6 +53,55 @@ type Driver struct {
 
 // Run keeps concurrency workers signing in for d and reports.
 func (dr *Driver) Run(ctx context.Context, concurrency int, d time.Duration) Report {
+	return measure(ctx, "sign-ins", concurrency, d, func(w int) func(ctx context.Context, i int) error {
+		mine := dr.Accounts[w*len(dr.Accounts)/concurrency : (w+1)*len(dr.Accounts)/concurrency]
+		// Each person signs in from their own device, as people do; a
+		// device shared by every account would make each sign-in a
+		// "new device" one, with its notice to every contact.
+		devices := map[string]string{}
+		return func(ctx context.Context, i int) error {
+			email := mine[i%len(mine)]
+			device, _, err := dr.signIn(ctx, email, devices[email])
+			devices[email] = device
+			return err
+		}
+	})
+}
+
+// Pages keeps concurrency workers loading path as the holder of a session
+// token (a signed-in person reloading a page) for d and reports.
+func (dr *Driver) Pages(ctx context.Context, path, token string, concurrency int, d time.Duration) Report {
+	return measure(ctx, "pages", concurrency, d, func(int) func(ctx context.Context, i int) error {
+		return func(ctx context.Context, i int) error {
+			req, err := http.NewRequestWithContext(ctx, "GET", dr.Target+path, nil)
+			if err != nil {
+				return err
+			}
+			req.Header.Set("Authorization", "Bearer "+token)
+			resp, err := dr.Client.Do(req)
+			if err != nil {
+				return err
+			}
+			defer resp.Body.Close()
+			if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+				return err
+			}
+			if resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("GET %s: %d", path, resp.StatusCode)
+			}
+			return nil
+		}
+	})
+}
+
+// SignIn signs email in once and returns the session token.
+func (dr *Driver) SignIn(ctx context.Context, email string) (string, error) {
+	_, tok, err := dr.signIn(ctx, email, "")
+	return tok, err
+}
+
+// measure runs concurrency workers, each made by work, for d.
+func measure(ctx context.Context, what string, concurrency int, d time.Duration, work func(w int) func(ctx context.Context, i int) error) Report {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	var mu sync.Mutex
@@ -59,20 +110,14 @@ func (dr *Driver) Run(ctx context.Context, concurrency int, d time.Duration) Rep
 	var wg sync.WaitGroup
 	start := time.Now()
 	for w := range concurrency {
+		step := work(w)
 		wg.Go(func() {
-			mine := dr.Accounts[w*len(dr.Accounts)/concurrency : (w+1)*len(dr.Accounts)/concurrency]
-			// Each person signs in from their own device, as people do; a
-			// device shared by every account would make each sign-in a
-			// "new device" one, with its notice to every contact.
-			devices := map[string]string{}
 			for i := 0; ctx.Err() == nil; i++ {
 				t0 := time.Now()
-				email := mine[i%len(mine)]
-				device, err := dr.signIn(ctx, email, devices[email])
-				devices[email] = device
+				err := step(ctx, i)
 				el := time.Since(t0)
 				if ctx.Err() != nil {
-					return // cut off by the deadline: not a measured sign-in
+					return // cut off by the deadline: not a measured request
 				}
 				mu.Lock()
 				if err != nil {
@@ -88,7 +133,7 @@ func (dr *Driver) Run(ctx context.Context, concurrency int, d time.Duration) Rep
 		})
 	}
 	wg.Wait()
-	rep := Report{Concurrency: concurrency, SignIns: len(lat), Errors: errs, FirstError: first, Elapsed: time.Since(start)}
+	rep := Report{What: what, Concurrency: concurrency, SignIns: len(lat), Errors: errs, FirstError: first, Elapsed: time.Since(start)}
 	slices.Sort(lat)
 	pct := func(p float64) time.Duration {
 		if len(lat) == 0 {
@@ -130,13 +175,13 @@ func (dr *Driver) call(ctx context.Context, method, path, device string, in, out
 }
 
 // signIn runs one complete passwordless sign-in.
-func (dr *Driver) signIn(ctx context.Context, email, device string) (string, error) {
+func (dr *Driver) signIn(ctx context.Context, email, device string) (string, string, error) {
 	var started struct {
 		Flow string `json:"flow"`
 	}
 	device, err := dr.call(ctx, "POST", "/api/v1/sign-in/code", device, map[string]string{"email": email}, &started)
 	if err != nil {
-		return device, err
+		return device, "", err
 	}
 	var mail struct {
 		Messages []struct {
@@ -144,10 +189,10 @@ func (dr *Driver) signIn(ctx context.Context, email, device string) (string, err
 		} `json:"messages"`
 	}
 	if _, err := dr.call(ctx, "GET", "/dev/mail.json?limit=1&to="+url.QueryEscape(email), device, nil, &mail); err != nil {
-		return device, err
+		return device, "", err
 	}
 	if len(mail.Messages) == 0 || mail.Messages[0].Code == "" {
-		return device, fmt.Errorf("no code in the dev mailbox for %s", email)
+		return device, "", fmt.Errorf("no code in the dev mailbox for %s", email)
 	}
 	var done struct {
 		State string `json:"state"`
@@ -155,12 +200,12 @@ func (dr *Driver) signIn(ctx context.Context, email, device string) (string, err
 	}
 	device, err = dr.call(ctx, "POST", "/api/v1/flows/verify", device, map[string]string{"flow": started.Flow, "code": mail.Messages[0].Code}, &done)
 	if err != nil {
-		return device, err
+		return device, "", err
 	}
 	if done.State != "signed_in" || done.Token == "" {
-		return device, fmt.Errorf("verify answered %q", done.State)
+		return device, "", fmt.Errorf("verify answered %q", done.State)
 	}
-	return device, nil
+	return device, done.Token, nil
 }
 
 // CreateAccounts makes n passwordless accounts through the admin API, or

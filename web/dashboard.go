@@ -21,6 +21,25 @@ type activityRow struct {
 	Place   string
 	Unusual bool
 	SignIn  bool
+	// The row's words, made once in Go: a template call per cell costs
+	// more than the database read of the whole page.
+	When, What, Method, Outcome, Why string
+}
+
+func (s *Server) row(e store.Event, lang string, loc *time.Location) activityRow {
+	r := activityRow{Event: e, Place: s.place(e.IP, lang), SignIn: e.Kind == activity.SignIn, When: viewerTime(lang, loc, e.At),
+		What: tr(lang, "kind_"+e.Kind), Outcome: tr(lang, "result_"+e.Result)}
+	if e.Method != "" {
+		r.Method = tr(lang, "method_"+e.Method)
+	}
+	if r.SignIn {
+		why := make([]string, len(e.Reasons))
+		for i, x := range e.Reasons {
+			why[i] = reasonText(lang, x)
+		}
+		r.Why = strings.Join(why, ", ")
+	}
+	return r
 }
 
 // deviceRow is one signed-in session with what is known of its device.
@@ -135,12 +154,14 @@ func (s *Server) fillAccount(r *http.Request, v *view, sess store.Session) {
 			}
 		}
 	}
+	loc := s.zone(r, v.Lang)
 	for _, e := range evs {
 		if e.Kind == activity.Confirmed {
 			continue
 		}
-		d.Rows = append(d.Rows, activityRow{Event: e, Place: s.place(e.IP, v.Lang), Unusual: unusual(e) && !confirmed[e.ID],
-			SignIn: e.Kind == activity.SignIn})
+		row := s.row(e, v.Lang, loc)
+		row.Unusual = unusual(e) && !confirmed[e.ID]
+		d.Rows = append(d.Rows, row)
 	}
 	if len(evs) == activityPage {
 		d.NextBefore = evs[len(evs)-1].At.Format(time.RFC3339Nano)
@@ -215,7 +236,7 @@ func (s *Server) pageSecure(w http.ResponseWriter, r *http.Request, sess store.S
 	}
 	changes, _ := s.Flow.SecurityChanges(r.Context(), sess, s.Now().Add(-30*24*time.Hour))
 	for _, e := range changes {
-		d.Changes = append(d.Changes, activityRow{Event: e, Place: s.place(e.IP, v.Lang)})
+		d.Changes = append(d.Changes, s.row(e, v.Lang, s.zone(r, v.Lang)))
 	}
 	s.render(w, r, status, "secure", v)
 }

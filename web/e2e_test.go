@@ -8,8 +8,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
-	"net/url"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -20,14 +20,14 @@ import (
 )
 
 type ward struct {
-	t     *testing.T
+	t     testing.TB
 	in    *instance.Instance
 	srv   *httptest.Server
 	admin string
 }
 
 // start runs a whole ward (dev mailbox, real HTTP) on the given database.
-func start(t *testing.T, driver string) *ward {
+func start(t testing.TB, driver string) *ward {
 	c := config.Default()
 	c.DataDir = t.TempDir()
 	c.AdminToken = "admin-token-for-tests-0123456789"

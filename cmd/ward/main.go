@@ -304,6 +304,7 @@ func loadtestCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	naccts := fs.Int("accounts", 2000, "accounts to sign in as")
 	pg := fs.String("postgres", "", "with no --target: run the in-process ward on this PostgreSQL DSN instead of SQLite")
 	admin := fs.String("admin-token", os.Getenv("WARD_ADMIN_TOKEN"), "admin token of the --target, to create the accounts")
+	dashboard := fs.Int("dashboard", 0, "instead of sign-ins, load the security dashboard of one account with this many activity rows (in-process ward only)")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
@@ -315,7 +316,11 @@ func loadtestCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		conc = append(conc, n)
 	}
+	if *dashboard > 0 && *target != "" {
+		return fmt.Errorf("--dashboard needs the in-process ward (no --target): it writes the activity rows itself")
+	}
 	base, token := *target, *admin
+	var in *instance.Instance
 	if base == "" {
 		dir, err := os.MkdirTemp("", "ward-load")
 		if err != nil {
@@ -331,7 +336,7 @@ func loadtestCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		if *pg != "" {
 			c.Database.Driver, c.Database.DSN = "postgres", *pg
 		}
-		in, err := instance.New(ctx, c, slog.New(slog.NewTextHandler(io.Discard, nil)), instance.Options{})
+		in, err = instance.New(ctx, c, slog.New(slog.NewTextHandler(io.Discard, nil)), instance.Options{})
 		if err != nil {
 			return err
 		}
@@ -348,13 +353,57 @@ func loadtestCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "in-process ward on %s (%s)\n", base, c.Database.Driver)
 	}
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}, Timeout: 30 * time.Second}
+	if *dashboard > 0 {
+		*naccts = 1
+	}
 	emails, err := loadtest.CreateAccounts(ctx, hc, base, token, *naccts)
 	if err != nil {
 		return err
 	}
 	dr := &loadtest.Driver{Target: base, Accounts: emails, Client: hc}
+	if *dashboard > 0 {
+		return loadDashboard(ctx, in, dr, emails[0], *dashboard, conc, *dur, stdout)
+	}
 	for _, n := range conc {
 		fmt.Fprintln(stdout, dr.Run(ctx, n, *dur))
+	}
+	return nil
+}
+
+// loadDashboard writes rows activity events (a month of a busy account's
+// history) for one account and loads its dashboard at each concurrency.
+func loadDashboard(ctx context.Context, in *instance.Instance, dr *loadtest.Driver, email string, rows int, conc []int, dur time.Duration,
+	stdout io.Writer) error {
+	tok, err := dr.SignIn(ctx, email)
+	if err != nil {
+		return err
+	}
+	a, err := in.Store.AccountByEmail(ctx, email)
+	if err != nil {
+		return err
+	}
+	results := []string{"success", "wrong_password", "wrong_code", "sent", "step_up_required"}
+	now := time.Now()
+	for done := 0; done < rows; {
+		err := in.Store.InTx(ctx, func(q store.Queries) error {
+			for i := 0; i < 1000 && done < rows; i, done = i+1, done+1 {
+				e := store.Event{ID: keys.ID(), AccountID: a.ID, At: now.Add(-time.Duration(done) * 30 * 24 * time.Hour / time.Duration(rows)),
+					Kind: "sign_in", Result: results[done%len(results)], Method: "password", IP: fmt.Sprintf("203.0.113.%d", done%250),
+					Device: "Firefox 140 on Linux", Reasons: []string{"new_device"}}
+				if err := q.AppendEvent(ctx, e); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(stdout, "dashboard of an account with %d activity rows\n", rows)
+	for _, n := range conc {
+		fmt.Fprintln(stdout, dr.Pages(ctx, "/account", tok, n, dur))
+		fmt.Fprintln(stdout, dr.Pages(ctx, "/account?result=wrong_code", tok, n, dur), "(filtered by result)")
 	}
 	return nil
 }
