@@ -303,3 +303,33 @@ func TestBrowserAddAndRemoveAPhone(t *testing.T) {
 		t.Fatalf("notices to the account's email: %s", r.raw)
 	}
 }
+
+// At 320 px (a small phone) no page scrolls sideways; wide tables scroll
+// inside their own box. Keyboard focus is visible.
+func TestBrowserNarrowScreenAndKeyboard(t *testing.T) {
+	w := start(t, "sqlite")
+	b := newBrowser(t, w)
+	w.createAccount("sho@example.jp", "")
+	ctx := b.tab()
+	b.do(ctx, "phone size", chromedp.EmulateViewport(320, 640, chromedp.EmulateMobile))
+	b.signIn(ctx, "sho@example.jp")
+	for _, path := range []string{"/account", "/account/secure", "/sign-in", "/reset", "/check-mail"} {
+		b.do(ctx, path, chromedp.Navigate(w.srv.URL+path), chromedp.WaitVisible(chromedp.CSS("h1")))
+		wide, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if wide > 320 {
+			b.shot(ctx, "too-wide"+strings.ReplaceAll(path, "/", "-"))
+			t.Errorf("%s is %d px wide at a 320 px screen", path, wide)
+		}
+	}
+	b.shot(ctx, "check-mail-320")
+	// Tab reaches the first field of the sign-in page and shows where.
+	b.do(ctx, "sign-in", chromedp.Navigate(w.srv.URL+"/reset"), chromedp.WaitVisible(chromedp.CSS("#email")),
+		chromedp.Focus(chromedp.CSS("#email")))
+	outline, err := chromedp.Run(ctx, chromedp.Evaluate[string](`getComputedStyle(document.activeElement).outlineStyle`))
+	if err != nil || outline == "none" {
+		t.Fatalf("focused field has no visible outline: %q %v", outline, err)
+	}
+}
