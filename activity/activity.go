@@ -29,8 +29,9 @@ const (
 	UnsolicitedReported = "unsolicited_reported"
 	AliasChanged        = "alias_changed"
 	// Confirmed: "this was me" on an activity row.
-	Confirmed      = "activity_confirmed"
-	AccountSecured = "account_secured"
+	Confirmed            = "activity_confirmed"
+	AccountSecured       = "account_secured"
+	NotificationsChanged = "notifications_changed"
 )
 
 // Results.

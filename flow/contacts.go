@@ -128,8 +128,12 @@ func (s *Service) tellOthers(ctx context.Context, q store.Queries, accountID str
 	if err != nil {
 		return err
 	}
+	prefs, err := q.NotificationPrefs(ctx, accountID)
+	if err != nil {
+		return err
+	}
 	for _, ct := range cs {
-		if ct.ID == changed.ID || ct.VerifiedAt == nil {
+		if ct.ID == changed.ID || ct.VerifiedAt == nil || !wants(prefs, notify.KindSecurityChanged, channelFor(ct.Kind)) {
 			continue
 		}
 		req := notify.Request{Kind: notify.KindSecurityChanged, Channel: channelFor(ct.Kind), To: ct.Value, Language: a.Language,

@@ -109,3 +109,33 @@ func TestAddAndRemoveAContact(t *testing.T) {
 		flowErr(t, e.svc.RemoveContact(ctx, client, otherSess, cs[0].ID), flow.ErrInvalidInput)
 	})
 }
+
+// Notices follow the owner's settings, except those an intruder would
+// switch off first.
+func TestNotificationSettings(t *testing.T) {
+	backends(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		e.account("kai@example.com", "")
+		sess := signedInSession(t, e, "kai@example.com")
+		if err := e.svc.SetNotifications(ctx, client, sess, map[string]bool{"new_sign_in/email": false, "password_changed/email": false}); err != nil {
+			t.Fatal(err)
+		}
+		ns, _ := e.svc.Notifications(ctx, sess)
+		for _, n := range ns {
+			want := !(n.Event == "new_sign_in" && n.Channel == "email")
+			if n.On != want || n.Locked != (n.Channel == "email" && n.Event != "new_sign_in") {
+				t.Errorf("%+v", n)
+			}
+		}
+		laptop := client
+		laptop.DeviceToken = "device-9"
+		e.clk.Add(2 * time.Minute)
+		p, _ := e.svc.StartCodeSignIn(ctx, laptop, "kai@example.com", "en")
+		if _, err := e.svc.Verify(ctx, laptop, p.Token, e.lastCode("kai@example.com")); err != nil {
+			t.Fatal(err)
+		}
+		if got := kinds(t, e.st, "kai@example.com")[notify.KindNewSignIn]; got != 0 {
+			t.Fatalf("a notice the owner turned off was sent %d times", got)
+		}
+	})
+}

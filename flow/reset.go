@@ -134,20 +134,7 @@ func (s *Service) setPassword(ctx context.Context, q store.Queries, a store.Acco
 		IP: c.IP, Device: s.device(c)}); err != nil {
 		return err
 	}
-	cs, err := q.ContactsByAccount(ctx, a.ID)
-	if err != nil {
-		return err
-	}
-	for _, ct := range cs {
-		if ct.VerifiedAt == nil {
-			continue
-		}
-		if _, err := s.Composer.Queue(ctx, q, notify.Request{Kind: notify.KindPasswordChanged, Channel: channelFor(ct.Kind), To: ct.Value, Language: a.Language,
-			AccountID: a.ID, RequestedAt: now, IP: c.IP, Device: s.device(c)}); err != nil {
-			return err
-		}
-	}
-	return nil
+	return s.tellContacts(ctx, q, a.ID, "", notify.Request{Kind: notify.KindPasswordChanged, Language: a.Language, IP: c.IP, Device: s.device(c)}, now)
 }
 
 // ChangePassword changes the password of a signed-in account; the current

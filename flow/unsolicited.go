@@ -233,20 +233,8 @@ func (s *Service) notifyNewSignIn(ctx context.Context, q store.Queries, accountI
 	if err != nil {
 		return err
 	}
-	cs, err := q.ContactsByAccount(ctx, accountID)
-	if err != nil {
-		return err
-	}
-	for _, ct := range cs {
-		if ct.VerifiedAt == nil {
-			continue
-		}
-		if _, err := s.Composer.Queue(ctx, q, notify.Request{Kind: notify.KindNewSignIn, Channel: channelFor(ct.Kind), To: ct.Value,
-			Language: a.Language, AccountID: accountID, RequestedAt: now, IP: c.IP, Device: s.device(c), Place: s.place(c.IP, a.Language)}); err != nil {
-			return err
-		}
-	}
-	return nil
+	return s.tellContacts(ctx, q, accountID, "", notify.Request{Kind: notify.KindNewSignIn, Language: a.Language, IP: c.IP, Device: s.device(c),
+		Place: s.place(c.IP, a.Language)}, now)
 }
 
 // newSignIn reports whether a sign-in should be announced: from a device

@@ -87,6 +87,9 @@ type Queries interface {
 	// SetSessionStepUp records that the session's owner proved it again.
 	SetSessionStepUp(ctx context.Context, id string, at time.Time) error
 	SetContactRecoveryAfter(ctx context.Context, id string, at *time.Time) error
+	// NotificationPrefs maps "event/channel" to on or off (missing: default).
+	NotificationPrefs(ctx context.Context, accountID string) (map[string]bool, error)
+	SetNotificationPref(ctx context.Context, accountID, event, channel string, on bool) error
 	// RevokeOtherSessions revokes every live session of the account except
 	// keepID (which may be empty) and returns how many it revoked.
 	RevokeOtherSessions(ctx context.Context, accountID, keepID string, at time.Time) (int, error)

@@ -109,6 +109,29 @@ func (b *browser) do(ctx context.Context, name string, steps ...chromedp.Action[
 	}
 }
 
+// submit runs an action that loads a new page and waits until the new
+// page (not the old one, which may hold the same element) shows sel.
+func (b *browser) submit(ctx context.Context, name string, action chromedp.Action[chromedp.Void], sel string) {
+	b.t.Helper()
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[int](`window.__wardOld = 1`)); err != nil {
+		b.t.Fatalf("%s: %v", name, err)
+	}
+	b.do(ctx, name+" (act)", action)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		old, err := chromedp.Run(ctx, chromedp.Evaluate[string](`typeof window.__wardOld`))
+		if err == nil && old == "undefined" {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.shot(ctx, name+"-failed")
+			b.t.Fatalf("%s: the page did not change", name)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	b.do(ctx, name, chromedp.WaitVisible(chromedp.CSS(sel)))
+}
+
 // shot saves a full-page screenshot under the test's temp dir.
 func (b *browser) shot(ctx context.Context, name string) {
 	b.t.Helper()
@@ -187,10 +210,17 @@ func TestBrowserCodeSignInAndDashboard(t *testing.T) {
 	}
 	b.shot(ctx, "dashboard")
 	// Filtering by result keeps only those rows.
-	b.do(ctx, "filter", chromedp.SetValue(chromedp.CSS("#result"), "sent"), chromedp.Submit(chromedp.CSS("#result")),
-		chromedp.WaitVisible(chromedp.CSS("#activity")))
+	b.do(ctx, "choose", chromedp.SetValue(chromedp.CSS("#result"), "sent"))
+	b.submit(ctx, "filter", chromedp.Submit(chromedp.CSS("#result")), "#activity")
 	if rows := b.text(ctx, "#activity tbody"); strings.Contains(rows, "Sign-in") || !strings.Contains(rows, "Code sent") {
 		t.Fatalf("filtered rows:\n%s", rows)
+	}
+	// Notifications: turn one off; the always-on ones cannot be.
+	b.do(ctx, "untick", chromedp.Click(chromedp.CSS("#n-new_sign_in-email")))
+	b.submit(ctx, "save notifications", chromedp.Click(chromedp.CSS(`#notifications button`)), "#notifications")
+	states, err := chromedp.Run(ctx, chromedp.Evaluate[[]bool](`[document.querySelector("#n-new_sign_in-email").checked, document.querySelector("#n-security_changed-email").checked, document.querySelector("#n-security_changed-email").disabled]`))
+	if err != nil || len(states) != 3 || states[0] || !states[1] || !states[2] {
+		t.Fatalf("notification boxes after saving: %v %v", states, err)
 	}
 }
 
@@ -221,7 +251,7 @@ func TestBrowserSignOutAnotherSession(t *testing.T) {
 	w.in.Flow.Now = func() time.Time { return time.Now().Add(2 * time.Minute) } // past the resend cooldown
 	b.signIn(phone, "aoi@example.jp")
 	b.do(laptop, "reload", chromedp.Navigate(w.srv.URL+"/account"), chromedp.WaitVisible(chromedp.CSS("#devices")))
-	b.do(laptop, "sign the phone out", chromedp.Click(chromedp.CSS(`#devices form[action$="/end"] button`)), chromedp.WaitVisible(chromedp.CSS("#devices")))
+	b.submit(laptop, "sign the phone out", chromedp.Click(chromedp.CSS(`#devices form[action$="/end"] button`)), "#devices")
 	b.shot(laptop, "after-sign-out")
 	b.do(phone, "phone reloads", chromedp.Navigate(w.srv.URL+"/account"), chromedp.WaitVisible(chromedp.CSS("#email")))
 	if got := b.location(phone); !strings.HasPrefix(got, "/sign-in") {
@@ -241,7 +271,7 @@ func TestBrowserThisWasntMeSecuresTheAccount(t *testing.T) {
 	b.signIn(mine, "rin@example.jp")
 	b.do(mine, "this wasn't me", chromedp.Click(chromedp.CSS(`#activity a[href^="/account/secure"]`)), chromedp.WaitVisible(chromedp.CSS(`form[action="/account/secure"]`)))
 	b.shot(mine, "secure")
-	b.do(mine, "secure", chromedp.Click(chromedp.CSS(`form[action="/account/secure"] button`)), chromedp.WaitVisible(chromedp.CSS(".note")))
+	b.submit(mine, "secure", chromedp.Click(chromedp.CSS(`form[action="/account/secure"] button`)), `p[role="status"]`)
 	if n := b.text(mine, "main"); !strings.Contains(n, "Your account is secured") {
 		t.Fatalf("after securing:\n%s", n)
 	}
@@ -264,8 +294,8 @@ func TestBrowserPasswordReset(t *testing.T) {
 		chromedp.Submit(chromedp.CSS("#email")), chromedp.WaitVisible(chromedp.CSS("input.code")))
 	b.do(ctx, "code", chromedp.SendKeys(chromedp.CSS("input.code"), w.code("mei@example.jp")),
 		chromedp.Click(chromedp.CSS(`button[value="verify"]`)), chromedp.WaitVisible(chromedp.CSS(`input[autocomplete="new-password"]`)))
-	b.do(ctx, "new password", chromedp.SendKeys(chromedp.CSS("#password"), "violet kettle under seventeen maples"),
-		chromedp.Submit(chromedp.CSS("#password")), chromedp.WaitVisible(chromedp.CSS("main")))
+	b.do(ctx, "type a new password", chromedp.SendKeys(chromedp.CSS("#password"), "violet kettle under seventeen maples"))
+	b.submit(ctx, "new password", chromedp.Submit(chromedp.CSS("#password")), "main")
 	b.shot(ctx, "reset-done")
 	if r := w.do(browserish(), "POST", "/api/v1/sign-in/password", map[string]string{"email": "mei@example.jp", "password": "violet kettle under seventeen maples"}); r.status != 200 {
 		t.Fatalf("the new password does not work: %d %s", r.status, r.raw)
@@ -286,14 +316,14 @@ func TestBrowserAddAndRemoveAPhone(t *testing.T) {
 	if p := b.text(ctx, "main"); !strings.Contains(p, "+81********78") {
 		t.Fatalf("code page:\n%s", p)
 	}
-	b.do(ctx, "code", chromedp.SendKeys(chromedp.CSS("input.code"), w.code("+819012345678")),
-		chromedp.Click(chromedp.CSS(`button[value="verify"]`)), chromedp.WaitVisible(chromedp.CSS("#security")))
+	b.do(ctx, "type the code", chromedp.SendKeys(chromedp.CSS("input.code"), w.code("+819012345678")))
+	b.submit(ctx, "code", chromedp.Click(chromedp.CSS(`button[value="verify"]`)), "#security")
 	sec := b.text(ctx, "#security")
 	if !strings.Contains(sec, "+819012345678") || !strings.Contains(sec, "verified") || !strings.Contains(sec, "can recover the account from") {
 		t.Fatalf("security info after adding:\n%s", sec)
 	}
 	b.shot(ctx, "phone-added")
-	b.do(ctx, "remove", chromedp.Click(chromedp.CSS(`#security form[action$="/remove"] button`)), chromedp.WaitVisible(chromedp.CSS("#security")))
+	b.submit(ctx, "remove", chromedp.Click(chromedp.CSS(`#security form[action$="/remove"] button`)), "#security")
 	if sec := b.text(ctx, "#security"); strings.Contains(sec, "+819012345678") {
 		t.Fatalf("the phone is still there:\n%s", sec)
 	}

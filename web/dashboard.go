@@ -8,6 +8,7 @@ import (
 	_ "time/tzdata" // viewers' time zones, whatever the host has installed
 
 	"github.com/wardhq/ward/activity"
+	"github.com/wardhq/ward/flow"
 	"github.com/wardhq/ward/risk"
 	"github.com/wardhq/ward/store"
 )
@@ -60,6 +61,13 @@ type dashboard struct {
 	Flagged    string
 	Secured    *struct{ Sessions int }
 	Contacts   []contactRow
+	Notices    []noticeRow
+}
+
+// noticeRow is one event with its settings per channel.
+type noticeRow struct {
+	Event    string
+	Channels []flow.Notification // email, SMS
 }
 
 // contactRow is a contact and whether it still waits to recover the account.
@@ -166,6 +174,11 @@ func (s *Server) fillAccount(r *http.Request, v *view, sess store.Session) {
 	if len(evs) == activityPage {
 		d.NextBefore = evs[len(evs)-1].At.Format(time.RFC3339Nano)
 	}
+	if ns, err := s.Flow.Notifications(ctx, sess); err == nil {
+		for i := 0; i+1 < len(ns); i += 2 {
+			d.Notices = append(d.Notices, noticeRow{Event: ns[i].Event, Channels: ns[i : i+2]})
+		}
+	}
 	contacts, _ := s.Store.ContactsByAccount(ctx, sess.AccountID)
 	for _, ct := range contacts {
 		row := contactRow{Contact: ct}
@@ -197,6 +210,8 @@ func (s *Server) pageAccount(w http.ResponseWriter, r *http.Request, sess store.
 		v.Notice = tr(v.Lang, "password_changed")
 	case "contact":
 		v.Notice = tr(v.Lang, "contacts_changed")
+	case "notifications":
+		v.Notice = tr(v.Lang, "notifications_saved")
 	}
 	s.fillAccount(r, v, sess)
 	s.render(w, r, http.StatusOK, "account", v)
@@ -209,6 +224,22 @@ func (s *Server) routeDashboard(mux *http.ServeMux) {
 			return
 		}
 		http.Redirect(w, r, "/account#activity", http.StatusSeeOther)
+	}))
+	mux.HandleFunc("POST /account/notifications", s.pageSignedIn(func(w http.ResponseWriter, r *http.Request, sess store.Session) {
+		if err := r.ParseForm(); err != nil {
+			s.afterAction(w, r, err)
+			return
+		}
+		// Every box is on the form: a box left unticked is "off".
+		on := map[string]bool{}
+		for _, key := range r.PostForm["shown"] {
+			on[key] = slices.Contains(r.PostForm["on"], key)
+		}
+		if err := s.Flow.SetNotifications(r.Context(), s.client(r), sess, on); err != nil {
+			s.afterAction(w, r, err)
+			return
+		}
+		http.Redirect(w, r, "/account?changed=notifications#notifications", http.StatusSeeOther)
 	}))
 	mux.HandleFunc("GET /account/secure", s.pageSignedIn(s.pageSecure))
 	mux.HandleFunc("POST /account/secure", s.pageSignedIn(s.pageSecure))

@@ -75,6 +75,9 @@ func TestEveryPageInBothLanguages(t *testing.T) {
 						{Event: store.Event{ID: "e2", At: now, Kind: "code_sent", Result: "held", Method: "email"}}},
 					Devices: []deviceRow{{sessionJSON: sessionJSON{ID: "s2", Device: "Firefox on Linux", IP: "192.0.2.4", LastSeenAt: now}, FirstSeen: now}},
 					Flagged: "e1",
+					Notices: []noticeRow{{Event: "new_sign_in", Channels: []flow.Notification{{Event: "new_sign_in", Channel: "email", On: true},
+						{Event: "new_sign_in", Channel: "sms"}}}, {Event: "security_changed", Channels: []flow.Notification{
+						{Event: "security_changed", Channel: "email", On: true, Locked: true}, {Event: "security_changed", Channel: "sms", On: true}}}},
 					Contacts: []contactRow{{Contact: store.Contact{ID: "c1", Kind: "email", Value: "hana@example.jp", Primary: true, VerifiedAt: &now}},
 						{Contact: store.Contact{ID: "c2", Kind: "phone", Value: "+819012345678"}, Waiting: true, RecoveryFrom: now}},
 					Changes: []activityRow{{Event: store.Event{At: now, Kind: "password_changed", IP: "203.0.113.5"}}}},

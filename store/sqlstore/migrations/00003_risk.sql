@@ -9,6 +9,16 @@ CREATE UNIQUE INDEX accounts_alias ON accounts (alias) WHERE alias <> '';
 -- account (unless confirmed from an existing contact).
 ALTER TABLE contacts ADD COLUMN recovery_after BIGINT;
 
+-- Which security notices an account wants on which channel; a missing
+-- row means the default (on).
+CREATE TABLE notification_prefs (
+    account_id TEXT NOT NULL,
+    event      TEXT NOT NULL,
+    channel    TEXT NOT NULL,
+    enabled    INTEGER NOT NULL,
+    PRIMARY KEY (account_id, event, channel)
+) /*sqlite: WITHOUT ROWID*/;
+
 -- "This wasn't me" on a code mail: codes to that recipient requested from
 -- that source (IP, network, device) are not sent until the given time.
 CREATE TABLE suppressions (
@@ -37,6 +47,7 @@ DROP INDEX events_result;
 DROP INDEX events_ip;
 DROP INDEX events_signed_in;
 DROP TABLE suppressions;
+DROP TABLE notification_prefs;
 ALTER TABLE link_tokens DROP COLUMN detail;
 DROP INDEX accounts_alias;
 ALTER TABLE contacts DROP COLUMN recovery_after;
