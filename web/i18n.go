@@ -66,9 +66,11 @@ func tr(lang, key string) string {
 }
 
 // language picks the page language: an explicit choice, then the
-// language cookie, then Accept-Language.
+// switcher's cookie, then the signed-in account's language, then
+// Accept-Language.
 func (s *Server) language(r *http.Request, explicit string) string {
-	for _, l := range []string{explicit, r.URL.Query().Get("lang"), s.cookie(r, "ward_lang")} {
+	mine, _ := r.Context().Value(accountLangKey).(string)
+	for _, l := range []string{explicit, r.URL.Query().Get("lang"), s.cookie(r, "ward_lang"), mine} {
 		if account.ValidLanguage(l) {
 			return l
 		}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"embed"
 	"errors"
 	"fmt"
@@ -63,6 +64,7 @@ type view struct {
 	Done            bool
 	Reason          func(string) string
 	Dash            *dashboard
+	Delivery        *flow.Delivery
 }
 
 type devMail struct {
@@ -231,6 +233,7 @@ func (s *Server) pageCode(action string, reset bool) http.HandlerFunc {
 			}
 		}
 		v.Pending = p
+		v.Delivery, _ = s.Flow.Delivery(r.Context(), s.cookie(r, "ward_flow"))
 		s.render(w, r, http.StatusOK, "code", v)
 	}
 }
@@ -251,6 +254,10 @@ func (s *Server) pageCodePost(action string, reset bool) http.HandlerFunc {
 		case "contact":
 			var p *flow.Pending
 			p, err = s.Flow.ResetVia(r.Context(), c, tok, r.PostFormValue("contact"))
+			res = &flow.Result{Pending: p}
+		case "send-via":
+			var p *flow.Pending
+			p, err = s.Flow.SendVia(r.Context(), c, tok, r.PostFormValue("contact_id"))
 			res = &flow.Result{Pending: p}
 		default:
 			res, err = s.Flow.Verify(r.Context(), c, tok, r.PostFormValue("code"))
@@ -300,6 +307,9 @@ func (s *Server) pageSignedIn(h signedInHandler) http.HandlerFunc {
 			v := s.view(r, "title")
 			s.render(w, r, s.explain(r, v, err), "message", v)
 			return
+		}
+		if a, err := s.Store.AccountByID(r.Context(), sess.AccountID); err == nil {
+			r = r.WithContext(context.WithValue(r.Context(), accountLangKey, a.Language))
 		}
 		h(w, r, sess)
 	}

@@ -52,7 +52,11 @@ type Server struct {
 
 type ctxKey int
 
-const deviceKey ctxKey = 1
+const (
+	deviceKey ctxKey = iota + 1
+	// accountLangKey carries a signed-in account's language to the page.
+	accountLangKey
+)
 
 const deviceCookieLife = 400 * 24 * time.Hour // the longest browsers keep
 
