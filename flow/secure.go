@@ -69,7 +69,8 @@ func (s *Service) SecurityChanges(ctx context.Context, sess store.Session, since
 			break
 		}
 		switch e.Kind {
-		case activity.PasswordChanged, activity.PasswordReset, activity.ContactRemoved, activity.AliasChanged, activity.FactorEnabled, activity.FactorDisabled:
+		case activity.PasswordChanged, activity.PasswordReset, activity.ContactAdded, activity.ContactRemoved, activity.ContactConfirmed,
+			activity.AliasChanged, activity.FactorEnabled, activity.FactorDisabled, activity.NotificationsChanged:
 			out = append(out, e)
 		}
 	}

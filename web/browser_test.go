@@ -323,6 +323,12 @@ func TestBrowserAddAndRemoveAPhone(t *testing.T) {
 		t.Fatalf("security info after adding:\n%s", sec)
 	}
 	b.shot(ctx, "phone-added")
+	// Secure my account lists the change with a way to undo it.
+	b.do(ctx, "secure page", chromedp.Navigate(w.srv.URL+"/account/secure"), chromedp.WaitVisible(chromedp.CSS(".changes")))
+	if ch := b.text(ctx, ".changes"); !strings.Contains(ch, "Contact added") || !strings.Contains(ch, "Undo") {
+		t.Fatalf("recent changes:\n%s", ch)
+	}
+	b.do(ctx, "back", chromedp.Navigate(w.srv.URL+"/account"), chromedp.WaitVisible(chromedp.CSS("#security")))
 	b.submit(ctx, "remove", chromedp.Click(chromedp.CSS(`#security form[action$="/remove"] button`)), "#security")
 	if sec := b.text(ctx, "#security"); strings.Contains(sec, "+819012345678") {
 		t.Fatalf("the phone is still there:\n%s", sec)

@@ -25,6 +25,8 @@ type activityRow struct {
 	// The row's words, made once in Go: a template call per cell costs
 	// more than the database read of the whole page.
 	When, What, Method, Outcome, Why string
+	// Undo is the form that reverses a security change, when one can.
+	UndoAction, UndoLabel string
 }
 
 func (s *Server) row(e store.Event, lang string, loc *time.Location) activityRow {
@@ -241,6 +243,13 @@ func (s *Server) routeDashboard(mux *http.ServeMux) {
 		}
 		http.Redirect(w, r, "/account?changed=notifications#notifications", http.StatusSeeOther)
 	}))
+	mux.HandleFunc("POST /account/alias/off", s.pageSignedIn(func(w http.ResponseWriter, r *http.Request, sess store.Session) {
+		if _, err := s.Flow.SetAliasOnly(r.Context(), s.client(r), sess, false); err != nil {
+			s.afterAction(w, r, err)
+			return
+		}
+		http.Redirect(w, r, "/account/secure", http.StatusSeeOther)
+	}))
 	mux.HandleFunc("GET /account/secure", s.pageSignedIn(s.pageSecure))
 	mux.HandleFunc("POST /account/secure", s.pageSignedIn(s.pageSecure))
 }
@@ -266,8 +275,21 @@ func (s *Server) pageSecure(w http.ResponseWriter, r *http.Request, sess store.S
 		}
 	}
 	changes, _ := s.Flow.SecurityChanges(r.Context(), sess, s.Now().Add(-30*24*time.Hour))
+	contacts, _ := s.Store.ContactsByAccount(r.Context(), sess.AccountID)
 	for _, e := range changes {
-		d.Changes = append(d.Changes, s.row(e, v.Lang, s.zone(r, v.Lang)))
+		row := s.row(e, v.Lang, s.zone(r, v.Lang))
+		switch {
+		case e.Kind == activity.ContactAdded:
+			for _, x := range e.Reasons {
+				id, ok := strings.CutPrefix(x, "contact:")
+				if ok && slices.ContainsFunc(contacts, func(c store.Contact) bool { return c.ID == id }) {
+					row.UndoAction, row.UndoLabel = "/account/contacts/"+id+"/remove", tr(v.Lang, "undo_contact_added")
+				}
+			}
+		case e.Kind == activity.AliasChanged && slices.Contains(e.Reasons, "alias_only:true") && v.Account.AliasOnly:
+			row.UndoAction, row.UndoLabel = "/account/alias/off", tr(v.Lang, "undo_alias_only")
+		}
+		d.Changes = append(d.Changes, row)
 	}
 	s.render(w, r, status, "secure", v)
 }
