@@ -28,6 +28,33 @@ import (
 func sent(t *testing.T, st store.Store, purpose, code string) ([]byte, *mailcheck.Checker, store.Message) {
 	t.Helper()
 	ctx := context.Background()
+	w := newWard(t, st)
+	m, err := w.comp.Queue(ctx, st, notify.Request{Kind: notify.KindCode, Channel: notify.Email, To: "hana@example.jp", Language: "en",
+		Purpose: purpose, Code: code, NotMineToken: "n0t-m1ne-t0ken-abcdefgh", ExpiresAt: time.Now().Add(10 * time.Minute),
+		RequestedAt: time.Now(), IP: "203.0.113.5", Device: "Chrome on macOS"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.out.DeliverOne(ctx, m.ID, 1, true); err != nil {
+		t.Fatal(err)
+	}
+	m, _ = st.MessageByID(ctx, m.ID)
+	// The receiving server adds its trace headers on top.
+	raw := append([]byte("Received: from mx.example.net by mail.example.jp; "+time.Now().Format(time.RFC1123Z)+"\r\n"), w.relay.Received()[0]...)
+	return raw, w.check, m
+}
+
+// testWard is ward's sending side — composer, outbox, a real SMTP relay,
+// DKIM keys — and a checker that knows its keys and records.
+type testWard struct {
+	comp  *notify.Composer
+	out   *notify.Outbox
+	relay *testsmtp.Relay
+	check *mailcheck.Checker
+}
+
+func newWard(t *testing.T, st store.Store) testWard {
+	t.Helper()
 	k, _ := keys.New(bytes.Repeat([]byte{7}, 32))
 	comp, err := notify.NewComposer(k, "Example Security <security@example.com>", "https://id.example.com", time.Now)
 	if err != nil {
@@ -40,24 +67,12 @@ func sent(t *testing.T, st store.Store, purpose, code string) ([]byte, *mailchec
 	relay := testsmtp.Start(t)
 	out := &notify.Outbox{Store: st, Composer: comp, Sender: notify.NewSMTP(relay.Host, relay.Port, "", "", "none", dk),
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: time.Now}
-	m, err := comp.Queue(ctx, st, notify.Request{Kind: notify.KindCode, Channel: notify.Email, To: "hana@example.jp", Language: "en",
-		Purpose: purpose, Code: code, NotMineToken: "n0t-m1ne-t0ken-abcdefgh", ExpiresAt: time.Now().Add(10 * time.Minute),
-		RequestedAt: time.Now(), IP: "203.0.113.5", Device: "Chrome on macOS"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := out.DeliverOne(ctx, m.ID, 1, true); err != nil {
-		t.Fatal(err)
-	}
-	m, _ = st.MessageByID(ctx, m.ID)
 	ch := &mailcheck.Checker{
 		Own: &mailcheck.Own{Brand: mailcheck.Brand{Name: "Example ID", Names: []string{"Example ID"}, Domains: []string{"example.com"}},
 			Verify: dk.Verify, Messages: st, Digest: k.ContentDigest},
 		Brands: []mailcheck.Brand{mailcheck.Microsoft()},
 	}
-	// The receiving server adds its trace headers on top.
-	raw := append([]byte("Received: from mx.example.net by mail.example.jp; "+time.Now().Format(time.RFC1123Z)+"\r\n"), relay.Received()[0]...)
-	return raw, ch, m
+	return testWard{comp: comp, out: out, relay: relay, check: ch}
 }
 
 func check(t *testing.T, ch *mailcheck.Checker, raw []byte) mailcheck.Report {
@@ -173,20 +188,8 @@ func textPart(t *testing.T, body []byte) string {
 func TestEveryWardMailIsGenuine(t *testing.T) {
 	st := testdb.SQLite(t)
 	ctx := context.Background()
-	k, _ := keys.New(bytes.Repeat([]byte{9}, 32))
-	comp, err := notify.NewComposer(k, "Example ID <security@example.com>", "https://id.example.com", time.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dk, err := dkim.LoadOrCreate(t.TempDir(), "example.com")
-	if err != nil {
-		t.Fatal(err)
-	}
-	relay := testsmtp.Start(t)
-	out := &notify.Outbox{Store: st, Composer: comp, Sender: notify.NewSMTP(relay.Host, relay.Port, "", "", "none", dk),
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: time.Now}
-	ch := &mailcheck.Checker{Own: &mailcheck.Own{Brand: mailcheck.Brand{Name: "Example ID", Names: []string{"Example ID"}, Domains: []string{"example.com"}},
-		Verify: dk.Verify, Messages: st, Digest: k.ContentDigest}, Brands: []mailcheck.Brand{mailcheck.Microsoft()}}
+	w := newWard(t, st)
+	comp, out, relay, ch := w.comp, w.out, w.relay, w.check
 	var reqs []notify.Request
 	for _, lang := range []string{"en", "ja"} {
 		for _, purpose := range []string{"sign_in", "step_up", "password_reset", "verify_contact", "confirm_change"} {

@@ -61,10 +61,7 @@ func (s *Server) change(w http.ResponseWriter, r *http.Request, sess store.Sessi
 		}
 	}
 	if err != nil {
-		v := s.view(r, "account")
-		status := s.explain(r, v, err)
-		s.fillAccount(r, v, sess)
-		s.render(w, r, status, "account", v)
+		s.accountError(w, r, sess, err)
 		return
 	}
 	s.setCookie(w, "ward_next", "", -1)

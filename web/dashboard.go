@@ -205,6 +205,14 @@ func (s *Server) fillAccount(r *http.Request, v *view, sess store.Session) {
 	v.Sessions = nil
 }
 
+// accountError shows the dashboard again with what went wrong.
+func (s *Server) accountError(w http.ResponseWriter, r *http.Request, sess store.Session, err error) {
+	v := s.view(r, "account")
+	status := s.explain(r, v, err)
+	s.fillAccount(r, v, sess)
+	s.render(w, r, status, "account", v)
+}
+
 func (s *Server) pageAccount(w http.ResponseWriter, r *http.Request, sess store.Session) {
 	v := s.view(r, "account")
 	switch r.URL.Query().Get("changed") {

@@ -155,10 +155,7 @@ func (s *Server) routePages(mux *http.ServeMux) {
 	mux.HandleFunc("POST /account/password", s.pageSignedIn(func(w http.ResponseWriter, r *http.Request, sess store.Session) {
 		err := s.Flow.ChangePassword(r.Context(), s.client(r), sess, r.PostFormValue("current_password"), r.PostFormValue("password"))
 		if err != nil {
-			v := s.view(r, "account")
-			status := s.explain(r, v, err)
-			s.fillAccount(r, v, sess)
-			s.render(w, r, status, "account", v)
+			s.accountError(w, r, sess, err)
 			return
 		}
 		http.Redirect(w, r, "/account?changed=1", http.StatusSeeOther)
