@@ -84,19 +84,7 @@ func (s *Service) startFor(ctx context.Context, c Client, sess store.Session, ki
 	}
 	f, tok := s.newFlow(kind, a.ID, s.subject(a.ID, a.Email), recipient, channel, c, now)
 	f.SessionID = sess.ID
-	var cd store.Code
-	err = s.Store.InTx(ctx, func(q store.Queries) error {
-		if err := q.CreateFlow(ctx, f); err != nil {
-			return err
-		}
-		var err error
-		cd, err = s.issue(ctx, q, f, lang, c, true, now)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return s.pending(f, tok, cd, nil), nil
+	return s.open(ctx, c, f, tok, lang, true, now)
 }
 
 // addContact runs inside the verifying transaction: the contact joins the

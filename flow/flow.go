@@ -367,13 +367,18 @@ func (s *Service) start(ctx context.Context, c Client, kind, identifier, lang st
 	}
 	now := s.Now().UTC()
 	f, tok := s.newFlow(kind, accountID, s.subject(accountID, email), email, notify.Email, c, now)
+	return s.open(ctx, c, f, tok, lang, known, now)
+}
+
+// open stores a new flow and issues its first code, in one transaction.
+func (s *Service) open(ctx context.Context, c Client, f store.Flow, tok, lang string, send bool, now time.Time) (*Pending, error) {
 	var cd store.Code
-	err = s.Store.InTx(ctx, func(q store.Queries) error {
+	err := s.Store.InTx(ctx, func(q store.Queries) error {
 		if err := q.CreateFlow(ctx, f); err != nil {
 			return err
 		}
 		var err error
-		cd, err = s.issue(ctx, q, f, lang, c, known, now)
+		cd, err = s.issue(ctx, q, f, lang, c, send, now)
 		return err
 	})
 	if err != nil {
