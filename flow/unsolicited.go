@@ -270,6 +270,11 @@ type Alias struct {
 // naming the public address then send nothing and reveal nothing.
 func (s *Service) SetAliasOnly(ctx context.Context, c Client, sess store.Session, on bool) (Alias, error) {
 	now := s.Now().UTC()
+	// How the account is signed in to is security info: a stolen, idle
+	// session must not change it.
+	if err := s.needFresh(sess, now); err != nil {
+		return Alias{}, err
+	}
 	var out Alias
 	err := s.Store.InTx(ctx, func(q store.Queries) error {
 		a, err := q.AccountByID(ctx, sess.AccountID)

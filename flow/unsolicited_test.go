@@ -214,6 +214,10 @@ func TestAliasLockdown(t *testing.T) {
 		if _, err := e.svc.Verify(ctx, client, p.Token, e.lastCode("mio@example.com")); err != nil {
 			t.Fatalf("sign-in by alias: %v", err)
 		}
+		// An idle session cannot turn the lockdown off.
+		e.clk.Add(time.Hour)
+		_, err = e.svc.SetAliasOnly(ctx, client, sessions[0], false)
+		flowErr(t, err, flow.ErrStepUpRequired)
 	})
 }
 
