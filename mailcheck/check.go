@@ -677,20 +677,40 @@ func shownDomain(text string) string {
 
 var (
 	forwardSubject = regexp.MustCompile(`(?i)^\s*(fwd?|tr|wg|rv|enc|i|転送)\s*:`)
-	forwardMarker  = regexp.MustCompile(`(?i)(forwarded message|original message|weitergeleitete nachricht|mensagem encaminhada|mensaje reenviado|message transféré|転送されたメッセージ)`)
-	inlineFrom     = regexp.MustCompile(`(?im)^[ \t>*]*(?:from|de|von|van|da|差出人|送信者)[ \t]*[:：][ \t]*(.{3,300}?)[ \t]*$`)
+	forwardMarker  = newPhrases(`forwarded message|original message|weitergeleitete nachricht|mensagem encaminhada|mensaje reenviado|message transféré|転送されたメッセージ`)
 )
+
+// inlineFromNames are the "From:" labels mail apps write when quoting.
+var inlineFromNames = []string{"from", "de", "von", "van", "da", "差出人", "送信者"}
 
 // forwardedOriginal reads the sender of a forwarded mail from the lines
 // its mail app quoted (From: Name <address>).
 func forwardedOriginal(m *Message) *Message {
-	if !forwardSubject.MatchString(m.Subject) && !forwardMarker.MatchString(m.Text[:min(len(m.Text), 8192)]) {
+	head := m.Text[:min(len(m.Text), 16384)]
+	if !forwardSubject.MatchString(m.Subject) && forwardMarker.find(strings.ToLower(head[:min(len(head), 8192)])) == "" {
 		return nil
 	}
-	for _, loc := range inlineFrom.FindAllStringSubmatch(m.Text[:min(len(m.Text), 16384)], 5) {
-		name, addr := address(loc[1])
-		if addr != "" && addr != m.FromAddress {
-			return &Message{HasHeaders: true, FromName: name, FromAddress: addr, Subject: m.Subject, Header: m.Header}
+	for found := 0; head != "" && found < 5; {
+		line, rest, _ := strings.Cut(head, "\n")
+		head = rest
+		line = strings.TrimLeft(line, " \t>*")
+		for _, name := range inlineFromNames {
+			if len(line) <= len(name) || !strings.EqualFold(line[:len(name)], name) {
+				continue
+			}
+			value := strings.TrimLeft(line[len(name):], " \t")
+			if v, ok := strings.CutPrefix(value, ":"); ok {
+				value = v
+			} else if v, ok := strings.CutPrefix(value, "："); ok {
+				value = v
+			} else {
+				continue
+			}
+			found++
+			name, addr := address(strings.TrimSpace(value))
+			if addr != "" && addr != m.FromAddress {
+				return &Message{HasHeaders: true, FromName: name, FromAddress: addr, Subject: m.Subject, Header: m.Header}
+			}
 		}
 	}
 	return nil
