@@ -94,6 +94,7 @@ type Checker struct {
 	prepare   sync.Once
 	protected []target
 	byBrand   [][]target
+	names     [][]shown
 }
 
 // protectedTargets are every brand's domains, prepared once.
@@ -106,6 +107,7 @@ func (c *Checker) protectedTargets() []target {
 		c.protected = targets(domains)
 		for _, b := range c.allBrands() {
 			c.byBrand = append(c.byBrand, targets(b.protected()))
+			c.names = append(c.names, b.nameForms())
 		}
 	})
 	return c.protected
@@ -221,18 +223,30 @@ func (b Brand) official(host string) bool {
 	return slices.ContainsFunc(b.Domains, func(d string) bool { return sameOrg(host, d) })
 }
 
-// namedIn reports whether s names the brand, also when written with
-// lookalike characters.
-func (b Brand) namedIn(s string) bool {
-	if s == "" {
+// shown is a text as it is written and as it looks (its skeleton).
+type shown struct{ plain, skel string }
+
+func readAs(s string) shown { return shown{strings.ToLower(s), skeleton(s)} }
+
+// nameForms are a brand's names in both forms, for namedIn.
+func (b Brand) nameForms() []shown {
+	var out []shown
+	for _, n := range b.Names {
+		if len([]rune(n)) >= 3 {
+			out = append(out, readAs(n))
+		}
+	}
+	return out
+}
+
+// namedIn reports whether t names a brand (given by its name forms),
+// also when written with lookalike characters.
+func namedIn(forms []shown, t shown) bool {
+	if t.plain == "" {
 		return false
 	}
-	plain, skel := strings.ToLower(s), skeleton(s)
-	for _, n := range b.Names {
-		if len([]rune(n)) < 3 {
-			continue
-		}
-		if wordIn(plain, strings.ToLower(n)) || wordIn(skel, skeleton(n)) {
+	for _, n := range forms {
+		if wordIn(t.plain, n.plain) || wordIn(t.skel, n.skel) {
 			return true
 		}
 	}
@@ -268,7 +282,8 @@ func (c *Checker) claimsOwn(m *Message) bool {
 	if k, _ := lookalike(hostOfAddress(m.FromAddress), targets(b.protected()), true); k != "" {
 		return true
 	}
-	if b.namedIn(m.FromName) || !m.HasHeaders && (refPattern.MatchString(m.Text) || b.namedIn(m.Text)) {
+	forms := b.nameForms()
+	if namedIn(forms, readAs(m.FromName)) || !m.HasHeaders && (refPattern.MatchString(m.Text) || namedIn(forms, readAs(m.Text))) {
 		return true
 	}
 	return false
@@ -544,13 +559,14 @@ func (c *Checker) authenticatedAs(m *Message, r *report, b Brand) bool {
 func (c *Checker) brands(m *Message, r *report) {
 	from := hostOfAddress(m.FromAddress)
 	c.protectedTargets()
+	fromName, subject := readAs(m.FromName), readAs(m.Subject)
 	for i, b := range c.allBrands() {
 		if k, target := lookalike(from, c.byBrand[i], true); k != "" {
 			r.add("lookalike_sender_"+k, strong, registrable(from), target)
 			r.decisive = true
 			r.Brand = b.Name
 		}
-		claimed := b.namedIn(m.FromName) || b.namedIn(m.Subject) && accountTheme.find(strings.ToLower(m.Subject)) != ""
+		claimed := namedIn(c.names[i], fromName) || namedIn(c.names[i], subject) && accountTheme.find(subject.plain) != ""
 		if !claimed || !m.HasHeaders {
 			continue
 		}
