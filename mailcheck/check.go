@@ -279,10 +279,11 @@ func (c *Checker) claimsOwn(m *Message) bool {
 	if m.Header.Get(notify.HeaderVerification) != "" || b.official(hostOfAddress(m.FromAddress)) {
 		return true
 	}
-	if k, _ := lookalike(hostOfAddress(m.FromAddress), targets(b.protected()), true); k != "" {
+	c.protectedTargets() // the own brand comes first in allBrands
+	if k, _ := lookalike(hostOfAddress(m.FromAddress), c.byBrand[0], true); k != "" {
 		return true
 	}
-	forms := b.nameForms()
+	forms := c.names[0]
 	if namedIn(forms, readAs(m.FromName)) || !m.HasHeaders && (refPattern.MatchString(m.Text) || namedIn(forms, readAs(m.Text))) {
 		return true
 	}
@@ -480,13 +481,12 @@ func (c *Checker) authentication(m *Message, r *report) {
 			raw = bytes.ReplaceAll(raw, []byte("\n"), []byte("\r\n"))
 		}
 		vs, _ := msgdkim.VerifyWithOptions(bytes.NewReader(raw), &msgdkim.VerifyOptions{LookupTXT: c.LookupTXT, MaxVerifications: 5})
-		aligned, passed := false, false
+		aligned := false
 		for _, v := range vs {
 			switch {
 			case v.Err == nil && sameOrg(v.Domain, from):
 				aligned = true
 			case v.Err == nil:
-				passed = true
 				r.add("dkim_unaligned", weak, v.Domain, registrable(from))
 			case !msgdkim.IsTempFail(v.Err) && !msgdkim.IsPermFail(v.Err):
 				// The key was found and the signature checked: it is wrong.
@@ -497,7 +497,6 @@ func (c *Checker) authentication(m *Message, r *report) {
 		if aligned {
 			r.add("dkim_aligned", 0, registrable(from))
 		}
-		_ = passed
 	}
 	for _, v := range m.Header.Values("Authentication-Results") {
 		id, results, err := authres.Parse(v)
