@@ -9,7 +9,6 @@ import (
 	"math/big"
 	"net/netip"
 	"regexp"
-	"strings"
 	"time"
 
 	"github.com/wardhq/ward/account"
@@ -120,23 +119,13 @@ func (s *Service) holdBack(ctx context.Context, q store.Queries, f store.Flow, r
 			srcs = append(srcs, o)
 		}
 	}
-	here := strings.Join(nonEmpty(c.IP, s.place(c.IP, lang), s.device(c)), " · ")
+	here := notify.OriginOf(c.IP, s.place(c.IP, lang), s.device(c))
 	if !seen[here] && len(srcs) < 10 {
 		srcs = append(srcs, here)
 	}
 	_, err = s.Composer.Queue(ctx, q, notify.Request{Kind: notify.KindCodeDigest, Channel: f.Channel, To: f.Recipient, Language: lang,
 		AccountID: f.AccountID, RequestedAt: now, Count: sent + 1, Sources: srcs})
 	return activity.Held, err
-}
-
-func nonEmpty(xs ...string) []string {
-	var out []string
-	for _, x := range xs {
-		if x != "" {
-			out = append(out, x)
-		}
-	}
-	return out
 }
 
 // notMeDetail is what a "this wasn't me" link remembers of the request.

@@ -274,8 +274,13 @@ func Origin(m store.Message) string {
 	if json.Unmarshal(m.Data, &d) != nil {
 		return ""
 	}
+	return OriginOf(d.IP, d.Place, d.Device)
+}
+
+// OriginOf writes an origin from its parts, leaving out the unknown ones.
+func OriginOf(ip, place, device string) string {
 	var parts []string
-	for _, p := range []string{d.IP, d.Place, d.Device} {
+	for _, p := range []string{ip, place, device} {
 		if p != "" {
 			parts = append(parts, p)
 		}
