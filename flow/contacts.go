@@ -112,38 +112,21 @@ func (s *Service) tellOthers(ctx context.Context, q store.Queries, accountID str
 	if err != nil {
 		return err
 	}
-	cs, err := q.ContactsByAccount(ctx, accountID)
-	if err != nil {
-		return err
-	}
-	prefs, err := q.NotificationPrefs(ctx, accountID)
-	if err != nil {
-		return err
-	}
-	for _, ct := range cs {
-		if ct.ID == changed.ID || ct.VerifiedAt == nil || !wants(prefs, notify.KindSecurityChanged, channelFor(ct.Kind)) {
-			continue
+	r := notify.Request{Kind: notify.KindSecurityChanged, Language: a.Language, IP: c.IP, Device: s.device(c), Place: s.place(c.IP, a.Language),
+		Change: what + ":" + changed.Kind + ":" + account.Mask(changed.Kind, changed.Value), Count: int(s.Limits.RecoveryWait.Hours() / 24)}
+	return s.tellContacts(ctx, q, accountID, changed.ID, r, now, func(ct store.Contact, req *notify.Request) error {
+		if what != "added" || ct.Kind != store.ContactEmail || !recoverable(ct, now) {
+			return nil
 		}
-		req := notify.Request{Kind: notify.KindSecurityChanged, Channel: channelFor(ct.Kind), To: ct.Value, Language: a.Language,
-			AccountID: accountID, RequestedAt: now, IP: c.IP, Device: s.device(c), Place: s.place(c.IP, a.Language),
-			Change: what + ":" + changed.Kind + ":" + account.Mask(changed.Kind, changed.Value), Count: int(s.Limits.RecoveryWait.Hours() / 24)}
-		if what == "added" && ct.Kind == store.ContactEmail && (ct.RecoveryAfter == nil || !now.Before(*ct.RecoveryAfter)) {
-			tok := keys.Token()
-			if err := q.CreateLinkToken(ctx, store.LinkToken{ID: keys.ID(), TokenHash: keys.HashToken(tok), Purpose: "confirm_contact",
-				AccountID: accountID, ContactID: changed.ID, CreatedAt: now, ExpiresAt: now.Add(s.Limits.RecoveryWait)}); err != nil {
-				return err
-			}
-			req.ConfirmToken = tok
-		}
-		if _, err := s.Composer.Queue(ctx, q, req); err != nil {
-			return err
-		}
-	}
-	return nil
+		tok := keys.Token()
+		req.ConfirmToken = tok
+		return q.CreateLinkToken(ctx, store.LinkToken{ID: keys.ID(), TokenHash: keys.HashToken(tok), Purpose: "confirm_contact",
+			AccountID: accountID, ContactID: changed.ID, CreatedAt: now, ExpiresAt: now.Add(s.Limits.RecoveryWait)})
+	})
 }
 
 // RemoveContact takes a contact off the account (not its sign-in email).
-// The session must be fresh; the other contacts and the removed one are told.
+// The session must be fresh; the other contacts are told.
 func (s *Service) RemoveContact(ctx context.Context, c Client, sess store.Session, id string) error {
 	now := s.Now().UTC()
 	if err := s.needFresh(sess, now); err != nil {

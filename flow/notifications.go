@@ -72,8 +72,9 @@ func wants(prefs map[string]bool, kind, channel string) bool {
 }
 
 // tellContacts queues notice r to every verified contact that wants it,
-// except skip.
-func (s *Service) tellContacts(ctx context.Context, q store.Queries, accountID, skip string, r notify.Request, now time.Time) error {
+// except skip; each, when given, may add to one contact's copy.
+func (s *Service) tellContacts(ctx context.Context, q store.Queries, accountID, skip string, r notify.Request, now time.Time,
+	each func(ct store.Contact, req *notify.Request) error) error {
 	prefs, err := q.NotificationPrefs(ctx, accountID)
 	if err != nil {
 		return err
@@ -88,6 +89,11 @@ func (s *Service) tellContacts(ctx context.Context, q store.Queries, accountID, 
 		}
 		req := r
 		req.Channel, req.To, req.AccountID, req.RequestedAt = channelFor(ct.Kind), ct.Value, accountID, now
+		if each != nil {
+			if err := each(ct, &req); err != nil {
+				return err
+			}
+		}
 		if _, err := s.Composer.Queue(ctx, q, req); err != nil {
 			return fmt.Errorf("telling %s: %w", ct.Kind, err)
 		}

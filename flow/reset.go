@@ -134,7 +134,7 @@ func (s *Service) setPassword(ctx context.Context, q store.Queries, a store.Acco
 		IP: c.IP, Device: s.device(c)}); err != nil {
 		return err
 	}
-	return s.tellContacts(ctx, q, a.ID, "", notify.Request{Kind: notify.KindPasswordChanged, Language: a.Language, IP: c.IP, Device: s.device(c)}, now)
+	return s.tellContacts(ctx, q, a.ID, "", notify.Request{Kind: notify.KindPasswordChanged, Language: a.Language, IP: c.IP, Device: s.device(c)}, now, nil)
 }
 
 // ChangePassword changes the password of a signed-in account; the current

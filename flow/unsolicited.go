@@ -223,7 +223,7 @@ func (s *Service) notifyNewSignIn(ctx context.Context, q store.Queries, accountI
 		return err
 	}
 	return s.tellContacts(ctx, q, accountID, "", notify.Request{Kind: notify.KindNewSignIn, Language: a.Language, IP: c.IP, Device: s.device(c),
-		Place: s.place(c.IP, a.Language)}, now)
+		Place: s.place(c.IP, a.Language)}, now, nil)
 }
 
 // newSignIn reports whether a sign-in should be announced: from a device
