@@ -164,12 +164,11 @@ func (s *Server) fillAccount(r *http.Request, v *view, sess store.Session) {
 			}
 		}
 	}
-	loc := s.zone(r, v.Lang)
 	for _, e := range evs {
 		if e.Kind == activity.Confirmed {
 			continue
 		}
-		row := s.row(e, v.Lang, loc)
+		row := s.row(e, v.Lang, v.Loc)
 		row.Unusual = unusual(e) && !confirmed[e.ID]
 		d.Rows = append(d.Rows, row)
 	}
@@ -285,7 +284,7 @@ func (s *Server) pageSecure(w http.ResponseWriter, r *http.Request, sess store.S
 	changes, _ := s.Flow.SecurityChanges(r.Context(), sess, s.Now().Add(-30*24*time.Hour))
 	contacts, _ := s.Store.ContactsByAccount(r.Context(), sess.AccountID)
 	for _, e := range changes {
-		row := s.row(e, v.Lang, s.zone(r, v.Lang))
+		row := s.row(e, v.Lang, v.Loc)
 		switch {
 		case e.Kind == activity.ContactAdded:
 			for _, x := range e.Reasons {

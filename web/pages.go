@@ -65,6 +65,8 @@ type view struct {
 	Reason          func(string) string
 	Dash            *dashboard
 	Delivery        *flow.Delivery
+	// Loc is the viewer's time zone, found once per request.
+	Loc *time.Location
 }
 
 type devMail struct {
@@ -78,9 +80,10 @@ func (s *Server) view(r *http.Request, title string) *view {
 	if lang == "ja" {
 		other = "en"
 	}
-	return &view{Lang: lang, OtherLang: other, TitleKey: title, T: func(k string) string { return tr(lang, k) },
+	loc := s.zone(r, lang)
+	return &view{Lang: lang, OtherLang: other, TitleKey: title, Loc: loc, T: func(k string) string { return tr(lang, k) },
 		Reason: func(r string) string { return reasonText(lang, r) },
-		When:   func(t time.Time) string { return notify.FormatTime(lang, t) }}
+		When:   func(t time.Time) string { return viewerTime(lang, loc, t) }}
 }
 
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page string, v *view) {
@@ -108,7 +111,7 @@ func (s *Server) explain(r *http.Request, v *view, err error) int {
 		msg += fmt.Sprintf(" %s %d", tr(v.Lang, "err_attempts_left"), *fe.AttemptsLeft)
 	}
 	if !fe.RetryAt.IsZero() && (fe.Code == flow.ErrFactorLocked || fe.Code == flow.ErrRateLimited) {
-		msg += " " + notify.FormatTime(v.Lang, fe.RetryAt)
+		msg += " " + viewerTime(v.Lang, v.Loc, fe.RetryAt)
 	}
 	v.Error = msg
 	return status
