@@ -18,18 +18,18 @@ func (s *Server) routeUnsolicited(mux *http.ServeMux) {
 	mux.HandleFunc("PUT /api/v1/account/alias", s.signedIn(s.apiAlias))
 }
 
-// pageNotMe: GET tells who asked for the code and changes nothing (mail
-// scanners fetch links); POST acts.
+// notMe follows a "this wasn't me" link: GET tells who asked for the code
+// and changes nothing (mail scanners fetch links); POST acts.
+func (s *Server) notMe(r *http.Request, lang string) (flow.NotMe, error) {
+	if r.Method == http.MethodPost {
+		return s.Flow.ConfirmNotMe(r.Context(), s.client(r), r.PathValue("token"), lang)
+	}
+	return s.Flow.NotMeInfo(r.Context(), r.PathValue("token"), lang)
+}
+
 func (s *Server) pageNotMe(w http.ResponseWriter, r *http.Request) {
 	v := s.view(r, "not_me")
-	tok := r.PathValue("token")
-	var nm flow.NotMe
-	var err error
-	if r.Method == http.MethodPost {
-		nm, err = s.Flow.ConfirmNotMe(r.Context(), s.client(r), tok, v.Lang)
-	} else {
-		nm, err = s.Flow.NotMeInfo(r.Context(), tok, v.Lang)
-	}
+	nm, err := s.notMe(r, v.Lang)
 	if err != nil {
 		s.render(w, r, s.explain(r, v, err), "message", v)
 		return
@@ -39,14 +39,7 @@ func (s *Server) pageNotMe(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiNotMe(w http.ResponseWriter, r *http.Request) {
-	lang := s.language(r, "")
-	var nm flow.NotMe
-	var err error
-	if r.Method == http.MethodPost {
-		nm, err = s.Flow.ConfirmNotMe(r.Context(), s.client(r), r.PathValue("token"), lang)
-	} else {
-		nm, err = s.Flow.NotMeInfo(r.Context(), r.PathValue("token"), lang)
-	}
+	nm, err := s.notMe(r, s.language(r, ""))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
