@@ -201,7 +201,6 @@ func (s *Server) fillAccount(r *http.Request, v *view, sess store.Session) {
 		}
 		d.Devices = append(d.Devices, row)
 	}
-	v.Sessions = nil
 }
 
 // accountError shows the dashboard again with what went wrong.

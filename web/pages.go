@@ -56,7 +56,6 @@ type view struct {
 	Pending         *flow.Pending
 	Account         store.Account
 	Events          []store.Event
-	Sessions        []sessionJSON
 	NotMine         *flow.NotMine
 	Mail            []devMail
 	Check           *checkResult
