@@ -380,6 +380,11 @@ func (c Config) Validate() error {
 	if c.Mail.OutboxLease.D() < time.Second {
 		return bad("mail.outbox_lease", "must be at least 1s")
 	}
+	if c.Mail.SMTP.Host == "" && !IsLoopbackHost(u.Hostname()) {
+		// Without a relay every message, codes included, would sit in the
+		// dev mailbox, which must never be reachable from outside.
+		return bad("mail.smtp.host", "a mail relay is required when public_url is not localhost (the dev mailbox exists only on localhost)")
+	}
 	if c.Mail.SMTP.Host != "" {
 		if c.Mail.SMTP.Port < 1 || c.Mail.SMTP.Port > 65535 {
 			return bad("mail.smtp.port", "must be 1 to 65535")
@@ -484,8 +489,12 @@ func (c Config) DKIMDir() string {
 // SMSGateway reports whether an SMS gateway is configured.
 func (c Config) SMSGateway() bool { return c.SMS.Twilio.AccountSID != "" }
 
-// DevMode reports whether mail goes to the dev mailbox (no relay).
-func (c Config) DevMode() bool { return c.Mail.SMTP.Host == "" }
+// DevMode reports whether mail goes to the dev mailbox: no relay is set,
+// which Validate allows only for a localhost public_url.
+func (c Config) DevMode() bool {
+	u, err := url.Parse(c.PublicURL)
+	return c.Mail.SMTP.Host == "" && err == nil && IsLoopbackHost(u.Hostname())
+}
 
 // Reference writes the settings table for docs/CONFIG.md.
 func Reference() string {

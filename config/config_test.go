@@ -39,6 +39,7 @@ func TestBadConfigNamesTheKey(t *testing.T) {
 		"lockout:\n  disable_at: 101\n":                               "lockout.disable_at",
 		"passwords:\n  memory_kib: 1024\n":                            "passwords.memory_kib",
 		"mail:\n  smtp:\n    host: smtp.example.com\n    tls: none\n": "mail.smtp.tls",
+		"public_url: https://ward.example.com\n":                      "mail.smtp.host",
 		"listen: 8080\n":                                              "listen",
 		"codes: [1, 2]\n":                                             "codes",
 	} {

@@ -82,8 +82,10 @@ func TestSignInWithCodeFromRealSMTP(t *testing.T) {
 			if bytes.Contains(logs.Bytes(), code[1]) {
 				t.Fatal("with a relay configured, the code reached the log")
 			}
-			if r := w.do(nil, "GET", "/dev/mail.json", nil); r.status != 404 {
-				t.Fatalf("the dev mailbox is served with a relay configured: %d", r.status)
+			for _, p := range []string{"/dev/mail", "/dev/mail.json", "/dev/mail.json?to=hiro@example.jp"} {
+				if r := w.do(nil, "GET", p, nil); r.status != 404 {
+					t.Fatalf("%s is served with a relay configured: %d", p, r.status)
+				}
 			}
 		})
 	}

@@ -61,6 +61,20 @@ func TestBadConfigStartsNothing(t *testing.T) {
 	if _, statErr := os.Stat(filepath.Join(dir, "data")); statErr == nil {
 		t.Fatal("a bad config still created the data folder")
 	}
+	// A public address without a mail relay would put everyone's codes in
+	// the dev mailbox for anyone to read: it does not start.
+	t.Setenv("WARD_PUBLIC_URL", "https://ward.example.com")
+	if _, err := ward(t, "", "serve", "--config", cfg); err == nil || !strings.Contains(err.Error(), "mail.smtp.host") {
+		t.Fatalf("https without a relay: %v", err)
+	}
+	os.WriteFile(cfg, []byte("listen: 127.0.0.1:0\ndata_dir: "+dir+"/data\n"), 0o600)
+	if _, err := ward(t, "", "serve", "--config", cfg); err == nil || !strings.Contains(err.Error(), "mail.smtp.host") {
+		t.Fatalf("https without a relay: %v", err)
+	}
+	if _, statErr := os.Stat(filepath.Join(dir, "data")); statErr == nil {
+		t.Fatal("a config without a relay still created the data folder")
+	}
+	t.Setenv("WARD_PUBLIC_URL", "http://localhost:8080")
 	t.Setenv("WARD_CODES_TTL", "forever")
 	if _, err := ward(t, "", "serve"); err == nil || !strings.Contains(err.Error(), "WARD_CODES_TTL") {
 		t.Fatalf("bad environment: %v", err)
