@@ -110,9 +110,6 @@ func (s *Service) SendVia(ctx context.Context, c Client, token, contactID string
 	if err != nil {
 		return nil, err
 	}
-	if err := s.cooledDown(ctx, f, now); err != nil {
-		return nil, err
-	}
 	f.Channel, f.Recipient = channelFor(ct.Kind), ct.Value
 	return s.reissue(ctx, c, f, token, true, now)
 }

@@ -45,3 +45,11 @@ func retryLater(code string, at time.Time, format string, a ...any) *Error {
 	e.RetryAt = at.UTC()
 	return e
 }
+
+// errFactorDisabled is the answer while a factor is off for this client:
+// it is off only for devices that never signed in to the account, so the
+// owner's own device, and a reset, still work.
+func errFactorDisabled() *Error {
+	return fail(ErrFactorDisabled, "after too many wrong tries this sign-in method is turned off on devices that have not signed in here before; "+
+		"sign in on a device you have used before, or reset your password (a code to your email or another recovery contact) to turn it back on")
+}

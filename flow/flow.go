@@ -187,13 +187,45 @@ func (s *Service) lookup(ctx context.Context, identifier string) (store.Account,
 
 func (s *Service) device(c Client) string { return session.DeviceLabel(c.UserAgent) }
 
-// knownDevice returns the account's device record for the client's cookie.
-func (s *Service) knownDevice(ctx context.Context, accountID string, c Client) (store.Device, bool) {
+// knownDevice reports whether the client's device cookie belongs to a
+// device that signed in to the account. It reads through q, so that inside
+// a transaction nothing reaches past it for a second connection.
+func (s *Service) knownDevice(ctx context.Context, q store.Queries, accountID string, c Client) (bool, error) {
 	if c.DeviceToken == "" {
-		return store.Device{}, false
+		return false, nil
 	}
-	d, err := s.Store.DeviceByTokenHash(ctx, accountID, keys.HashToken(c.DeviceToken))
-	return d, err == nil
+	_, err := q.DeviceByTokenHash(ctx, accountID, keys.HashToken(c.DeviceToken))
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// counterSubject keys a factor's failure counter for this client. The
+// owner's known devices and everyone else are counted apart, so that a
+// stranger's wrong guesses make strangers wait, never the owner.
+func (s *Service) counterSubject(ctx context.Context, q store.Queries, subject, accountID string, c Client) (string, error) {
+	known, err := s.knownDevice(ctx, q, accountID, c)
+	if known {
+		return subject + knownSuffix, err
+	}
+	return subject, err
+}
+
+// knownSuffix marks the counter of an account's known devices.
+const knownSuffix = "|known"
+
+// resetAllFailures clears a factor's counters for known devices and for
+// everyone else: the owner proved themselves by another route.
+func resetAllFailures(ctx context.Context, q store.Queries, subject string, factors ...string) error {
+	for _, f := range factors {
+		for _, sub := range []string{subject, subject + knownSuffix} {
+			if err := q.ResetFailures(ctx, sub, f); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // newFlow builds a flow record and its client token.
@@ -239,7 +271,7 @@ func (s *Service) checkSendLimits(ctx context.Context, q store.Queries, recipien
 	}{
 		{l.PerRecipientHour, time.Hour, func() (int, error) { return q.CountCodesToRecipient(ctx, recipientKey, now.Add(-time.Hour)) }, "this address"},
 		{l.PerRecipientDay, 24 * time.Hour, func() (int, error) { return q.CountCodesToRecipient(ctx, recipientKey, now.Add(-24*time.Hour)) }, "this address"},
-		{l.PerIPHour, time.Hour, func() (int, error) { return q.CountCodesFromIP(ctx, ip, now.Add(-time.Hour)) }, "your network"},
+		{l.PerIPHour, time.Hour, func() (int, error) { return q.CountCodesFromIP(ctx, throttle.Source(ip), now.Add(-time.Hour)) }, "your network"},
 	} {
 		if lim.n <= 0 {
 			continue
@@ -262,9 +294,27 @@ func (s *Service) checkSendLimits(ctx context.Context, q store.Queries, recipien
 // timing and answers are the same for both.
 func (s *Service) issue(ctx context.Context, q store.Queries, f store.Flow, lang string, c Client, send bool, now time.Time) (store.Code, error) {
 	recipientKey := s.Keys.Identifier(f.Channel, f.Recipient)
-	owner := false
-	if f.AccountID != "" {
-		_, owner = s.knownDevice(ctx, f.AccountID, c)
+	// Counting the codes sent and adding one is one step per recipient
+	// and source: without the lock, parallel requests all see room.
+	if err := q.Lock(ctx, "recipient:"+recipientKey, "source:"+throttle.Source(c.IP)); err != nil {
+		return store.Code{}, err
+	}
+	// Looked up for unknown identifiers too (it finds nothing), so that
+	// both take the same steps.
+	owner, err := s.knownDevice(ctx, q, f.AccountID, c)
+	if err != nil {
+		return store.Code{}, err
+	}
+	if f.Kind != KindAddContact && f.Kind != KindReauth {
+		// No code goes out that could not be used: while the factor rests
+		// or is off for this client, asking again mails nothing.
+		counter := f.Subject
+		if owner {
+			counter += knownSuffix
+		}
+		if err := s.factorUsable(ctx, q, counter, factorFor(f.Channel), f.Kind == KindReset, now); err != nil {
+			return store.Code{}, err
+		}
 	}
 	if err := s.checkSendLimits(ctx, q, recipientKey, c.IP, owner, now); err != nil {
 		return store.Code{}, err
@@ -292,7 +342,7 @@ func (s *Service) issue(ctx context.Context, q store.Queries, f store.Flow, lang
 		ttl = s.Limits.RecoveryCodeTTL
 	}
 	cd := store.Code{ID: keys.ID(), FlowID: f.ID, Purpose: purpose, Channel: f.Channel, RecipientKey: recipientKey,
-		Hash: s.codeMAC(f, purpose, f.Channel, recipientKey, code), IP: c.IP, CreatedAt: now, ExpiresAt: now.Add(ttl)}
+		Hash: s.codeMAC(f, purpose, f.Channel, recipientKey, code), IP: throttle.Source(c.IP), CreatedAt: now, ExpiresAt: now.Add(ttl)}
 	if err := q.CreateCode(ctx, cd); err != nil {
 		return cd, err
 	}
@@ -426,9 +476,6 @@ func (s *Service) Resend(ctx context.Context, c Client, token string) (*Pending,
 	if f.State != stateCodeSent {
 		return nil, fail(ErrFlowInvalid, "this code is no longer needed; start again")
 	}
-	if err := s.cooledDown(ctx, f, now); err != nil {
-		return nil, err
-	}
 	send, err := s.isContact(ctx, f.AccountID, f.Channel, f.Recipient, f.Kind == KindReset)
 	if err != nil {
 		return nil, err
@@ -456,9 +503,9 @@ func (s *Service) isContact(ctx context.Context, accountID, channel, recipient s
 }
 
 // cooledDown refuses a new code for f until the resend cooldown since its
-// current one has passed.
-func (s *Service) cooledDown(ctx context.Context, f store.Flow, now time.Time) error {
-	cur, err := s.Store.CurrentCode(ctx, f.ID)
+// current one has passed. The caller holds the flow's lock.
+func (s *Service) cooledDown(ctx context.Context, q store.Queries, f store.Flow, now time.Time) error {
+	cur, err := q.CurrentCode(ctx, f.ID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	}
@@ -476,6 +523,14 @@ func (s *Service) reissue(ctx context.Context, c Client, f store.Flow, token str
 	lang := s.language(ctx, f.AccountID)
 	var cd store.Code
 	err := s.Store.InTx(ctx, func(q store.Queries) error {
+		// The cooldown check and the new code are one step: parallel
+		// resends send one code.
+		if err := q.Lock(ctx, "flow:"+f.ID); err != nil {
+			return err
+		}
+		if err := s.cooledDown(ctx, q, f, now); err != nil {
+			return err
+		}
 		if err := q.ReplaceCodes(ctx, f.ID, now); err != nil {
 			return err
 		}
@@ -492,17 +547,20 @@ func (s *Service) reissue(ctx context.Context, c Client, f store.Flow, token str
 	return s.pending(f, token, cd, nil), nil
 }
 
-// factorUsable refuses when the factor is resting or disabled.
-func (s *Service) factorUsable(ctx context.Context, subject, factor string, now time.Time) error {
-	fc, err := s.Store.FailureCounter(ctx, subject, factor)
+// factorUsable refuses when the factor is resting or disabled for the
+// counter. Recovery (a password reset) stays open while the factor is off:
+// only its waits apply, and each code still takes at most a few tries, so
+// nobody can lock an owner out of recovering the account.
+func (s *Service) factorUsable(ctx context.Context, q store.Queries, counter, factor string, recovery bool, now time.Time) error {
+	fc, err := q.FailureCounter(ctx, counter, factor)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	if fc.DisabledAt != nil {
-		return fail(ErrFactorDisabled, "after too many wrong tries this sign-in method is turned off; sign in another way, or reset your password, to turn it back on")
+	if fc.DisabledAt != nil && !recovery {
+		return errFactorDisabled()
 	}
 	if fc.LockedUntil != nil && now.Before(*fc.LockedUntil) {
 		return retryLater(ErrFactorLocked, *fc.LockedUntil, "too many wrong tries; you can try again at the time shown")
@@ -525,6 +583,9 @@ func (s *Service) countFailure(ctx context.Context, q store.Queries, subject, fa
 
 // Verify checks a code typed for the flow. On success a sign-in or
 // step-up ends with a session; a reset moves on to choosing a password.
+// The checks (factor usable, code live, below its tries) and what follows
+// them are one transaction under the counter's lock, so a burst of guesses
+// counts no more than the same guesses one at a time.
 func (s *Service) Verify(ctx context.Context, c Client, token, input string) (*Result, error) {
 	now := s.Now().UTC()
 	f, err := s.flowFor(ctx, token, now)
@@ -534,17 +595,6 @@ func (s *Service) Verify(ctx context.Context, c Client, token, input string) (*R
 	if f.State != stateCodeSent {
 		return nil, fail(ErrFlowInvalid, "this code was already used; start again")
 	}
-	factor := factorFor(f.Channel)
-	if err := s.factorUsable(ctx, f.Subject, factor, now); err != nil {
-		return nil, err
-	}
-	cd, err := s.Store.CurrentCode(ctx, f.ID)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, fail(ErrFlowInvalid, "no code is waiting; ask for a new one")
-	}
-	if err != nil {
-		return nil, err
-	}
 	typed, ferr := otp.Normalize(input, s.Limits.Digits)
 	var fe *otp.FormatError
 	if ferr != nil && !(errors.As(ferr, &fe) && fe.CountsAsAttempt) {
@@ -552,48 +602,84 @@ func (s *Service) Verify(ctx context.Context, c Client, token, input string) (*R
 		e.Field = "code"
 		return nil, e
 	}
-	if cd.UsedAt != nil {
+	factor := factorFor(f.Channel)
+	var res *Result
+	var wrong error // a wrong code is an answer, and its count is kept
+	err = s.Store.InTx(ctx, func(q store.Queries) error {
+		res, wrong = nil, nil
+		counter, err := s.counterSubject(ctx, q, f.Subject, f.AccountID, c)
+		if err != nil {
+			return err
+		}
+		if err := q.Lock(ctx, "failures:"+counter+":"+factor); err != nil {
+			return err
+		}
+		if err := s.factorUsable(ctx, q, counter, factor, f.Kind == KindReset, now); err != nil {
+			return err
+		}
+		cd, err := q.CurrentCode(ctx, f.ID)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return fail(ErrFlowInvalid, "no code is waiting; ask for a new one")
+		case err != nil:
+			return err
+		case cd.UsedAt != nil:
+			return fail(ErrFlowInvalid, "this code was already used; start again")
+		case cd.Failures >= s.Limits.MaxCodeFailures:
+			return fail(ErrTooManyAttempts, "too many wrong tries for this code; ask for a new code")
+		case !now.Before(cd.ExpiresAt):
+			return fail(ErrCodeExpired, "this code has expired; ask for a new code")
+		}
+		// Always compute the MAC, even for malformed input, so timing does
+		// not depend on the input's shape.
+		want := s.codeMAC(f, cd.Purpose, cd.Channel, cd.RecipientKey, typed)
+		if ferr != nil || !hmac.Equal([]byte(want), []byte(cd.Hash)) || f.AccountID == "" {
+			wrong, err = s.wrongCode(ctx, q, c, f, cd, counter, factor, now)
+			return err
+		}
+		res, err = s.rightCode(ctx, q, c, f, cd, counter, factor, now)
+		return err
+	})
+	if errors.Is(err, store.ErrConflict) {
+		// Another request used this code a moment ago.
 		return nil, fail(ErrFlowInvalid, "this code was already used; start again")
 	}
-	if cd.Failures >= s.Limits.MaxCodeFailures {
-		return nil, fail(ErrTooManyAttempts, "too many wrong tries for this code; ask for a new code")
+	if err != nil {
+		return nil, err
 	}
-	if !now.Before(cd.ExpiresAt) {
-		return nil, fail(ErrCodeExpired, "this code has expired; ask for a new code")
+	if wrong != nil {
+		return nil, wrong
 	}
-	// Always compute the MAC, even for malformed input, so timing does not
-	// depend on the input's shape.
-	want := s.codeMAC(f, cd.Purpose, cd.Channel, cd.RecipientKey, typed)
-	match := ferr == nil && hmac.Equal([]byte(want), []byte(cd.Hash)) && f.AccountID != ""
-	if !match {
-		return nil, s.wrongCode(ctx, c, f, cd, factor, now)
-	}
-	return s.rightCode(ctx, c, f, cd, factor, now)
+	return res, nil
 }
 
-func (s *Service) wrongCode(ctx context.Context, c Client, f store.Flow, cd store.Code, factor string, now time.Time) error {
-	var n int
-	var fc store.FailureCounter
-	err := s.Store.InTx(ctx, func(q store.Queries) error {
-		var err error
-		if n, err = q.AddCodeFailure(ctx, cd.ID); err != nil {
-			return err
-		}
-		if fc, err = s.countFailure(ctx, q, f.Subject, factor, f.AccountID, now); err != nil {
-			return err
-		}
-		if f.AccountID == "" {
-			return nil
-		}
-		return activity.Record(ctx, q, now, store.Event{AccountID: f.AccountID, Kind: activity.CodeFailed, Result: activity.WrongCode,
-			Method: f.Channel, IP: c.IP, Device: s.device(c), FlowID: f.ID, Reasons: []string{cd.Purpose}})
-	})
-	if err != nil {
-		return err
+// wrongCode counts a wrong code against the code and the factor, and
+// returns the answer for the person.
+func (s *Service) wrongCode(ctx context.Context, q store.Queries, c Client, f store.Flow, cd store.Code, counter, factor string, now time.Time) (error, error) {
+	n, err := q.AddCodeFailure(ctx, cd.ID, s.Limits.MaxCodeFailures)
+	if errors.Is(err, store.ErrConflict) {
+		return fail(ErrTooManyAttempts, "too many wrong tries for this code; ask for a new code"), nil
 	}
+	if err != nil {
+		return nil, err
+	}
+	fc, err := s.countFailure(ctx, q, counter, factor, f.AccountID, now)
+	if err != nil {
+		return nil, err
+	}
+	if f.AccountID != "" {
+		if err := activity.Record(ctx, q, now, store.Event{AccountID: f.AccountID, Kind: activity.CodeFailed, Result: activity.WrongCode,
+			Method: f.Channel, IP: c.IP, Device: s.device(c), FlowID: f.ID, Reasons: []string{cd.Purpose}}); err != nil {
+			return nil, err
+		}
+	}
+	return s.wrongCodeAnswer(f, n, fc), nil
+}
+
+func (s *Service) wrongCodeAnswer(f store.Flow, n int, fc store.FailureCounter) error {
 	switch {
-	case fc.DisabledAt != nil:
-		return fail(ErrFactorDisabled, "after too many wrong tries this sign-in method is turned off; sign in another way, or reset your password, to turn it back on")
+	case fc.DisabledAt != nil && f.Kind != KindReset:
+		return errFactorDisabled()
 	case n >= s.Limits.MaxCodeFailures:
 		e := fail(ErrTooManyAttempts, "too many wrong tries for this code; ask for a new code")
 		if fc.LockedUntil != nil {
@@ -610,49 +696,41 @@ func (s *Service) wrongCode(ctx context.Context, c Client, f store.Flow, cd stor
 	return e
 }
 
-func (s *Service) rightCode(ctx context.Context, c Client, f store.Flow, cd store.Code, factor string, now time.Time) (*Result, error) {
+// rightCode uses the code and finishes the flow's step, inside the
+// caller's transaction.
+func (s *Service) rightCode(ctx context.Context, q store.Queries, c Client, f store.Flow, cd store.Code, counter, factor string, now time.Time) (*Result, error) {
 	res := &Result{}
-	err := s.Store.InTx(ctx, func(q store.Queries) error {
-		if err := q.UseCode(ctx, cd.ID, now, s.Limits.MaxCodeFailures); err != nil {
-			return err
-		}
-		next := stateDone
-		if f.Kind == KindReset {
-			next = stateCodeOK
-		}
-		if err := q.AdvanceFlow(ctx, f.ID, stateCodeSent, next, now); err != nil {
-			return err
-		}
-		if err := q.ResetFailures(ctx, f.Subject, factor); err != nil {
-			return err
-		}
-		switch f.Kind {
-		case KindReset:
-			res.State = stateCodeOK
-			return nil
-		case KindReauth:
-			res.State = StateConfirmed
-			return q.SetSessionStepUp(ctx, f.SessionID, now)
-		case KindAddContact:
-			res.State = StateContactAdded
-			return s.addContact(ctx, q, f, c, now)
-		}
-		method := f.Channel + "_code"
-		if f.Kind == KindStepUp {
-			method = "password+" + method
-		}
-		iss, err := s.signIn(ctx, q, f.AccountID, c, method, f.Kind == KindStepUp, now, nil)
-		res.Session, res.State = iss, stateDone
-		return err
-	})
-	if errors.Is(err, store.ErrConflict) {
-		// Another request used this code a moment ago.
-		return nil, fail(ErrFlowInvalid, "this code was already used; start again")
-	}
-	if err != nil {
+	if err := q.UseCode(ctx, cd.ID, now, s.Limits.MaxCodeFailures); err != nil {
 		return nil, err
 	}
-	return res, nil
+	next := stateDone
+	if f.Kind == KindReset {
+		next = stateCodeOK
+	}
+	if err := q.AdvanceFlow(ctx, f.ID, stateCodeSent, next, now); err != nil {
+		return nil, err
+	}
+	if err := q.ResetFailures(ctx, counter, factor); err != nil {
+		return nil, err
+	}
+	switch f.Kind {
+	case KindReset:
+		res.State = stateCodeOK
+		return res, nil
+	case KindReauth:
+		res.State = StateConfirmed
+		return res, q.SetSessionStepUp(ctx, f.SessionID, now)
+	case KindAddContact:
+		res.State = StateContactAdded
+		return res, s.addContact(ctx, q, f, c, now)
+	}
+	method := f.Channel + "_code"
+	if f.Kind == KindStepUp {
+		method = "password+" + method
+	}
+	iss, err := s.signIn(ctx, q, f.AccountID, c, method, f.Kind == KindStepUp, now, nil)
+	res.Session, res.State = iss, stateDone
+	return res, err
 }
 
 // signIn records the device, issues a session and logs the success.
@@ -695,7 +773,8 @@ func (s *Service) PasswordSignIn(ctx context.Context, c Client, identifier, pass
 	}
 	now := s.Now().UTC()
 	subject := s.subject(a.ID, email)
-	if err := s.factorUsable(ctx, subject, throttle.FactorPassword, now); err != nil {
+	counter, fc, err := s.reserveFailure(ctx, c, subject, a.ID, throttle.FactorPassword, now)
+	if err != nil {
 		return nil, err
 	}
 	ok, err := s.Passwords.Verify(ctx, a.PasswordHash, password)
@@ -703,20 +782,15 @@ func (s *Service) PasswordSignIn(ctx context.Context, c Client, identifier, pass
 		return nil, err
 	}
 	if !ok {
-		var fc store.FailureCounter
-		err := s.Store.InTx(ctx, func(q store.Queries) error {
-			var err error
-			if fc, err = s.countFailure(ctx, q, subject, throttle.FactorPassword, a.ID, now); err != nil || a.ID == "" {
-				return err
-			}
-			return activity.Record(ctx, q, now, store.Event{AccountID: a.ID, Kind: activity.SignIn, Result: activity.WrongPassword,
+		if a.ID != "" {
+			err := activity.Record(ctx, s.Store, now, store.Event{AccountID: a.ID, Kind: activity.SignIn, Result: activity.WrongPassword,
 				Method: "password", IP: c.IP, Device: s.device(c)})
-		})
-		if err != nil {
-			return nil, err
+			if err != nil {
+				return nil, err
+			}
 		}
 		if fc.DisabledAt != nil {
-			return nil, fail(ErrFactorDisabled, "after too many wrong tries password sign-in is turned off; reset your password to turn it back on")
+			return nil, errFactorDisabled()
 		}
 		e := fail(ErrWrongCredentials, "that email and password do not match")
 		if fc.LockedUntil != nil {
@@ -727,7 +801,10 @@ func (s *Service) PasswordSignIn(ctx context.Context, c Client, identifier, pass
 	if a.DisabledAt != nil {
 		return nil, fail(ErrAccountDisabled, "this account is disabled; contact the service's support")
 	}
-	_, knownDevice := s.knownDevice(ctx, a.ID, c)
+	knownDevice, err := s.knownDevice(ctx, s.Store, a.ID, c)
+	if err != nil {
+		return nil, err
+	}
 	knownIP, err := s.Store.SignedInFromIP(ctx, a.ID, c.IP)
 	if err != nil {
 		return nil, err
@@ -738,7 +815,7 @@ func (s *Service) PasswordSignIn(ctx context.Context, c Client, identifier, pass
 	}
 	res := &Result{}
 	err = s.Store.InTx(ctx, func(q store.Queries) error {
-		if err := q.ResetFailures(ctx, subject, throttle.FactorPassword); err != nil {
+		if err := q.ResetFailures(ctx, counter, throttle.FactorPassword); err != nil {
 			return err
 		}
 		switch {
@@ -769,6 +846,31 @@ func (s *Service) PasswordSignIn(ctx context.Context, c Client, identifier, pass
 		return nil, fail(ErrBlocked, "this sign-in was blocked to protect the account; try again from a device you have used before")
 	}
 	return res, nil
+}
+
+// reserveFailure counts a failure of a secret-checking factor before the
+// slow check runs, in one step with the check that the factor may be used:
+// so a burst of guesses is refused once the count reaches a wait, instead
+// of every guess passing the check before any is counted. A right answer
+// clears the count afterwards.
+func (s *Service) reserveFailure(ctx context.Context, c Client, subject, accountID, factor string, now time.Time) (string, store.FailureCounter, error) {
+	var counter string
+	var fc store.FailureCounter
+	err := s.Store.InTx(ctx, func(q store.Queries) error {
+		var err error
+		if counter, err = s.counterSubject(ctx, q, subject, accountID, c); err != nil {
+			return err
+		}
+		if err := q.Lock(ctx, "failures:"+counter+":"+factor); err != nil {
+			return err
+		}
+		if err := s.factorUsable(ctx, q, counter, factor, false, now); err != nil {
+			return err
+		}
+		fc, err = s.countFailure(ctx, q, counter, factor, accountID, now)
+		return err
+	})
+	return counter, fc, err
 }
 
 // Status describes a flow still waiting for a code, for a page that shows

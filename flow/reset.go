@@ -40,9 +40,6 @@ func (s *Service) ResetVia(ctx context.Context, c Client, token, contact string)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.cooledDown(ctx, f, now); err != nil {
-		return nil, err
-	}
 	f.Channel, f.Recipient = channelFor(kind), value
 	send, err := s.isContact(ctx, f.AccountID, f.Channel, f.Recipient, true)
 	if err != nil {
@@ -100,9 +97,9 @@ func (s *Service) CompleteReset(ctx context.Context, c Client, token, password s
 		if err := s.setPassword(ctx, q, a, hash, "", c, activity.PasswordReset, now); err != nil {
 			return err
 		}
-		// A reset proves the owner by another route: password sign-in, if
-		// it had been turned off after failures, works again.
-		return q.ResetFailures(ctx, f.Subject, throttle.FactorPassword)
+		// A reset proves the owner by another route: password and code
+		// sign-in, if turned off after failures, work again everywhere.
+		return resetAllFailures(ctx, q, f.Subject, throttle.FactorPassword, throttle.FactorEmailCode, throttle.FactorSMSCode)
 	})
 	if errors.Is(err, store.ErrConflict) {
 		return fail(ErrFlowInvalid, "this reset was already completed")
@@ -145,21 +142,17 @@ func (s *Service) ChangePassword(ctx context.Context, c Client, sess store.Sessi
 		return err
 	}
 	now := s.Now().UTC()
-	subject := s.subject(a.ID, a.Email)
-	if err := s.factorUsable(ctx, subject, throttle.FactorPassword, now); err != nil {
-		return err
+	counter := ""
+	if a.PasswordHash != "" {
+		if counter, _, err = s.reserveFailure(ctx, c, s.subject(a.ID, a.Email), a.ID, throttle.FactorPassword, now); err != nil {
+			return err
+		}
 	}
 	ok, err := s.Passwords.Verify(ctx, a.PasswordHash, current)
 	if err != nil {
 		return err
 	}
 	if !ok && a.PasswordHash != "" {
-		if err := s.Store.InTx(ctx, func(q store.Queries) error {
-			_, err := s.countFailure(ctx, q, subject, throttle.FactorPassword, a.ID, now)
-			return err
-		}); err != nil {
-			return err
-		}
 		e := fail(ErrWrongCredentials, "the current password is not right")
 		e.Field = "current_password"
 		return e
@@ -169,7 +162,7 @@ func (s *Service) ChangePassword(ctx context.Context, c Client, sess store.Sessi
 		return err
 	}
 	err = s.Store.InTx(ctx, func(q store.Queries) error {
-		if err := q.ResetFailures(ctx, subject, throttle.FactorPassword); err != nil {
+		if err := q.ResetFailures(ctx, counter, throttle.FactorPassword); err != nil {
 			return err
 		}
 		return s.setPassword(ctx, q, a, hash, sess.ID, c, activity.PasswordChanged, now)
@@ -327,7 +320,7 @@ func (s *Service) EnableFactor(ctx context.Context, c Client, sess store.Session
 	}
 	now := s.Now().UTC()
 	return s.Store.InTx(ctx, func(q store.Queries) error {
-		if err := q.ResetFailures(ctx, s.subject(a.ID, a.Email), factor); err != nil {
+		if err := resetAllFailures(ctx, q, s.subject(a.ID, a.Email), factor); err != nil {
 			return err
 		}
 		return activity.Record(ctx, q, now, store.Event{AccountID: a.ID, Kind: activity.FactorEnabled, Result: activity.Success, Method: factor,

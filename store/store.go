@@ -52,8 +52,10 @@ type Queries interface {
 	// ReplaceCodes marks every live code of a flow replaced: after a
 	// resend only the newest code works.
 	ReplaceCodes(ctx context.Context, flowID string, at time.Time) error
-	// AddCodeFailure counts one wrong entry and returns the new count.
-	AddCodeFailure(ctx context.Context, codeID string) (int, error)
+	// AddCodeFailure counts one wrong entry and returns the new count, but
+	// only while the code is live and below maxFailures: ErrConflict
+	// otherwise, so a burst of wrong entries counts at most maxFailures.
+	AddCodeFailure(ctx context.Context, codeID string, maxFailures int) (int, error)
 	// UseCode marks a code used if it is still live, unexpired and below
 	// maxFailures; ErrConflict otherwise. Exactly one caller can win.
 	UseCode(ctx context.Context, codeID string, at time.Time, maxFailures int) error
@@ -125,6 +127,13 @@ type Queries interface {
 	CreateLinkToken(ctx context.Context, t LinkToken) error
 	LinkTokenByHash(ctx context.Context, hash string) (LinkToken, error)
 	UseLinkToken(ctx context.Context, id string, at time.Time) error
+
+	// Lock holds each key until the transaction ends, so that a
+	// check-then-act on one key (a recipient's quota, a factor's failures,
+	// a flow's current code) runs one at a time across every instance
+	// sharing the database. Only inside InTx; keys are taken in sorted
+	// order, so two callers never wait on each other in a circle.
+	Lock(ctx context.Context, keys ...string) error
 
 	// DeleteExpired removes flows and link tokens that ended before t, and
 	// codes issued more than two days before t.

@@ -6,6 +6,7 @@ package throttle
 
 import (
 	"fmt"
+	"net/netip"
 	"time"
 )
 
@@ -64,4 +65,23 @@ func (p Policy) After(n int, t time.Time) (lockedUntil, disabledAt *time.Time) {
 	wait = min(wait, p.MaxWait)
 	u := t.Add(wait)
 	return &u, nil
+}
+
+// Source is what a per-IP limit counts for ip: an IPv4 address as it is,
+// an IPv6 address as its /64, the block one customer is given, so that
+// walking through the 2^64 addresses of one network is one source.
+func Source(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	a = a.Unmap()
+	if a.Is4() {
+		return a.String()
+	}
+	p, err := a.WithZone("").Prefix(64)
+	if err != nil {
+		return ip
+	}
+	return p.String()
 }

@@ -31,6 +31,8 @@ func Run(t *testing.T, open Opener) {
 		{"OneCodeManyVerifiersExactlyOneWins", testCodeRace},
 		{"FailureCounters", testFailureCounters},
 		{"FailureCountersConcurrent", testFailureCountersConcurrent},
+		{"CodeFailuresBurstStopsAtTheLimit", testCodeFailureBurst},
+		{"LockSerialisesCheckThenAct", testLock},
 		{"Messages", testMessages},
 		{"Sessions", testSessions},
 		{"Devices", testDevices},
@@ -192,7 +194,7 @@ func testCodes(t *testing.T, s store.Store) {
 		t.Fatalf("code read back %+v, want %+v", got, c1)
 	}
 	for i := 1; i <= 3; i++ {
-		n, err := s.AddCodeFailure(ctx, "k1")
+		n, err := s.AddCodeFailure(ctx, "k1", 5)
 		must(t, err)
 		if n != i {
 			t.Fatalf("failure count %d, want %d", n, i)
@@ -214,8 +216,14 @@ func testCodes(t *testing.T, s store.Store) {
 		t.Fatalf("an expired code must not be usable: %v", err)
 	}
 	for range 5 {
-		_, err := s.AddCodeFailure(ctx, "k2")
+		_, err := s.AddCodeFailure(ctx, "k2", 5)
 		must(t, err)
+	}
+	if _, err := s.AddCodeFailure(ctx, "k2", 5); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("a sixth failure on a code at its limit was counted: %v", err)
+	}
+	if _, err := s.AddCodeFailure(ctx, "k1", 5); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("a failure on a replaced code was counted: %v", err)
 	}
 	if err := s.UseCode(ctx, "k2", t0.Add(2*time.Minute), 5); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("a code with 5 failures must not be usable: %v", err)
@@ -350,6 +358,62 @@ func testFailureCountersConcurrent(t *testing.T, s store.Store) {
 	must(t, err)
 	if c.Consecutive != 50 {
 		t.Fatalf("50 concurrent failures counted as %d", c.Consecutive)
+	}
+}
+
+// 100 wrong entries at once on one code count exactly up to the limit.
+func testCodeFailureBurst(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	must(t, s.CreateCode(ctx, newCode("kb", "fb", t0)))
+	var counted atomic.Int32
+	var wg sync.WaitGroup
+	for range 100 {
+		wg.Go(func() {
+			_, err := s.AddCodeFailure(ctx, "kb", 5)
+			switch {
+			case err == nil:
+				counted.Add(1)
+			case !errors.Is(err, store.ErrConflict):
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if c, _ := s.CurrentCode(ctx, "fb"); counted.Load() != 5 || c.Failures != 5 {
+		t.Fatalf("a burst of 100 counted %d failures (stored %d), want 5", counted.Load(), c.Failures)
+	}
+}
+
+// A count-then-insert under Lock admits exactly the limit, however many
+// transactions race; Lock outside a transaction is refused.
+func testLock(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	if err := s.Lock(ctx, "x"); err == nil {
+		t.Fatal("Lock outside a transaction succeeded")
+	}
+	var wg sync.WaitGroup
+	for i := range 50 {
+		wg.Go(func() {
+			err := s.InTx(ctx, func(q store.Queries) error {
+				if err := q.Lock(ctx, "recipient:rk-lock", "ip:203.0.113.5"); err != nil {
+					return err
+				}
+				n, err := q.CountCodesToRecipient(ctx, "rk-lock", t0.Add(-time.Hour))
+				if err != nil || n >= 5 {
+					return err
+				}
+				c := newCode(fmt.Sprintf("lk%d", i), fmt.Sprintf("lf%d", i), t0)
+				c.RecipientKey = "rk-lock"
+				return q.CreateCode(ctx, c)
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if n, err := s.CountCodesToRecipient(ctx, "rk-lock", t0.Add(-time.Hour)); err != nil || n != 5 {
+		t.Fatalf("50 racing count-then-insert under Lock made %d codes (%v), want 5", n, err)
 	}
 }
 

@@ -32,6 +32,14 @@ func Open(ctx context.Context, dsn string, migrate bool) (*Store, error) {
 		return nil, fmt.Errorf("database.dsn: %w", err)
 	}
 	cfg.MaxConns = 32
+	// No bug may hold the pool forever: a statement, a wait for a lock, or
+	// a transaction left idle is ended after these, and its connection
+	// comes back. (An operator's own DSN settings win.)
+	for k, v := range map[string]string{"statement_timeout": "30s", "lock_timeout": "20s", "idle_in_transaction_session_timeout": "30s"} {
+		if _, set := cfg.ConnConfig.RuntimeParams[k]; !set {
+			cfg.ConnConfig.RuntimeParams[k] = v
+		}
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("opening PostgreSQL: %w", err)
@@ -41,7 +49,7 @@ func Open(ctx context.Context, dsn string, migrate bool) (*Store, error) {
 		return nil, fmt.Errorf("connecting to PostgreSQL: %w", err)
 	}
 	db := stdlib.OpenDBFromPool(pool)
-	d := sqlstore.Dialect{Goose: goose.DialectPostgres, Numbered: true, IsUniqueViolation: isUnique,
+	d := sqlstore.Dialect{Goose: goose.DialectPostgres, Numbered: true, IsUniqueViolation: isUnique, AdvisoryLocks: true,
 		BeginNative: func(ctx context.Context) (sqlstore.NativeTx, error) {
 			tx, err := pool.Begin(ctx)
 			if err != nil {

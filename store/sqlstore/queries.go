@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -283,11 +285,15 @@ func (s *DB) ReplaceCodes(ctx context.Context, flowID string, at time.Time) erro
 	return nil
 }
 
-func (s *DB) AddCodeFailure(ctx context.Context, codeID string) (int, error) {
+func (s *DB) AddCodeFailure(ctx context.Context, codeID string, maxFailures int) (int, error) {
 	var n int
-	err := s.row(ctx, `UPDATE codes SET failures = failures + 1 WHERE id = ? RETURNING failures`, codeID).Scan(&n)
+	err := s.row(ctx, `UPDATE codes SET failures = failures + 1
+		WHERE id = ? AND failures < ? AND used_at IS NULL AND replaced_at IS NULL RETURNING failures`, codeID, maxFailures).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("counting code failure: %w", store.ErrConflict)
+	}
 	if err != nil {
-		return 0, notFound(err, "counting code failure")
+		return 0, fmt.Errorf("counting code failure: %w", err)
 	}
 	return n, nil
 }

@@ -12,9 +12,11 @@ import (
 	"fmt"
 	"io/fs"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing/fstest"
 	"time"
 
@@ -40,6 +42,10 @@ type Dialect struct {
 	// instead of database/sql, so that other libraries (River) can join
 	// them; see NativeTx.
 	BeginNative func(ctx context.Context) (NativeTx, error)
+	// AdvisoryLocks: Lock takes PostgreSQL advisory locks. Without it the
+	// engine runs one writing transaction at a time (SQLite), which already
+	// serialises every check-then-act, and Lock only checks it is in one.
+	AdvisoryLocks bool
 	// CacheStatements keeps each query prepared. SQLite parses SQL on
 	// every call otherwise (a fifth of its CPU under load); pgx already
 	// caches statements per connection.
@@ -76,6 +82,7 @@ func (a affected) RowsAffected() (int64, error) { return int64(a), nil }
 type DB struct {
 	w, r    *pool
 	closers *[]func() error
+	watch   *txWatch
 	tx      *sql.Tx  // set inside InTx
 	native  NativeTx // set inside InTx when the dialect begins natively
 	d       Dialect
@@ -174,7 +181,7 @@ func (p *pool) close() error {
 // New wraps one handle for everything. Call Migrate before use.
 func New(db *sql.DB, d Dialect) *DB {
 	p := newPool(db, d.CacheStatements)
-	return &DB{w: p, r: p, d: d, closers: new([]func() error)}
+	return &DB{w: p, r: p, d: d, closers: new([]func() error), watch: new(txWatch)}
 }
 
 // NewSplit wraps a single-connection writer handle and a handle for
@@ -182,7 +189,55 @@ func New(db *sql.DB, d Dialect) *DB {
 func NewSplit(writer, reader *sql.DB, d Dialect) *DB {
 	w := newPool(writer, d.CacheStatements)
 	w.gate = make(chan struct{}, 1)
-	return &DB{w: w, r: newPool(reader, d.CacheStatements), d: d, closers: new([]func() error)}
+	return &DB{w: w, r: newPool(reader, d.CacheStatements), d: d, closers: new([]func() error), watch: new(txWatch)}
+}
+
+// ErrOutsideTx is what a query outside the open transaction returns once
+// ForbidOutsideTx was called.
+var ErrOutsideTx = errors.New("store used outside the open transaction")
+
+// txWatch counts open transactions, for ForbidOutsideTx.
+type txWatch struct {
+	open   atomic.Int32
+	forbid atomic.Bool
+}
+
+// ForbidOutsideTx makes every query outside a transaction fail with
+// ErrOutsideTx while a transaction is open. It is for tests that use the
+// store one caller at a time: there, such a query can only come from code
+// inside InTx reaching past its transaction, which on PostgreSQL needs a
+// second connection and deadlocks once the pool is full of transactions
+// doing the same.
+func (s *DB) ForbidOutsideTx() { s.watch.forbid.Store(true) }
+
+// outside checks a query that runs outside any transaction.
+func (s *DB) outside() error {
+	if s.tx == nil && s.native == nil && s.watch.forbid.Load() && s.watch.open.Load() > 0 {
+		return ErrOutsideTx
+	}
+	return nil
+}
+
+// Lock implements store.Queries.
+func (s *DB) Lock(ctx context.Context, keys ...string) error {
+	if s.tx == nil && s.native == nil {
+		return errors.New("taking a lock: not inside a transaction")
+	}
+	if !s.d.AdvisoryLocks {
+		return nil
+	}
+	keys = slices.Clone(keys)
+	slices.Sort(keys)
+	for i, k := range keys {
+		if i > 0 && k == keys[i-1] {
+			continue
+		}
+		var ok string
+		if err := s.row(ctx, `SELECT pg_advisory_xact_lock(hashtextextended(?, 0))::text`, k).Scan(&ok); err != nil {
+			return fmt.Errorf("taking lock %q: %w", k, err)
+		}
+	}
+	return nil
 }
 
 // stmt finds where to run q: a prepared statement when statements are
@@ -295,7 +350,9 @@ func (s *DB) InTx(ctx context.Context, fn func(store.Queries) error) error {
 	if s.w.cache != nil {
 		defer s.w.warm(ctx)
 	}
-	if err := fn(&DB{w: s.w, r: s.r, tx: tx, d: s.d, closers: s.closers}); err != nil {
+	s.watch.open.Add(1)
+	defer s.watch.open.Add(-1)
+	if err := fn(&DB{w: s.w, r: s.r, tx: tx, d: s.d, closers: s.closers, watch: s.watch}); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
@@ -310,7 +367,9 @@ func (s *DB) inNativeTx(ctx context.Context, fn func(store.Queries) error) error
 	if err != nil {
 		return fmt.Errorf("beginning transaction: %w", err)
 	}
-	if err := fn(&DB{w: s.w, r: s.r, native: tx, d: s.d, closers: s.closers}); err != nil {
+	s.watch.open.Add(1)
+	defer s.watch.open.Add(-1)
+	if err := fn(&DB{w: s.w, r: s.r, native: tx, d: s.d, closers: s.closers, watch: s.watch}); err != nil {
 		_ = tx.Rollback(context.WithoutCancel(ctx))
 		return err
 	}
@@ -360,6 +419,9 @@ func (s *DB) exec(ctx context.Context, q string, args ...any) (sql.Result, error
 		}
 		return affected(n), err
 	}
+	if err := s.outside(); err != nil {
+		return nil, err
+	}
 	if s.tx == nil {
 		if err := s.w.enter(ctx); err != nil {
 			return nil, err
@@ -391,6 +453,9 @@ func (s *DB) query(ctx context.Context, q string, args ...any) (Rows, error) {
 	if s.native != nil {
 		return s.native.Query(ctx, q, args...)
 	}
+	if err := s.outside(); err != nil {
+		return nil, err
+	}
 	st, h, err := s.stmt(ctx, q, !isRead(q))
 	if err != nil {
 		return nil, err
@@ -407,6 +472,9 @@ func (s *DB) row(ctx context.Context, q string, args ...any) rowScanner {
 	q = s.rebind(q)
 	if s.native != nil {
 		return s.native.QueryRow(ctx, q, args...)
+	}
+	if err := s.outside(); err != nil {
+		return errRow{err}
 	}
 	write := !isRead(q)
 	if write && s.tx == nil {
