@@ -66,9 +66,13 @@ func browserish() *http.Client {
 func (w *ward) do(c *http.Client, method, path string, body any, hdr ...string) resp {
 	w.t.Helper()
 	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
+	switch b := body.(type) {
+	case nil:
+	case []byte: // sent as it is
 		rd = bytes.NewReader(b)
+	default:
+		j, _ := json.Marshal(b)
+		rd = bytes.NewReader(j)
 	}
 	req, _ := http.NewRequest(method, w.srv.URL+path, rd)
 	req.Header.Set("Content-Type", "application/json")

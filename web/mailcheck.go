@@ -2,7 +2,6 @@ package web
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"io"
 	"mime"
@@ -83,9 +82,7 @@ func (s *Server) apiMailCheck(w http.ResponseWriter, r *http.Request) {
 		var in struct {
 			Message string `json:"message"`
 		}
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&in); err != nil {
+		if err := decodeJSON(raw, &in); err != nil {
 			writeJSON(w, http.StatusBadRequest, &flow.Error{Code: "invalid_input", Field: "message", Message: "send {\"message\": \"<the whole message source>\"}"})
 			return
 		}

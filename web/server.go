@@ -4,6 +4,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/wardhq/ward/account"
 	"github.com/wardhq/ward/flow"
@@ -214,10 +216,34 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // readJSON decodes a small JSON body strictly.
 func readJSON(r *http.Request, v any) error {
-	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
+	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10+1))
+	if err != nil {
+		return &flow.Error{Code: flow.ErrInvalidInput, Message: "the request body could not be read"}
+	}
+	if len(body) > 64<<10 {
+		return &flow.Error{Code: flow.ErrInvalidInput, Message: "the request body is larger than 64 KiB"}
+	}
+	if err := decodeJSON(body, v); err != nil {
+		return &flow.Error{Code: flow.ErrInvalidInput, Message: err.Error()}
+	}
+	return nil
+}
+
+// decodeJSON decodes exactly one JSON value with only the known fields.
+// Invalid UTF-8 is refused rather than silently turned into U+FFFD (an
+// address would otherwise be accepted as something nobody typed), and so
+// is anything after the value.
+func decodeJSON(body []byte, v any) error {
+	if !utf8.Valid(body) {
+		return errors.New("the request body is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return &flow.Error{Code: flow.ErrInvalidInput, Message: fmt.Sprintf("the request body is not the expected JSON: %v", err)}
+		return fmt.Errorf("the request body is not the expected JSON: %v", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("the request body has more after its JSON value")
 	}
 	return nil
 }
