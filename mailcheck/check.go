@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode/utf8"
 	"sync"
 	"time"
 
@@ -162,8 +163,23 @@ func (r *report) add(code string, weight int, args ...string) {
 			return
 		}
 	}
+	for i, a := range args {
+		args[i] = excerpt(a)
+	}
 	r.Reasons = append(r.Reasons, Reason{Code: code, Weight: weight, Args: args})
 	r.Score += weight
+}
+
+// maxExcerpt is how much of a value from the mail a reason repeats: enough
+// to recognise it, never the mail's own bulk echoed back.
+const maxExcerpt = 80
+
+func excerpt(s string) string {
+	if utf8.RuneCountInString(s) <= maxExcerpt {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:maxExcerpt-1]) + "…"
 }
 
 func (r *report) once(code string) bool {

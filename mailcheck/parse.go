@@ -98,7 +98,7 @@ func Parse(raw []byte) *Message {
 		return m
 	}
 	m.HasHeaders = true
-	m.Header = h
+	m.Header = capHeader(h)
 	body := []byte{}
 	if err == nil {
 		body = raw[len(raw)-src.Len()-buf.Buffered():] // no copy of the body
@@ -107,6 +107,30 @@ func Parse(raw []byte) *Message {
 	m.walk(h, body, 0)
 	m.finish()
 	return m
+}
+
+// Mail servers refuse lines over 998 characters and rarely pass headers
+// of more than a few kilobytes; nothing ward reads in a header needs more.
+const (
+	maxHeaderValue  = 4096
+	maxHeaderValues = 50
+)
+
+// capHeader bounds what the check reads of each header, so a huge field
+// (a From: of megabytes of encoded words) costs no more than a real one.
+func capHeader(h textproto.MIMEHeader) textproto.MIMEHeader {
+	for k, vs := range h {
+		if len(vs) > maxHeaderValues {
+			vs = vs[:maxHeaderValues]
+		}
+		for i, v := range vs {
+			if len(v) > maxHeaderValue {
+				vs[i] = strings.ToValidUTF8(v[:maxHeaderValue], "")
+			}
+		}
+		h[k] = vs
+	}
+	return h
 }
 
 var wordDecoder = &mime.WordDecoder{CharsetReader: charsetReader}

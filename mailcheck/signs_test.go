@@ -173,3 +173,27 @@ func TestBrokenMIMEIsReadBestEffort(t *testing.T) {
 		}
 	}
 }
+
+// A From: of megabytes of encoded words (issue 10, D8) is read only as far
+// as a mail server would carry it, and the answer repeats at most a short
+// excerpt of it.
+func TestHugeHeaderIsCappedAndNotEchoed(t *testing.T) {
+	word := "=?utf-8?b?" + base64.StdEncoding.EncodeToString([]byte("Microsoft Support Team ")) + "?= "
+	name := strings.Repeat(word, 6_800_000/len(word))
+	raw := mailFrom(name+"<support@outlook.com>", "Your account", "<p>Hello</p>")
+	m := mailcheck.Parse([]byte(raw))
+	if got := len(m.Header.Get("From")); got > 4096 {
+		t.Fatalf("From read as %d bytes, want at most 4096", got)
+	}
+	r := signsOf(t, &mailcheck.Checker{Brands: []mailcheck.Brand{mailcheck.Microsoft()}}, raw)
+	for _, x := range r.Reasons {
+		for _, a := range x.Args {
+			if n := len([]rune(a)); n > 80 {
+				t.Fatalf("reason %s repeats %d characters of the mail", x.Code, n)
+			}
+		}
+	}
+	if r.Verdict == mailcheck.Genuine {
+		t.Fatal("a huge From was judged genuine")
+	}
+}
