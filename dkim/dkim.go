@@ -25,8 +25,17 @@ import (
 )
 
 // SignedHeaders are the headers every signature covers. There is no l=
-// tag: the whole body is signed, so nothing can be appended to it.
-var SignedHeaders = []string{"From", "To", "Subject", "Date", "Message-ID", "X-Ward-Verification"}
+// tag: the whole body is signed, so nothing can be appended to it. Each
+// header ward writes is listed once more than it occurs, and those it
+// never writes but a reader would see are listed once: a signature then
+// covers their absence, so a copy added above or a Reply-To slipped in
+// breaks it (RFC 6376 §8.15, "over-signing").
+var SignedHeaders = []string{
+	"From", "From", "To", "To", "Subject", "Subject", "Date", "Date", "Message-ID", "Message-ID",
+	"X-Ward-Verification", "X-Ward-Verification", "MIME-Version", "MIME-Version", "Content-Type", "Content-Type",
+	"Content-Transfer-Encoding", "Content-Transfer-Encoding",
+	"Reply-To", "Sender", "Cc", "In-Reply-To", "References", "List-Unsubscribe", "Disposition-Notification-To",
+}
 
 // Key is one signing key and the selector it is published under.
 type Key struct {

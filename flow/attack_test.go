@@ -271,4 +271,3 @@ func TestIPv6NetworkIsOneSource(t *testing.T) {
 		}
 	})
 }
-

@@ -29,6 +29,7 @@ import (
 	"github.com/wardhq/ward/notify"
 	"github.com/wardhq/ward/risk"
 	"github.com/wardhq/ward/session"
+	"github.com/wardhq/ward/store"
 	"github.com/wardhq/ward/store/postgres"
 	"github.com/wardhq/ward/store/sqlite"
 	"github.com/wardhq/ward/store/sqlstore"
@@ -176,7 +177,7 @@ func New(ctx context.Context, c config.Config, log *slog.Logger, o Options) (*In
 		proxies = append(proxies, netip.MustParsePrefix(p)) // validated by config
 	}
 	u, _ := url.Parse(c.PublicURL)
-	checker := MailChecker(c, st, k, dkimKeys)
+	checker := MailChecker(c, st, k, dkimKeys, comp)
 	srv := &web.Server{Places: geo, MailCheck: checker, Flow: fs, Accounts: accts, Sessions: sessions, Store: st, Composer: comp, DevMailbox: c.DevMode(),
 		SecureCookies: u.Scheme == "https", AdminToken: c.AdminToken, TrustedProxies: proxies, Log: log, Now: now}
 	h, err := srv.Handler()
@@ -190,7 +191,11 @@ func New(ctx context.Context, c config.Config, log *slog.Logger, o Options) (*In
 // MailChecker assembles the mail check from the configuration: ward's
 // own brand proven with its DKIM keys and its record of sent messages,
 // plus the protected brands.
-func MailChecker(c config.Config, msgs mailcheck.Messages, k *keys.Keys, dk *dkim.Keys) *mailcheck.Checker {
+func MailChecker(c config.Config, msgs mailcheck.Messages, k *keys.Keys, dk *dkim.Keys, comp *notify.Composer) *mailcheck.Checker {
+	render := func(m store.Message, s notify.Secrets) (string, string, error) {
+		r, err := comp.RenderWith(m, s)
+		return r.Text, r.HTML, err
+	}
 	u, _ := url.Parse(c.PublicURL)
 	name := c.MailCheck.Brand
 	if name == "" {
@@ -207,7 +212,7 @@ func MailChecker(c config.Config, msgs mailcheck.Messages, k *keys.Keys, dk *dki
 	}
 	ch := &mailcheck.Checker{
 		Own: &mailcheck.Own{Brand: mailcheck.Brand{Name: name, Names: []string{name}, Domains: domains}, Verify: dk.Verify, Messages: msgs,
-			Digest: k.ContentDigest},
+			Digest: k.ContentDigest, Render: render},
 		TrustedReceivers: c.MailCheck.TrustedReceivers,
 	}
 	for _, p := range c.MailCheck.Protect {

@@ -15,12 +15,13 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"unicode/utf8"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/emersion/go-msgauth/authres"
 	msgdkim "github.com/emersion/go-msgauth/dkim"
+	"golang.org/x/text/width"
 
 	"github.com/wardhq/ward/account"
 	"github.com/wardhq/ward/notify"
@@ -79,6 +80,10 @@ type Own struct {
 	// Digest is keys.ContentDigest: a pasted body is proven by the
 	// secrets it carries.
 	Digest func(messageID string, secrets ...string) string
+	// Render renders a recorded message again with the secrets a pasted
+	// copy showed (notify.Composer.RenderWith): its text and HTML parts.
+	// A pasted body is genuine only when every word matches what was sent.
+	Render func(m store.Message, s notify.Secrets) (text, html string, err error)
 }
 
 // Checker checks mail. The zero value checks signs only.
@@ -326,6 +331,13 @@ func (c *Checker) proveOwn(ctx context.Context, m *Message, r *report) error {
 		r.decisive = true
 		return nil
 	}
+	if h := addedHeader(m); h != "" {
+		// A signature made before over-signing does not cover an added
+		// Reply-To or a second From; what the reader sees is not ours.
+		r.add("own_headers_added", strong, c.Own.Brand.Name, h)
+		r.decisive = true
+		return nil
+	}
 	msg, err := c.Own.Messages.MessageByID(ctx, m.Header.Get(notify.HeaderVerification))
 	if errors.Is(err, store.ErrNotFound) {
 		r.add("own_not_recorded", strong, c.Own.Brand.Name)
@@ -351,6 +363,22 @@ func (c *Checker) proveOwn(ctx context.Context, m *Message, r *report) error {
 	return nil
 }
 
+// addedHeader names a header that shows ward's mail was changed on the
+// way: a second copy of a header a reader sees, or one ward never writes.
+func addedHeader(m *Message) string {
+	for _, h := range []string{"From", "Sender", "Reply-To", "To", "Subject", "Date", "Content-Type", notify.HeaderVerification} {
+		if len(m.Header.Values(h)) > 1 {
+			return h
+		}
+	}
+	for _, h := range []string{"Sender", "Reply-To", "Cc", "Bcc", "Disposition-Notification-To", "List-Unsubscribe", "Resent-From"} {
+		if len(m.Header.Values(h)) > 0 {
+			return h
+		}
+	}
+	return ""
+}
+
 var linkToken = regexp.MustCompile(`/(not-my-account|not-me|confirm-contact)/([A-Za-z0-9_-]{16,})`)
 var codeLike = regexp.MustCompile(`[0-9０-９][0-9０-９\s\-ー−]{4,14}[0-9０-９]`)
 
@@ -363,10 +391,12 @@ func (c *Checker) proveBody(ctx context.Context, m *Message, r *report) error {
 		return nil
 	}
 	codes := []string{""}
+	typed := map[string]string{} // a code as the text shows it
 	for _, s := range codeLike.FindAllString(m.Text, 20) {
 		for digits := 6; digits <= 8; digits++ {
 			if n, err := otp.Normalize(s, digits); err == nil {
 				codes = append(codes, n)
+				typed[n] = s
 			}
 		}
 	}
@@ -395,8 +425,12 @@ func (c *Checker) proveBody(ctx context.Context, m *Message, r *report) error {
 							secrets = append(secrets, conf)
 						}
 						if c.Own.Digest(msg.ID, secrets...) == msg.Digest {
-							r.genuine(c.Own.Brand.Name, msg, "own_body_matches")
-							return nil
+							// The code as typed (full-width, spaced) is the code.
+							text := m.Text
+							if code != "" {
+								text = strings.Replace(text, typed[code], code, 1)
+							}
+							return c.compareBody(text, msg, notify.Secrets{Code: code, NotMine: a, NotMe: b, Confirm: conf}, r)
 						}
 					}
 				}
@@ -405,6 +439,119 @@ func (c *Checker) proveBody(ctx context.Context, m *Message, r *report) error {
 	}
 	r.add("own_reference_unproven", medium, c.Own.Brand.Name)
 	return nil
+}
+
+// compareBody decides a pasted body whose reference and secrets are ours:
+// genuine only when its words are those of the message we sent, else "not
+// what we sent", naming what was added or taken out.
+func (c *Checker) compareBody(pastedText string, msg store.Message, sec notify.Secrets, r *report) error {
+	if c.Own.Render == nil {
+		r.genuine(c.Own.Brand.Name, msg, "own_body_matches")
+		return nil
+	}
+	text, html, err := c.Own.Render(msg, sec)
+	if err != nil {
+		return fmt.Errorf("rendering message %s again: %w", msg.ID, err)
+	}
+	pasted := words(pastedText)
+	best := diffWords(words(text), pasted)
+	if html != "" {
+		hm := &Message{}
+		hm.addText("text/html", "utf-8", []byte(html))
+		hm.finish()
+		if d := diffWords(words(hm.Text), pasted); d.size() < best.size() {
+			best = d
+		}
+	}
+	if best.size() == 0 {
+		r.genuine(c.Own.Brand.Name, msg, "own_body_matches")
+		return nil
+	}
+	r.add("own_body_altered", strong, c.Own.Brand.Name)
+	r.decisive = true
+	ours := map[string]bool{}
+	for _, u := range urlsIn(text + "\n" + html) {
+		ours[strings.TrimRight(u, ".,)")] = true
+	}
+	for _, u := range urlsIn(pastedText) {
+		if u = strings.TrimRight(u, ".,)"); !ours[u] {
+			r.add("own_body_link_added", strong, u)
+		}
+	}
+	for _, run := range best.added[:min(len(best.added), 3)] {
+		r.add("own_body_text_added", 0, run)
+	}
+	for _, run := range best.removed[:min(len(best.removed), 3)] {
+		r.add("own_body_text_removed", 0, run)
+	}
+	return nil
+}
+
+// words splits text as a reader sees it, ignoring what mail apps change
+// when a mail is copied or quoted: line breaks, spacing, "> " markers.
+func words(text string) []string {
+	var out []string
+	for _, line := range strings.Split(width.Fold.String(text), "\n") {
+		line = strings.TrimLeft(line, "> \t")
+		out = append(out, strings.Fields(line)...)
+	}
+	return out
+}
+
+// wordDiff is what one text has that the other has not, as runs of words.
+type wordDiff struct{ added, removed []string }
+
+func (d wordDiff) size() int { return len(d.added) + len(d.removed) }
+
+// maxDiffWords bounds the comparison (quadratic in the words).
+const maxDiffWords = 3000
+
+// diffWords compares ours with theirs by a longest common subsequence.
+func diffWords(ours, theirs []string) wordDiff {
+	if len(ours) > maxDiffWords || len(theirs) > maxDiffWords {
+		return wordDiff{added: []string{"…"}}
+	}
+	n, k := len(ours), len(theirs)
+	lcs := make([][]int32, n+1)
+	for i := range lcs {
+		lcs[i] = make([]int32, k+1)
+	}
+	for i := n - 1; i >= 0; i-- {
+		for j := k - 1; j >= 0; j-- {
+			if ours[i] == theirs[j] {
+				lcs[i][j] = lcs[i+1][j+1] + 1
+			} else {
+				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
+			}
+		}
+	}
+	var d wordDiff
+	var add, rem []string
+	flush := func() {
+		if len(add) > 0 {
+			d.added = append(d.added, strings.Join(add, " "))
+		}
+		if len(rem) > 0 {
+			d.removed = append(d.removed, strings.Join(rem, " "))
+		}
+		add, rem = nil, nil
+	}
+	i, j := 0, 0
+	for i < n || j < k {
+		switch {
+		case i < n && j < k && ours[i] == theirs[j]:
+			flush()
+			i, j = i+1, j+1
+		case j < k && (i == n || lcs[i][j+1] >= lcs[i+1][j]):
+			add = append(add, theirs[j])
+			j++
+		default:
+			rem = append(rem, ours[i])
+			i++
+		}
+	}
+	flush()
+	return d
 }
 
 func (r *report) genuine(brand string, msg store.Message, how string) {

@@ -27,9 +27,14 @@ import (
 // knows ward's keys and records.
 func sent(t *testing.T, st store.Store, purpose, code string) ([]byte, *mailcheck.Checker, store.Message) {
 	t.Helper()
+	return sentIn(t, st, "en", purpose, code)
+}
+
+func sentIn(t *testing.T, st store.Store, lang, purpose, code string) ([]byte, *mailcheck.Checker, store.Message) {
+	t.Helper()
 	ctx := context.Background()
 	w := newWard(t, st)
-	m, err := w.comp.Queue(ctx, st, notify.Request{Kind: notify.KindCode, Channel: notify.Email, To: "hana@example.jp", Language: "en",
+	m, err := w.comp.Queue(ctx, st, notify.Request{Kind: notify.KindCode, Channel: notify.Email, To: "hana@example.jp", Language: lang,
 		Purpose: purpose, Code: code, NotMineToken: "n0t-m1ne-t0ken-abcdefgh", ExpiresAt: time.Now().Add(10 * time.Minute),
 		RequestedAt: time.Now(), IP: "203.0.113.5", Device: "Chrome on macOS"})
 	if err != nil {
@@ -69,7 +74,10 @@ func newWard(t *testing.T, st store.Store) testWard {
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: time.Now}
 	ch := &mailcheck.Checker{
 		Own: &mailcheck.Own{Brand: mailcheck.Brand{Name: "Example ID", Names: []string{"Example ID"}, Domains: []string{"example.com"}},
-			Verify: dk.Verify, Messages: st, Digest: k.ContentDigest},
+			Verify: dk.Verify, Messages: st, Digest: k.ContentDigest, Render: func(m store.Message, s notify.Secrets) (string, string, error) {
+				r, err := comp.RenderWith(m, s)
+				return r.Text, r.HTML, err
+			}},
 		Brands: []mailcheck.Brand{mailcheck.Microsoft()},
 	}
 	return testWard{comp: comp, out: out, relay: relay, check: ch}

@@ -84,6 +84,11 @@ func Parse(raw []byte) *Message {
 	m := &Message{Raw: raw, Header: textproto.MIMEHeader{}}
 	first, _, _ := bytes.Cut(bytes.TrimLeft(raw, "\r\n"), []byte("\n"))
 	if !headerLine.Match(bytes.TrimSpace(first)) || bytes.HasPrefix(bytes.TrimSpace(first), []byte("http")) {
+		if looksQP(raw) {
+			// The source of a body, pasted as it travelled: soft line
+			// breaks would split its links and codes.
+			raw = decodeTransfer("quoted-printable", raw)
+		}
 		m.addText("text/plain", "", raw)
 		m.finish()
 		return m
@@ -131,6 +136,14 @@ func capHeader(h textproto.MIMEHeader) textproto.MIMEHeader {
 		h[k] = vs
 	}
 	return h
+}
+
+var qpEscape = regexp.MustCompile(`=(?:[0-9A-F]{2}|\r?\n)`)
+
+// looksQP reports a text still in quoted-printable form: soft line breaks
+// or escapes such as =3D, more than a stray one.
+func looksQP(b []byte) bool {
+	return bytes.Contains(b, []byte("=\n")) || bytes.Contains(b, []byte("=\r\n")) || len(qpEscape.FindAllIndex(b, 3)) >= 3
 }
 
 var wordDecoder = &mime.WordDecoder{CharsetReader: charsetReader}

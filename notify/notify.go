@@ -86,7 +86,9 @@ type data struct {
 	Change      string    `json:"change,omitempty"`
 }
 
-type secret struct {
+// Secrets are what a message carries that is kept only sealed, and only
+// until it is sent: the code and the tokens of its links.
+type Secrets struct {
 	Code    string `json:"code,omitempty"`
 	NotMine string `json:"not_mine,omitempty"`
 	NotMe   string `json:"not_me,omitempty"`
@@ -150,7 +152,7 @@ func (c *Composer) Queue(ctx context.Context, q store.Queries, r Request) (store
 		m.Digest = c.Keys.ContentDigest(m.ID, r.Code, r.NotMineToken, r.NotMeToken, r.ConfirmToken)
 	}
 	if r.Code != "" || r.NotMineToken != "" || r.NotMeToken != "" || r.ConfirmToken != "" {
-		s, _ := json.Marshal(secret{Code: r.Code, NotMine: r.NotMineToken, NotMe: r.NotMeToken, Confirm: r.ConfirmToken})
+		s, _ := json.Marshal(Secrets{Code: r.Code, NotMine: r.NotMineToken, NotMe: r.NotMeToken, Confirm: r.ConfirmToken})
 		m.Secret = c.Keys.Seal(s, []byte(m.ID))
 	}
 	if !r.ExpiresAt.IsZero() {
@@ -170,11 +172,7 @@ func (c *Composer) Queue(ctx context.Context, q store.Queries, r Request) (store
 
 // Render turns a stored message into its text in the recipient's language.
 func (c *Composer) Render(m store.Message) (Rendered, error) {
-	var d data
-	if err := json.Unmarshal(m.Data, &d); err != nil {
-		return Rendered{}, fmt.Errorf("reading message %s data: %w", m.ID, err)
-	}
-	var s secret
+	var s Secrets
 	if len(m.Secret) > 0 {
 		plain, err := c.Keys.Open(m.Secret, []byte(m.ID))
 		if err != nil {
@@ -183,6 +181,17 @@ func (c *Composer) Render(m store.Message) (Rendered, error) {
 		if err := json.Unmarshal(plain, &s); err != nil {
 			return Rendered{}, fmt.Errorf("reading message %s secret: %w", m.ID, err)
 		}
+	}
+	return c.RenderWith(m, s)
+}
+
+// RenderWith renders a message with the given secrets: after sending they
+// are erased, and the mail check renders a message again with the secrets
+// a pasted copy shows, once they are proven, to compare every word.
+func (c *Composer) RenderWith(m store.Message, s Secrets) (Rendered, error) {
+	var d data
+	if err := json.Unmarshal(m.Data, &d); err != nil {
+		return Rendered{}, fmt.Errorf("reading message %s data: %w", m.ID, err)
 	}
 	lang := m.Language
 	if lang != "ja" {

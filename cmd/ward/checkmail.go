@@ -31,7 +31,7 @@ func checkMailCmd(ctx context.Context, args []string, stdin io.Reader, stdout io
 	if *eval {
 		// The corpus is other people's mail: no store, no DNS, nothing of
 		// this instance is touched.
-		ch := instance.MailChecker(c, nil, nil, nil)
+		ch := instance.MailChecker(c, nil, nil, nil, nil)
 		ch.Own, ch.LookupTXT = nil, nil
 		ev, err := ch.Evaluate(ctx, fs.Args()...)
 		if err != nil {
