@@ -14,6 +14,7 @@ import (
 
 	"github.com/wardhq/ward/flow"
 	"github.com/wardhq/ward/notify"
+	"github.com/wardhq/ward/store"
 	"github.com/wardhq/ward/throttle"
 )
 
@@ -222,6 +223,7 @@ func TestStrangerFailuresDoNotLockTheOwnerOut(t *testing.T) {
 			t.Fatalf("the owner's known device cannot sign in: %v", err)
 		}
 		// A new device (the owner's new phone) can still reset.
+		e.clk.Add(time.Second)
 		newPhone := flow.Client{IP: "203.0.113.99", UserAgent: client.UserAgent, DeviceToken: "new-phone"}
 		_, err = e.svc.StartCodeSignIn(ctx, newPhone, "owner@example.com", "en")
 		flowErr(t, err, flow.ErrFactorDisabled)
@@ -236,6 +238,7 @@ func TestStrangerFailuresDoNotLockTheOwnerOut(t *testing.T) {
 			t.Fatal(err)
 		}
 		// The reset turned codes back on for every device.
+		e.clk.Add(time.Second)
 		p, err = e.svc.StartCodeSignIn(ctx, newPhone, "owner@example.com", "en")
 		if err != nil {
 			t.Fatalf("codes still off after a reset: %v", err)
@@ -268,6 +271,56 @@ func TestIPv6NetworkIsOneSource(t *testing.T) {
 		}
 		if _, err := e.svc.StartCodeSignIn(ctx, flow.Client{IP: "2001:db8:1:3::1"}, "nobody@example.com", "en"); err != nil {
 			t.Fatalf("another /64 is another source: %v", err)
+		}
+	})
+}
+
+// deferred keeps the work a request left for later, as the queue does.
+type deferred struct {
+	mu       sync.Mutex
+	payloads [][]byte
+}
+
+func (d *deferred) Defer(_ context.Context, _ store.Queries, p []byte) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.payloads = append(d.payloads, p)
+	return nil
+}
+
+// D4: the answer comes before the mail is written, the same for a known
+// and an unknown address; the work left for later writes one mail however
+// often the queue runs it (a job may run twice after a crash).
+func TestCodeMailIsWrittenAfterTheAnswerOnce(t *testing.T) {
+	backends(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		later := &deferred{}
+		e.svc.Later = later
+		e.account("sara@example.com", "")
+		if _, err := e.svc.StartCodeSignIn(ctx, client, "sara@example.com", "en"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.StartCodeSignIn(ctx, client, "nobody@example.com", "en"); err != nil {
+			t.Fatal(err)
+		}
+		if codes, _ := codeMessages(t, e, "sara@example.com"); codes != 0 || len(later.payloads) != 2 {
+			t.Fatalf("before the work runs: %d mails, %d jobs; want 0 and 2 (one for each address)", codes, len(later.payloads))
+		}
+		for range 2 {
+			for _, p := range later.payloads {
+				if err := e.svc.RunLater(ctx, p); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if codes, _ := codeMessages(t, e, "sara@example.com"); codes != 1 {
+			t.Fatalf("%d code mails after the work ran twice, want 1", codes)
+		}
+		if codes, _ := codeMessages(t, e, "nobody@example.com"); codes != 0 {
+			t.Fatal("a mail was written to an address without an account")
+		}
+		if err := e.svc.RunLater(ctx, []byte("forged")); err == nil {
+			t.Fatal("work that ward did not seal was run")
 		}
 	})
 }

@@ -113,8 +113,10 @@ type Service struct {
 	// Places names where an IP is, for mails (nil: unknown).
 	Places      Places
 	Unsolicited Unsolicited
-	Limits      Limits
-	Now         func() time.Time
+	// Later sends codes after the answer (nil: inside the request).
+	Later  Later
+	Limits Limits
+	Now    func() time.Time
 }
 
 // Pending is a flow waiting for a code.
@@ -286,95 +288,6 @@ func (s *Service) checkSendLimits(ctx context.Context, q store.Queries, recipien
 		}
 	}
 	return nil
-}
-
-// issue creates a code for f and, when there is a real recipient, queues
-// the message carrying it; all inside the caller's transaction. A flow for
-// an unknown identifier gets a code too (never sent), so that limits,
-// timing and answers are the same for both.
-func (s *Service) issue(ctx context.Context, q store.Queries, f store.Flow, lang string, c Client, send bool, now time.Time) (store.Code, error) {
-	recipientKey := s.Keys.Identifier(f.Channel, f.Recipient)
-	// Counting the codes sent and adding one is one step per recipient
-	// and source: without the lock, parallel requests all see room.
-	if err := q.Lock(ctx, "recipient:"+recipientKey, "source:"+throttle.Source(c.IP)); err != nil {
-		return store.Code{}, err
-	}
-	// Looked up for unknown identifiers too (it finds nothing), so that
-	// both take the same steps.
-	owner, err := s.knownDevice(ctx, q, f.AccountID, c)
-	if err != nil {
-		return store.Code{}, err
-	}
-	if f.Kind != KindAddContact && f.Kind != KindReauth {
-		// No code goes out that could not be used: while the factor rests
-		// or is off for this client, asking again mails nothing.
-		counter := f.Subject
-		if owner {
-			counter += knownSuffix
-		}
-		if err := s.factorUsable(ctx, q, counter, factorFor(f.Channel), f.Kind == KindReset, now); err != nil {
-			return store.Code{}, err
-		}
-	}
-	if err := s.checkSendLimits(ctx, q, recipientKey, c.IP, owner, now); err != nil {
-		return store.Code{}, err
-	}
-	var held string
-	if send && !owner {
-		var err error
-		if held, err = s.holdBack(ctx, q, f, recipientKey, lang, c, now); err != nil {
-			return store.Code{}, err
-		}
-		send = held == ""
-	}
-	// A code that is not sent is not digits at all: no typed input can
-	// ever match it.
-	code := keys.Token()
-	if send {
-		var err error
-		if code, err = otp.Generate(s.Limits.Digits); err != nil {
-			return store.Code{}, err
-		}
-	}
-	purpose := purposeOf(f.Kind)
-	ttl := s.Limits.CodeTTL
-	if f.Kind == KindReset {
-		ttl = s.Limits.RecoveryCodeTTL
-	}
-	cd := store.Code{ID: keys.ID(), FlowID: f.ID, Purpose: purpose, Channel: f.Channel, RecipientKey: recipientKey,
-		Hash: s.codeMAC(f, purpose, f.Channel, recipientKey, code), IP: throttle.Source(c.IP), CreatedAt: now, ExpiresAt: now.Add(ttl)}
-	if err := q.CreateCode(ctx, cd); err != nil {
-		return cd, err
-	}
-	if held != "" {
-		// The owner sees what was held back, and from where.
-		return cd, activity.Record(ctx, q, now, store.Event{AccountID: f.AccountID, Kind: activity.CodeSent, Result: held,
-			Method: f.Channel, IP: c.IP, Device: s.device(c), FlowID: f.ID, Reasons: []string{purpose}})
-	}
-	if !send {
-		return cd, nil
-	}
-	req := notify.Request{Kind: notify.KindCode, Channel: f.Channel, To: f.Recipient, Language: lang, AccountID: f.AccountID, FlowID: f.ID,
-		Purpose: purpose, Code: code, ExpiresAt: cd.ExpiresAt, RequestedAt: now, IP: c.IP, Device: s.device(c), Place: s.place(c.IP, lang)}
-	if guarded(purpose) && f.Channel == notify.Email {
-		tok, err := s.notMeLink(ctx, q, f, c, now)
-		if err != nil {
-			return cd, err
-		}
-		req.NotMeToken = tok
-	}
-	if f.Kind == KindReset {
-		tok, err := s.notMineLink(ctx, q, f, now)
-		if err != nil {
-			return cd, err
-		}
-		req.NotMineToken = tok
-	}
-	if _, err := s.Composer.Queue(ctx, q, req); err != nil {
-		return cd, err
-	}
-	return cd, activity.Record(ctx, q, now, store.Event{AccountID: f.AccountID, Kind: activity.CodeSent, Result: activity.Sent,
-		Method: f.Channel, IP: c.IP, Device: s.device(c), FlowID: f.ID, Reasons: []string{purpose}})
 }
 
 func (s *Service) pending(f store.Flow, tok string, cd store.Code, reasons []string) *Pending {

@@ -82,11 +82,11 @@ func dayStart(t time.Time) time.Time { return t.UTC().Truncate(24 * time.Hour) }
 // and after it nothing until tomorrow. The caller does not ask for a
 // request from the owner's own known device, which is always served, and
 // answers the same either way.
-func (s *Service) holdBack(ctx context.Context, q store.Queries, f store.Flow, recipientKey, lang string, c Client, now time.Time) (string, error) {
+func (s *Service) holdBack(ctx context.Context, q store.Queries, f store.Flow, recipientKey, lang string, c Client, devHash string, now time.Time) (string, error) {
 	if f.AccountID == "" || !guarded(purposeOf(f.Kind)) {
 		return "", nil
 	}
-	suppressed, err := q.Suppressed(ctx, recipientKey, sources(c.IP, deviceHash(c)), now)
+	suppressed, err := q.Suppressed(ctx, recipientKey, sources(c.IP, devHash), now)
 	if err != nil {
 		return "", err
 	}
@@ -138,8 +138,8 @@ type notMeDetail struct {
 	Recipient  string    `json:"recipient"`
 }
 
-func (s *Service) notMeLink(ctx context.Context, q store.Queries, f store.Flow, c Client, now time.Time) (string, error) {
-	d, _ := json.Marshal(notMeDetail{IP: c.IP, DeviceHash: deviceHash(c), Device: s.device(c), At: now, Channel: f.Channel, Recipient: f.Recipient})
+func (s *Service) notMeLink(ctx context.Context, q store.Queries, f store.Flow, c Client, devHash string, now time.Time) (string, error) {
+	d, _ := json.Marshal(notMeDetail{IP: c.IP, DeviceHash: devHash, Device: s.device(c), At: now, Channel: f.Channel, Recipient: f.Recipient})
 	tok := keys.Token()
 	err := q.CreateLinkToken(ctx, store.LinkToken{ID: keys.ID(), TokenHash: keys.HashToken(tok), Purpose: "not_me", AccountID: f.AccountID,
 		FlowID: f.ID, CreatedAt: now, ExpiresAt: now.Add(s.Limits.NotMineTTL), Detail: string(d)})

@@ -137,7 +137,8 @@ func New(ctx context.Context, c config.Config, log *slog.Logger, o Options) (*In
 		sender = ch
 	}
 	out := &notify.Outbox{Store: st, Composer: comp, Sender: sender, Log: log, Now: now, DevChannels: dev}
-	jo := jobs.Options{StuckAfter: c.Mail.OutboxLease.D(), Log: log}
+	var fs *flow.Service // built below; the queue hands it the work it left for later
+	jo := jobs.Options{StuckAfter: c.Mail.OutboxLease.D(), Log: log, Later: func(ctx context.Context, p []byte) error { return fs.RunLater(ctx, p) }}
 	var queue *jobs.Queue
 	if pool != nil {
 		queue, err = jobs.Postgres(ctx, pool, out, jo)
@@ -163,7 +164,7 @@ func New(ctx context.Context, c config.Config, log *slog.Logger, o Options) (*In
 	policy.StepUp, policy.Block = c.Risk.StepUp, c.Risk.Block
 	engine := &risk.Engine{History: st, Geo: geo, Networks: nets, Policy: policy, Now: now}
 	sessions := &session.Manager{Store: st, Idle: c.Sessions.Idle.D(), Absolute: c.Sessions.Absolute.D(), Now: now}
-	fs := &flow.Service{Store: st, Keys: k, Passwords: pw, Sessions: sessions, Composer: comp, Risk: engine, Places: geo, Now: now,
+	fs = &flow.Service{Store: st, Keys: k, Passwords: pw, Sessions: sessions, Composer: comp, Risk: engine, Places: geo, Now: now, Later: queue,
 		Unsolicited: flow.Unsolicited{SuppressFor: c.Risk.SuppressFor.D(), FloodAfter: c.Risk.FloodAfter},
 		Throttle: throttle.Policy{FreeFailures: c.Lockout.FreeFailures, FirstWait: c.Lockout.FirstWait.D(), Step: c.Lockout.Step,
 			MaxWait: c.Lockout.MaxWait.D(), DisableAt: c.Lockout.DisableAt},

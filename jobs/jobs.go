@@ -19,6 +19,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/wardhq/ward/notify"
 	"github.com/wardhq/ward/store"
@@ -31,6 +32,23 @@ type DeliverArgs struct {
 
 // Kind names the job for River.
 func (DeliverArgs) Kind() string { return "ward_deliver_message" }
+
+// LaterArgs carries work a request left for after its answer (sealed by
+// whoever left it; the queue never reads it).
+type LaterArgs struct {
+	Payload []byte `json:"payload"`
+}
+
+// Kind names the job for River.
+func (LaterArgs) Kind() string { return "ward_later" }
+
+// laterQueue is the queue of work left by requests: a person waits for
+// it (a code mail is written there), so it is polled more often than the
+// deliveries' queue where SQLite has no notifications.
+const laterQueue = "later"
+
+// InsertOpts puts the job on its queue.
+func (LaterArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: laterQueue} }
 
 // MaxAttempts is how often a message is tried before it is failed.
 const MaxAttempts = 12
@@ -49,11 +67,17 @@ type Options struct {
 	// writer, so its default there is 100 ms; on PostgreSQL 10 ms.
 	FetchCooldown time.Duration
 	Log           *slog.Logger
+	// Later does the work left by Queue.Defer (flow's Service.RunLater).
+	Later func(ctx context.Context, payload []byte) error
+	// LaterPoll is how often an idle worker looks for such work; on
+	// SQLite each look is a small write. Default 10 ms on SQLite.
+	LaterPoll time.Duration
 }
 
 // Queue is River working the outbox.
 type Queue struct {
-	enqueue func(ctx context.Context, tx any, id string) error
+	insert  func(ctx context.Context, tx any, args river.JobArgs) error
+	pending func(ctx context.Context) (int, error)
 	start   func(ctx context.Context) error
 	stop    func(ctx context.Context) error
 }
@@ -61,15 +85,33 @@ type Queue struct {
 // Enqueue adds the delivery job for a message inside the transaction q
 // runs in (q must come from store.Store.InTx).
 func (qu *Queue) Enqueue(ctx context.Context, q store.Queries, messageID string) error {
-	dt, ok := q.(interface{ DriverTx() any })
-	if !ok || dt.DriverTx() == nil {
-		return errors.New("queueing a delivery job: not inside a transaction")
-	}
-	if err := qu.enqueue(ctx, dt.DriverTx(), messageID); err != nil {
+	if err := qu.insertTx(ctx, q, DeliverArgs{MessageID: messageID}); err != nil {
 		return fmt.Errorf("queueing a delivery job: %w", err)
 	}
 	return nil
 }
+
+// Defer leaves payload for Options.Later, inside the transaction q runs
+// in: the work happens exactly when the request's changes are committed.
+// Like every job it may run twice (after a crash); the work must allow it.
+func (qu *Queue) Defer(ctx context.Context, q store.Queries, payload []byte) error {
+	if err := qu.insertTx(ctx, q, LaterArgs{Payload: payload}); err != nil {
+		return fmt.Errorf("queueing work for later: %w", err)
+	}
+	return nil
+}
+
+func (qu *Queue) insertTx(ctx context.Context, q store.Queries, args river.JobArgs) error {
+	dt, ok := q.(interface{ DriverTx() any })
+	if !ok || dt.DriverTx() == nil {
+		return errors.New("not inside a transaction")
+	}
+	return qu.insert(ctx, dt.DriverTx(), args)
+}
+
+// Pending counts the jobs waiting or running (not those scheduled for a
+// later retry).
+func (qu *Queue) Pending(ctx context.Context) (int, error) { return qu.pending(ctx) }
 
 // Start begins working jobs; Stop finishes the running ones and stops.
 func (qu *Queue) Start(ctx context.Context) error { return qu.start(ctx) }
@@ -81,6 +123,9 @@ func (qu *Queue) Stop(ctx context.Context) error { return qu.stop(ctx) }
 func SQLite(ctx context.Context, writer *sql.DB, outbox *notify.Outbox, o Options) (*Queue, error) {
 	if o.FetchCooldown == 0 {
 		o.FetchCooldown = 100 * time.Millisecond
+	}
+	if o.LaterPoll == 0 {
+		o.LaterPoll = 25 * time.Millisecond
 	}
 	return newQueue(ctx, riversqlite.New(writer), outbox, o)
 }
@@ -112,8 +157,10 @@ func newQueue[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], outb
 	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &deliverWorker{outbox: outbox})
+	river.AddWorker(workers, &laterWorker{do: o.Later})
 	client, err := river.NewClient(driver, &river.Config{
-		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: o.Workers}},
+		Queues: map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: o.Workers},
+			laterQueue: {MaxWorkers: o.Workers, FetchPollInterval: o.LaterPoll, FetchCooldown: min(o.LaterPoll, o.FetchCooldown)}},
 		Workers:           workers,
 		MaxAttempts:       MaxAttempts,
 		FetchPollInterval: o.PollInterval,
@@ -128,13 +175,21 @@ func newQueue[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], outb
 		return nil, fmt.Errorf("starting River: %w", err)
 	}
 	return &Queue{
-		enqueue: func(ctx context.Context, tx any, id string) error {
+		insert: func(ctx context.Context, tx any, args river.JobArgs) error {
 			t, ok := tx.(TTx)
 			if !ok {
 				return fmt.Errorf("transaction of type %T is not this store's", tx)
 			}
-			_, err := client.InsertTx(ctx, t, DeliverArgs{MessageID: id}, nil)
+			_, err := client.InsertTx(ctx, t, args, nil)
 			return err
+		},
+		pending: func(ctx context.Context) (int, error) {
+			res, err := client.JobList(ctx, river.NewJobListParams().First(1000).
+				States(rivertype.JobStateAvailable, rivertype.JobStateRunning, rivertype.JobStatePending))
+			if err != nil {
+				return 0, fmt.Errorf("listing pending jobs: %w", err)
+			}
+			return len(res.Jobs), nil
 		},
 		start: client.Start,
 		stop:  client.Stop,
@@ -148,6 +203,18 @@ type deliverWorker struct {
 
 func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
 	return w.outbox.DeliverOne(ctx, job.Args.MessageID, job.Attempt, job.Attempt >= MaxAttempts)
+}
+
+type laterWorker struct {
+	river.WorkerDefaults[LaterArgs]
+	do func(ctx context.Context, payload []byte) error
+}
+
+func (w *laterWorker) Work(ctx context.Context, job *river.Job[LaterArgs]) error {
+	if w.do == nil {
+		return errors.New("no worker for deferred work is configured")
+	}
+	return w.do(ctx, job.Args.Payload)
 }
 
 func (w *deliverWorker) NextRetry(job *river.Job[DeliverArgs]) time.Time {

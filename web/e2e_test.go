@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wardhq/ward/config"
 	"github.com/wardhq/ward/instance"
@@ -26,8 +27,9 @@ type ward struct {
 	admin string
 }
 
-// start runs a whole ward (dev mailbox, real HTTP) on the given database.
-func start(t testing.TB, driver string) *ward {
+// start runs a whole ward (dev mailbox, real HTTP) on the given database;
+// tune changes its configuration first.
+func start(t testing.TB, driver string, tune ...func(*config.Config)) *ward {
 	c := config.Default()
 	c.DataDir = t.TempDir()
 	c.AdminToken = "admin-token-for-tests-0123456789"
@@ -35,11 +37,19 @@ func start(t testing.TB, driver string) *ward {
 	if driver == "postgres" {
 		c.Database.Driver, c.Database.DSN = "postgres", testdb.PostgresDSN(t)
 	}
+	for _, f := range tune {
+		f(&c)
+	}
 	in, err := instance.New(context.Background(), c, slog.New(slog.NewTextHandler(io.Discard, nil)), instance.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { in.Store.Close() })
+	// Codes are mailed by the queue after the answer, as in production.
+	if err := in.Jobs.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { in.Jobs.Stop(context.Background()) })
 	srv := httptest.NewServer(in.Handler)
 	t.Cleanup(srv.Close)
 	return &ward{t: t, in: in, srv: srv, admin: c.AdminToken}
@@ -74,6 +84,10 @@ func (w *ward) do(c *http.Client, method, path string, body any, hdr ...string) 
 		j, _ := json.Marshal(b)
 		rd = bytes.NewReader(j)
 	}
+	if strings.HasPrefix(path, "/dev/mail") {
+		// Mail is written by the queue after the request's answer.
+		w.drain()
+	}
 	req, _ := http.NewRequest(method, w.srv.URL+path, rd)
 	req.Header.Set("Content-Type", "application/json")
 	for i := 0; i+1 < len(hdr); i += 2 {
@@ -91,6 +105,24 @@ func (w *ward) do(c *http.Client, method, path string, body any, hdr ...string) 
 	var m map[string]any
 	json.Unmarshal(raw, &m)
 	return resp{status: res.StatusCode, header: res.Header, body: m, raw: string(raw)}
+}
+
+// drain waits until the queue has done all the work it was given.
+func (w *ward) drain() {
+	w.t.Helper()
+	for i := 0; ; i++ {
+		n, err := w.in.Jobs.Pending(context.Background())
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+		if i == 2000 {
+			w.t.Fatalf("the queue still has %d jobs after 20 s", n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 func (w *ward) createAccount(email, password string) {

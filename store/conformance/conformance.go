@@ -228,6 +228,10 @@ func testCodes(t *testing.T, s store.Store) {
 	if err := s.UseCode(ctx, "k2", t0.Add(2*time.Minute), 5); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("a code with 5 failures must not be usable: %v", err)
 	}
+	must(t, s.DispatchCode(ctx, "k2", t0))
+	if err := s.DispatchCode(ctx, "k2", t0); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("a code's mail was claimed twice: %v", err)
+	}
 	c3 := newCode("k3", "f1", t0.Add(2*time.Minute))
 	must(t, s.CreateCode(ctx, c3))
 	must(t, s.UseCode(ctx, "k3", t0.Add(3*time.Minute), 5))

@@ -285,6 +285,17 @@ func (s *DB) ReplaceCodes(ctx context.Context, flowID string, at time.Time) erro
 	return nil
 }
 
+func (s *DB) DispatchCode(ctx context.Context, codeID string, at time.Time) error {
+	res, err := s.exec(ctx, `UPDATE codes SET dispatched_at = ? WHERE id = ? AND dispatched_at IS NULL`, ts(at), codeID)
+	if err != nil {
+		return fmt.Errorf("claiming a code's mail: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return fmt.Errorf("claiming a code's mail: %w", store.ErrConflict)
+	}
+	return nil
+}
+
 func (s *DB) AddCodeFailure(ctx context.Context, codeID string, maxFailures int) (int, error) {
 	var n int
 	err := s.row(ctx, `UPDATE codes SET failures = failures + 1
