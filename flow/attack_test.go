@@ -324,3 +324,51 @@ func TestCodeMailIsWrittenAfterTheAnswerOnce(t *testing.T) {
 		}
 	})
 }
+
+// D12: a code flow started before the account was disabled ends with no
+// session (OWASP ASVS 7.4.2).
+func TestDisabledAccountGetsNoSessionFromAnEarlierFlow(t *testing.T) {
+	backends(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		a := e.account("jun@example.com", "")
+		p, err := e.svc.StartCodeSignIn(ctx, client, "jun@example.com", "en")
+		if err != nil {
+			t.Fatal(err)
+		}
+		code := e.lastCode("jun@example.com")
+		if err := e.accounts.SetDisabled(ctx, a.ID, true); err != nil {
+			t.Fatal(err)
+		}
+		_, err = e.svc.Verify(ctx, client, p.Token, code)
+		flowErr(t, err, flow.ErrAccountDisabled)
+		if ss, _ := e.st.SessionsByAccount(ctx, a.ID, e.clk.Now()); len(ss) != 0 {
+			t.Fatalf("a disabled account got %d sessions", len(ss))
+		}
+	})
+}
+
+// D12: a session that has not proven its owner lately can neither set a
+// first password nor turn a disabled factor back on (ASVS 7.5.1, 6.2.3).
+func TestStaleSessionCannotAddAWayIn(t *testing.T) {
+	backends(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		e.account("ryo@example.com", "")
+		sess := signedInSession(t, e, "ryo@example.com")
+		e.clk.Add(20 * time.Minute)
+		if err := e.svc.ChangePassword(ctx, client, sess, "", "a long and decent passphrase"); err == nil {
+			t.Fatal("a stale session set a first password")
+		} else {
+			flowErr(t, err, flow.ErrStepUpRequired)
+		}
+		err := e.svc.EnableFactor(ctx, client, sess, throttle.FactorEmailCode)
+		flowErr(t, err, flow.ErrStepUpRequired)
+		// Fresh, both work.
+		fresh := signedInSession(t, e, "ryo@example.com")
+		if err := e.svc.ChangePassword(ctx, client, fresh, "", "a long and decent passphrase"); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.svc.EnableFactor(ctx, client, fresh, throttle.FactorEmailCode); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

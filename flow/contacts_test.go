@@ -30,25 +30,33 @@ func TestAddAndRemoveAContact(t *testing.T) {
 	backends(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		e.account("toma@example.com", "")
-		sess := signedInSession(t, e, "toma@example.com")
-		e.clk.Add(20 * time.Minute) // no longer fresh
-		_, err := e.svc.StartAddContact(ctx, client, sess, "+81 90-1234-5678")
-		flowErr(t, err, flow.ErrStepUpRequired)
-		p, err := e.svc.StartReauth(ctx, client, sess)
+		sessTok := signedInBefore(t, e, "toma@example.com")
+		sess, err := e.svc.Sessions.Authenticate(ctx, sessTok, client.IP)
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, err := e.svc.Verify(ctx, client, p.Token, e.lastCode("toma@example.com"))
-		if err != nil || res.State != flow.StateConfirmed {
+		me := client
+		me.Session = sessTok
+		e.clk.Add(20 * time.Minute) // no longer fresh
+		_, err = e.svc.StartAddContact(ctx, me, sess, "+81 90-1234-5678")
+		flowErr(t, err, flow.ErrStepUpRequired)
+		p, err := e.svc.StartReauth(ctx, me, sess)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Another browser holding the code cannot confirm it.
+		_, err = e.svc.Verify(ctx, client, p.Token, e.lastCode("toma@example.com"))
+		flowErr(t, err, flow.ErrFlowInvalid)
+		res, err := e.svc.Verify(ctx, me, p.Token, e.lastCode("toma@example.com"))
+		if err != nil || res.State != flow.StateConfirmed || res.Session == nil {
 			t.Fatalf("reauth: %+v %v", res, err)
 		}
-		e.clk.Add(time.Second) // later mail sorts after the confirmation code
-		ss, _ := e.st.SessionsByAccount(ctx, sess.AccountID, e.clk.Now())
-		for _, x := range ss {
-			if x.ID == sess.ID {
-				sess = x
-			}
+		// The proof gives a new session in place of the old (OWASP ASVS 7.2.4).
+		if _, err := e.svc.Sessions.Authenticate(ctx, sessTok, client.IP); err == nil {
+			t.Fatal("the session that stepped up still works; it should have been replaced")
 		}
+		sess = res.Session.Session
+		e.clk.Add(time.Second) // later mail sorts after the confirmation code
 		p, err = e.svc.StartAddContact(ctx, client, sess, "+81 90-1234-5678")
 		if err != nil || p.Destination != "+81********78" {
 			t.Fatalf("add: %+v %v", p, err)

@@ -71,6 +71,9 @@ type Client struct {
 	IP          string
 	UserAgent   string
 	DeviceToken string
+	// Session is the session token the request carries, if any: a new
+	// sign-in replaces that session, and a step-up rotates it.
+	Session string
 }
 
 // Attempt and Decision are the risk check's question and answer.
@@ -632,7 +635,9 @@ func (s *Service) rightCode(ctx context.Context, q store.Queries, c Client, f st
 		return res, nil
 	case KindReauth:
 		res.State = StateConfirmed
-		return res, q.SetSessionStepUp(ctx, f.SessionID, now)
+		iss, err := s.rotate(ctx, q, f, c, now)
+		res.Session = iss
+		return res, err
 	case KindAddContact:
 		res.State = StateContactAdded
 		return res, s.addContact(ctx, q, f, c, now)
@@ -646,8 +651,46 @@ func (s *Service) rightCode(ctx context.Context, q store.Queries, c Client, f st
 	return res, err
 }
 
-// signIn records the device, issues a session and logs the success.
+// rotate answers a step-up of a signed-in session with a new session, fresh,
+// in its place: a token that may have leaked before the proof is worth
+// nothing after it. Only the session that asked for the step-up gets one.
+func (s *Service) rotate(ctx context.Context, q store.Queries, f store.Flow, c Client, now time.Time) (*session.Issued, error) {
+	old, err := q.SessionByTokenHash(ctx, keys.HashToken(c.Session))
+	if errors.Is(err, store.ErrNotFound) || err == nil && (old.ID != f.SessionID || old.RevokedAt != nil) {
+		return nil, fail(ErrFlowInvalid, "confirm from the signed-in browser that asked for the code")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := q.RevokeSession(ctx, old.ID, now); err != nil {
+		return nil, err
+	}
+	iss, err := s.Sessions.Issue(ctx, q, session.Start{AccountID: old.AccountID, DeviceID: old.DeviceID, IP: c.IP, UserAgent: c.UserAgent,
+		Method: old.Method, StepUp: true})
+	return &iss, err
+}
+
+// signIn records the device, issues a session and logs the success. The
+// account is read again here: a flow started before it was disabled
+// must not end with a session.
 func (s *Service) signIn(ctx context.Context, q store.Queries, accountID string, c Client, method string, stepUp bool, now time.Time, reasons []string) (*session.Issued, error) {
+	a, err := q.AccountByID(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
+	if a.DisabledAt != nil {
+		return nil, fail(ErrAccountDisabled, "this account is disabled; contact the service's support")
+	}
+	// The browser's earlier session, of this account or another, ends.
+	if c.Session != "" {
+		old, err := q.SessionByTokenHash(ctx, keys.HashToken(c.Session))
+		if err == nil && old.RevokedAt == nil {
+			err = q.RevokeSession(ctx, old.ID, now)
+		}
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+	}
 	deviceID := ""
 	newDevice := true
 	if c.DeviceToken != "" {

@@ -142,6 +142,13 @@ func (s *Service) ChangePassword(ctx context.Context, c Client, sess store.Sessi
 		return err
 	}
 	now := s.Now().UTC()
+	if a.PasswordHash == "" {
+		// A first password is a new way in: like every change to security
+		// info, it needs a recent proof that this is the owner.
+		if err := s.needFresh(sess, now); err != nil {
+			return err
+		}
+	}
 	counter := ""
 	if a.PasswordHash != "" {
 		if counter, _, err = s.reserveFailure(ctx, c, s.subject(a.ID, a.Email), a.ID, throttle.FactorPassword, now); err != nil {
@@ -314,11 +321,14 @@ func (s *Service) EnableFactor(ctx context.Context, c Client, sess store.Session
 	default:
 		return fail(ErrInvalidInput, "unknown sign-in method %q", factor)
 	}
+	now := s.Now().UTC()
+	if err := s.needFresh(sess, now); err != nil {
+		return err
+	}
 	a, err := s.Store.AccountByID(ctx, sess.AccountID)
 	if err != nil {
 		return err
 	}
-	now := s.Now().UTC()
 	return s.Store.InTx(ctx, func(q store.Queries) error {
 		if err := resetAllFailures(ctx, q, s.subject(a.ID, a.Email), factor); err != nil {
 			return err

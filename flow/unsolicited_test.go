@@ -34,16 +34,18 @@ func kinds(t *testing.T, st store.Store, addr string) map[string]int {
 }
 
 // signedInBefore gives the owner a known device, as a past sign-in does.
-func signedInBefore(t *testing.T, e *env, addr string) {
+func signedInBefore(t *testing.T, e *env, addr string) (sessionToken string) {
 	t.Helper()
 	ctx := context.Background()
 	p, err := e.svc.StartCodeSignIn(ctx, client, addr, "en")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.svc.Verify(ctx, client, p.Token, e.lastCode(addr)); err != nil {
+	res, err := e.svc.Verify(ctx, client, p.Token, e.lastCode(addr))
+	if err != nil {
 		t.Fatal(err)
 	}
+	return res.Session.Token
 }
 
 // A stranger asks for 50 codes for one address over a day: the owner gets

@@ -159,6 +159,7 @@ func (dr *Driver) call(ctx context.Context, method, path, device string, in, out
 		return device, err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Ward-Session", "bearer") // an API client: the session token in the body
 	if device != "" {
 		req.Header.Set("X-Ward-Device", device)
 	}

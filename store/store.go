@@ -89,8 +89,6 @@ type Queries interface {
 	SessionByTokenHash(ctx context.Context, hash string) (Session, error)
 	TouchSession(ctx context.Context, id string, at time.Time, ip string) error
 	RevokeSession(ctx context.Context, id string, at time.Time) error
-	// SetSessionStepUp records that the session's owner proved it again.
-	SetSessionStepUp(ctx context.Context, id string, at time.Time) error
 	SetContactRecoveryAfter(ctx context.Context, id string, at *time.Time) error
 	// NotificationPrefs maps "event/channel" to on or off (missing: default).
 	NotificationPrefs(ctx context.Context, accountID string) (map[string]bool, error)

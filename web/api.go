@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/wardhq/ward/account"
@@ -32,6 +33,7 @@ func (s *Server) routeAPI(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/account/password", s.signedIn(s.apiChangePassword))
 	mux.HandleFunc("POST /api/v1/account/factors/{factor}/enable", s.signedIn(s.apiEnableFactor))
 	mux.HandleFunc("POST /api/v1/admin/accounts", s.admin(s.apiCreateAccount))
+	mux.HandleFunc("POST /api/v1/admin/accounts/{account}/sign-out", s.admin(s.apiAdminSignOut))
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, &flow.Error{Code: "not_found", Message: "no such API endpoint"})
 	})
@@ -70,15 +72,27 @@ type pendingJSON struct {
 
 type signedInJSON struct {
 	State     string    `json:"state"`
-	Token     string    `json:"token"`
+	Token     string    `json:"token,omitempty"`
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
-func (s *Server) writeResult(w http.ResponseWriter, res *flow.Result) {
+// BearerHeader is what an API client sends (with the value "bearer") to
+// get the session token in the answer's body. Browsers get the cookie
+// only, out of reach of any script on the page.
+const BearerHeader = "X-Ward-Session"
+
+func (s *Server) writeResult(w http.ResponseWriter, r *http.Request, res *flow.Result) {
 	switch {
 	case res.Session != nil:
 		s.setCookie(w, "ward_session", res.Session.Token, 0)
-		writeJSON(w, http.StatusOK, signedInJSON{State: "signed_in", Token: res.Session.Token, ExpiresAt: res.Session.Session.ExpiresAt})
+		out := signedInJSON{State: "signed_in", ExpiresAt: res.Session.Session.ExpiresAt}
+		if res.State == flow.StateConfirmed {
+			out.State = res.State // a step-up: the session was replaced by a fresh one
+		}
+		if strings.EqualFold(r.Header.Get(BearerHeader), "bearer") {
+			out.Token = res.Session.Token
+		}
+		writeJSON(w, http.StatusOK, out)
 	case res.Pending != nil:
 		writeJSON(w, http.StatusOK, pendingJSON{State: "code_sent", Pending: res.Pending})
 	default:
@@ -100,7 +114,7 @@ func jsonStep[In any](s *Server, step func(r *http.Request, c flow.Client, in In
 			s.writeError(w, r, err)
 			return
 		}
-		s.writeResult(w, res)
+		s.writeResult(w, r, res)
 	}
 }
 
@@ -314,6 +328,26 @@ func (s *Server) apiEnableFactor(w http.ResponseWriter, r *http.Request, sess st
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"state": "enabled"})
+}
+
+// apiAdminSignOut ends every session of one account, without disabling it
+// (a lost phone, a shared computer).
+func (s *Server) apiAdminSignOut(w http.ResponseWriter, r *http.Request) {
+	a, err := s.Accounts.Find(r.Context(), r.PathValue("account"))
+	if errors.Is(err, store.ErrNotFound) {
+		writeJSON(w, http.StatusNotFound, &flow.Error{Code: "not_found", Field: "account", Message: "no such account"})
+		return
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	n, err := s.Accounts.SignOut(r.Context(), a.ID, s.clientIP(r))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"account": a.ID, "sessions_ended": n})
 }
 
 func (s *Server) apiCreateAccount(w http.ResponseWriter, r *http.Request) {

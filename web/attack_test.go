@@ -3,6 +3,8 @@ package web_test
 // Attacks of issue 10 on the HTTP API, on both stores.
 
 import (
+	"net/http"
+	"net/url"
 	"testing"
 )
 
@@ -34,4 +36,93 @@ func TestBodiesThatAreNotExactlyOneJSONValueAreRefused(t *testing.T) {
 			t.Fatalf("a refused request queued mail: %s", r.raw)
 		}
 	})
+}
+
+// signInCode signs email in through the JSON API in browser c and returns
+// the answer to the verification.
+func (w *ward) signInCode(c *http.Client, email string, hdr ...string) resp {
+	w.t.Helper()
+	r := w.do(c, "POST", "/api/v1/sign-in/code", map[string]string{"email": email})
+	if r.status != 200 {
+		w.t.Fatalf("start: %d %s", r.status, r.raw)
+	}
+	return w.do(c, "POST", "/api/v1/flows/verify", map[string]string{"flow": r.body["flow"].(string), "code": w.code(email)}, hdr...)
+}
+
+// D12: a browser gets its session as a cookie only, out of reach of page
+// scripts; an API client asks for the token in the body. A new sign-in in
+// a browser ends the session it held.
+func TestSessionTokenReachesOnlyWhoAsksForIt(t *testing.T) {
+	bothStores(t, func(t *testing.T, w *ward) {
+		w.createAccount("aoi@example.jp", "")
+		browser := browserish()
+		r := w.signInCode(browser, "aoi@example.jp")
+		if r.status != 200 || r.body["state"] != "signed_in" || r.body["token"] != nil {
+			t.Fatalf("browser sign-in answered %d %s; want no token in the body", r.status, r.raw)
+		}
+		first := w.do(browser, "GET", "/api/v1/session", nil)
+		if first.status != 200 {
+			t.Fatalf("the cookie does not sign in: %d", first.status)
+		}
+		var old string
+		for _, ck := range browser.Jar.Cookies(mustURL(t, w.srv.URL)) {
+			if ck.Name == "ward_session" {
+				old = ck.Value
+			}
+		}
+		// Signing in again in the same browser replaces the session.
+		if r := w.signInCode(browser, "aoi@example.jp"); r.status != 200 {
+			t.Fatalf("second sign-in: %d %s", r.status, r.raw)
+		}
+		if r := w.do(nil, "GET", "/api/v1/session", nil, "Authorization", "Bearer "+old); r.status != 401 {
+			t.Fatalf("the browser's earlier session still works after a new sign-in: %d", r.status)
+		}
+		api := w.signInCode(nil, "aoi@example.jp", "X-Ward-Session", "bearer")
+		tok, _ := api.body["token"].(string)
+		if r := w.do(nil, "GET", "/api/v1/session", nil, "Authorization", "Bearer "+tok); tok == "" || r.status != 200 {
+			t.Fatalf("an API client that asked got no working token: %s", api.raw)
+		}
+	})
+}
+
+// D12: an operator signs one person out everywhere without disabling the
+// account; a wrong admin token changes nothing.
+func TestOperatorSignsOnePersonOut(t *testing.T) {
+	bothStores(t, func(t *testing.T, w *ward) {
+		w.createAccount("kei@example.jp", "")
+		w.createAccount("other@example.jp", "")
+		tok := w.signInCode(nil, "kei@example.jp", "X-Ward-Session", "bearer").body["token"].(string)
+		keep := w.signInCode(nil, "other@example.jp", "X-Ward-Session", "bearer").body["token"].(string)
+		if r := w.do(nil, "POST", "/api/v1/admin/accounts/kei@example.jp/sign-out", nil, "Authorization", "Bearer not-the-admin-token-at-all-0000"); r.status != 401 {
+			t.Fatalf("a wrong admin token: %d", r.status)
+		}
+		if r := w.do(nil, "GET", "/api/v1/session", nil, "Authorization", "Bearer "+tok); r.status != 200 {
+			t.Fatalf("refused admin call ended the session: %d", r.status)
+		}
+		r := w.do(nil, "POST", "/api/v1/admin/accounts/kei@example.jp/sign-out", nil, "Authorization", "Bearer "+w.admin)
+		if r.status != 200 || r.body["sessions_ended"] != float64(1) {
+			t.Fatalf("admin sign-out: %d %s", r.status, r.raw)
+		}
+		if r := w.do(nil, "GET", "/api/v1/session", nil, "Authorization", "Bearer "+tok); r.status != 401 {
+			t.Fatalf("the session survived the operator's sign-out: %d", r.status)
+		}
+		if r := w.do(nil, "GET", "/api/v1/session", nil, "Authorization", "Bearer "+keep); r.status != 200 {
+			t.Fatalf("another account's session ended: %d", r.status)
+		}
+		// The account itself still works.
+		if r := w.signInCode(nil, "kei@example.jp"); r.status != 200 {
+			t.Fatalf("sign-in after the operator's sign-out: %d %s", r.status, r.raw)
+		}
+		if r := w.do(nil, "POST", "/api/v1/admin/accounts/nobody@example.jp/sign-out", nil, "Authorization", "Bearer "+w.admin); r.status != 404 {
+			t.Fatalf("unknown account: %d", r.status)
+		}
+	})
+}
+
+func mustURL(t *testing.T, s string) *url.URL {
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }

@@ -102,15 +102,14 @@ func (s *Server) pageAccountCode(w http.ResponseWriter, r *http.Request, sess st
 		return
 	}
 	s.setCookie(w, "ward_acct_flow", "", -1)
-	if res.State == flow.StateConfirmed {
+	if res.Session != nil {
+		// A step-up replaces the session with a fresh one.
+		s.setCookie(w, "ward_session", res.Session.Token, 0)
+	}
+	if res.State == flow.StateConfirmed && res.Session != nil {
 		if next := s.cookie(r, "ward_next"); next != "" {
 			// The session is fresh now: carry on with the change asked for.
-			fresh, err := s.currentSession(r)
-			if err != nil {
-				s.afterAction(w, r, err)
-				return
-			}
-			s.change(w, r, fresh, next)
+			s.change(w, r, res.Session.Session, next)
 			return
 		}
 	}

@@ -19,7 +19,7 @@ func BenchmarkDashboard(b *testing.B) {
 	w.createAccount("busy@example.jp", "")
 	c := browserish()
 	r := w.do(c, "POST", "/api/v1/sign-in/code", map[string]string{"email": "busy@example.jp"})
-	r = w.do(c, "POST", "/api/v1/flows/verify", map[string]string{"flow": r.body["flow"].(string), "code": w.code("busy@example.jp")})
+	r = w.do(c, "POST", "/api/v1/flows/verify", map[string]string{"flow": r.body["flow"].(string), "code": w.code("busy@example.jp")}, "X-Ward-Session", "bearer")
 	tok := r.body["token"].(string)
 	a, _ := w.in.Store.AccountByEmail(context.Background(), "busy@example.jp")
 	now := time.Now()

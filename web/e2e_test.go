@@ -158,7 +158,7 @@ func TestPasswordlessSignInOverHTTP(t *testing.T) {
 		code := w.code("taro@example.jp")
 		// Pasted from a Japanese IME with a full-width space.
 		typed := strings.Map(func(r rune) rune { return r - '0' + '０' }, code[:3]) + "　" + code[3:]
-		r = w.do(c, "POST", "/api/v1/flows/verify", map[string]string{"flow": flowTok, "code": typed})
+		r = w.do(c, "POST", "/api/v1/flows/verify", map[string]string{"flow": flowTok, "code": typed}, "X-Ward-Session", "bearer")
 		if r.status != 200 || r.body["state"] != "signed_in" {
 			t.Fatalf("verify: %d %s", r.status, r.raw)
 		}

@@ -148,7 +148,7 @@ func (s *Server) device(next http.Handler) http.Handler {
 // client describes who sent r.
 func (s *Server) client(r *http.Request) flow.Client {
 	tok, _ := r.Context().Value(deviceKey).(string)
-	return flow.Client{IP: s.clientIP(r), UserAgent: truncate(r.UserAgent(), 512), DeviceToken: tok}
+	return flow.Client{IP: s.clientIP(r), UserAgent: truncate(r.UserAgent(), 512), DeviceToken: tok, Session: s.sessionToken(r)}
 }
 
 func truncate(s string, n int) string {
@@ -199,13 +199,16 @@ func (s *Server) trusted(a netip.Addr) bool {
 
 // currentSession returns the session named by a bearer token or cookie.
 func (s *Server) currentSession(r *http.Request) (store.Session, error) {
-	tok := ""
+	return s.Sessions.Authenticate(r.Context(), s.sessionToken(r), s.clientIP(r))
+}
+
+// sessionToken is the session token a request carries: a bearer token,
+// else the session cookie.
+func (s *Server) sessionToken(r *http.Request) string {
 	if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "Bearer ") {
-		tok = strings.TrimPrefix(h, "Bearer ")
-	} else {
-		tok = s.cookie(r, "ward_session")
+		return strings.TrimPrefix(h, "Bearer ")
 	}
-	return s.Sessions.Authenticate(r.Context(), tok, s.clientIP(r))
+	return s.cookie(r, "ward_session")
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -51,7 +51,7 @@ func TestAliasOverHTTP(t *testing.T) {
 	w.createAccount("ken@example.jp", "")
 	c := browserish()
 	r := w.do(c, "POST", "/api/v1/sign-in/code", map[string]string{"email": "ken@example.jp"})
-	r = w.do(c, "POST", "/api/v1/flows/verify", map[string]string{"flow": r.body["flow"].(string), "code": w.code("ken@example.jp")})
+	r = w.do(c, "POST", "/api/v1/flows/verify", map[string]string{"flow": r.body["flow"].(string), "code": w.code("ken@example.jp")}, "X-Ward-Session", "bearer")
 	tok, _ := r.body["token"].(string)
 	if tok == "" {
 		t.Fatalf("sign-in: %s", r.raw)

@@ -36,6 +36,7 @@ Usage:
   ward account create --email E [--phone P] [--language ja|en] [--password-stdin]
   ward account show EMAIL|ID
   ward account disable|enable EMAIL|ID
+  ward account sign-out EMAIL|ID     (ends every session; the account stays usable)
   ward loadtest [--target URL] [--concurrency 1,8,32] [--duration 10s] [--accounts 2000] [--postgres DSN]
   ward dkim keygen [--config FILE]      make a new DKIM key pair (rotation) and print the DNS records
   ward dkim records [--config FILE]     print the DNS TXT records of every DKIM key
@@ -203,7 +204,7 @@ func accountCmd(ctx context.Context, args []string, stdin io.Reader, stdout io.W
 		}
 		fmt.Fprintf(stdout, "created account %s for %s\n", a.ID, a.Email)
 		return nil
-	case "show", "disable", "enable":
+	case "show", "disable", "enable", "sign-out":
 		if fs.NArg() != 1 {
 			return errUsage
 		}
@@ -213,6 +214,14 @@ func accountCmd(ctx context.Context, args []string, stdin io.Reader, stdout io.W
 		}
 		if err != nil {
 			return err
+		}
+		if args[0] == "sign-out" {
+			n, err := in.Accounts.SignOut(ctx, a.ID, "")
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "account %s signed out: %d sessions ended\n", a.Email, n)
+			return nil
 		}
 		if args[0] != "show" {
 			if err := in.Accounts.SetDisabled(ctx, a.ID, args[0] == "disable"); err != nil {

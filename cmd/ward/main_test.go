@@ -36,6 +36,9 @@ func TestAccountCommands(t *testing.T) {
 	if err != nil || !strings.Contains(out, "password:  true") || !strings.Contains(out, "phone +819012345678 (verified)") {
 		t.Fatalf("show: %v\n%s", err, out)
 	}
+	if out, err = ward(t, "", "account", "sign-out", "sachiko@example.jp"); err != nil || !strings.Contains(out, "0 sessions ended") {
+		t.Fatalf("sign-out: %v %s", err, out)
+	}
 	if out, err = ward(t, "", "account", "disable", "sachiko@example.jp"); err != nil {
 		t.Fatalf("disable: %v %s", err, out)
 	}

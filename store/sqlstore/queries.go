@@ -186,10 +186,6 @@ func (s *DB) SetContactRecoveryAfter(ctx context.Context, id string, at *time.Ti
 	return s.execOne(ctx, "updating contact", `UPDATE contacts SET recovery_after = ? WHERE id = ?`, tsPtr(at), id)
 }
 
-func (s *DB) SetSessionStepUp(ctx context.Context, id string, at time.Time) error {
-	return s.execOne(ctx, "recording step-up", `UPDATE sessions SET step_up_at = ? WHERE id = ?`, ts(at), id)
-}
-
 func (s *DB) NotificationPrefs(ctx context.Context, accountID string) (map[string]bool, error) {
 	rows, err := s.query(ctx, `SELECT event, channel, enabled FROM notification_prefs WHERE account_id = ?`, accountID)
 	if err != nil {
