@@ -123,16 +123,16 @@ func TestPasswordHashVerify(t *testing.T) {
 		t.Fatal("two hashes of one password are equal: no salt")
 	}
 	// NFC: the composed and decomposed forms are the same password.
-	if ok, err := pw.Verify(ctx, h, "Caf\u00e9 au lait, s'il vous plaît"); err != nil || !ok {
+	if ok, err := pw.Verify(ctx, h, "Caf\u00e9 au lait, s'il vous plaît", false); err != nil || !ok {
 		t.Fatalf("verify composed form: %v %v", ok, err)
 	}
-	if ok, _ := pw.Verify(ctx, h, "Cafe au lait, s'il vous plaît"); ok {
+	if ok, _ := pw.Verify(ctx, h, "Cafe au lait, s'il vous plaît", false); ok {
 		t.Fatal("a different password verified")
 	}
-	if ok, err := pw.Verify(ctx, "", "anything"); ok || err != nil {
+	if ok, err := pw.Verify(ctx, "", "anything", false); ok || err != nil {
 		t.Fatalf("no stored hash must never verify: %v %v", ok, err)
 	}
-	if _, err := pw.Verify(ctx, "$2a$10$bcrypt", "x"); err == nil {
+	if _, err := pw.Verify(ctx, "$2a$10$bcrypt", "x", false); err == nil {
 		t.Fatal("a malformed stored hash was accepted")
 	}
 }
@@ -152,7 +152,7 @@ func TestHashingIsBounded(t *testing.T) {
 	pw2, _ := NewPasswords(fastPolicy(), 2)
 	for range 6 {
 		wg.Go(func() {
-			pw2.acquire(context.Background())
+			release, _ := pw2.acquire(context.Background(), false)
 			n := running.Add(1)
 			for {
 				p := peak.Load()
@@ -162,12 +162,32 @@ func TestHashingIsBounded(t *testing.T) {
 			}
 			time.Sleep(5 * time.Millisecond)
 			running.Add(-1)
-			pw2.release()
+			release()
 		})
 	}
 	wg.Wait()
 	if peak.Load() > 2 {
 		t.Fatalf("%d hashes ran at once with a bound of 2", peak.Load())
+	}
+}
+
+// While strangers' guesses hold every hashing slot, the owner's known
+// device still gets one (issue 10, D14); a stranger does not.
+func TestOwnerIsServedWhenSlotsAreFull(t *testing.T) {
+	pw, _ := NewPasswords(fastPolicy(), 1)
+	h, err := pw.Hash(context.Background(), "the owner's long passphrase")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pw.slots <- struct{}{} // a stranger's guess is hashing
+	defer func() { <-pw.slots }()
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := pw.Verify(ctx, h, "a guess", false); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a stranger got past full slots: %v", err)
+	}
+	if ok, err := pw.Verify(context.Background(), h, "the owner's long passphrase", true); err != nil || !ok {
+		t.Fatalf("the owner's device was not served: %v %v", ok, err)
 	}
 }
 

@@ -58,7 +58,10 @@ func (p PasswordPolicy) Validate() error {
 type Passwords struct {
 	policy PasswordPolicy
 	slots  chan struct{}
-	dummy  string
+	// reserved is one more slot that only the owner's known devices may
+	// use: a flood of guesses cannot keep the owner from signing in.
+	reserved chan struct{}
+	dummy    string
 }
 
 // NewPasswords bounds hashing to concurrency at once.
@@ -69,7 +72,7 @@ func NewPasswords(p PasswordPolicy, concurrency int) (*Passwords, error) {
 	if concurrency < 1 {
 		return nil, errors.New("password hashing concurrency must be at least 1")
 	}
-	pw := &Passwords{policy: p, slots: make(chan struct{}, concurrency)}
+	pw := &Passwords{policy: p, slots: make(chan struct{}, concurrency), reserved: make(chan struct{}, 1)}
 	salt := make([]byte, 16)
 	rand.Read(salt)
 	pw.dummy = pw.encode(salt, pw.derive("ward-dummy-password", salt, p.MemoryKiB, p.Time, p.Threads))
@@ -135,10 +138,11 @@ func weakness(seq []match.Match, length int) string {
 
 // Hash returns the PHC-format argon2id hash of password.
 func (pw *Passwords) Hash(ctx context.Context, password string) (string, error) {
-	if err := pw.acquire(ctx); err != nil {
+	release, err := pw.acquire(ctx, false)
+	if err != nil {
 		return "", err
 	}
-	defer pw.release()
+	defer release()
 	salt := make([]byte, 16)
 	rand.Read(salt)
 	p := pw.policy
@@ -147,8 +151,9 @@ func (pw *Passwords) Hash(ctx context.Context, password string) (string, error) 
 
 // Verify compares password with hash in constant time. An empty hash (no
 // password set, or an unknown account) is checked against a dummy so the
-// time taken does not tell whether the account exists.
-func (pw *Passwords) Verify(ctx context.Context, hash, password string) (bool, error) {
+// time taken does not tell whether the account exists. An owner's known
+// device (owner) may also use a slot kept free of everyone else.
+func (pw *Passwords) Verify(ctx context.Context, hash, password string, owner bool) (bool, error) {
 	known := hash != ""
 	if !known {
 		hash = pw.dummy
@@ -169,10 +174,11 @@ func (pw *Passwords) Verify(ctx context.Context, hash, password string) (bool, e
 	if err1 != nil || err2 != nil {
 		return false, errors.New("verifying password: stored hash is malformed")
 	}
-	if err := pw.acquire(ctx); err != nil {
+	release, err := pw.acquire(ctx, owner)
+	if err != nil {
 		return false, err
 	}
-	defer pw.release()
+	defer release()
 	got := argon2.IDKey([]byte(norm.NFC.String(password)), salt, t, m, par, uint32(len(key)))
 	return subtle.ConstantTimeCompare(got, key) == 1 && known, nil
 }
@@ -187,13 +193,18 @@ func (pw *Passwords) encode(salt, key []byte) string {
 		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key))
 }
 
-func (pw *Passwords) acquire(ctx context.Context) error {
+// acquire takes a hashing slot and returns what gives it back.
+func (pw *Passwords) acquire(ctx context.Context, owner bool) (func(), error) {
+	reserved := pw.reserved
+	if !owner {
+		reserved = nil // a nil channel is never ready
+	}
 	select {
 	case pw.slots <- struct{}{}:
-		return nil
+		return func() { <-pw.slots }, nil
+	case reserved <- struct{}{}:
+		return func() { <-pw.reserved }, nil
 	case <-ctx.Done():
-		return fmt.Errorf("waiting to hash a password: %w", ctx.Err())
+		return nil, fmt.Errorf("waiting to hash a password: %w", ctx.Err())
 	}
 }
-
-func (pw *Passwords) release() { <-pw.slots }

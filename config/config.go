@@ -90,6 +90,10 @@ type Config struct {
 		PerRecipientHour int `yaml:"per_recipient_hour" doc:"Codes one address or phone may receive per hour (0: no limit)."`
 		PerRecipientDay  int `yaml:"per_recipient_day" doc:"Codes one address or phone may receive per day (0: no limit)."`
 		PerIPHour        int `yaml:"per_ip_hour" doc:"Codes one IP may request per hour (0: no limit)."`
+		// Request rates per source (an IPv4 address, an IPv6 /64).
+		PasswordPerIPMinute  int `yaml:"password_per_ip_minute" doc:"Password sign-ins one IP (IPv6: /64) may try per minute; more get 429 (0: no limit)."`
+		MailCheckPerIPMinute int `yaml:"mail_check_per_ip_minute" doc:"Mail checks one IP (IPv6: /64) may ask for per minute (0: no limit)."`
+		LinksPerIPMinute     int `yaml:"links_per_ip_minute" doc:"\"This wasn't me\", \"not my account\" and delivery-status requests one IP (IPv6: /64) may make per minute (0: no limit)."`
 	} `yaml:"limits"`
 
 	Lockout struct {
@@ -172,6 +176,9 @@ func Default() Config {
 	c.Limits.PerRecipientHour = 5
 	c.Limits.PerRecipientDay = 20
 	c.Limits.PerIPHour = 60
+	c.Limits.PasswordPerIPMinute = 20
+	c.Limits.MailCheckPerIPMinute = 30
+	c.Limits.LinksPerIPMinute = 30
 	c.Lockout.FreeFailures = 9
 	c.Lockout.FirstWait = Duration(30 * time.Second)
 	c.Lockout.Step = 10
@@ -423,7 +430,8 @@ func (c Config) Validate() error {
 		return bad("codes.max_failures", "must be 1 to 10")
 	case c.Codes.ResendCooldown.D() < 0:
 		return bad("codes.resend_cooldown", "must not be negative")
-	case c.Limits.PerRecipientHour < 0 || c.Limits.PerRecipientDay < 0 || c.Limits.PerIPHour < 0:
+	case c.Limits.PerRecipientHour < 0 || c.Limits.PerRecipientDay < 0 || c.Limits.PerIPHour < 0 || c.Limits.PasswordPerIPMinute < 0 ||
+		c.Limits.MailCheckPerIPMinute < 0 || c.Limits.LinksPerIPMinute < 0:
 		return bad("limits", "must not be negative")
 	case c.Lockout.DisableAt < 1 || c.Lockout.DisableAt > 100:
 		return bad("lockout.disable_at", "must be 1 to 100 (NIST SP 800-63B-4 allows at most 100)")

@@ -55,6 +55,8 @@ type Limits struct {
 	// it can recover the account.
 	FreshFor     time.Duration
 	RecoveryWait time.Duration
+	// PasswordPerIP bounds password sign-ins per source.
+	PasswordPerIP throttle.Rate
 }
 
 // DefaultLimits are ward's defaults.
@@ -117,8 +119,10 @@ type Service struct {
 	Places      Places
 	Unsolicited Unsolicited
 	// Later sends codes after the answer (nil: inside the request).
-	Later  Later
-	Limits Limits
+	Later Later
+	// Limiter applies Limits' request rates (nil: none).
+	Limiter *throttle.Limiter
+	Limits  Limits
 	Now    func() time.Time
 }
 
@@ -728,12 +732,19 @@ func (s *Service) PasswordSignIn(ctx context.Context, c Client, identifier, pass
 		return nil, err
 	}
 	now := s.Now().UTC()
+	// Each guess costs an argon2id hash: a source that sends too many is
+	// told to wait before any is made.
+	if ok, at, err := s.Limiter.Allow(ctx, "password:"+throttle.Source(c.IP), s.Limits.PasswordPerIP); err != nil {
+		return nil, err
+	} else if !ok {
+		return nil, retryLater(ErrRateLimited, at, "too many sign-in attempts from your network; try again later")
+	}
 	subject := s.subject(a.ID, email)
 	counter, fc, err := s.reserveFailure(ctx, c, subject, a.ID, throttle.FactorPassword, now)
 	if err != nil {
 		return nil, err
 	}
-	ok, err := s.Passwords.Verify(ctx, a.PasswordHash, password)
+	ok, err := s.Passwords.Verify(ctx, a.PasswordHash, password, strings.HasSuffix(counter, knownSuffix))
 	if err != nil {
 		return nil, err
 	}

@@ -155,7 +155,7 @@ func (s *Service) ChangePassword(ctx context.Context, c Client, sess store.Sessi
 			return err
 		}
 	}
-	ok, err := s.Passwords.Verify(ctx, a.PasswordHash, current)
+	ok, err := s.Passwords.Verify(ctx, a.PasswordHash, current, strings.HasSuffix(counter, knownSuffix))
 	if err != nil {
 		return err
 	}

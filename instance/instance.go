@@ -171,7 +171,10 @@ func New(ctx context.Context, c config.Config, log *slog.Logger, o Options) (*In
 		Limits: flow.Limits{Digits: c.Codes.Digits, CodeTTL: c.Codes.TTL.D(), RecoveryCodeTTL: c.Codes.RecoveryTTL.D(), FlowTTL: c.Flows.TTL.D(),
 			MaxCodeFailures: c.Codes.MaxFailures, ResendCooldown: c.Codes.ResendCooldown.D(), PerRecipientHour: c.Limits.PerRecipientHour,
 			PerRecipientDay: c.Limits.PerRecipientDay, PerIPHour: c.Limits.PerIPHour, NotMineTTL: 7 * 24 * time.Hour,
-			FreshFor: c.Sessions.FreshFor.D(), RecoveryWait: c.Contacts.RecoveryWait.D()}}
+			FreshFor: c.Sessions.FreshFor.D(), RecoveryWait: c.Contacts.RecoveryWait.D(),
+			PasswordPerIP: throttle.Rate{N: c.Limits.PasswordPerIPMinute, Per: time.Minute}}}
+	limiter := &throttle.Limiter{Hits: st, Now: now}
+	fs.Limiter = limiter
 	accts := &account.Service{Store: st, Passwords: pw, Now: now}
 	var proxies []netip.Prefix
 	for _, p := range c.TrustedProxies {
@@ -180,7 +183,9 @@ func New(ctx context.Context, c config.Config, log *slog.Logger, o Options) (*In
 	u, _ := url.Parse(c.PublicURL)
 	checker := MailChecker(c, st, k, dkimKeys, comp)
 	srv := &web.Server{Places: geo, MailCheck: checker, Flow: fs, Accounts: accts, Sessions: sessions, Store: st, Composer: comp, DevMailbox: c.DevMode(),
-		SecureCookies: u.Scheme == "https", AdminToken: c.AdminToken, TrustedProxies: proxies, Log: log, Now: now}
+		SecureCookies: u.Scheme == "https", AdminToken: c.AdminToken, TrustedProxies: proxies, Log: log, Now: now,
+		Limiter: limiter, MailCheckRate: throttle.Rate{N: c.Limits.MailCheckPerIPMinute, Per: time.Minute},
+		LinkRate: throttle.Rate{N: c.Limits.LinksPerIPMinute, Per: time.Minute}}
 	h, err := srv.Handler()
 	if err != nil {
 		st.Close()

@@ -129,6 +129,10 @@ type Queries interface {
 	LinkTokenByHash(ctx context.Context, hash string) (LinkToken, error)
 	UseLinkToken(ctx context.Context, id string, at time.Time) error
 
+	// Hit counts one request of key in the fixed window that starts at
+	// window and returns the count so far, in one atomic step.
+	Hit(ctx context.Context, key string, window time.Time) (int, error)
+
 	// Lock holds each key until the transaction ends, so that a
 	// check-then-act on one key (a recipient's quota, a factor's failures,
 	// a flow's current code) runs one at a time across every instance

@@ -5,6 +5,7 @@
 package throttle
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
 	"time"
@@ -84,4 +85,35 @@ func Source(ip string) string {
 		return ip
 	}
 	return p.String()
+}
+
+// Rate is at most N requests Per window (N 0: no limit).
+type Rate struct {
+	N   int
+	Per time.Duration
+}
+
+// Hits counts requests in the database, so every instance shares them.
+type Hits interface {
+	Hit(ctx context.Context, key string, window time.Time) (int, error)
+}
+
+// Limiter applies request rates per key (an endpoint and a Source).
+type Limiter struct {
+	Hits Hits
+	Now  func() time.Time
+}
+
+// Allow counts one request of key and reports whether it is within r;
+// when it is not, retryAt is when the window ends.
+func (l *Limiter) Allow(ctx context.Context, key string, r Rate) (ok bool, retryAt time.Time, err error) {
+	if l == nil || r.N <= 0 || r.Per <= 0 {
+		return true, time.Time{}, nil
+	}
+	window := l.Now().UTC().Truncate(r.Per)
+	n, err := l.Hits.Hit(ctx, key, window)
+	if err != nil {
+		return false, time.Time{}, err
+	}
+	return n <= r.N, window.Add(r.Per), nil
 }

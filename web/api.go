@@ -20,7 +20,7 @@ func (s *Server) routeAPI(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/flows/verify", jsonStep(s, s.apiVerify))
 	mux.HandleFunc("POST /api/v1/flows/resend", jsonStep(s, s.apiResend))
 	mux.HandleFunc("POST /api/v1/flows/send-via", jsonStep(s, s.apiSendVia))
-	mux.HandleFunc("POST /api/v1/flows/delivery", s.apiDelivery)
+	mux.HandleFunc("POST /api/v1/flows/delivery", s.limited("links", &s.LinkRate, s.apiDelivery))
 	mux.HandleFunc("POST /api/v1/password-reset", jsonStep(s, s.apiStartReset))
 	mux.HandleFunc("POST /api/v1/password-reset/contact", jsonStep(s, s.apiResetVia))
 	mux.HandleFunc("POST /api/v1/password-reset/complete", jsonStep(s, s.apiCompleteReset))

@@ -3,9 +3,13 @@ package web_test
 // Attacks of issue 10 on the HTTP API, on both stores.
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"testing"
+	"time"
+
+	"github.com/wardhq/ward/config"
 )
 
 // D9: a body ward cannot read exactly as sent is refused, and nothing
@@ -125,4 +129,65 @@ func mustURL(t *testing.T, s string) *url.URL {
 		t.Fatal(err)
 	}
 	return u
+}
+
+// freshWindow waits, when a minute is about to end, for the next one: the
+// per-minute limits count in fixed windows, and a burst must fall in one.
+func freshWindow() {
+	if left := time.Minute - time.Duration(time.Now().UnixNano())%time.Minute; left < 10*time.Second {
+		time.Sleep(left)
+	}
+}
+
+// D14: password sign-ins, mail checks and mail links are limited per
+// source, an IPv6 /64 counting as one, with 429 and Retry-After; another
+// source is not held back.
+func TestRequestRatesPerSource(t *testing.T) {
+	bothStores(t, func(t *testing.T, w *ward) {
+		freshWindow()
+		from := func(ip string) []string { return []string{"X-Forwarded-For", ip} }
+		for i := range 6 {
+			// Rotating unknown addresses, from one /64.
+			ip := fmt.Sprintf("2001:db8:5:6::%x", i+1)
+			r := w.do(nil, "POST", "/api/v1/sign-in/password", map[string]string{"email": fmt.Sprintf("nobody%d@example.jp", i), "password": "guess"},
+				from(ip)...)
+			switch {
+			case i < 5 && r.status != 401:
+				t.Fatalf("password try %d: %d %s", i+1, r.status, r.raw)
+			case i == 5 && (r.status != 429 || r.header.Get("Retry-After") == "" || r.body["error"] != "rate_limited"):
+				t.Fatalf("the 6th password try from one /64: %d %s (Retry-After %q)", r.status, r.raw, r.header.Get("Retry-After"))
+			}
+		}
+		if r := w.do(nil, "POST", "/api/v1/sign-in/password", map[string]string{"email": "a@example.jp", "password": "guess"},
+			from("2001:db8:5:7::1")...); r.status != 401 {
+			t.Fatalf("another /64 was held back: %d", r.status)
+		}
+		for i := range 4 {
+			r := w.do(nil, "POST", "/api/v1/mail-check", map[string]string{"message": "Subject: hi\n\nhello"}, from("198.51.100.7")...)
+			if want := map[bool]int{true: 200, false: 429}[i < 3]; r.status != want {
+				t.Fatalf("mail check %d: %d, want %d", i+1, r.status, want)
+			}
+		}
+		for i := range 5 {
+			r := w.do(nil, "GET", "/api/v1/not-me/no-such-token-0123456789", nil, from("198.51.100.8")...)
+			if want := map[bool]int{true: 410, false: 429}[i < 4]; r.status != want {
+				t.Fatalf("link %d: %d %s, want %d", i+1, r.status, r.raw, want)
+			}
+		}
+		// Pages answer 429 too, in the person's language.
+		req, _ := http.NewRequest("GET", w.srv.URL+"/not-me/no-such-token-0123456789", nil)
+		req.Header.Set("X-Forwarded-For", "198.51.100.8")
+		req.Header.Set("Accept-Language", "ja")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != 429 || res.Header.Get("Retry-After") == "" {
+			t.Fatalf("page over the limit: %d", res.StatusCode)
+		}
+	}, func(c *config.Config) {
+		c.TrustedProxies = []string{"127.0.0.0/8"}
+		c.Limits.PasswordPerIPMinute, c.Limits.MailCheckPerIPMinute, c.Limits.LinksPerIPMinute = 5, 3, 4
+	})
 }

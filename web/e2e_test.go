@@ -55,9 +55,9 @@ func start(t testing.TB, driver string, tune ...func(*config.Config)) *ward {
 	return &ward{t: t, in: in, srv: srv, admin: c.AdminToken}
 }
 
-func bothStores(t *testing.T, fn func(t *testing.T, w *ward)) {
-	t.Run("sqlite", func(t *testing.T) { fn(t, start(t, "sqlite")) })
-	t.Run("postgres", func(t *testing.T) { fn(t, start(t, "postgres")) })
+func bothStores(t *testing.T, fn func(t *testing.T, w *ward), tune ...func(*config.Config)) {
+	t.Run("sqlite", func(t *testing.T) { fn(t, start(t, "sqlite", tune...)) })
+	t.Run("postgres", func(t *testing.T) { fn(t, start(t, "postgres", tune...)) })
 }
 
 type resp struct {

@@ -32,11 +32,11 @@ type checkSent struct {
 }
 
 func (s *Server) routeMailCheck(mux *http.ServeMux) {
-	mux.HandleFunc("POST /api/v1/mail-check", s.apiMailCheck)
+	mux.HandleFunc("POST /api/v1/mail-check", s.limited("mail_check", &s.MailCheckRate, s.apiMailCheck))
 	mux.HandleFunc("GET /check-mail", func(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusOK, "check_mail", s.view(r, "check_mail"))
 	})
-	mux.HandleFunc("POST /check-mail", s.pageMailCheck)
+	mux.HandleFunc("POST /check-mail", s.limited("mail_check", &s.MailCheckRate, s.pageMailCheck))
 }
 
 func (s *Server) checkMail(r *http.Request, raw []byte, lang string) (checkResult, error) {

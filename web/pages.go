@@ -170,8 +170,8 @@ func (s *Server) routePages(mux *http.ServeMux) {
 		s.setCookie(w, "ward_session", "", -1)
 		http.Redirect(w, r, "/sign-in", http.StatusSeeOther)
 	}))
-	mux.HandleFunc("GET /not-my-account/{token}", s.pageNotMine)
-	mux.HandleFunc("POST /not-my-account/{token}", s.pageNotMine)
+	mux.HandleFunc("GET /not-my-account/{token}", s.limited("links", &s.LinkRate, s.pageNotMine))
+	mux.HandleFunc("POST /not-my-account/{token}", s.limited("links", &s.LinkRate, s.pageNotMine))
 	if s.DevMailbox {
 		mux.HandleFunc("GET /dev/mail", s.pageDevMail)
 		mux.HandleFunc("GET /dev/mail.json", s.apiDevMail)

@@ -26,6 +26,7 @@ import (
 	"github.com/wardhq/ward/notify"
 	"github.com/wardhq/ward/session"
 	"github.com/wardhq/ward/store"
+	"github.com/wardhq/ward/throttle"
 )
 
 // Server holds what the handlers need.
@@ -47,9 +48,14 @@ type Server struct {
 	SecureCookies  bool
 	AdminToken     string
 	TrustedProxies []netip.Prefix
-	Log            *slog.Logger
-	Now            func() time.Time
-	pages          *pages
+	// Limiter applies the request rates per source (nil: none): mail
+	// checks, and the links anyone holding a mail can follow.
+	Limiter       *throttle.Limiter
+	MailCheckRate throttle.Rate
+	LinkRate      throttle.Rate
+	Log           *slog.Logger
+	Now           func() time.Time
+	pages         *pages
 }
 
 type ctxKey int
@@ -197,6 +203,27 @@ func (s *Server) trusted(a netip.Addr) bool {
 	return false
 }
 
+// limited answers 429 with Retry-After, before h runs, to a source that
+// has sent more than rate requests of this name.
+func (s *Server) limited(name string, rate *throttle.Rate, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ok, at, err := s.Limiter.Allow(r.Context(), name+":"+throttle.Source(s.clientIP(r)), *rate)
+		if err == nil && !ok {
+			err = &flow.Error{Code: flow.ErrRateLimited, Message: "too many requests from your network; try again later", RetryAt: at}
+		}
+		if err == nil {
+			h(w, r)
+			return
+		}
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			s.writeError(w, r, err)
+			return
+		}
+		s.setRetryAfter(w, err)
+		s.afterAction(w, r, err)
+	}
+}
+
 // currentSession returns the session named by a bearer token or cookie.
 func (s *Server) currentSession(r *http.Request) (store.Session, error) {
 	return s.Sessions.Authenticate(r.Context(), s.sessionToken(r), s.clientIP(r))
@@ -290,9 +317,15 @@ func (s *Server) asFlowError(r *http.Request, err error) (*flow.Error, int) {
 
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	fe, status := s.asFlowError(r, err)
-	if !fe.RetryAt.IsZero() {
+	s.setRetryAfter(w, fe)
+	writeJSON(w, status, fe)
+}
+
+// setRetryAfter tells a client refused for now when to come back.
+func (s *Server) setRetryAfter(w http.ResponseWriter, err error) {
+	var fe *flow.Error
+	if errors.As(err, &fe) && !fe.RetryAt.IsZero() {
 		secs := int(fe.RetryAt.Sub(s.Now()).Seconds()) + 1
 		w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
 	}
-	writeJSON(w, status, fe)
 }

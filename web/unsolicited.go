@@ -10,10 +10,10 @@ import (
 )
 
 func (s *Server) routeUnsolicited(mux *http.ServeMux) {
-	mux.HandleFunc("GET /not-me/{token}", s.pageNotMe)
-	mux.HandleFunc("POST /not-me/{token}", s.pageNotMe)
-	mux.HandleFunc("GET /api/v1/not-me/{token}", s.apiNotMe)
-	mux.HandleFunc("POST /api/v1/not-me/{token}", s.apiNotMe)
+	mux.HandleFunc("GET /not-me/{token}", s.limited("links", &s.LinkRate, s.pageNotMe))
+	mux.HandleFunc("POST /not-me/{token}", s.limited("links", &s.LinkRate, s.pageNotMe))
+	mux.HandleFunc("GET /api/v1/not-me/{token}", s.limited("links", &s.LinkRate, s.apiNotMe))
+	mux.HandleFunc("POST /api/v1/not-me/{token}", s.limited("links", &s.LinkRate, s.apiNotMe))
 	mux.HandleFunc("GET /api/v1/account/alias", s.signedIn(s.apiAlias))
 	mux.HandleFunc("PUT /api/v1/account/alias", s.signedIn(s.apiAlias))
 }

@@ -33,6 +33,7 @@ func Run(t *testing.T, open Opener) {
 		{"FailureCountersConcurrent", testFailureCountersConcurrent},
 		{"CodeFailuresBurstStopsAtTheLimit", testCodeFailureBurst},
 		{"LockSerialisesCheckThenAct", testLock},
+		{"RateHitsCountEveryRequestOnce", testRateHits},
 		{"Messages", testMessages},
 		{"Sessions", testSessions},
 		{"Devices", testDevices},
@@ -418,6 +419,36 @@ func testLock(t *testing.T, s store.Store) {
 	wg.Wait()
 	if n, err := s.CountCodesToRecipient(ctx, "rk-lock", t0.Add(-time.Hour)); err != nil || n != 5 {
 		t.Fatalf("50 racing count-then-insert under Lock made %d codes (%v), want 5", n, err)
+	}
+}
+
+// 100 requests at once in one window are counted 1 to 100, each once; the
+// next window starts again at 1.
+func testRateHits(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	var seen sync.Map
+	var wg sync.WaitGroup
+	for range 100 {
+		wg.Go(func() {
+			n, err := s.Hit(ctx, "password:203.0.113.5", t0)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if _, dup := seen.LoadOrStore(n, true); dup {
+				t.Errorf("count %d given twice", n)
+			}
+		})
+	}
+	wg.Wait()
+	if n, err := s.Hit(ctx, "password:203.0.113.5", t0); err != nil || n != 101 {
+		t.Fatalf("after 100: %d %v", n, err)
+	}
+	if n, _ := s.Hit(ctx, "password:203.0.113.5", t0.Add(time.Minute)); n != 1 {
+		t.Fatalf("a new window starts at %d", n)
+	}
+	if n, _ := s.Hit(ctx, "password:198.51.100.1", t0); n != 1 {
+		t.Fatalf("another key starts at %d", n)
 	}
 }
 

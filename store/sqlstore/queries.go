@@ -638,6 +638,16 @@ func (s *DB) UseLinkToken(ctx context.Context, id string, at time.Time) error {
 	return nil
 }
 
+func (s *DB) Hit(ctx context.Context, key string, window time.Time) (int, error) {
+	var n int
+	err := s.row(ctx, `INSERT INTO rate_hits (key, window_start, n) VALUES (?, ?, 1)
+		ON CONFLICT (key, window_start) DO UPDATE SET n = rate_hits.n + 1 RETURNING n`, key, ts(window)).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("counting a request: %w", err)
+	}
+	return n, nil
+}
+
 func (s *DB) DeleteExpired(ctx context.Context, t time.Time) (int, error) {
 	total := 0
 	// Codes outlive their flows by two days: the per-recipient and per-IP
@@ -651,6 +661,7 @@ func (s *DB) DeleteExpired(ctx context.Context, t time.Time) (int, error) {
 		{`DELETE FROM flows WHERE expires_at < ?`, t},
 		{`DELETE FROM link_tokens WHERE expires_at < ?`, t},
 		{`DELETE FROM suppressions WHERE until_at < ?`, t},
+		{`DELETE FROM rate_hits WHERE window_start < ?`, t.Add(-24 * time.Hour)},
 	} {
 		res, err := s.exec(ctx, q.sql, ts(q.at))
 		if err != nil {
