@@ -123,7 +123,7 @@ type Service struct {
 	// Limiter applies Limits' request rates (nil: none).
 	Limiter *throttle.Limiter
 	Limits  Limits
-	Now    func() time.Time
+	Now     func() time.Time
 }
 
 // Pending is a flow waiting for a code.

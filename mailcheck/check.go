@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/wardhq/ward/confusable"
 	"net/mail"
 	"regexp"
 	"slices"
@@ -247,7 +248,7 @@ func (b Brand) official(host string) bool {
 // shown is a text as it is written and as it looks (its skeleton).
 type shown struct{ plain, skel string }
 
-func readAs(s string) shown { return shown{strings.ToLower(s), skeleton(s)} }
+func readAs(s string) shown { return shown{strings.ToLower(s), confusable.Skeleton(s)} }
 
 // nameForms are a brand's names in both forms, for namedIn.
 func (b Brand) nameForms() []shown {
@@ -578,7 +579,7 @@ func (c *Checker) sender(m *Message, r *report) {
 	}
 	// Read the name as it looks, not as it is encoded: marks and
 	// lookalike letters dropped or folded.
-	shownName := skeleton(m.FromName)
+	shownName := confusable.Skeleton(m.FromName)
 	for _, a := range addressLike.FindAllStringSubmatch(shownName, 3) {
 		if !sameOrg(a[1], from) {
 			r.add("display_address_mismatch", strong, a[1], from)

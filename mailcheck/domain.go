@@ -4,12 +4,11 @@ import (
 	"net"
 	"net/url"
 	"strings"
-	"unicode"
 
 	"golang.org/x/net/idna"
 	"golang.org/x/net/publicsuffix"
-	"golang.org/x/text/unicode/norm"
-	"golang.org/x/text/width"
+
+	"github.com/wardhq/ward/confusable"
 )
 
 // hostOf returns the lower-case host of an address or URL ("" if none).
@@ -70,37 +69,6 @@ func isIPHost(host string) bool {
 	return net.ParseIP(strings.Trim(host, "[]")) != nil
 }
 
-// skeleton is the TR39-style form two names share when they look alike:
-// Unicode decoded, width and compatibility folded, every character mapped
-// to the ASCII it resembles, marks dropped, and the multi-letter ASCII
-// lookalikes (rn→m, vv→w) merged.
-func skeleton(s string) string {
-	if u, err := idna.ToUnicode(s); err == nil {
-		s = u
-	}
-	s = norm.NFKC.String(width.Fold.String(strings.ToLower(s)))
-	var b strings.Builder
-	for _, r := range norm.NFD.String(s) {
-		switch {
-		case unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Cf, r):
-			continue
-		case r < 0x80:
-			b.WriteRune(r)
-		default:
-			if f, ok := confusables[r]; ok {
-				b.WriteString(f)
-			} else {
-				b.WriteRune(unicode.ToLower(r))
-			}
-		}
-	}
-	out := b.String()
-	for _, p := range [][2]string{{"rn", "m"}, {"vv", "w"}, {"0", "o"}, {"1", "l"}, {"i", "l"}, {"|", "l"}} {
-		out = strings.ReplaceAll(out, p[0], p[1])
-	}
-	return out
-}
-
 // label is the registrable domain without its public suffix ("microsoft"
 // for microsoft.co.jp).
 func label(reg string) string {
@@ -147,7 +115,7 @@ func targets(domains []string) []target {
 		if len(label(reg)) < 4 {
 			continue // too short to tell imitation from coincidence
 		}
-		out = append(out, target{domain: d, reg: reg, labelSkel: skeleton(label(reg)), regSkel: skeleton(reg)})
+		out = append(out, target{domain: d, reg: reg, labelSkel: confusable.Skeleton(label(reg)), regSkel: confusable.Skeleton(reg)})
 	}
 	return out
 }
@@ -166,7 +134,7 @@ func lookalike(host string, protected []target, loose bool) (kind, domain string
 			return "", ""
 		}
 	}
-	hostSkel, regLabel := skeleton(host), skeleton(label(reg))
+	hostSkel, regLabel := confusable.Skeleton(host), confusable.Skeleton(label(reg))
 	for _, p := range protected {
 		switch {
 		case regLabel == p.labelSkel:

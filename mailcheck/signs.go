@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strings"
 	"unicode"
+
+	"github.com/wardhq/ward/confusable"
 )
 
 // Weights: how far a sign moves a mail toward "phishing".
@@ -152,8 +154,8 @@ func personLike(name string) bool {
 // domain ("Humble Bundle" at humblebundle.com), the way an organisation's
 // name and address agree.
 func nameInDomain(name, host string) bool {
-	d := skeleton(strings.ReplaceAll(strings.ReplaceAll(host, "-", ""), ".", " "))
-	words := strings.FieldsFunc(skeleton(name), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+	d := confusable.Skeleton(strings.ReplaceAll(strings.ReplaceAll(host, "-", ""), ".", " "))
+	words := strings.FieldsFunc(confusable.Skeleton(name), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
 	if len(words) == 0 {
 		return true
 	}
