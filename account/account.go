@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/wardhq/ward/activity"
+	"github.com/wardhq/ward/confusable"
 	"github.com/wardhq/ward/keys"
 	"github.com/wardhq/ward/store"
 )
@@ -64,8 +65,22 @@ func (s *Service) Create(ctx context.Context, na NewAccount) (store.Account, err
 		}
 	}
 	now := s.Now().UTC()
-	a := store.Account{ID: keys.ID(), Email: email, Phone: phone, PasswordHash: hash, Language: lang, CreatedAt: now}
+	a := store.Account{ID: keys.ID(), Email: email, Phone: phone, PasswordHash: hash, Language: lang, CreatedAt: now,
+		Skeleton: confusable.Address(email)}
 	err = s.Store.InTx(ctx, func(q store.Queries) error {
+		// Checking for a lookalike and creating are one step.
+		if err := q.Lock(ctx, "account-skeleton:"+a.Skeleton); err != nil {
+			return err
+		}
+		other, err := q.AccountBySkeleton(ctx, a.Skeleton)
+		switch {
+		case err == nil && other.Email == email:
+			return store.ErrConflict
+		case err == nil:
+			return inputErr("email", "this address looks the same as an existing account's address (%s); lookalike addresses are not accepted", other.Email)
+		case !errors.Is(err, store.ErrNotFound):
+			return err
+		}
 		if err := q.CreateAccount(ctx, a); err != nil {
 			return err
 		}

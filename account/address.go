@@ -9,7 +9,10 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/net/idna"
+	"golang.org/x/text/cases"
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/wardhq/ward/confusable"
 )
 
 // InputError is bad input from a person or client; its text says what is
@@ -34,9 +37,13 @@ func IsInput(err error) bool {
 var idnaProfile = idna.New(idna.MapForLookup(), idna.Transitional(false), idna.StrictDomainName(true), idna.VerifyDNSLength(true), idna.BidiRule())
 
 // NormalizeEmail trims the address, writes the domain in its ASCII (IDNA)
-// form, and lower-cases it all. RFC 5321 lets a domain treat the local part
-// case-sensitively, but no major provider does, and two accounts differing
-// only in case would help impersonation more than they help anyone.
+// form, and folds the local part with NFKC and case folding, so that
+// full-width letters and ligatures (ｐａｙｐａｌ, ﬁle) are the letters they
+// show. RFC 5321 lets a domain treat the local part case-sensitively, but
+// no major provider does, and two accounts differing only in case would
+// help impersonation more than they help anyone. Invisible characters and
+// local parts that mix scripts (a Cyrillic а among Latin letters) are
+// refused: they exist to look like another address.
 func NormalizeEmail(s string) (string, error) {
 	if !utf8.ValidString(s) {
 		return "", inputErr("email", "the address contains bytes that are not text")
@@ -54,9 +61,18 @@ func NormalizeEmail(s string) (string, error) {
 	}
 	local, domain := s[:at], s[at+1:]
 	for _, r := range local {
-		if r == ' ' || unicode.IsControl(r) || r == '<' || r == '>' {
+		if confusable.Invisible(r) {
+			return "", inputErr("email", "the part before @ contains an invisible character (U+%04X)", r)
+		}
+	}
+	local = norm.NFKC.String(cases.Fold().String(norm.NFKC.String(local)))
+	for _, r := range local {
+		if r == ' ' || unicode.IsControl(r) || r == '<' || r == '>' || r == '@' {
 			return "", inputErr("email", "the part before @ must not contain spaces or control characters")
 		}
+	}
+	if confusable.MixedScripts(local) {
+		return "", inputErr("email", "the part before @ mixes alphabets (such as Latin and Cyrillic letters), which makes it look like another address")
 	}
 	if utf8.RuneCountInString(local) > 64 {
 		return "", inputErr("email", "the part before @ is at most 64 characters")

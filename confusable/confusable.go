@@ -19,6 +19,16 @@ import (
 // compatibility folded, every character mapped to the ASCII it resembles,
 // marks dropped, and the multi-letter ASCII lookalikes (rn→m, vv→w) merged.
 func Skeleton(s string) string {
+	out := fold(s)
+	for _, p := range [][2]string{{"rn", "m"}, {"vv", "w"}, {"0", "o"}, {"1", "l"}, {"i", "l"}, {"|", "l"}} {
+		out = strings.ReplaceAll(out, p[0], p[1])
+	}
+	return out
+}
+
+// fold is the skeleton before ASCII lookalikes (rn, m) are merged: every
+// other character written as the ASCII it resembles.
+func fold(s string) string {
 	if u, err := idna.ToUnicode(s); err == nil {
 		s = u
 	}
@@ -38,11 +48,7 @@ func Skeleton(s string) string {
 			}
 		}
 	}
-	out := b.String()
-	for _, p := range [][2]string{{"rn", "m"}, {"vv", "w"}, {"0", "o"}, {"1", "l"}, {"i", "l"}, {"|", "l"}} {
-		out = strings.ReplaceAll(out, p[0], p[1])
-	}
-	return out
+	return b.String()
 }
 
 // scripts the TR39 "highly restrictive" level lets one name mix: Latin
@@ -116,4 +122,18 @@ func subset(a, b []*unicode.RangeTable) bool {
 		}
 	}
 	return true
+}
+
+// Address is how an email address looks: its local part with every
+// character that is not ASCII written as the ASCII it resembles, and its
+// domain as it is. Two addresses with the same Address are one made to
+// look like the other (pаypal@ with a Cyrillic а, and paypal@). Unlike
+// Skeleton it keeps ASCII as it is: mike1@ and mikel@ are two people's
+// ordinary addresses, not an attack.
+func Address(email string) string {
+	at := strings.LastIndexByte(email, '@')
+	if at < 0 {
+		return fold(email)
+	}
+	return fold(email[:at]) + email[at:]
 }

@@ -31,6 +31,9 @@ type Queries interface {
 	CreateAccount(ctx context.Context, a Account) error
 	AccountByID(ctx context.Context, id string) (Account, error)
 	AccountByEmail(ctx context.Context, email string) (Account, error)
+	// AccountBySkeleton finds an account whose email looks like one with
+	// this skeleton (confusable.Address).
+	AccountBySkeleton(ctx context.Context, skeleton string) (Account, error)
 	UpdateAccountPassword(ctx context.Context, id, hash string, at time.Time) error
 	SetAccountDisabled(ctx context.Context, id string, at *time.Time) error
 
@@ -158,6 +161,9 @@ type Account struct {
 	// public email address is refused (silently, as for an unknown one).
 	Alias     string
 	AliasOnly bool
+	// Skeleton is how Email looks (confusable.Address): no two accounts
+	// are created with the same.
+	Skeleton string
 }
 
 // IPActivity is what one IP did in a window: sign-in attempts, distinct

@@ -69,8 +69,15 @@ func newAccount(t *testing.T, s store.Store, id string) store.Account {
 
 func testAccounts(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	a := store.Account{ID: "a1", Email: "Alice@example.com", Phone: "+819012345678", PasswordHash: "$argon2id$x", Language: "ja", CreatedAt: t0}
+	a := store.Account{ID: "a1", Email: "Alice@example.com", Phone: "+819012345678", PasswordHash: "$argon2id$x", Language: "ja", CreatedAt: t0,
+		Skeleton: "alice@example.com"}
 	must(t, s.CreateAccount(ctx, a))
+	if got, err := s.AccountBySkeleton(ctx, "alice@example.com"); err != nil || got.ID != "a1" || got.Skeleton != a.Skeleton {
+		t.Fatalf("by skeleton: %+v %v", got, err)
+	}
+	if _, err := s.AccountBySkeleton(ctx, "bob@example.com"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown skeleton: %v, want ErrNotFound", err)
+	}
 	got, err := s.AccountByEmail(ctx, "Alice@example.com")
 	must(t, err)
 	if got.ID != "a1" || got.Phone != a.Phone || got.PasswordHash != a.PasswordHash || got.Language != "ja" || !got.CreatedAt.Equal(t0) || got.DisabledAt != nil {

@@ -11,21 +11,30 @@ import (
 	"github.com/wardhq/ward/store"
 )
 
-const accountCols = `id, email, phone, password_hash, language, created_at, disabled_at, alias, alias_only`
+const accountCols = `id, email, phone, password_hash, language, created_at, disabled_at, alias, alias_only, email_skeleton`
 
 func scanAccount(r interface{ Scan(...any) error }) (store.Account, error) {
 	var a store.Account
-	err := r.Scan(&a.ID, &a.Email, &a.Phone, &a.PasswordHash, &a.Language, timeCol{&a.CreatedAt}, nullTime{&a.DisabledAt}, &a.Alias, boolCol{&a.AliasOnly})
+	err := r.Scan(&a.ID, &a.Email, &a.Phone, &a.PasswordHash, &a.Language, timeCol{&a.CreatedAt}, nullTime{&a.DisabledAt}, &a.Alias, boolCol{&a.AliasOnly},
+		&a.Skeleton)
 	return a, err
 }
 
 func (s *DB) CreateAccount(ctx context.Context, a store.Account) error {
-	_, err := s.exec(ctx, `INSERT INTO accounts (`+accountCols+`) VALUES (?,?,?,?,?,?,?,?,?)`,
-		a.ID, a.Email, a.Phone, a.PasswordHash, a.Language, ts(a.CreatedAt), tsPtr(a.DisabledAt), a.Alias, b2i(a.AliasOnly))
+	_, err := s.exec(ctx, `INSERT INTO accounts (`+accountCols+`) VALUES (?,?,?,?,?,?,?,?,?,?)`,
+		a.ID, a.Email, a.Phone, a.PasswordHash, a.Language, ts(a.CreatedAt), tsPtr(a.DisabledAt), a.Alias, b2i(a.AliasOnly), a.Skeleton)
 	if err != nil {
 		return fmt.Errorf("creating account: %w", err)
 	}
 	return nil
+}
+
+func (s *DB) AccountBySkeleton(ctx context.Context, skeleton string) (store.Account, error) {
+	a, err := scanAccount(s.row(ctx, `SELECT `+accountCols+` FROM accounts WHERE email_skeleton = ? LIMIT 1`, skeleton))
+	if err != nil {
+		return a, notFound(err, "reading account")
+	}
+	return a, nil
 }
 
 func (s *DB) AccountByID(ctx context.Context, id string) (store.Account, error) {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/pressly/goose/v3"
 
+	"github.com/wardhq/ward/confusable"
 	"github.com/wardhq/ward/store"
 )
 
@@ -278,7 +279,7 @@ type querier interface {
 
 // Migrate applies every embedded migration not yet applied.
 func (s *DB) Migrate(ctx context.Context) error {
-	p, err := goose.NewProvider(s.d.Goose, s.w.db, s.migrationFS(), goose.WithDisableGlobalRegistry(true))
+	p, err := s.migrations()
 	if err != nil {
 		return fmt.Errorf("preparing migrations: %w", err)
 	}
@@ -290,11 +291,50 @@ func (s *DB) Migrate(ctx context.Context) error {
 
 // MigrationVersion reports the newest applied migration.
 func (s *DB) MigrationVersion(ctx context.Context) (int64, error) {
-	p, err := goose.NewProvider(s.d.Goose, s.w.db, s.migrationFS(), goose.WithDisableGlobalRegistry(true))
+	p, err := s.migrations()
 	if err != nil {
 		return 0, fmt.Errorf("preparing migrations: %w", err)
 	}
 	return p.GetDBVersion(ctx)
+}
+
+// migrations are the SQL files and the migrations written in Go.
+func (s *DB) migrations() (*goose.Provider, error) {
+	return goose.NewProvider(s.d.Goose, s.w.db, s.migrationFS(), goose.WithDisableGlobalRegistry(true),
+		goose.WithGoMigrations(goose.NewGoMigration(6, &goose.GoFunc{RunTx: s.addEmailSkeletons}, nil)))
+}
+
+// addEmailSkeletons (migration 6) keeps how each account's email looks,
+// so that a lookalike of it is refused as a new account. Existing
+// lookalikes stay as they are (an index, not a unique one).
+func (s *DB) addEmailSkeletons(ctx context.Context, tx *sql.Tx) error {
+	if _, err := tx.ExecContext(ctx, `ALTER TABLE accounts ADD COLUMN email_skeleton TEXT NOT NULL DEFAULT ''`); err != nil {
+		return err
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id, email FROM accounts`)
+	if err != nil {
+		return err
+	}
+	skeletons := map[string]string{}
+	for rows.Next() {
+		var id, email string
+		if err := rows.Scan(&id, &email); err != nil {
+			rows.Close()
+			return err
+		}
+		skeletons[id] = confusable.Address(email)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for id, sk := range skeletons {
+		if _, err := tx.ExecContext(ctx, s.rebind(`UPDATE accounts SET email_skeleton = ? WHERE id = ?`), sk, id); err != nil {
+			return err
+		}
+	}
+	_, err = tx.ExecContext(ctx, `CREATE INDEX accounts_email_skeleton ON accounts (email_skeleton)`)
+	return err
 }
 
 // migrationFS is the embedded migrations as this engine should see them.
