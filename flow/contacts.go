@@ -3,10 +3,12 @@ package flow
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"time"
 
 	"github.com/wardhq/ward/account"
 	"github.com/wardhq/ward/activity"
+	"github.com/wardhq/ward/audit"
 	"github.com/wardhq/ward/keys"
 	"github.com/wardhq/ward/notify"
 	"github.com/wardhq/ward/store"
@@ -134,6 +136,7 @@ func (s *Service) RemoveContact(ctx context.Context, c Client, sess store.Sessio
 	}
 	ct, err := s.Store.ContactByID(ctx, id)
 	if errors.Is(err, store.ErrNotFound) || err == nil && ct.AccountID != sess.AccountID {
+		s.Audit.Record(ctx, audit.ForeignID, "refused", slog.String("account", sess.AccountID), slog.String("contact_named", id))
 		return fail(ErrInvalidInput, "no such contact on your account")
 	}
 	if err != nil {

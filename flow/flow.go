@@ -8,11 +8,13 @@ import (
 	"crypto/hmac"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
 	"github.com/wardhq/ward/account"
 	"github.com/wardhq/ward/activity"
+	"github.com/wardhq/ward/audit"
 	"github.com/wardhq/ward/keys"
 	"github.com/wardhq/ward/notify"
 	"github.com/wardhq/ward/otp"
@@ -122,8 +124,10 @@ type Service struct {
 	Later Later
 	// Limiter applies Limits' request rates (nil: none).
 	Limiter *throttle.Limiter
-	Limits  Limits
-	Now     func() time.Time
+	// Audit is the security event log (nil: none).
+	Audit  *audit.Log
+	Limits Limits
+	Now    func() time.Time
 }
 
 // Pending is a flow waiting for a code.
@@ -195,6 +199,13 @@ func (s *Service) lookup(ctx context.Context, identifier string) (store.Account,
 }
 
 func (s *Service) device(c Client) string { return session.DeviceLabel(c.UserAgent) }
+
+// unknown notes an attempt on an identifier that names no account: masked,
+// with a keyed digest that ties attempts on one identifier together.
+func (s *Service) unknown(ctx context.Context, kind, identifier string) {
+	s.Audit.Record(ctx, audit.UnknownIdentifier, "answered_as_usual", slog.String("flow", kind),
+		slog.String("identifier", account.Mask(store.ContactEmail, identifier)), slog.String("identifier_digest", s.Keys.Identifier("email", identifier)[:16]))
+}
 
 // knownDevice reports whether the client's device cookie belongs to a
 // device that signed in to the account. It reads through q, so that inside
@@ -290,6 +301,7 @@ func (s *Service) checkSendLimits(ctx context.Context, q store.Queries, recipien
 			return err
 		}
 		if n >= lim.n {
+			s.Audit.Record(ctx, audit.RateLimited, "refused", slog.String("limit", "codes_to_"+strings.ReplaceAll(lim.what, " ", "_")))
 			return retryLater(ErrRateLimited, now.Add(lim.window/time.Duration(lim.n)),
 				"too many codes were sent to %s recently; try again later or use another method", lim.what)
 		}
@@ -334,6 +346,8 @@ func (s *Service) start(ctx context.Context, c Client, kind, identifier, lang st
 	accountID := ""
 	if known {
 		accountID, lang = a.ID, a.Language
+	} else {
+		s.unknown(ctx, kind, email)
 	}
 	now := s.Now().UTC()
 	f, tok := s.newFlow(kind, accountID, s.subject(accountID, email), email, notify.Email, c, now)
@@ -480,9 +494,12 @@ func (s *Service) factorUsable(ctx context.Context, q store.Queries, counter, fa
 		return err
 	}
 	if fc.DisabledAt != nil && !recovery {
+		s.Audit.Record(ctx, audit.FactorRefused, "factor_off", slog.String("factor", factor), slog.String("counter", counter))
 		return errFactorDisabled()
 	}
 	if fc.LockedUntil != nil && now.Before(*fc.LockedUntil) {
+		s.Audit.Record(ctx, audit.FactorRefused, "factor_resting", slog.String("factor", factor), slog.String("counter", counter),
+			slog.Time("until", *fc.LockedUntil))
 		return retryLater(ErrFactorLocked, *fc.LockedUntil, "too many wrong tries; you can try again at the time shown")
 	}
 	return nil
@@ -513,6 +530,7 @@ func (s *Service) Verify(ctx context.Context, c Client, token, input string) (*R
 		return nil, err
 	}
 	if f.State != stateCodeSent {
+		s.Audit.Record(ctx, audit.CodeReplay, "refused", slog.String("flow_id", f.ID), slog.String("state", f.State))
 		return nil, fail(ErrFlowInvalid, "this code was already used; start again")
 	}
 	typed, ferr := otp.Normalize(input, s.Limits.Digits)
@@ -544,6 +562,7 @@ func (s *Service) Verify(ctx context.Context, c Client, token, input string) (*R
 		case err != nil:
 			return err
 		case cd.UsedAt != nil:
+			s.Audit.Record(ctx, audit.CodeReplay, "refused", slog.String("flow_id", f.ID))
 			return fail(ErrFlowInvalid, "this code was already used; start again")
 		case cd.Failures >= s.Limits.MaxCodeFailures:
 			return fail(ErrTooManyAttempts, "too many wrong tries for this code; ask for a new code")
@@ -737,7 +756,11 @@ func (s *Service) PasswordSignIn(ctx context.Context, c Client, identifier, pass
 	if ok, at, err := s.Limiter.Allow(ctx, "password:"+throttle.Source(c.IP), s.Limits.PasswordPerIP); err != nil {
 		return nil, err
 	} else if !ok {
+		s.Audit.Record(ctx, audit.RateLimited, "refused", slog.String("limit", "password_per_ip"))
 		return nil, retryLater(ErrRateLimited, at, "too many sign-in attempts from your network; try again later")
+	}
+	if a.ID == "" {
+		s.unknown(ctx, "password", email)
 	}
 	subject := s.subject(a.ID, email)
 	counter, fc, err := s.reserveFailure(ctx, c, subject, a.ID, throttle.FactorPassword, now)

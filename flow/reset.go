@@ -3,11 +3,13 @@ package flow
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"time"
 
 	"github.com/wardhq/ward/account"
 	"github.com/wardhq/ward/activity"
+	"github.com/wardhq/ward/audit"
 	"github.com/wardhq/ward/keys"
 	"github.com/wardhq/ward/notify"
 	"github.com/wardhq/ward/store"
@@ -295,6 +297,7 @@ func (s *Service) EndSession(ctx context.Context, c Client, sess store.Session, 
 				IP: c.IP, Device: s.device(c), DeviceID: x.DeviceID})
 		})
 	}
+	s.Audit.Record(ctx, audit.ForeignID, "refused", slog.String("account", sess.AccountID), slog.String("session_named", target))
 	return fail(ErrInvalidInput, "no such session")
 }
 

@@ -7,7 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/jackc/pgx/v5/pgxpool"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -19,7 +19,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/wardhq/ward/account"
+	"github.com/wardhq/ward/audit"
 	"github.com/wardhq/ward/config"
 	"github.com/wardhq/ward/dkim"
 	"github.com/wardhq/ward/flow"
@@ -56,6 +59,9 @@ type Instance struct {
 type Options struct {
 	Now    func() time.Time
 	Sender notify.Sender // nil: chosen from the config
+	// Audit receives the security event log, JSON lines (nil: not kept;
+	// ward serve writes it to standard error).
+	Audit io.Writer
 }
 
 // OpenStore opens the configured database and applies migrations. The
@@ -175,6 +181,11 @@ func New(ctx context.Context, c config.Config, log *slog.Logger, o Options) (*In
 			PasswordPerIP: throttle.Rate{N: c.Limits.PasswordPerIPMinute, Per: time.Minute}}}
 	limiter := &throttle.Limiter{Hits: st, Now: now}
 	fs.Limiter = limiter
+	var sec *audit.Log
+	if o.Audit != nil {
+		sec = audit.New(o.Audit)
+	}
+	fs.Audit = sec
 	accts := &account.Service{Store: st, Passwords: pw, Now: now}
 	var proxies []netip.Prefix
 	for _, p := range c.TrustedProxies {
@@ -184,7 +195,7 @@ func New(ctx context.Context, c config.Config, log *slog.Logger, o Options) (*In
 	checker := MailChecker(c, st, k, dkimKeys, comp)
 	srv := &web.Server{Places: geo, MailCheck: checker, Flow: fs, Accounts: accts, Sessions: sessions, Store: st, Composer: comp, DevMailbox: c.DevMode(),
 		SecureCookies: u.Scheme == "https", AdminToken: c.AdminToken, TrustedProxies: proxies, Log: log, Now: now,
-		Limiter: limiter, MailCheckRate: throttle.Rate{N: c.Limits.MailCheckPerIPMinute, Per: time.Minute},
+		Audit: sec, Limiter: limiter, MailCheckRate: throttle.Rate{N: c.Limits.MailCheckPerIPMinute, Per: time.Minute},
 		LinkRate: throttle.Rate{N: c.Limits.LinksPerIPMinute, Per: time.Minute}}
 	h, err := srv.Handler()
 	if err != nil {

@@ -3,12 +3,14 @@ package web
 import (
 	"crypto/subtle"
 	"errors"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/wardhq/ward/account"
+	"github.com/wardhq/ward/audit"
 	"github.com/wardhq/ward/flow"
 	"github.com/wardhq/ward/session"
 	"github.com/wardhq/ward/store"
@@ -57,6 +59,8 @@ func (s *Server) admin(h http.HandlerFunc) http.HandlerFunc {
 		got := []byte(r.Header.Get("Authorization"))
 		want := []byte("Bearer " + s.AdminToken)
 		if s.AdminToken == "" || subtle.ConstantTimeCompare(got, want) != 1 {
+			s.Audit.Record(r.Context(), audit.AdminTokenFailed, "refused", slog.String("path", r.URL.Path),
+				slog.Bool("token_given", len(got) > 0))
 			writeJSON(w, http.StatusUnauthorized, &flow.Error{Code: "unauthenticated", Message: "admin token required"})
 			return
 		}

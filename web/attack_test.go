@@ -3,9 +3,11 @@ package web_test
 // Attacks of issue 10 on the HTTP API, on both stores.
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -189,5 +191,85 @@ func TestRequestRatesPerSource(t *testing.T) {
 	}, func(c *config.Config) {
 		c.TrustedProxies = []string{"127.0.0.0/8"}
 		c.Limits.PasswordPerIPMinute, c.Limits.MailCheckPerIPMinute, c.Limits.LinksPerIPMinute = 5, 3, 4
+	})
+}
+
+// securityEvents reads the security event log: every line one JSON object.
+func securityEvents(t *testing.T, w *ward) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(w.audit.String()), "\n") {
+		if line == "" {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("a security event is not one JSON line: %q", line)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func findEvent(evs []map[string]any, name string) map[string]any {
+	for _, e := range evs {
+		if e["event"] == name {
+			return e
+		}
+	}
+	return nil
+}
+
+// D13: attacks that left no trace are security events, one JSON line each
+// with the request id, IP and device, and no secret in any of them.
+func TestSecurityEventsAreRecorded(t *testing.T) {
+	bothStores(t, func(t *testing.T, w *ward) {
+		w.createAccount("mai@example.jp", "a long and decent passphrase")
+		w.createAccount("sho@example.jp", "")
+		ua := []string{"User-Agent", "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"}
+		// An identifier with no account.
+		r := w.do(nil, "POST", "/api/v1/sign-in/code", map[string]string{"email": "nobody.here@example.jp"}, ua...)
+		reqID := r.header.Get("X-Request-Id")
+		// A wrong admin token; a cross-site POST.
+		w.do(nil, "POST", "/api/v1/admin/accounts", map[string]string{"email": "x@example.jp"}, "Authorization", "Bearer guessed-admin-token-000000000")
+		w.do(nil, "POST", "/api/v1/sign-in/code", map[string]string{"email": "mai@example.jp"}, "Sec-Fetch-Site", "cross-site")
+		// A code used twice.
+		r = w.do(nil, "POST", "/api/v1/sign-in/code", map[string]string{"email": "sho@example.jp"})
+		flowTok, code := r.body["flow"].(string), w.code("sho@example.jp")
+		first := w.do(nil, "POST", "/api/v1/flows/verify", map[string]string{"flow": flowTok, "code": code}, "X-Ward-Session", "bearer")
+		w.do(nil, "POST", "/api/v1/flows/verify", map[string]string{"flow": flowTok, "code": code})
+		// Another account's session named by a signed-in person.
+		mai := w.signInCode(nil, "mai@example.jp", "X-Ward-Session", "bearer").body["token"].(string)
+		sessions := w.do(nil, "GET", "/api/v1/account/sessions", nil, "Authorization", "Bearer "+first.body["token"].(string))
+		shoSession := sessions.body["sessions"].([]any)[0].(map[string]any)["id"].(string)
+		if r := w.do(nil, "DELETE", "/api/v1/account/sessions/"+shoSession, nil, "Authorization", "Bearer "+mai); r.status != 400 {
+			t.Fatalf("ending another account's session: %d %s", r.status, r.raw)
+		}
+		// Wrong passwords until the factor rests; the next try is refused unchecked.
+		for range 12 {
+			w.do(nil, "POST", "/api/v1/sign-in/password", map[string]string{"email": "mai@example.jp", "password": "wrong guess"})
+		}
+
+		evs := securityEvents(t, w)
+		for _, name := range []string{"unknown_identifier", "admin_token_failed", "cross_origin_refused", "code_replay", "foreign_id", "factor_refused"} {
+			e := findEvent(evs, name)
+			if e == nil {
+				t.Errorf("no %s event in:\n%s", name, w.audit.String())
+				continue
+			}
+			if e["request_id"] == "" || e["ip"] != "127.0.0.1" || e["outcome"] == "" || e["log"] != "security" {
+				t.Errorf("%s event lacks its request: %v", name, e)
+			}
+		}
+		if e := findEvent(evs, "unknown_identifier"); e != nil && (e["identifier"] != "n***@example.jp" || e["request_id"] != reqID ||
+			e["device"] != "Firefox 128 on Linux x86_64") {
+			t.Errorf("unknown identifier event: %v (request %s)", e, reqID)
+		}
+		log := w.audit.String()
+		for _, secret := range []string{"nobody.here", code, mai, first.body["token"].(string), "wrong guess", "guessed-admin-token", w.admin} {
+			if strings.Contains(log, secret) {
+				t.Errorf("the security log contains a secret or raw identifier %q", secret)
+			}
+		}
 	})
 }

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,6 +26,26 @@ type ward struct {
 	in    *instance.Instance
 	srv   *httptest.Server
 	admin string
+	// audit holds the security event log.
+	audit *lockedBuffer
+}
+
+// lockedBuffer is a buffer that handlers write while a test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // start runs a whole ward (dev mailbox, real HTTP) on the given database;
@@ -40,7 +61,8 @@ func start(t testing.TB, driver string, tune ...func(*config.Config)) *ward {
 	for _, f := range tune {
 		f(&c)
 	}
-	in, err := instance.New(context.Background(), c, slog.New(slog.NewTextHandler(io.Discard, nil)), instance.Options{})
+	sec := &lockedBuffer{}
+	in, err := instance.New(context.Background(), c, slog.New(slog.NewTextHandler(io.Discard, nil)), instance.Options{Audit: sec})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +74,7 @@ func start(t testing.TB, driver string, tune ...func(*config.Config)) *ward {
 	t.Cleanup(func() { in.Jobs.Stop(context.Background()) })
 	srv := httptest.NewServer(in.Handler)
 	t.Cleanup(srv.Close)
-	return &ward{t: t, in: in, srv: srv, admin: c.AdminToken}
+	return &ward{t: t, in: in, srv: srv, admin: c.AdminToken, audit: sec}
 }
 
 func bothStores(t *testing.T, fn func(t *testing.T, w *ward), tune ...func(*config.Config)) {

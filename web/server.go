@@ -20,6 +20,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/wardhq/ward/account"
+	"github.com/wardhq/ward/audit"
 	"github.com/wardhq/ward/flow"
 	"github.com/wardhq/ward/keys"
 	"github.com/wardhq/ward/mailcheck"
@@ -53,9 +54,11 @@ type Server struct {
 	Limiter       *throttle.Limiter
 	MailCheckRate throttle.Rate
 	LinkRate      throttle.Rate
-	Log           *slog.Logger
-	Now           func() time.Time
-	pages         *pages
+	// Audit is the security event log (nil: none).
+	Audit *audit.Log
+	Log   *slog.Logger
+	Now   func() time.Time
+	pages *pages
 }
 
 type ctxKey int
@@ -88,9 +91,22 @@ func (s *Server) Handler() (http.Handler, error) {
 	// request; a cross-origin one is refused before any handler runs.
 	csrf := http.NewCrossOriginProtection()
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.Audit.Record(r.Context(), audit.CrossOrigin, "refused", slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.String("origin", truncate(r.Header.Get("Origin"), 200)))
 		writeJSON(w, http.StatusForbidden, &flow.Error{Code: "cross_origin", Message: "cross-origin request refused"})
 	}))
-	return s.headers(s.device(csrf.Handler(mux))), nil
+	return s.headers(s.requests(s.device(csrf.Handler(mux)))), nil
+}
+
+// requests gives every request an id, answered in X-Request-Id, and puts
+// who sent it in the context for the security events it causes.
+func (s *Server) requests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := keys.Token()[:16]
+		w.Header().Set("X-Request-Id", id)
+		ctx := audit.WithRequest(r.Context(), audit.Request{ID: id, IP: s.clientIP(r), Device: truncate(session.DeviceLabel(r.UserAgent()), 100)})
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
 }
 
 // headers sets the security headers every response carries.
@@ -209,6 +225,7 @@ func (s *Server) limited(name string, rate *throttle.Rate, h http.HandlerFunc) h
 	return func(w http.ResponseWriter, r *http.Request) {
 		ok, at, err := s.Limiter.Allow(r.Context(), name+":"+throttle.Source(s.clientIP(r)), *rate)
 		if err == nil && !ok {
+			s.Audit.Record(r.Context(), audit.RateLimited, "refused", slog.String("limit", name+"_per_ip"), slog.String("path", r.URL.Path))
 			err = &flow.Error{Code: flow.ErrRateLimited, Message: "too many requests from your network; try again later", RetryAt: at}
 		}
 		if err == nil {

@@ -136,7 +136,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	log := logger(c, stderr)
-	in, err := instance.New(ctx, c, log, instance.Options{})
+	in, err := instance.New(ctx, c, log, instance.Options{Audit: stderr})
 	if err != nil {
 		return err
 	}
