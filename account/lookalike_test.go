@@ -8,15 +8,12 @@ import (
 
 	"github.com/wardhq/ward/account"
 	"github.com/wardhq/ward/internal/testdb"
-	"github.com/wardhq/ward/store"
 )
 
 // Issue 10, D6: an address made to look like another is not a new account.
 func TestLookalikeAddressesAreNotNewAccounts(t *testing.T) {
-	for name, open := range map[string]func(testing.TB) store.Store{
-		"sqlite":   func(t testing.TB) store.Store { return testdb.SQLite(t) },
-		"postgres": func(t testing.TB) store.Store { return testdb.Postgres(t) },
-	} {
+	for _, engine := range testdb.Engines() {
+		name, open := engine.Name, engine.Open
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			pw, _ := account.NewPasswords(account.DefaultPasswordPolicy(), 1)

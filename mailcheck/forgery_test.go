@@ -13,16 +13,13 @@ import (
 
 	"github.com/wardhq/ward/internal/testdb"
 	"github.com/wardhq/ward/mailcheck"
-	"github.com/wardhq/ward/store"
 )
 
 // Forgeries built from a genuine ward mail (issue 10, D10): a person who
 // reads "genuine" does what the mail says, so none of these may get it.
 func TestForgeriesOfOwnMailAreNotGenuine(t *testing.T) {
-	for name, open := range map[string]func(testing.TB) store.Store{
-		"sqlite":   func(t testing.TB) store.Store { return testdb.SQLite(t) },
-		"postgres": func(t testing.TB) store.Store { return testdb.Postgres(t) },
-	} {
+	for _, engine := range testdb.Engines() {
+		name, open := engine.Name, engine.Open
 		for _, lang := range []string{"en", "ja"} {
 			t.Run(name+"/"+lang, func(t *testing.T) {
 				raw, ch, _ := sentIn(t, open(t), lang, "password_reset", "482913")

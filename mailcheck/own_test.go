@@ -101,10 +101,8 @@ func codes(r mailcheck.Report) []string {
 }
 
 func TestOwnMail(t *testing.T) {
-	for name, open := range map[string]func(testing.TB) store.Store{
-		"sqlite":   func(t testing.TB) store.Store { return testdb.SQLite(t) },
-		"postgres": func(t testing.TB) store.Store { return testdb.Postgres(t) },
-	} {
+	for _, engine := range testdb.Engines() {
+		name, open := engine.Name, engine.Open
 		t.Run(name, func(t *testing.T) {
 			t.Run("a mail ward sent is genuine and says to whom, when and why", func(t *testing.T) {
 				raw, ch, m := sent(t, open(t), "password_reset", "482913")

@@ -214,10 +214,8 @@ func bothStores(t *testing.T, fn func(t *testing.T, st store.Store)) {
 // The risk decision with a loaded database and 10,000 events on the
 // account (the goal: well under 1 ms added to a sign-in).
 func BenchmarkAssess(b *testing.B) {
-	for name, open := range map[string]func(testing.TB) store.Store{
-		"sqlite":   func(t testing.TB) store.Store { return testdb.SQLite(t) },
-		"postgres": func(t testing.TB) store.Store { return testdb.Postgres(t) },
-	} {
+	for _, db := range testdb.Engines() {
+		name, open := db.Name, db.Open
 		b.Run(name, func(b *testing.B) {
 			st := open(b)
 			ctx := context.Background()

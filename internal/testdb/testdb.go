@@ -82,3 +82,15 @@ func Postgres(t testing.TB) *sqlstore.DB {
 	t.Cleanup(func() { s.Close() })
 	return s.DB
 }
+
+// Engine is one storage engine tests run on.
+type Engine struct {
+	Name string
+	Open func(testing.TB) *sqlstore.DB
+}
+
+// Engines are the engines every storage-touching test runs on; PostgreSQL
+// skips, saying so, without WARD_TEST_POSTGRES.
+func Engines() []Engine {
+	return []Engine{{"sqlite", SQLite}, {"postgres", Postgres}}
+}
