@@ -64,11 +64,7 @@ func (s *Service) issue(ctx context.Context, q store.Queries, f store.Flow, lang
 	if f.Kind != KindAddContact && f.Kind != KindReauth {
 		// No code goes out that could not be used: while the factor rests
 		// or is off for this client, asking again mails nothing.
-		counter := f.Subject
-		if owner {
-			counter += knownSuffix
-		}
-		if err := s.factorUsable(ctx, q, counter, factorFor(f.Channel), f.Kind == KindReset, now); err != nil {
+		if err := s.factorUsable(ctx, q, counterOf(f.Subject, owner), factorFor(f.Channel), f.Kind == KindReset, now); err != nil {
 			return store.Code{}, err
 		}
 	}

@@ -226,14 +226,18 @@ func (s *Service) knownDevice(ctx context.Context, q store.Queries, accountID st
 // stranger's wrong guesses make strangers wait, never the owner.
 func (s *Service) counterSubject(ctx context.Context, q store.Queries, subject, accountID string, c Client) (string, error) {
 	known, err := s.knownDevice(ctx, q, accountID, c)
-	if known {
-		return subject + knownSuffix, err
-	}
-	return subject, err
+	return counterOf(subject, known), err
 }
 
 // knownSuffix marks the counter of an account's known devices.
 const knownSuffix = "|known"
+
+func counterOf(subject string, known bool) string {
+	if known {
+		return subject + knownSuffix
+	}
+	return subject
+}
 
 // resetAllFailures clears a factor's counters for known devices and for
 // everyone else: the owner proved themselves by another route.
@@ -791,10 +795,7 @@ func (s *Service) PasswordSignIn(ctx context.Context, c Client, identifier, pass
 	if a.DisabledAt != nil {
 		return nil, fail(ErrAccountDisabled, "this account is disabled; contact the service's support")
 	}
-	knownDevice, err := s.knownDevice(ctx, s.Store, a.ID, c)
-	if err != nil {
-		return nil, err
-	}
+	knownDevice := strings.HasSuffix(counter, knownSuffix) // read when the failure was reserved
 	knownIP, err := s.Store.SignedInFromIP(ctx, a.ID, c.IP)
 	if err != nil {
 		return nil, err
