@@ -70,7 +70,7 @@ type Options struct {
 	// Later does the work left by Queue.Defer (flow's Service.RunLater).
 	Later func(ctx context.Context, payload []byte) error
 	// LaterPoll is how often an idle worker looks for such work; on
-	// SQLite each look is a small write. Default 10 ms on SQLite.
+	// SQLite each look is a small write. Default 25 ms on SQLite.
 	LaterPoll time.Duration
 }
 
