@@ -70,7 +70,7 @@ type Options struct {
 	// Later does the work left by Queue.Defer (flow's Service.RunLater).
 	Later func(ctx context.Context, payload []byte) error
 	// LaterPoll is how often an idle worker looks for such work; on
-	// SQLite each look is a small write. Default 25 ms on SQLite.
+	// SQLite each look is a small write. Default 25 ms.
 	LaterPoll time.Duration
 }
 
@@ -134,6 +134,11 @@ func SQLite(ctx context.Context, writer *sql.DB, outbox *notify.Outbox, o Option
 func Postgres(ctx context.Context, pool *pgxpool.Pool, outbox *notify.Outbox, o Options) (*Queue, error) {
 	if o.FetchCooldown == 0 {
 		o.FetchCooldown = 10 * time.Millisecond
+	}
+	if o.LaterPoll == 0 {
+		// River is told of new jobs by LISTEN/NOTIFY, but passes on a
+		// notice only once per cooldown and queue: a poll catches the rest.
+		o.LaterPoll = 25 * time.Millisecond
 	}
 	return newQueue[pgx.Tx](ctx, riverpgxv5.New(pool), outbox, o)
 }

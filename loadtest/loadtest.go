@@ -49,9 +49,6 @@ type Driver struct {
 	Target   string
 	Accounts []string
 	Client   *http.Client
-
-	mu   sync.Mutex
-	used map[string]string // the code each account last used
 }
 
 // Run keeps concurrency workers signing in for d and reports.
@@ -183,12 +180,11 @@ func (dr *Driver) signIn(ctx context.Context, email, device string) (string, str
 	var started struct {
 		Flow string `json:"flow"`
 	}
-	began := time.Now()
 	device, err := dr.call(ctx, "POST", "/api/v1/sign-in/code", device, map[string]string{"email": email}, &started)
 	if err != nil {
 		return device, "", err
 	}
-	code, err := dr.awaitCode(ctx, email, device, began)
+	code, err := dr.awaitCode(ctx, started.Flow, device)
 	if err != nil {
 		return device, "", err
 	}
@@ -206,48 +202,30 @@ func (dr *Driver) signIn(ctx context.Context, email, device string) (string, str
 	return device, done.Token, nil
 }
 
-// awaitCode reads the code mailed to email for a sign-in started at
-// began: ward answers first and writes the mail right after, as a person
-// would wait for it.
-func (dr *Driver) awaitCode(ctx context.Context, email, device string, began time.Time) (string, error) {
+// awaitCode reads the code mailed for the sign-in flow: ward answers first
+// and writes the mail right after, and the driver waits for it as a
+// person would.
+func (dr *Driver) awaitCode(ctx context.Context, flow, device string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
 	var mail struct {
 		Messages []struct {
-			Code      string    `json:"code"`
-			CreatedAt time.Time `json:"created_at"`
+			Code string `json:"code"`
 		} `json:"messages"`
 	}
 	for wait := time.Millisecond; ; wait = min(2*wait, 50*time.Millisecond) {
-		if _, err := dr.call(ctx, "GET", "/dev/mail.json?limit=1&to="+url.QueryEscape(email), device, nil, &mail); err != nil {
+		if _, err := dr.call(ctx, "GET", "/dev/mail.json?limit=1&flow="+url.QueryEscape(flow), device, nil, &mail); err != nil {
 			return "", err
 		}
-		// Stamped when the request was answered, on the same machine's
-		// clock; a second of slack for a ward elsewhere.
-		if len(mail.Messages) > 0 && mail.Messages[0].Code != "" && !mail.Messages[0].CreatedAt.Before(began.Add(-time.Second)) &&
-			mail.Messages[0].Code != dr.lastCode(email) {
-			dr.usedCode(email, mail.Messages[0].Code)
+		if len(mail.Messages) > 0 && mail.Messages[0].Code != "" {
 			return mail.Messages[0].Code, nil
 		}
 		select {
 		case <-ctx.Done():
-			return "", fmt.Errorf("no code in the dev mailbox for %s: %w", email, ctx.Err())
+			return "", fmt.Errorf("no code mail for flow %s… within 10 s", flow[:8])
 		case <-time.After(wait):
 		}
 	}
-}
-
-func (dr *Driver) lastCode(email string) string {
-	dr.mu.Lock()
-	defer dr.mu.Unlock()
-	return dr.used[email]
-}
-
-func (dr *Driver) usedCode(email, code string) {
-	dr.mu.Lock()
-	defer dr.mu.Unlock()
-	if dr.used == nil {
-		dr.used = map[string]string{}
-	}
-	dr.used[email] = code
 }
 
 // CreateAccounts makes n passwordless accounts through the admin API, or

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/wardhq/ward/flow"
+	"github.com/wardhq/ward/keys"
 	"github.com/wardhq/ward/notify"
 	"github.com/wardhq/ward/session"
 	"github.com/wardhq/ward/store"
@@ -357,7 +358,18 @@ func (s *Server) devMessages(r *http.Request) ([]devMail, error) {
 	if n, err := strconv.Atoi(r.URL.Query().Get("limit")); err == nil && n > 0 && n <= 200 {
 		limit = n
 	}
-	if to := r.URL.Query().Get("to"); to != "" {
+	if tok := r.URL.Query().Get("flow"); tok != "" {
+		// The messages of one flow, named by its client token: what a test
+		// or the load driver waits for after starting a sign-in.
+		f, ferr := s.Store.FlowByTokenHash(r.Context(), keys.HashToken(tok))
+		if errors.Is(ferr, store.ErrNotFound) {
+			return nil, nil
+		}
+		if ferr != nil {
+			return nil, ferr
+		}
+		ms, err = s.Store.MessagesByFlow(r.Context(), f.ID)
+	} else if to := r.URL.Query().Get("to"); to != "" {
 		ms, err = s.Store.MessagesTo(r.Context(), strings.ToLower(strings.TrimSpace(to)), limit)
 	} else {
 		ms, err = s.Store.RecentMessages(r.Context(), 50)

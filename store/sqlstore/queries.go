@@ -418,7 +418,7 @@ func (s *DB) MessageByRef(ctx context.Context, ref string) (store.Message, error
 	if ref == "" {
 		return store.Message{}, store.ErrNotFound
 	}
-	m, err := scanMessage(s.row(ctx, `SELECT `+messageCols+` FROM messages WHERE ref = ? ORDER BY created_at DESC LIMIT 1`, ref))
+	m, err := scanMessage(s.row(ctx, `SELECT `+messageCols+` FROM messages WHERE ref = ? AND ref <> '' ORDER BY created_at DESC LIMIT 1`, ref))
 	if err != nil {
 		return m, notFound(err, "reading message by reference")
 	}
@@ -453,7 +453,9 @@ func (s *DB) MessagesTo(ctx context.Context, recipient string, limit int) ([]sto
 }
 
 func (s *DB) MessagesByFlow(ctx context.Context, flowID string) ([]store.Message, error) {
-	return s.listMessages(ctx, `SELECT `+messageCols+` FROM messages WHERE flow_id = ? ORDER BY created_at DESC, id DESC LIMIT 20`, flowID)
+	// "flow_id <> ''" lets both engines use the partial index, which they
+	// cannot prove applies to a bound parameter alone.
+	return s.listMessages(ctx, `SELECT `+messageCols+` FROM messages WHERE flow_id = ? AND flow_id <> '' ORDER BY created_at DESC, id DESC LIMIT 20`, flowID)
 }
 
 func (s *DB) RecentMessages(ctx context.Context, limit int) ([]store.Message, error) {
