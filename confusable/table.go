@@ -3,10 +3,10 @@
 package confusable
 
 // table folds a character to the ASCII it can be mistaken for.
-// Source: Unicode TR39 confusables data as shipped in Debian bookworm's
-// python3-confusable-homoglyphs 3.2.0-2 (built October 2022 from the
-// then-current confusables.txt, Unicode 15.0; the file carries no version
-// line of its own).
+// Source: Unicode TR39 confusables data as shipped in Debian's
+// python3-confusable-homoglyphs 3.2.0-2 (the data file carries no version
+// line of its own; 3.2.0-2 was built in October 2022 from the then-current
+// confusables.txt, Unicode 15.0).
 var table = map[rune]string{
 	0x00B4:  "'",
 	0x00B8:  ",",
