@@ -13,6 +13,7 @@ import (
 
 	"github.com/wardhq/ward/account"
 	"github.com/wardhq/ward/flow"
+	"github.com/wardhq/ward/internal/testclock"
 	"github.com/wardhq/ward/internal/testdb"
 	"github.com/wardhq/ward/keys"
 	"github.com/wardhq/ward/notify"
@@ -22,19 +23,10 @@ import (
 	"github.com/wardhq/ward/throttle"
 )
 
-// clock is a test clock that only moves when told.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
-
 type env struct {
 	t        testing.TB
 	st       store.Store
-	clk      *clock
+	clk      *testclock.Clock
 	svc      *flow.Service
 	accounts *account.Service
 	composer *notify.Composer
@@ -45,20 +37,18 @@ type env struct {
 // a second connection, and under load the pool runs dry (the deadlock of
 // issue 10, D1).
 func backends(t *testing.T, fn func(t *testing.T, e *env)) {
-	t.Run("sqlite", func(t *testing.T) { fn(t, newEnv(t, strict(testdb.SQLite(t)))) })
-	t.Run("postgres", func(t *testing.T) { fn(t, newEnv(t, strict(testdb.Postgres(t)))) })
+	testdb.Each(t, func(t *testing.T, db *sqlstore.DB) { fn(t, newEnv(t, strict(db))) })
 }
 
 // bursts runs fn on each store for tests that send many requests at once.
 func bursts(t *testing.T, fn func(t *testing.T, e *env)) {
-	t.Run("sqlite", func(t *testing.T) { fn(t, newEnv(t, testdb.SQLite(t))) })
-	t.Run("postgres", func(t *testing.T) { fn(t, newEnv(t, testdb.Postgres(t))) })
+	testdb.Each(t, func(t *testing.T, db *sqlstore.DB) { fn(t, newEnv(t, db)) })
 }
 
 func strict(db *sqlstore.DB) *sqlstore.DB { db.ForbidOutsideTx(); return db }
 
 func newEnv(t testing.TB, st store.Store) *env {
-	clk := &clock{t: time.Date(2026, 11, 22, 1, 0, 0, 0, time.UTC)}
+	clk := testclock.New(time.Date(2026, 11, 22, 1, 0, 0, 0, time.UTC))
 	k, err := keys.New(make([]byte, 32))
 	if err != nil {
 		t.Fatal(err)

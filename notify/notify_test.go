@@ -9,18 +9,19 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/emersion/go-smtp"
 
 	"github.com/wardhq/ward/dkim"
+	"github.com/wardhq/ward/internal/testclock"
 	"github.com/wardhq/ward/internal/testdb"
 	"github.com/wardhq/ward/internal/testsmtp"
 	"github.com/wardhq/ward/keys"
 	"github.com/wardhq/ward/notify"
 	"github.com/wardhq/ward/store"
+	"github.com/wardhq/ward/store/sqlstore"
 )
 
 func composer(t testing.TB, now func() time.Time) *notify.Composer {
@@ -159,33 +160,25 @@ func TestCodesAreSealedAtRest(t *testing.T) {
 	}
 }
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
-
-func outbox(t testing.TB, st store.Store, r *testsmtp.Relay, clk *clock, logs io.Writer) (*notify.Outbox, *notify.Composer, *dkim.Keys) {
+func outbox(t testing.TB, st store.Store, r *testsmtp.Relay, clk *testclock.Clock, logs io.Writer) (*notify.Outbox, *notify.Composer, *dkim.Keys) {
 	c := composer(t, clk.Now)
 	keys := dkimKeys(t)
 	return &notify.Outbox{Store: st, Composer: c, Sender: notify.NewSMTP(r.Host, r.Port, "", "", "none", keys),
 		Log: slog.New(slog.NewTextHandler(logs, nil)), Now: clk.Now}, c, keys
 }
 
-func codeRequest(clk *clock) notify.Request {
+func codeRequest(clk *testclock.Clock) notify.Request {
 	req := sample(notify.KindCode, notify.Email, "en", "sign_in")
 	req.NotMineToken = ""
 	req.ExpiresAt = clk.Now().Add(10 * time.Minute)
 	return req
 }
 
-func TestDeliveryThroughARealRelay(t *testing.T) { bothStores(t, testDeliveryThroughARealRelay) }
+func TestDeliveryThroughARealRelay(t *testing.T) { testdb.Each(t, testDeliveryThroughARealRelay) }
 
-func testDeliveryThroughARealRelay(t *testing.T, st store.Store) {
+func testDeliveryThroughARealRelay(t *testing.T, st *sqlstore.DB) {
 	ctx := context.Background()
-	clk := &clock{t: time.Now().UTC()}
+	clk := testclock.New(time.Now().UTC())
 	var logs bytes.Buffer
 	r := testsmtp.Start(t, &smtp.SMTPError{Code: 451, Message: "try later"}, nil)
 	o, c, keys := outbox(t, st, r, clk, &logs)
@@ -247,11 +240,11 @@ func testDeliveryThroughARealRelay(t *testing.T, st store.Store) {
 	}
 }
 
-func TestPermanentFailureAndExpiry(t *testing.T) { bothStores(t, testPermanentFailureAndExpiry) }
+func TestPermanentFailureAndExpiry(t *testing.T) { testdb.Each(t, testPermanentFailureAndExpiry) }
 
-func testPermanentFailureAndExpiry(t *testing.T, st store.Store) {
+func testPermanentFailureAndExpiry(t *testing.T, st *sqlstore.DB) {
 	ctx := context.Background()
-	clk := &clock{t: time.Now().UTC()}
+	clk := testclock.New(time.Now().UTC())
 	r := testsmtp.Start(t, &smtp.SMTPError{Code: 550, Message: "no such user"}, &smtp.SMTPError{Code: 451, Message: "later"})
 	o, c, _ := outbox(t, st, r, clk, io.Discard)
 	m, _ := c.Queue(ctx, st, codeRequest(clk))
@@ -282,11 +275,11 @@ func testPermanentFailureAndExpiry(t *testing.T, st store.Store) {
 	}
 }
 
-func TestRelayDownThenUp(t *testing.T) { bothStores(t, testRelayDownThenUp) }
+func TestRelayDownThenUp(t *testing.T) { testdb.Each(t, testRelayDownThenUp) }
 
-func testRelayDownThenUp(t *testing.T, st store.Store) {
+func testRelayDownThenUp(t *testing.T, st *sqlstore.DB) {
 	ctx := context.Background()
-	clk := &clock{t: time.Now().UTC()}
+	clk := testclock.New(time.Now().UTC())
 	r := testsmtp.Down(t)
 	o, c, _ := outbox(t, st, r, clk, io.Discard)
 	m, _ := c.Queue(ctx, st, codeRequest(clk))
@@ -305,12 +298,6 @@ func testRelayDownThenUp(t *testing.T, st store.Store) {
 	if got, _ := st.MessageByID(ctx, m.ID); got.Status != store.MessageSent || len(r.Received()) != 1 {
 		t.Fatalf("relay back up: %+v", got)
 	}
-}
-
-// bothStores runs a test on SQLite and on PostgreSQL.
-func bothStores(t *testing.T, fn func(t *testing.T, st store.Store)) {
-	t.Run("sqlite", func(t *testing.T) { fn(t, testdb.SQLite(t)) })
-	t.Run("postgres", func(t *testing.T) { fn(t, testdb.Postgres(t)) })
 }
 
 func dkimKeys(t testing.TB) *dkim.Keys {

@@ -14,10 +14,12 @@ import (
 	"github.com/maxmind/mmdbwriter"
 	"github.com/maxmind/mmdbwriter/mmdbtype"
 
+	"github.com/wardhq/ward/internal/testclock"
 	"github.com/wardhq/ward/internal/testdb"
 	"github.com/wardhq/ward/keys"
 	"github.com/wardhq/ward/risk"
 	"github.com/wardhq/ward/store"
+	"github.com/wardhq/ward/store/sqlstore"
 )
 
 // Places used in the tests: documentation ranges, placed on the map by
@@ -70,10 +72,6 @@ func geo(t testing.TB) *risk.Geo {
 	return g
 }
 
-type clock struct{ t time.Time }
-
-func (c *clock) now() time.Time { return c.t }
-
 // signIn records an event as flow does.
 func record(t testing.TB, st store.Store, accountID, ip, result string, at time.Time) {
 	t.Helper()
@@ -82,8 +80,8 @@ func record(t testing.TB, st store.Store, accountID, ip, result string, at time.
 	}
 }
 
-func engine(t testing.TB, st store.Store, clk *clock, g *risk.Geo, nets *risk.Networks) *risk.Engine {
-	return &risk.Engine{History: st, Geo: g, Networks: nets, Policy: risk.DefaultPolicy(), Now: clk.now}
+func engine(t testing.TB, st store.Store, clk *testclock.Clock, g *risk.Geo, nets *risk.Networks) *risk.Engine {
+	return &risk.Engine{History: st, Geo: g, Networks: nets, Policy: risk.DefaultPolicy(), Now: clk.Now}
 }
 
 func TestPlacesFromARealDatabase(t *testing.T) {
@@ -102,10 +100,10 @@ func TestPlacesFromARealDatabase(t *testing.T) {
 }
 
 func TestSignals(t *testing.T) {
-	bothStores(t, func(t *testing.T, st store.Store) {
+	testdb.Each(t, func(t *testing.T, st *sqlstore.DB) {
 		ctx := context.Background()
 		t0 := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
-		clk := &clock{t0}
+		clk := testclock.New(t0)
 		nets := networks(t, "100.64.0.0/16 hosting\n# comment\n192.0.2.128/25 Tor exit\n")
 		e := engine(t, st, clk, geo(t), nets)
 		acct := keys.ID()
@@ -129,7 +127,7 @@ func TestSignals(t *testing.T) {
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
-				clk.t = t0.Add(-48 * time.Hour).Add(c.after)
+				clk.Set(t0.Add(-48 * time.Hour).Add(c.after))
 				knownIP := c.ip == "203.0.113.7"
 				d, err := e.Assess(ctx, risk.Attempt{AccountID: acct, IP: c.ip, KnownDevice: c.known, KnownIP: knownIP})
 				if err != nil {
@@ -141,14 +139,14 @@ func TestSignals(t *testing.T) {
 			})
 		}
 		t.Run("without geo data a new IP is all that can be said", func(t *testing.T) {
-			clk.t = t0
+			clk.Set(t0)
 			d, _ := engine(t, st, clk, nil, nil).Assess(ctx, risk.Attempt{AccountID: acct, IP: "198.51.100.4", KnownDevice: true})
 			if !slices.Equal(d.Reasons, []string{"new_ip"}) || !d.StepUp {
 				t.Fatalf("%+v", d)
 			}
 		})
 		t.Run("failures on the account", func(t *testing.T) {
-			clk.t = t0
+			clk.Set(t0)
 			for i := 0; i < 5; i++ {
 				record(t, st, acct, "203.0.113.50", "wrong_password", t0.Add(-time.Duration(i)*time.Minute))
 			}
@@ -164,10 +162,10 @@ func TestSignals(t *testing.T) {
 // password, is blocked, and an account it never touched signs in from
 // elsewhere as usual.
 func TestCredentialStuffing(t *testing.T) {
-	bothStores(t, func(t *testing.T, st store.Store) {
+	testdb.Each(t, func(t *testing.T, st *sqlstore.DB) {
 		ctx := context.Background()
 		t0 := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
-		clk := &clock{t0}
+		clk := testclock.New(t0)
 		e := engine(t, st, clk, geo(t), nil)
 		for i := 0; i < 25; i++ {
 			record(t, st, keys.ID(), "198.51.100.66", "wrong_password", t0.Add(-time.Duration(i)*20*time.Second))
@@ -181,7 +179,7 @@ func TestCredentialStuffing(t *testing.T) {
 		if !d.Block || !slices.Contains(d.Reasons, "ip_many_accounts:25") || !slices.Contains(d.Reasons, "ip_failures:25") {
 			t.Fatalf("%+v", d)
 		}
-		clk.t = t0.Add(11 * time.Minute) // the window has passed
+		clk.Set(t0.Add(11 * time.Minute)) // the window has passed
 		if d, _ := e.Assess(ctx, risk.Attempt{AccountID: victim, IP: "198.51.100.66", KnownDevice: true, KnownIP: true}); d.Block {
 			t.Fatalf("still blocked after the window: %+v", d)
 		}
@@ -204,11 +202,6 @@ func TestNetworksFileErrorsNameTheLine(t *testing.T) {
 	if _, err := risk.LoadNetworks(p); err == nil || !bytes.Contains([]byte(err.Error()), []byte("line 2")) {
 		t.Fatalf("%v", err)
 	}
-}
-
-func bothStores(t *testing.T, fn func(t *testing.T, st store.Store)) {
-	t.Run("sqlite", func(t *testing.T) { fn(t, testdb.SQLite(t)) })
-	t.Run("postgres", func(t *testing.T) { fn(t, testdb.Postgres(t)) })
 }
 
 // The risk decision with a loaded database and 10,000 events on the
@@ -238,7 +231,7 @@ func BenchmarkAssess(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			e := engine(b, st, &clock{t0}, geo(b), networks(b, "100.64.0.0/16 hosting\n"))
+			e := engine(b, st, testclock.New(t0), geo(b), networks(b, "100.64.0.0/16 hosting\n"))
 			lat := make([]time.Duration, 0, b.N)
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {

@@ -94,3 +94,10 @@ type Engine struct {
 func Engines() []Engine {
 	return []Engine{{"sqlite", SQLite}, {"postgres", Postgres}}
 }
+
+// Each runs fn on a new database of every engine.
+func Each(t *testing.T, fn func(t *testing.T, db *sqlstore.DB)) {
+	for _, e := range Engines() {
+		t.Run(e.Name, func(t *testing.T) { fn(t, e.Open(t)) })
+	}
+}
