@@ -53,6 +53,9 @@ type Instance struct {
 	MailCheck *mailcheck.Checker
 	Handler   http.Handler
 	Log       *slog.Logger
+	// release frees what the services hold open (GeoIP readers, idle
+	// SMTP connections) once nothing uses them any more.
+	release []func()
 }
 
 // Options are what tests change besides the config.
@@ -125,13 +128,16 @@ func New(ctx context.Context, c config.Config, log *slog.Logger, o Options) (*In
 	dkimKeys.Only(c.Mail.DKIM.Algorithms)
 	sender := o.Sender
 	dev := map[string]bool{}
+	var release []func()
 	if sender == nil {
 		devBox := notify.DevMailbox{Log: log}
 		ch := notify.Channels{}
 		if c.DevMode() {
 			ch[notify.Email], dev[notify.Email] = devBox, true
 		} else {
-			ch[notify.Email] = notify.NewSMTP(c.Mail.SMTP.Host, c.Mail.SMTP.Port, c.Mail.SMTP.Username, c.Mail.SMTP.Password, c.Mail.SMTP.TLS, dkimKeys)
+			relay := notify.NewSMTP(c.Mail.SMTP.Host, c.Mail.SMTP.Port, c.Mail.SMTP.Username, c.Mail.SMTP.Password, c.Mail.SMTP.TLS, dkimKeys)
+			ch[notify.Email] = relay
+			release = append(release, relay.Close)
 		}
 		switch tw := c.SMS.Twilio; {
 		case c.SMSGateway():
@@ -202,7 +208,13 @@ func New(ctx context.Context, c config.Config, log *slog.Logger, o Options) (*In
 		st.Close()
 		return nil, err
 	}
-	return &Instance{MailCheck: checker, Config: c, Store: st, Keys: k, Flow: fs, Accounts: accts, Outbox: out, Jobs: queue, Handler: h, Log: log}, nil
+	release = append(release, func() {
+		if err := geo.Close(); err != nil {
+			log.Warn("closing GeoIP databases", "err", err)
+		}
+	})
+	return &Instance{MailCheck: checker, Config: c, Store: st, Keys: k, Flow: fs, Accounts: accts, Outbox: out, Jobs: queue, Handler: h, Log: log,
+		release: release}, nil
 }
 
 // MailChecker assembles the mail check from the configuration: ward's
@@ -253,14 +265,21 @@ func MailChecker(c config.Config, msgs mailcheck.Messages, k *keys.Keys, dk *dki
 
 // Serve runs the HTTP server, the outbox worker and the clean-up of
 // expired records until ctx ends, then shuts down gracefully.
+//
+// Stopping drains before it closes: River's graceful stop first, so that
+// deliveries in flight finish and are recorded (the HTTP server still
+// answers meanwhile; what it queues waits durably for the next start),
+// then the HTTP server, then what both used.
 func (in *Instance) Serve(ctx context.Context, ln net.Listener) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	if err := in.Jobs.Start(ctx); err != nil {
+	// River's context must outlive ctx: cancelling the context River was
+	// started with is its abrupt stop, which cancels running deliveries.
+	if err := in.Jobs.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("starting delivery workers: %w", err)
 	}
+	sweepCtx, stopSweep := context.WithCancel(ctx)
+	defer stopSweep()
 	var wg sync.WaitGroup
-	wg.Go(func() { in.sweep(ctx) })
+	wg.Go(func() { in.sweep(sweepCtx) })
 	hs := &http.Server{Handler: in.Handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second,
 		IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(in.Log.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 1)
@@ -270,16 +289,23 @@ func (in *Instance) Serve(ctx context.Context, ln net.Listener) error {
 	case <-ctx.Done():
 	case err = <-errc:
 	}
-	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer scancel()
-	hs.Shutdown(sctx)
-	if err := in.Jobs.Stop(sctx); err != nil {
-		in.Log.Warn("stopping delivery workers", "err", err)
-	}
-	cancel()
-	wg.Wait()
+	// A delivery is given as long as a mail relay may take (the queue's
+	// lease); whatever is still running then is left to the next start.
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
+	}
+	sctx, scancel := context.WithTimeout(context.Background(), in.Config.Mail.OutboxLease.D()+5*time.Second)
+	defer scancel()
+	if serr := in.Jobs.Stop(sctx); serr != nil {
+		err = errors.Join(err, fmt.Errorf("stopping delivery workers: %w", serr))
+	}
+	if serr := hs.Shutdown(sctx); serr != nil {
+		err = errors.Join(err, fmt.Errorf("stopping the HTTP server: %w", serr))
+	}
+	stopSweep()
+	wg.Wait()
+	for _, free := range in.release {
+		free()
 	}
 	return err
 }

@@ -1,6 +1,7 @@
 package risk
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 
@@ -130,3 +131,17 @@ func (g *Geo) Lookup(ip string) Place {
 
 // Describe names ip's place in lang, "" when unknown. Mails and pages use it.
 func (g *Geo) Describe(ip, lang string) string { return g.Lookup(ip).Name(lang) }
+
+// Close closes the databases (a nil Geo has none).
+func (g *Geo) Close() error {
+	if g == nil {
+		return nil
+	}
+	var err error
+	for _, r := range []*geoip2.Reader{g.city, g.asn} {
+		if r != nil {
+			err = errors.Join(err, r.Close())
+		}
+	}
+	return err
+}

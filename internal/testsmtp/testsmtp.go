@@ -26,6 +26,9 @@ type Relay struct {
 	// (once per message) that a DATA is waiting.
 	hold chan struct{}
 	held chan struct{}
+	// accept: a held DATA is accepted once released (a slow relay), not
+	// refused (a delivery cut off).
+	accept bool
 }
 
 // Hold makes every DATA wait, mid-delivery, until Release. The returned
@@ -33,8 +36,18 @@ type Relay struct {
 func (r *Relay) Hold() <-chan struct{} {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.hold, r.held = make(chan struct{}), make(chan struct{}, 16)
+	r.hold, r.held, r.accept = make(chan struct{}), make(chan struct{}, 16), false
 	return r.held
+}
+
+// Slow makes every DATA wait until Release and then accepts it: a
+// delivery that is still in progress when something else happens.
+func (r *Relay) Slow() <-chan struct{} {
+	held := r.Hold()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.accept = true
+	return held
 }
 
 // Release lets held deliveries go on.
@@ -124,12 +137,14 @@ func (s *session) Data(rd io.Reader) error {
 		return err
 	}
 	s.r.mu.Lock()
-	hold, held := s.r.hold, s.r.held
+	hold, held, accept := s.r.hold, s.r.held, s.r.accept
 	s.r.mu.Unlock()
 	if hold != nil {
 		held <- struct{}{}
 		<-hold
-		return &smtp.SMTPError{Code: 451, Message: "held by the test"}
+		if !accept {
+			return &smtp.SMTPError{Code: 451, Message: "held by the test"}
+		}
 	}
 	s.r.mu.Lock()
 	defer s.r.mu.Unlock()

@@ -1,0 +1,86 @@
+package instance_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/wardhq/ward/account"
+	"github.com/wardhq/ward/config"
+	"github.com/wardhq/ward/instance"
+	"github.com/wardhq/ward/internal/testdb"
+	"github.com/wardhq/ward/internal/testsmtp"
+	"github.com/wardhq/ward/notify"
+	"github.com/wardhq/ward/store"
+)
+
+// A delivery in progress when ward is told to stop (SIGTERM cancels
+// Serve's context) completes and is recorded once: the queue drains
+// before anything closes.
+func TestStopLetsADeliveryInProgressFinish(t *testing.T) {
+	for _, engine := range []string{"sqlite", "postgres"} {
+		t.Run(engine, func(t *testing.T) { stopDuringDelivery(t, engine) })
+	}
+}
+
+func stopDuringDelivery(t *testing.T, engine string) {
+	{
+		relay := testsmtp.Start(t)
+		held := relay.Slow()
+		c := config.Default()
+		c.DataDir = t.TempDir()
+		c.Mail.From = "Example Security <security@mail.example.com>"
+		c.Mail.SMTP.Host, c.Mail.SMTP.Port, c.Mail.SMTP.TLS = relay.Host, relay.Port, "none"
+		if engine == "postgres" {
+			c.Database.Driver, c.Database.DSN = "postgres", testdb.PostgresDSN(t)
+		}
+		in, err := instance.New(context.Background(), c, slog.New(slog.NewTextHandler(io.Discard, nil)), instance.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer in.Store.Close()
+		if _, err := in.Accounts.Create(context.Background(), account.NewAccount{Email: "rio@example.jp"}); err != nil {
+			t.Fatal(err)
+		}
+		ln, _ := net.Listen("tcp", "127.0.0.1:0")
+		ctx, sigterm := context.WithCancel(context.Background())
+		served := make(chan error, 1)
+		go func() { served <- in.Serve(ctx, ln) }()
+		res, err := http.Post("http://"+ln.Addr().String()+"/api/v1/sign-in/code", "application/json",
+			bytes.NewReader([]byte(`{"email":"rio@example.jp"}`)))
+		if err != nil || res.StatusCode != 200 {
+			t.Fatalf("start: %v %v", err, res)
+		}
+		var p struct{ Flow string }
+		json.NewDecoder(res.Body).Decode(&p)
+		res.Body.Close()
+		select {
+		case <-held: // the relay has the mail's DATA and has not answered
+		case <-time.After(20 * time.Second):
+			t.Fatal("no delivery reached the relay")
+		}
+		sigterm()
+		go func() { time.Sleep(300 * time.Millisecond); relay.Release() }()
+		select {
+		case err := <-served:
+			if err != nil {
+				t.Fatalf("Serve: %v", err)
+			}
+		case <-time.After(60 * time.Second):
+			t.Fatal("Serve did not return")
+		}
+		ms, err := in.Store.MessagesTo(context.Background(), "rio@example.jp", 10)
+		if err != nil || len(ms) != 1 {
+			t.Fatalf("messages: %v %v", ms, err)
+		}
+		if ms[0].Kind != notify.KindCode || ms[0].Status != store.MessageSent || ms[0].Attempts != 1 || len(relay.Received()) != 1 {
+			t.Fatalf("the delivery in progress at stop: status %s after %d attempts, relay got %d", ms[0].Status, ms[0].Attempts, len(relay.Received()))
+		}
+	}
+}
