@@ -3,6 +3,7 @@ package flow
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -159,7 +160,11 @@ func (s *Service) RemoveContact(ctx context.Context, c Client, sess store.Sessio
 
 // Contacts lists the account's contacts for its owner.
 func (s *Service) Contacts(ctx context.Context, sess store.Session) ([]store.Contact, error) {
-	return s.Store.ContactsByAccount(ctx, sess.AccountID)
+	cs, err := s.Store.ContactsByAccount(ctx, sess.AccountID)
+	if err != nil {
+		return nil, fmt.Errorf("reading contacts: %w", err)
+	}
+	return cs, nil
 }
 
 // ConfirmContact is the link in the mail to an existing contact: the new

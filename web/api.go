@@ -220,7 +220,7 @@ func toSessionJSON(x store.Session, current string) sessionJSON {
 }
 
 func (s *Server) apiSession(w http.ResponseWriter, r *http.Request, sess store.Session) {
-	a, err := s.Store.AccountByID(r.Context(), sess.AccountID)
+	a, err := s.Flow.Account(r.Context(), sess)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -264,7 +264,7 @@ func (s *Server) apiActivity(w http.ResponseWriter, r *http.Request, sess store.
 		}
 		before = t
 	}
-	evs, err := s.Store.Events(r.Context(), sess.AccountID, before, limit)
+	evs, err := s.Flow.Activity(r.Context(), sess, "", before, limit)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -281,7 +281,7 @@ func (s *Server) apiActivity(w http.ResponseWriter, r *http.Request, sess store.
 }
 
 func (s *Server) apiSessions(w http.ResponseWriter, r *http.Request, sess store.Session) {
-	list, err := s.Store.SessionsByAccount(r.Context(), sess.AccountID, s.Now())
+	list, err := s.Flow.LiveSessions(r.Context(), sess)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

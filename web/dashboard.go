@@ -136,10 +136,14 @@ func (s *Server) place(ip, lang string) string {
 }
 
 // fillAccount loads the dashboard: one page of activity (filtered, from
-// a cursor), the signed-in devices, and who the account is.
-func (s *Server) fillAccount(r *http.Request, v *view, sess store.Session) {
+// a cursor), the signed-in devices, and who the account is. Any read that
+// fails fails the page.
+func (s *Server) fillAccount(r *http.Request, v *view, sess store.Session) error {
 	ctx := r.Context()
-	v.Account, _ = s.Store.AccountByID(ctx, sess.AccountID)
+	var err error
+	if v.Account, err = s.Flow.Account(ctx, sess); err != nil {
+		return err
+	}
 	d := &dashboard{Filters: activityFilters}
 	v.Dash = d
 	q := r.URL.Query()
@@ -149,12 +153,12 @@ func (s *Server) fillAccount(r *http.Request, v *view, sess store.Session) {
 			before = t
 		}
 	}
-	var evs []store.Event
 	if f := q.Get("result"); slices.Contains(activityFilters, f) {
 		d.Filter = f
-		evs, _ = s.Store.EventsWithResult(ctx, sess.AccountID, f, before, activityPage)
-	} else {
-		evs, _ = s.Store.Events(ctx, sess.AccountID, before, activityPage)
+	}
+	evs, err := s.Flow.Activity(ctx, sess, d.Filter, before, activityPage)
+	if err != nil {
+		return err
 	}
 	confirmed := map[string]bool{}
 	for _, e := range evs {
@@ -175,12 +179,17 @@ func (s *Server) fillAccount(r *http.Request, v *view, sess store.Session) {
 	if len(evs) == activityPage {
 		d.NextBefore = evs[len(evs)-1].At.Format(time.RFC3339Nano)
 	}
-	if ns, err := s.Flow.Notifications(ctx, sess); err == nil {
-		for i := 0; i+1 < len(ns); i += 2 {
-			d.Notices = append(d.Notices, noticeRow{Event: ns[i].Event, Channels: ns[i : i+2]})
-		}
+	ns, err := s.Flow.Notifications(ctx, sess)
+	if err != nil {
+		return err
 	}
-	contacts, _ := s.Store.ContactsByAccount(ctx, sess.AccountID)
+	for i := 0; i+1 < len(ns); i += 2 {
+		d.Notices = append(d.Notices, noticeRow{Event: ns[i].Event, Channels: ns[i : i+2]})
+	}
+	contacts, err := s.Flow.Contacts(ctx, sess)
+	if err != nil {
+		return err
+	}
 	for _, ct := range contacts {
 		row := contactRow{Contact: ct}
 		if ct.RecoveryAfter != nil && s.Now().Before(*ct.RecoveryAfter) {
@@ -188,12 +197,18 @@ func (s *Server) fillAccount(r *http.Request, v *view, sess store.Session) {
 		}
 		d.Contacts = append(d.Contacts, row)
 	}
-	devices, _ := s.Store.DevicesByAccount(ctx, sess.AccountID)
+	devices, err := s.Flow.Devices(ctx, sess)
+	if err != nil {
+		return err
+	}
 	firstSeen := map[string]time.Time{}
 	for _, dv := range devices {
 		firstSeen[dv.ID] = dv.FirstSeen
 	}
-	list, _ := s.Store.SessionsByAccount(ctx, sess.AccountID, s.Now())
+	list, err := s.Flow.LiveSessions(ctx, sess)
+	if err != nil {
+		return err
+	}
 	for _, x := range list {
 		row := deviceRow{sessionJSON: toSessionJSON(x, sess.ID), Place: s.place(x.IP, v.Lang), FirstSeen: firstSeen[x.DeviceID]}
 		if row.FirstSeen.IsZero() {
@@ -201,13 +216,17 @@ func (s *Server) fillAccount(r *http.Request, v *view, sess store.Session) {
 		}
 		d.Devices = append(d.Devices, row)
 	}
+	return nil
 }
 
 // accountError shows the dashboard again with what went wrong.
 func (s *Server) accountError(w http.ResponseWriter, r *http.Request, sess store.Session, err error) {
 	v := s.view(r, "account")
 	status := s.explain(r, v, err)
-	s.fillAccount(r, v, sess)
+	if err := s.fillAccount(r, v, sess); err != nil {
+		s.afterAction(w, r, err)
+		return
+	}
 	s.render(w, r, status, "account", v)
 }
 
@@ -221,7 +240,10 @@ func (s *Server) pageAccount(w http.ResponseWriter, r *http.Request, sess store.
 	case "notifications":
 		v.Notice = tr(v.Lang, "notifications_saved")
 	}
-	s.fillAccount(r, v, sess)
+	if err := s.fillAccount(r, v, sess); err != nil {
+		s.afterAction(w, r, err)
+		return
+	}
 	s.render(w, r, http.StatusOK, "account", v)
 }
 
@@ -264,7 +286,11 @@ func (s *Server) routeDashboard(mux *http.ServeMux) {
 // that signs out every other device and sets a new password.
 func (s *Server) pageSecure(w http.ResponseWriter, r *http.Request, sess store.Session) {
 	v := s.view(r, "secure")
-	v.Account, _ = s.Store.AccountByID(r.Context(), sess.AccountID)
+	var err error
+	if v.Account, err = s.Flow.Account(r.Context(), sess); err != nil {
+		s.afterAction(w, r, err)
+		return
+	}
 	d := &dashboard{Flagged: r.URL.Query().Get("event")}
 	if r.Method == http.MethodPost {
 		d.Flagged = r.PostFormValue("event")
@@ -280,8 +306,16 @@ func (s *Server) pageSecure(w http.ResponseWriter, r *http.Request, sess store.S
 			v.Notice = tr(v.Lang, "secure_done")
 		}
 	}
-	changes, _ := s.Flow.SecurityChanges(r.Context(), sess, s.Now().Add(-30*24*time.Hour))
-	contacts, _ := s.Store.ContactsByAccount(r.Context(), sess.AccountID)
+	changes, err := s.Flow.SecurityChanges(r.Context(), sess, s.Now().Add(-30*24*time.Hour))
+	if err != nil {
+		s.afterAction(w, r, err)
+		return
+	}
+	contacts, err := s.Flow.Contacts(r.Context(), sess)
+	if err != nil {
+		s.afterAction(w, r, err)
+		return
+	}
 	for _, e := range changes {
 		row := s.row(e, v.Lang, v.Loc)
 		switch {

@@ -308,9 +308,12 @@ func (s *Server) pageSignedIn(h signedInHandler) http.HandlerFunc {
 			s.render(w, r, s.explain(r, v, err), "message", v)
 			return
 		}
-		if a, err := s.Store.AccountByID(r.Context(), sess.AccountID); err == nil {
-			r = r.WithContext(context.WithValue(r.Context(), accountLangKey, a.Language))
+		a, err := s.Flow.Account(r.Context(), sess)
+		if err != nil {
+			s.afterAction(w, r, err)
+			return
 		}
+		r = r.WithContext(context.WithValue(r.Context(), accountLangKey, a.Language))
 		h(w, r, sess)
 	}
 }
@@ -361,18 +364,18 @@ func (s *Server) devMessages(r *http.Request) ([]devMail, error) {
 	if tok := r.URL.Query().Get("flow"); tok != "" {
 		// The messages of one flow, named by its client token: what a test
 		// or the load driver waits for after starting a sign-in.
-		f, ferr := s.Store.FlowByTokenHash(r.Context(), keys.HashToken(tok))
+		f, ferr := s.Mailbox.FlowByTokenHash(r.Context(), keys.HashToken(tok))
 		if errors.Is(ferr, store.ErrNotFound) {
 			return nil, nil
 		}
 		if ferr != nil {
 			return nil, ferr
 		}
-		ms, err = s.Store.MessagesByFlow(r.Context(), f.ID)
+		ms, err = s.Mailbox.MessagesByFlow(r.Context(), f.ID)
 	} else if to := r.URL.Query().Get("to"); to != "" {
-		ms, err = s.Store.MessagesTo(r.Context(), strings.ToLower(strings.TrimSpace(to)), limit)
+		ms, err = s.Mailbox.MessagesTo(r.Context(), strings.ToLower(strings.TrimSpace(to)), limit)
 	} else {
-		ms, err = s.Store.RecentMessages(r.Context(), 50)
+		ms, err = s.Mailbox.RecentMessages(r.Context(), 50)
 	}
 	if err != nil {
 		return nil, err

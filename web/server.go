@@ -30,12 +30,21 @@ import (
 	"github.com/wardhq/ward/throttle"
 )
 
+// Mailbox is the outbox as the dev mailbox reads it.
+type Mailbox interface {
+	FlowByTokenHash(ctx context.Context, hash string) (store.Flow, error)
+	MessagesByFlow(ctx context.Context, flowID string) ([]store.Message, error)
+	MessagesTo(ctx context.Context, recipient string, limit int) ([]store.Message, error)
+	RecentMessages(ctx context.Context, limit int) ([]store.Message, error)
+}
+
 // Server holds what the handlers need.
 type Server struct {
 	Flow     *flow.Service
 	Accounts *account.Service
 	Sessions *session.Manager
-	Store    store.Store
+	// Mailbox is read only by the dev mailbox pages.
+	Mailbox  Mailbox
 	Composer *notify.Composer
 	// Places names where an IP is (nil: unknown).
 	Places interface {
