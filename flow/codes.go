@@ -2,12 +2,17 @@ package flow
 
 import (
 	"context"
+	"crypto/hmac"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
+	"strings"
 	"time"
 
+	"github.com/wardhq/ward/account"
 	"github.com/wardhq/ward/activity"
+	"github.com/wardhq/ward/audit"
 	"github.com/wardhq/ward/keys"
 	"github.com/wardhq/ward/notify"
 	"github.com/wardhq/ward/otp"
@@ -176,4 +181,326 @@ func (s *Service) sendCode(ctx context.Context, q store.Queries, j codeJob) erro
 	}
 	return activity.Record(ctx, q, now, store.Event{AccountID: f.AccountID, Kind: activity.CodeSent, Result: activity.Sent,
 		Method: f.Channel, IP: c.IP, Device: s.device(c), FlowID: f.ID, Reasons: []string{purpose}})
+}
+
+func purposeOf(kind string) string {
+	switch kind {
+	case KindStepUp:
+		return otp.PurposeStepUp
+	case KindReset:
+		return otp.PurposeReset
+	case KindAddContact:
+		return otp.PurposeVerify
+	case KindReauth:
+		return otp.PurposeConfirmChange
+	}
+	return otp.PurposeSignIn
+}
+
+func (s *Service) codeMAC(f store.Flow, purpose, channel, recipientKey, code string) string {
+	return s.Keys.CodeMAC(f.ID, purpose, channel, recipientKey, code)
+}
+
+// checkSendLimits refuses a new code when the recipient or the IP has had
+// too many lately. The counts live in the database, so they hold across
+// every instance sharing it.
+func (s *Service) checkSendLimits(ctx context.Context, q store.Queries, recipientKey, ip string, owner bool, now time.Time) error {
+	l := s.Limits
+	if owner {
+		// The owner's own known device is not held to the address's
+		// quota: a stranger using it up must not lock the owner out.
+		l.PerRecipientHour, l.PerRecipientDay = 0, 0
+	}
+	for _, lim := range []struct {
+		n      int
+		window time.Duration
+		count  func() (int, error)
+		what   string
+	}{
+		{l.PerRecipientHour, time.Hour, func() (int, error) { return q.CountCodesToRecipient(ctx, recipientKey, now.Add(-time.Hour)) }, "this address"},
+		{l.PerRecipientDay, 24 * time.Hour, func() (int, error) { return q.CountCodesToRecipient(ctx, recipientKey, now.Add(-24*time.Hour)) }, "this address"},
+		{l.PerIPHour, time.Hour, func() (int, error) { return q.CountCodesFromIP(ctx, throttle.Source(ip), now.Add(-time.Hour)) }, "your network"},
+	} {
+		if lim.n <= 0 {
+			continue
+		}
+		n, err := lim.count()
+		if err != nil {
+			return err
+		}
+		if n >= lim.n {
+			s.Audit.Record(ctx, audit.RateLimited, "refused", slog.String("limit", "codes_to_"+strings.ReplaceAll(lim.what, " ", "_")))
+			return retryLater(ErrRateLimited, now.Add(lim.window/time.Duration(lim.n)),
+				"too many codes were sent to %s recently; try again later or use another method", lim.what)
+		}
+	}
+	return nil
+}
+
+func (s *Service) pending(f store.Flow, tok string, cd store.Code, reasons []string) *Pending {
+	return &Pending{Token: tok, Kind: f.Kind, Channel: f.Channel, Destination: account.Mask(contactKind(f.Channel), f.Recipient),
+		ExpiresAt: cd.ExpiresAt, ResendAfter: cd.CreatedAt.Add(s.Limits.ResendCooldown), Reasons: reasons}
+}
+
+// Resend replaces the flow's code with a new one. The old code stops
+// working; failures already counted stay counted.
+func (s *Service) Resend(ctx context.Context, c Client, token string) (*Pending, error) {
+	now := s.Now().UTC()
+	f, err := s.flowFor(ctx, token, now)
+	if err != nil {
+		return nil, err
+	}
+	if f.State != stateCodeSent {
+		return nil, fail(ErrFlowInvalid, "this code is no longer needed; start again")
+	}
+	send, err := s.isContact(ctx, f.AccountID, f.Channel, f.Recipient, f.Kind == KindReset)
+	if err != nil {
+		return nil, err
+	}
+	return s.reissue(ctx, c, f, token, send, now)
+}
+
+// isContact reports whether recipient is a verified contact of the account:
+// codes go nowhere else.
+func (s *Service) isContact(ctx context.Context, accountID, channel, recipient string, recovery bool) (bool, error) {
+	if accountID == "" {
+		return false, nil
+	}
+	cs, err := s.Store.ContactsByAccount(ctx, accountID)
+	if err != nil {
+		return false, err
+	}
+	for _, ct := range cs {
+		if ct.Kind == contactKind(channel) && ct.Value == recipient && ct.VerifiedAt != nil {
+			// A contact added lately cannot yet recover the account.
+			return !recovery || recoverable(ct, s.Now()), nil
+		}
+	}
+	return false, nil
+}
+
+// cooledDown refuses a new code for f until the resend cooldown since its
+// current one has passed. The caller holds the flow's lock.
+func (s *Service) cooledDown(ctx context.Context, q store.Queries, f store.Flow, now time.Time) error {
+	cur, err := q.CurrentCode(ctx, f.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if next := cur.CreatedAt.Add(s.Limits.ResendCooldown); now.Before(next) {
+		return retryLater(ErrRateLimited, next, "wait a moment before asking for another code")
+	}
+	return nil
+}
+
+// reissue replaces the flow's code with one to f's (possibly new) recipient.
+func (s *Service) reissue(ctx context.Context, c Client, f store.Flow, token string, send bool, now time.Time) (*Pending, error) {
+	lang := s.language(ctx, f.AccountID)
+	var cd store.Code
+	err := s.Store.InTx(ctx, func(q store.Queries) error {
+		// The cooldown check and the new code are one step: parallel
+		// resends send one code.
+		if err := q.Lock(ctx, "flow:"+f.ID); err != nil {
+			return err
+		}
+		if err := s.cooledDown(ctx, q, f, now); err != nil {
+			return err
+		}
+		if err := q.ReplaceCodes(ctx, f.ID, now); err != nil {
+			return err
+		}
+		if err := q.SetFlowRecipient(ctx, f.ID, f.Channel, f.Recipient); err != nil {
+			return err
+		}
+		var err error
+		cd, err = s.issue(ctx, q, f, lang, c, send, now)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.pending(f, token, cd, nil), nil
+}
+
+// Verify checks a code typed for the flow. On success a sign-in or
+// step-up ends with a session; a reset moves on to choosing a password.
+// The checks (factor usable, code live, below its tries) and what follows
+// them are one transaction under the counter's lock, so a burst of guesses
+// counts no more than the same guesses one at a time.
+func (s *Service) Verify(ctx context.Context, c Client, token, input string) (*Result, error) {
+	now := s.Now().UTC()
+	f, err := s.flowFor(ctx, token, now)
+	if err != nil {
+		return nil, err
+	}
+	if f.State != stateCodeSent {
+		s.Audit.Record(ctx, audit.CodeReplay, "refused", slog.String("flow_id", f.ID), slog.String("state", f.State))
+		return nil, fail(ErrFlowInvalid, "this code was already used; start again")
+	}
+	typed, ferr := otp.Normalize(input, s.Limits.Digits)
+	var fe *otp.FormatError
+	if ferr != nil && !(errors.As(ferr, &fe) && fe.CountsAsAttempt) {
+		e := fail(ErrInvalidInput, "codes are %d digits", s.Limits.Digits)
+		e.Field = "code"
+		return nil, e
+	}
+	factor := factorFor(f.Channel)
+	var res *Result
+	var wrong error // a wrong code is an answer, and its count is kept
+	err = s.Store.InTx(ctx, func(q store.Queries) error {
+		res, wrong = nil, nil
+		counter, err := s.counterSubject(ctx, q, f.Subject, f.AccountID, c)
+		if err != nil {
+			return err
+		}
+		if err := q.Lock(ctx, "failures:"+counter+":"+factor); err != nil {
+			return err
+		}
+		if err := s.factorUsable(ctx, q, counter, factor, f.Kind == KindReset, now); err != nil {
+			return err
+		}
+		cd, err := q.CurrentCode(ctx, f.ID)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return fail(ErrFlowInvalid, "no code is waiting; ask for a new one")
+		case err != nil:
+			return err
+		case cd.UsedAt != nil:
+			s.Audit.Record(ctx, audit.CodeReplay, "refused", slog.String("flow_id", f.ID))
+			return fail(ErrFlowInvalid, "this code was already used; start again")
+		case cd.Failures >= s.Limits.MaxCodeFailures:
+			return fail(ErrTooManyAttempts, "too many wrong tries for this code; ask for a new code")
+		case !now.Before(cd.ExpiresAt):
+			return fail(ErrCodeExpired, "this code has expired; ask for a new code")
+		}
+		// Always compute the MAC, even for malformed input, so timing does
+		// not depend on the input's shape.
+		want := s.codeMAC(f, cd.Purpose, cd.Channel, cd.RecipientKey, typed)
+		if ferr != nil || !hmac.Equal([]byte(want), []byte(cd.Hash)) || f.AccountID == "" {
+			wrong, err = s.wrongCode(ctx, q, c, f, cd, counter, factor, now)
+			return err
+		}
+		res, err = s.rightCode(ctx, q, c, f, cd, counter, factor, now)
+		return err
+	})
+	if errors.Is(err, store.ErrConflict) {
+		// Another request used this code a moment ago.
+		return nil, fail(ErrFlowInvalid, "this code was already used; start again")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if wrong != nil {
+		return nil, wrong
+	}
+	return res, nil
+}
+
+// wrongCode counts a wrong code against the code and the factor, and
+// returns the answer for the person.
+func (s *Service) wrongCode(ctx context.Context, q store.Queries, c Client, f store.Flow, cd store.Code, counter, factor string, now time.Time) (error, error) {
+	n, err := q.AddCodeFailure(ctx, cd.ID, s.Limits.MaxCodeFailures)
+	if errors.Is(err, store.ErrConflict) {
+		return fail(ErrTooManyAttempts, "too many wrong tries for this code; ask for a new code"), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	fc, err := s.countFailure(ctx, q, counter, factor, f.AccountID, now)
+	if err != nil {
+		return nil, err
+	}
+	if f.AccountID != "" {
+		if err := activity.Record(ctx, q, now, store.Event{AccountID: f.AccountID, Kind: activity.CodeFailed, Result: activity.WrongCode,
+			Method: f.Channel, IP: c.IP, Device: s.device(c), FlowID: f.ID, Reasons: []string{cd.Purpose}}); err != nil {
+			return nil, err
+		}
+	}
+	return s.wrongCodeAnswer(f, n, fc), nil
+}
+
+func (s *Service) wrongCodeAnswer(f store.Flow, n int, fc store.FailureCounter) error {
+	switch {
+	case fc.DisabledAt != nil && f.Kind != KindReset:
+		return errFactorDisabled()
+	case n >= s.Limits.MaxCodeFailures:
+		e := fail(ErrTooManyAttempts, "too many wrong tries for this code; ask for a new code")
+		if fc.LockedUntil != nil {
+			e.RetryAt = *fc.LockedUntil
+		}
+		return e
+	}
+	left := s.Limits.MaxCodeFailures - n
+	e := fail(ErrWrongCode, "that code is not right; %d tries left", left)
+	e.AttemptsLeft = &left
+	if fc.LockedUntil != nil {
+		e.RetryAt = *fc.LockedUntil
+	}
+	return e
+}
+
+// rightCode uses the code and finishes the flow's step, inside the
+// caller's transaction.
+func (s *Service) rightCode(ctx context.Context, q store.Queries, c Client, f store.Flow, cd store.Code, counter, factor string, now time.Time) (*Result, error) {
+	res := &Result{}
+	if err := q.UseCode(ctx, cd.ID, now, s.Limits.MaxCodeFailures); err != nil {
+		return nil, err
+	}
+	next := stateDone
+	if f.Kind == KindReset {
+		next = stateCodeOK
+	}
+	if err := q.AdvanceFlow(ctx, f.ID, stateCodeSent, next, now); err != nil {
+		return nil, err
+	}
+	if err := q.ResetFailures(ctx, counter, factor); err != nil {
+		return nil, err
+	}
+	switch f.Kind {
+	case KindReset:
+		res.State = stateCodeOK
+		return res, nil
+	case KindReauth:
+		res.State = StateConfirmed
+		iss, err := s.rotate(ctx, q, f, c, now)
+		res.Session = iss
+		return res, err
+	case KindAddContact:
+		res.State = StateContactAdded
+		return res, s.addContact(ctx, q, f, c, now)
+	}
+	method := f.Channel + "_code"
+	if f.Kind == KindStepUp {
+		method = "password+" + method
+	}
+	iss, err := s.signIn(ctx, q, f.AccountID, c, method, f.Kind == KindStepUp, now, nil)
+	res.Session, res.State = iss, stateDone
+	return res, err
+}
+
+// Status describes a flow still waiting for a code, for a page that shows
+// where the code went and when another may be asked for.
+func (s *Service) Status(ctx context.Context, token string) (*Pending, error) {
+	f, cd, err := s.waiting(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	p := s.pending(f, token, cd, nil)
+	p.CodeVerified = f.State == stateCodeOK
+	return p, nil
+}
+
+// waiting returns the live flow a token names and its current code.
+func (s *Service) waiting(ctx context.Context, token string) (store.Flow, store.Code, error) {
+	f, err := s.flowFor(ctx, token, s.Now().UTC())
+	if err != nil {
+		return f, store.Code{}, err
+	}
+	cd, err := s.Store.CurrentCode(ctx, f.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return f, cd, fail(ErrFlowInvalid, "no code is waiting; start again")
+	}
+	return f, cd, err
 }

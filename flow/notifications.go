@@ -7,6 +7,7 @@ import (
 
 	"github.com/wardhq/ward/activity"
 	"github.com/wardhq/ward/notify"
+	"github.com/wardhq/ward/risk"
 	"github.com/wardhq/ward/store"
 )
 
@@ -99,4 +100,26 @@ func (s *Service) tellContacts(ctx context.Context, q store.Queries, accountID, 
 		}
 	}
 	return nil
+}
+
+// notifyNewSignIn tells every verified contact about a sign-in from a new
+// device or country, once the account has signed in before.
+func (s *Service) notifyNewSignIn(ctx context.Context, q store.Queries, accountID string, c Client, now time.Time) error {
+	a, err := q.AccountByID(ctx, accountID)
+	if err != nil {
+		return err
+	}
+	return s.tellContacts(ctx, q, accountID, "", notify.Request{Kind: notify.KindNewSignIn, Language: a.Language, IP: c.IP, Device: s.device(c),
+		Place: s.place(c.IP, a.Language)}, now, nil)
+}
+
+// newSignIn reports whether a sign-in should be announced: from a device
+// (or, per the risk reasons, a country) the account had not used, when it
+// had signed in before.
+func newSignIn(q store.Queries, ctx context.Context, accountID string, newDevice bool, reasons []string) (bool, error) {
+	if !newDevice && !risk.Has(reasons, risk.NewCountry) {
+		return false, nil
+	}
+	past, err := q.SignIns(ctx, accountID, 1)
+	return len(past) > 0, err
 }

@@ -3,15 +3,12 @@ package flow
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"strings"
 	"time"
 
 	"github.com/wardhq/ward/account"
 	"github.com/wardhq/ward/activity"
-	"github.com/wardhq/ward/audit"
 	"github.com/wardhq/ward/keys"
-	"github.com/wardhq/ward/notify"
 	"github.com/wardhq/ward/store"
 	"github.com/wardhq/ward/throttle"
 )
@@ -112,76 +109,6 @@ func (s *Service) CompleteReset(ctx context.Context, c Client, token, password s
 	return nil
 }
 
-// newPasswordHash checks a new password against the policy and hashes it.
-func (s *Service) newPasswordHash(ctx context.Context, a store.Account, password string) (string, error) {
-	if err := s.Passwords.Check(password, a.Email); err != nil {
-		return "", inputError(err)
-	}
-	return s.Passwords.Hash(ctx, password)
-}
-
-// setPassword stores the hash, ends every session but keep, logs the
-// change and tells every verified contact.
-func (s *Service) setPassword(ctx context.Context, q store.Queries, a store.Account, hash, keep string, c Client, kind string, now time.Time) error {
-	if err := q.UpdateAccountPassword(ctx, a.ID, hash, now); err != nil {
-		return err
-	}
-	if _, err := q.RevokeOtherSessions(ctx, a.ID, keep, now); err != nil {
-		return err
-	}
-	if err := activity.Record(ctx, q, now, store.Event{AccountID: a.ID, Kind: kind, Result: activity.Success, Method: "password",
-		IP: c.IP, Device: s.device(c)}); err != nil {
-		return err
-	}
-	return s.tellContacts(ctx, q, a.ID, "", notify.Request{Kind: notify.KindPasswordChanged, Language: a.Language, IP: c.IP, Device: s.device(c)}, now, nil)
-}
-
-// ChangePassword changes the password of a signed-in account; the current
-// password is required, and other sessions end.
-func (s *Service) ChangePassword(ctx context.Context, c Client, sess store.Session, current, password string) error {
-	a, err := s.Store.AccountByID(ctx, sess.AccountID)
-	if err != nil {
-		return err
-	}
-	now := s.Now().UTC()
-	if a.PasswordHash == "" {
-		// A first password is a new way in: like every change to security
-		// info, it needs a recent proof that this is the owner.
-		if err := s.needFresh(sess, now); err != nil {
-			return err
-		}
-	}
-	counter := ""
-	if a.PasswordHash != "" {
-		if counter, _, err = s.reserveFailure(ctx, c, s.subject(a.ID, a.Email), a.ID, throttle.FactorPassword, now); err != nil {
-			return err
-		}
-	}
-	ok, err := s.Passwords.Verify(ctx, a.PasswordHash, current, strings.HasSuffix(counter, knownSuffix))
-	if err != nil {
-		return err
-	}
-	if !ok && a.PasswordHash != "" {
-		e := fail(ErrWrongCredentials, "the current password is not right")
-		e.Field = "current_password"
-		return e
-	}
-	hash, err := s.newPasswordHash(ctx, a, password)
-	if err != nil {
-		return err
-	}
-	err = s.Store.InTx(ctx, func(q store.Queries) error {
-		if err := q.ResetFailures(ctx, counter, throttle.FactorPassword); err != nil {
-			return err
-		}
-		return s.setPassword(ctx, q, a, hash, sess.ID, c, activity.PasswordChanged, now)
-	})
-	if err != nil {
-		return err
-	}
-	return nil
-}
-
 // notMineLink makes the single-use "not my account" link for a reset mail,
 // when its recipient is a contact of the account.
 func (s *Service) notMineLink(ctx context.Context, q store.Queries, f store.Flow, now time.Time) (string, error) {
@@ -271,72 +198,4 @@ func (s *Service) ConfirmNotMine(ctx context.Context, c Client, token string) (N
 		return NotMine{}, fail(ErrLinkInvalid, "this link was already used or has expired")
 	}
 	return out, err
-}
-
-// SignOut ends the session on the server.
-func (s *Service) SignOut(ctx context.Context, c Client, sess store.Session) error {
-	return s.EndSession(ctx, c, sess, sess.ID)
-}
-
-// EndSession ends one of the account's sessions (this one or another).
-func (s *Service) EndSession(ctx context.Context, c Client, sess store.Session, target string) error {
-	now := s.Now().UTC()
-	list, err := s.Store.SessionsByAccount(ctx, sess.AccountID, now)
-	if err != nil {
-		return err
-	}
-	for _, x := range list {
-		if x.ID != target {
-			continue
-		}
-		return s.Store.InTx(ctx, func(q store.Queries) error {
-			if err := q.RevokeSession(ctx, target, now); err != nil {
-				return err
-			}
-			return activity.Record(ctx, q, now, store.Event{AccountID: sess.AccountID, Kind: activity.SessionEnded, Result: activity.Success,
-				IP: c.IP, Device: s.device(c), DeviceID: x.DeviceID})
-		})
-	}
-	s.Audit.Record(ctx, audit.ForeignID, "refused", slog.String("account", sess.AccountID), slog.String("session_named", target))
-	return fail(ErrInvalidInput, "no such session")
-}
-
-// EndOtherSessions signs out every session of the account but this one.
-func (s *Service) EndOtherSessions(ctx context.Context, c Client, sess store.Session) (int, error) {
-	now := s.Now().UTC()
-	var n int
-	err := s.Store.InTx(ctx, func(q store.Queries) error {
-		var err error
-		if n, err = q.RevokeOtherSessions(ctx, sess.AccountID, sess.ID, now); err != nil {
-			return err
-		}
-		return activity.Record(ctx, q, now, store.Event{AccountID: sess.AccountID, Kind: activity.SessionEnded, Result: activity.Success,
-			IP: c.IP, Device: s.device(c), Reasons: []string{"signed_out_other_sessions"}})
-	})
-	return n, err
-}
-
-// EnableFactor turns a factor disabled after failures back on; the owner
-// does this from a session opened by another route.
-func (s *Service) EnableFactor(ctx context.Context, c Client, sess store.Session, factor string) error {
-	switch factor {
-	case throttle.FactorPassword, throttle.FactorEmailCode, throttle.FactorSMSCode:
-	default:
-		return fail(ErrInvalidInput, "unknown sign-in method %q", factor)
-	}
-	now := s.Now().UTC()
-	if err := s.needFresh(sess, now); err != nil {
-		return err
-	}
-	a, err := s.Store.AccountByID(ctx, sess.AccountID)
-	if err != nil {
-		return err
-	}
-	return s.Store.InTx(ctx, func(q store.Queries) error {
-		if err := resetAllFailures(ctx, q, s.subject(a.ID, a.Email), factor); err != nil {
-			return err
-		}
-		return activity.Record(ctx, q, now, store.Event{AccountID: a.ID, Kind: activity.FactorEnabled, Result: activity.Success, Method: factor,
-			IP: c.IP, Device: s.device(c)})
-	})
 }

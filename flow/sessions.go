@@ -1,0 +1,53 @@
+package flow
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/wardhq/ward/activity"
+	"github.com/wardhq/ward/audit"
+	"github.com/wardhq/ward/store"
+)
+
+// SignOut ends the session on the server.
+func (s *Service) SignOut(ctx context.Context, c Client, sess store.Session) error {
+	return s.EndSession(ctx, c, sess, sess.ID)
+}
+
+// EndSession ends one of the account's sessions (this one or another).
+func (s *Service) EndSession(ctx context.Context, c Client, sess store.Session, target string) error {
+	now := s.Now().UTC()
+	list, err := s.Store.SessionsByAccount(ctx, sess.AccountID, now)
+	if err != nil {
+		return err
+	}
+	for _, x := range list {
+		if x.ID != target {
+			continue
+		}
+		return s.Store.InTx(ctx, func(q store.Queries) error {
+			if err := q.RevokeSession(ctx, target, now); err != nil {
+				return err
+			}
+			return activity.Record(ctx, q, now, store.Event{AccountID: sess.AccountID, Kind: activity.SessionEnded, Result: activity.Success,
+				IP: c.IP, Device: s.device(c), DeviceID: x.DeviceID})
+		})
+	}
+	s.Audit.Record(ctx, audit.ForeignID, "refused", slog.String("account", sess.AccountID), slog.String("session_named", target))
+	return fail(ErrInvalidInput, "no such session")
+}
+
+// EndOtherSessions signs out every session of the account but this one.
+func (s *Service) EndOtherSessions(ctx context.Context, c Client, sess store.Session) (int, error) {
+	now := s.Now().UTC()
+	var n int
+	err := s.Store.InTx(ctx, func(q store.Queries) error {
+		var err error
+		if n, err = q.RevokeOtherSessions(ctx, sess.AccountID, sess.ID, now); err != nil {
+			return err
+		}
+		return activity.Record(ctx, q, now, store.Event{AccountID: sess.AccountID, Kind: activity.SessionEnded, Result: activity.Success,
+			IP: c.IP, Device: s.device(c), Reasons: []string{"signed_out_other_sessions"}})
+	})
+	return n, err
+}
