@@ -121,10 +121,10 @@ func (s *Service) tellOthers(ctx context.Context, q store.Queries, accountID str
 		if what != "added" || ct.Kind != store.ContactEmail || !recoverable(ct, now) {
 			return nil
 		}
-		tok := keys.Token()
-		req.ConfirmToken = tok
-		return q.CreateLinkToken(ctx, store.LinkToken{ID: keys.ID(), TokenHash: keys.HashToken(tok), Purpose: "confirm_contact",
-			AccountID: accountID, ContactID: changed.ID, CreatedAt: now, ExpiresAt: now.Add(s.Limits.RecoveryWait)})
+		var err error
+		req.ConfirmToken, err = newLink(ctx, q, store.LinkToken{Purpose: linkConfirmContact, AccountID: accountID, ContactID: changed.ID,
+			CreatedAt: now, ExpiresAt: now.Add(s.Limits.RecoveryWait)})
+		return err
 	})
 }
 
@@ -172,10 +172,7 @@ func (s *Service) Contacts(ctx context.Context, sess store.Session) ([]store.Con
 // ConfirmContactInfo first.
 func (s *Service) ConfirmContact(ctx context.Context, c Client, token string) (string, error) {
 	now := s.Now().UTC()
-	lt, err := s.Store.LinkTokenByHash(ctx, keys.HashToken(token))
-	if errors.Is(err, store.ErrNotFound) || err == nil && (lt.Purpose != "confirm_contact" || lt.UsedAt != nil || !now.Before(lt.ExpiresAt)) {
-		return "", fail(ErrLinkInvalid, "this link was already used or has expired")
-	}
+	lt, err := s.link(ctx, token, linkConfirmContact, now)
 	if err != nil {
 		return "", err
 	}

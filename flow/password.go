@@ -38,45 +38,63 @@ func (s *Service) setPassword(ctx context.Context, q store.Queries, a store.Acco
 // ChangePassword changes the password of a signed-in account; the current
 // password is required, and other sessions end.
 func (s *Service) ChangePassword(ctx context.Context, c Client, sess store.Session, current, password string) error {
-	a, err := s.Store.AccountByID(ctx, sess.AccountID)
+	now := s.Now().UTC()
+	pc, err := s.checkPasswordChange(ctx, c, sess, current, password, now)
 	if err != nil {
 		return err
 	}
-	now := s.Now().UTC()
+	return s.Store.InTx(ctx, func(q store.Queries) error { return s.writePasswordChange(ctx, q, c, sess, pc, now) })
+}
+
+// passwordChange is a change of password checked and hashed, ready to be
+// written.
+type passwordChange struct {
+	account       store.Account
+	counter, hash string
+}
+
+// checkPasswordChange does the slow part of a change, outside any
+// transaction: the current password checked (its failure reserved first)
+// and the new one checked against the policy and hashed.
+func (s *Service) checkPasswordChange(ctx context.Context, c Client, sess store.Session, current, password string, now time.Time) (passwordChange, error) {
+	a, err := s.Store.AccountByID(ctx, sess.AccountID)
+	if err != nil {
+		return passwordChange{}, err
+	}
 	if a.PasswordHash == "" {
 		// A first password is a new way in: like every change to security
 		// info, it needs a recent proof that this is the owner.
 		if err := s.needFresh(sess, now); err != nil {
-			return err
+			return passwordChange{}, err
 		}
 	}
 	counter := ""
 	if a.PasswordHash != "" {
 		if counter, _, err = s.reserveFailure(ctx, c, s.subject(a.ID, a.Email), a.ID, throttle.FactorPassword, now); err != nil {
-			return err
+			return passwordChange{}, err
 		}
 	}
 	ok, err := s.Passwords.Verify(ctx, a.PasswordHash, current, strings.HasSuffix(counter, knownSuffix))
 	if err != nil {
-		return err
+		return passwordChange{}, err
 	}
 	if !ok && a.PasswordHash != "" {
 		e := fail(ErrWrongCredentials, "the current password is not right")
 		e.Field = "current_password"
-		return e
+		return passwordChange{}, e
 	}
 	hash, err := s.newPasswordHash(ctx, a, password)
 	if err != nil {
+		return passwordChange{}, err
+	}
+	return passwordChange{account: a, counter: counter, hash: hash}, nil
+}
+
+// writePasswordChange stores a checked change inside the caller's
+// transaction; every session but this one ends.
+func (s *Service) writePasswordChange(ctx context.Context, q store.Queries, c Client, sess store.Session, pc passwordChange, now time.Time) error {
+	if err := q.ResetFailures(ctx, pc.counter, throttle.FactorPassword); err != nil {
 		return err
 	}
-	err = s.Store.InTx(ctx, func(q store.Queries) error {
-		if err := q.ResetFailures(ctx, counter, throttle.FactorPassword); err != nil {
-			return err
-		}
-		return s.setPassword(ctx, q, a, hash, sess.ID, c, activity.PasswordChanged, now)
-	})
-	if err != nil {
-		return err
-	}
-	return nil
+	return s.setPassword(ctx, q, pc.account, pc.hash, sess.ID, c, activity.PasswordChanged, now)
 }

@@ -8,7 +8,6 @@ import (
 
 	"github.com/wardhq/ward/account"
 	"github.com/wardhq/ward/activity"
-	"github.com/wardhq/ward/keys"
 	"github.com/wardhq/ward/store"
 	"github.com/wardhq/ward/throttle"
 )
@@ -118,10 +117,8 @@ func (s *Service) notMineLink(ctx context.Context, q store.Queries, f store.Flow
 	}
 	for _, ct := range cs {
 		if ct.Value == f.Recipient && contactKind(f.Channel) == ct.Kind {
-			tok := keys.Token()
-			err := q.CreateLinkToken(ctx, store.LinkToken{ID: keys.ID(), TokenHash: keys.HashToken(tok), Purpose: "not_mine", AccountID: f.AccountID,
-				ContactID: ct.ID, FlowID: f.ID, CreatedAt: now, ExpiresAt: now.Add(s.Limits.NotMineTTL)})
-			return tok, err
+			return newLink(ctx, q, store.LinkToken{Purpose: linkNotMine, AccountID: f.AccountID, ContactID: ct.ID, FlowID: f.ID,
+				CreatedAt: now, ExpiresAt: now.Add(s.Limits.NotMineTTL)})
 		}
 	}
 	return "", nil
@@ -136,11 +133,7 @@ type NotMine struct {
 }
 
 func (s *Service) notMineToken(ctx context.Context, token string, now time.Time) (store.LinkToken, error) {
-	lt, err := s.Store.LinkTokenByHash(ctx, keys.HashToken(token))
-	if errors.Is(err, store.ErrNotFound) || (err == nil && (lt.Purpose != "not_mine" || lt.UsedAt != nil || !now.Before(lt.ExpiresAt))) {
-		return lt, fail(ErrLinkInvalid, "this link was already used or has expired")
-	}
-	return lt, err
+	return s.link(ctx, token, linkNotMine, now)
 }
 
 // NotMineInfo reads a link without acting on it: mail scanners fetch links,

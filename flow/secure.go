@@ -31,22 +31,31 @@ type Secured struct {
 // session ends, and when a new password is given it replaces the old one
 // (the current password is still needed: a stolen session alone must not
 // be enough to take the account over).
-// flagged names the activity the person said was not them, if any.
+// flagged names the activity the person said was not them, if any. It is
+// one transaction: all of it happens, or none.
 func (s *Service) SecureAccount(ctx context.Context, c Client, sess store.Session, current, password, flagged string) (Secured, error) {
 	var out Secured
+	now := s.Now().UTC()
+	var pc passwordChange
 	if password != "" {
-		if err := s.ChangePassword(ctx, c, sess, current, password); err != nil {
+		var err error
+		if pc, err = s.checkPasswordChange(ctx, c, sess, current, password, now); err != nil {
 			return out, err
 		}
-		out.PasswordChanged = true
 	}
-	n, err := s.EndOtherSessions(ctx, c, sess)
-	if err != nil {
-		return out, err
-	}
-	out.SessionsEnded = n
-	now := s.Now().UTC()
-	err = s.Store.InTx(ctx, func(q store.Queries) error {
+	err := s.Store.InTx(ctx, func(q store.Queries) error {
+		out = Secured{}
+		n, err := s.endOthers(ctx, q, c, sess, now)
+		if err != nil {
+			return err
+		}
+		out.SessionsEnded = n
+		if password != "" {
+			if err := s.writePasswordChange(ctx, q, c, sess, pc, now); err != nil {
+				return err
+			}
+			out.PasswordChanged = true
+		}
 		ev := store.Event{AccountID: sess.AccountID, Kind: activity.AccountSecured, Result: activity.Success, IP: c.IP, Device: s.device(c)}
 		if flagged != "" {
 			ev.Reasons = []string{"not_me:event:" + flagged}

@@ -3,6 +3,7 @@ package flow
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/wardhq/ward/activity"
 	"github.com/wardhq/ward/audit"
@@ -43,11 +44,19 @@ func (s *Service) EndOtherSessions(ctx context.Context, c Client, sess store.Ses
 	var n int
 	err := s.Store.InTx(ctx, func(q store.Queries) error {
 		var err error
-		if n, err = q.RevokeOtherSessions(ctx, sess.AccountID, sess.ID, now); err != nil {
-			return err
-		}
-		return activity.Record(ctx, q, now, store.Event{AccountID: sess.AccountID, Kind: activity.SessionEnded, Result: activity.Success,
-			IP: c.IP, Device: s.device(c), Reasons: []string{"signed_out_other_sessions"}})
+		n, err = s.endOthers(ctx, q, c, sess, now)
+		return err
 	})
 	return n, err
+}
+
+// endOthers ends every session of the account but sess, inside the
+// caller's transaction, and records it.
+func (s *Service) endOthers(ctx context.Context, q store.Queries, c Client, sess store.Session, now time.Time) (int, error) {
+	n, err := q.RevokeOtherSessions(ctx, sess.AccountID, sess.ID, now)
+	if err != nil {
+		return 0, err
+	}
+	return n, activity.Record(ctx, q, now, store.Event{AccountID: sess.AccountID, Kind: activity.SessionEnded, Result: activity.Success,
+		IP: c.IP, Device: s.device(c), Reasons: []string{"signed_out_other_sessions"}})
 }

@@ -136,10 +136,8 @@ type notMeDetail struct {
 
 func (s *Service) notMeLink(ctx context.Context, q store.Queries, f store.Flow, c Client, devHash string, now time.Time) (string, error) {
 	d, _ := json.Marshal(notMeDetail{IP: c.IP, DeviceHash: devHash, Device: s.device(c), At: now, Channel: f.Channel, Recipient: f.Recipient})
-	tok := keys.Token()
-	err := q.CreateLinkToken(ctx, store.LinkToken{ID: keys.ID(), TokenHash: keys.HashToken(tok), Purpose: "not_me", AccountID: f.AccountID,
-		FlowID: f.ID, CreatedAt: now, ExpiresAt: now.Add(s.Limits.NotMineTTL), Detail: string(d)})
-	return tok, err
+	return newLink(ctx, q, store.LinkToken{Purpose: linkNotMe, AccountID: f.AccountID, FlowID: f.ID, CreatedAt: now,
+		ExpiresAt: now.Add(s.Limits.NotMineTTL), Detail: string(d)})
 }
 
 // NotMe describes a code request its recipient did not make.
@@ -153,10 +151,7 @@ type NotMe struct {
 }
 
 func (s *Service) notMe(ctx context.Context, token, lang string, now time.Time) (store.LinkToken, notMeDetail, NotMe, error) {
-	lt, err := s.Store.LinkTokenByHash(ctx, keys.HashToken(token))
-	if errors.Is(err, store.ErrNotFound) || err == nil && (lt.Purpose != "not_me" || lt.UsedAt != nil || !now.Before(lt.ExpiresAt)) {
-		return lt, notMeDetail{}, NotMe{}, fail(ErrLinkInvalid, "this link was already used or has expired")
-	}
+	lt, err := s.link(ctx, token, linkNotMe, now)
 	if err != nil {
 		return lt, notMeDetail{}, NotMe{}, err
 	}
