@@ -168,8 +168,8 @@ func (s *Service) Contacts(ctx context.Context, sess store.Session) ([]store.Con
 }
 
 // ConfirmContact is the link in the mail to an existing contact: the new
-// contact may recover the account at once. GET-safe callers use
-// ConfirmContactInfo first.
+// contact may recover the account at once. Only a POST acts on it (the
+// GET page asks first): mail scanners fetch links.
 func (s *Service) ConfirmContact(ctx context.Context, c Client, token string) (string, error) {
 	now := s.Now().UTC()
 	lt, err := s.link(ctx, token, linkConfirmContact, now)
