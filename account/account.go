@@ -10,7 +10,6 @@ import (
 
 	"github.com/wardhq/ward/activity"
 	"github.com/wardhq/ward/confusable"
-	"github.com/wardhq/ward/keys"
 	"github.com/wardhq/ward/store"
 )
 
@@ -65,7 +64,7 @@ func (s *Service) Create(ctx context.Context, na NewAccount) (store.Account, err
 		}
 	}
 	now := s.Now().UTC()
-	a := store.Account{ID: keys.ID(), Email: email, Phone: phone, PasswordHash: hash, Language: lang, CreatedAt: now,
+	a := store.Account{ID: store.NewID(), Email: email, Phone: phone, PasswordHash: hash, Language: lang, CreatedAt: now,
 		Skeleton: confusable.Address(email)}
 	err = s.Store.InTx(ctx, func(q store.Queries) error {
 		// Checking for a lookalike and creating are one step.
@@ -84,12 +83,12 @@ func (s *Service) Create(ctx context.Context, na NewAccount) (store.Account, err
 		if err := q.CreateAccount(ctx, a); err != nil {
 			return err
 		}
-		if err := q.CreateContact(ctx, store.Contact{ID: keys.ID(), AccountID: a.ID, Kind: store.ContactEmail, Value: email,
+		if err := q.CreateContact(ctx, store.Contact{ID: store.NewID(), AccountID: a.ID, Kind: store.ContactEmail, Value: email,
 			Primary: true, VerifiedAt: &now, CreatedAt: now}); err != nil {
 			return err
 		}
 		if phone != "" {
-			return q.CreateContact(ctx, store.Contact{ID: keys.ID(), AccountID: a.ID, Kind: store.ContactPhone, Value: phone,
+			return q.CreateContact(ctx, store.Contact{ID: store.NewID(), AccountID: a.ID, Kind: store.ContactPhone, Value: phone,
 				VerifiedAt: &now, CreatedAt: now})
 		}
 		return nil
@@ -119,7 +118,7 @@ func (s *Service) AddContact(ctx context.Context, accountID, kind, value string,
 		return store.Contact{}, err
 	}
 	now := s.Now().UTC()
-	c := store.Contact{ID: keys.ID(), AccountID: accountID, Kind: kind, Value: value, CreatedAt: now}
+	c := store.Contact{ID: store.NewID(), AccountID: accountID, Kind: kind, Value: value, CreatedAt: now}
 	if verified {
 		c.VerifiedAt = &now
 	}

@@ -6,7 +6,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/wardhq/ward/keys"
 	"github.com/wardhq/ward/store"
 )
 
@@ -53,7 +52,7 @@ const (
 // Record appends e to the log inside the caller's transaction, stamping
 // its ID and time.
 func Record(ctx context.Context, q store.Queries, at time.Time, e store.Event) error {
-	e.ID = keys.ID()
+	e.ID = store.NewID()
 	e.At = at.UTC()
 	return q.AppendEvent(ctx, e)
 }

@@ -54,7 +54,7 @@ func (s *Service) SetAliasOnly(ctx context.Context, c Client, sess store.Session
 		}
 		out = Alias{Alias: alias, AliasOnly: on}
 		return activity.Record(ctx, q, now, store.Event{AccountID: a.ID, Kind: activity.AliasChanged, Result: activity.Success,
-			IP: c.IP, Device: s.device(c), Reasons: []string{fmt.Sprintf("alias_only:%v", on)}})
+			IP: c.IP, Device: s.deviceLabel(c), Reasons: []string{fmt.Sprintf("alias_only:%v", on)}})
 	})
 	if errors.Is(err, store.ErrConflict) {
 		return Alias{}, fail(ErrInvalidInput, "that alias is taken; try again")

@@ -89,7 +89,7 @@ func (s *Service) issue(ctx context.Context, q store.Queries, f store.Flow, lang
 	if f.Kind == KindReset {
 		ttl = s.Limits.RecoveryCodeTTL
 	}
-	cd := store.Code{ID: keys.ID(), FlowID: f.ID, Purpose: purpose, Channel: f.Channel, RecipientKey: recipientKey,
+	cd := store.Code{ID: store.NewID(), FlowID: f.ID, Purpose: purpose, Channel: f.Channel, RecipientKey: recipientKey,
 		Hash: s.codeMAC(f, purpose, f.Channel, recipientKey, code), IP: throttle.Source(c.IP), CreatedAt: now, ExpiresAt: now.Add(ttl)}
 	if err := q.CreateCode(ctx, cd); err != nil {
 		return cd, err
@@ -157,11 +157,11 @@ func (s *Service) sendCode(ctx context.Context, q store.Queries, j codeJob) erro
 				return err
 			}
 			return activity.Record(ctx, q, now, store.Event{AccountID: f.AccountID, Kind: activity.CodeSent, Result: held,
-				Method: f.Channel, IP: c.IP, Device: s.device(c), FlowID: f.ID, Reasons: []string{purpose}})
+				Method: f.Channel, IP: c.IP, Device: s.deviceLabel(c), FlowID: f.ID, Reasons: []string{purpose}})
 		}
 	}
 	req := notify.Request{Kind: notify.KindCode, Channel: f.Channel, To: f.Recipient, Language: j.Language, AccountID: f.AccountID, FlowID: f.ID,
-		Purpose: purpose, Code: j.Code, ExpiresAt: j.ExpiresAt, RequestedAt: now, IP: c.IP, Device: s.device(c), Place: s.place(c.IP, j.Language)}
+		Purpose: purpose, Code: j.Code, ExpiresAt: j.ExpiresAt, RequestedAt: now, IP: c.IP, Device: s.deviceLabel(c), Place: s.place(c.IP, j.Language)}
 	if guarded(purpose) && f.Channel == notify.Email {
 		tok, err := s.notMeLink(ctx, q, f, c, j.DeviceHash, now)
 		if err != nil {
@@ -180,7 +180,7 @@ func (s *Service) sendCode(ctx context.Context, q store.Queries, j codeJob) erro
 		return err
 	}
 	return activity.Record(ctx, q, now, store.Event{AccountID: f.AccountID, Kind: activity.CodeSent, Result: activity.Sent,
-		Method: f.Channel, IP: c.IP, Device: s.device(c), FlowID: f.ID, Reasons: []string{purpose}})
+		Method: f.Channel, IP: c.IP, Device: s.deviceLabel(c), FlowID: f.ID, Reasons: []string{purpose}})
 }
 
 func purposeOf(kind string) string {
@@ -414,7 +414,7 @@ func (s *Service) wrongCode(ctx context.Context, q store.Queries, c Client, f st
 	}
 	if f.AccountID != "" {
 		if err := activity.Record(ctx, q, now, store.Event{AccountID: f.AccountID, Kind: activity.CodeFailed, Result: activity.WrongCode,
-			Method: f.Channel, IP: c.IP, Device: s.device(c), FlowID: f.ID, Reasons: []string{cd.Purpose}}); err != nil {
+			Method: f.Channel, IP: c.IP, Device: s.deviceLabel(c), FlowID: f.ID, Reasons: []string{cd.Purpose}}); err != nil {
 			return nil, err
 		}
 	}

@@ -10,7 +10,6 @@ import (
 	"github.com/wardhq/ward/account"
 	"github.com/wardhq/ward/activity"
 	"github.com/wardhq/ward/audit"
-	"github.com/wardhq/ward/keys"
 	"github.com/wardhq/ward/notify"
 	"github.com/wardhq/ward/store"
 )
@@ -95,13 +94,13 @@ func (s *Service) startFor(ctx context.Context, c Client, sess store.Session, ki
 // an existing contact confirms it; every other contact is told.
 func (s *Service) addContact(ctx context.Context, q store.Queries, f store.Flow, c Client, now time.Time) error {
 	wait := now.Add(s.Limits.RecoveryWait)
-	ct := store.Contact{ID: keys.ID(), AccountID: f.AccountID, Kind: contactKind(f.Channel), Value: f.Recipient, VerifiedAt: &now,
+	ct := store.Contact{ID: store.NewID(), AccountID: f.AccountID, Kind: contactKind(f.Channel), Value: f.Recipient, VerifiedAt: &now,
 		CreatedAt: now, RecoveryAfter: &wait}
 	if err := q.CreateContact(ctx, ct); err != nil {
 		return err
 	}
 	if err := activity.Record(ctx, q, now, store.Event{AccountID: f.AccountID, Kind: activity.ContactAdded, Result: activity.Success,
-		Method: ct.Kind, IP: c.IP, Device: s.device(c), Reasons: []string{account.Mask(ct.Kind, ct.Value), "contact:" + ct.ID}}); err != nil {
+		Method: ct.Kind, IP: c.IP, Device: s.deviceLabel(c), Reasons: []string{account.Mask(ct.Kind, ct.Value), "contact:" + ct.ID}}); err != nil {
 		return err
 	}
 	return s.tellOthers(ctx, q, f.AccountID, ct, "added", c, now)
@@ -115,7 +114,7 @@ func (s *Service) tellOthers(ctx context.Context, q store.Queries, accountID str
 	if err != nil {
 		return err
 	}
-	r := notify.Request{Kind: notify.KindSecurityChanged, Language: a.Language, IP: c.IP, Device: s.device(c), Place: s.place(c.IP, a.Language),
+	r := notify.Request{Kind: notify.KindSecurityChanged, Language: a.Language, IP: c.IP, Device: s.deviceLabel(c), Place: s.place(c.IP, a.Language),
 		Change: what + ":" + changed.Kind + ":" + account.Mask(changed.Kind, changed.Value), Count: int(s.Limits.RecoveryWait.Hours() / 24)}
 	return s.tellContacts(ctx, q, accountID, changed.ID, r, now, func(ct store.Contact, req *notify.Request) error {
 		if what != "added" || ct.Kind != store.ContactEmail || !recoverable(ct, now) {
@@ -154,7 +153,7 @@ func (s *Service) RemoveContact(ctx context.Context, c Client, sess store.Sessio
 			return err
 		}
 		return activity.Record(ctx, q, now, store.Event{AccountID: sess.AccountID, Kind: activity.ContactRemoved, Result: activity.Success,
-			Method: ct.Kind, IP: c.IP, Device: s.device(c), Reasons: []string{account.Mask(ct.Kind, ct.Value)}})
+			Method: ct.Kind, IP: c.IP, Device: s.deviceLabel(c), Reasons: []string{account.Mask(ct.Kind, ct.Value)}})
 	})
 }
 
@@ -190,7 +189,7 @@ func (s *Service) ConfirmContact(ctx context.Context, c Client, token string) (s
 			return err
 		}
 		return activity.Record(ctx, q, now, store.Event{AccountID: lt.AccountID, Kind: activity.ContactConfirmed, Result: activity.Success,
-			Method: ct.Kind, IP: c.IP, Device: s.device(c), Reasons: []string{masked}})
+			Method: ct.Kind, IP: c.IP, Device: s.deviceLabel(c), Reasons: []string{masked}})
 	})
 	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) {
 		return "", fail(ErrLinkInvalid, "this link was already used or has expired")

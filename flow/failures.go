@@ -134,6 +134,6 @@ func (s *Service) EnableFactor(ctx context.Context, c Client, sess store.Session
 			return err
 		}
 		return activity.Record(ctx, q, now, store.Event{AccountID: a.ID, Kind: activity.FactorEnabled, Result: activity.Success, Method: factor,
-			IP: c.IP, Device: s.device(c)})
+			IP: c.IP, Device: s.deviceLabel(c)})
 	})
 }

@@ -146,12 +146,14 @@ type Result struct {
 	State   string
 }
 
-func (s *Service) device(c Client) string { return session.DeviceLabel(c.UserAgent) }
+// deviceLabel is how the client's device is named to people ("Chrome 140
+// on macOS").
+func (s *Service) deviceLabel(c Client) string { return session.DeviceLabel(c.UserAgent) }
 
 // newFlow builds a flow record and its client token.
 func (s *Service) newFlow(kind, accountID, subject, recipient, channel string, c Client, now time.Time) (store.Flow, string) {
 	tok := keys.Token()
-	return store.Flow{ID: keys.ID(), TokenHash: keys.HashToken(tok), Kind: kind, State: stateCodeSent, AccountID: accountID, Subject: subject,
+	return store.Flow{ID: store.NewID(), TokenHash: keys.HashToken(tok), Kind: kind, State: stateCodeSent, AccountID: accountID, Subject: subject,
 		Recipient: recipient, Channel: channel, IP: c.IP, DeviceID: deviceHash(c), CreatedAt: now, ExpiresAt: now.Add(s.Limits.FlowTTL), UpdatedAt: now}, tok
 }
 

@@ -530,19 +530,19 @@ func TestNotMyAccount(t *testing.T) {
 		}
 		// Looking changes nothing (mail scanners fetch links).
 		for range 3 {
-			info, err := e.svc.NotMineInfo(ctx, link[1])
+			info, err := e.svc.DescribeAddressRemoval(ctx, link[1])
 			if err != nil || info.Primary || info.Contact != "s***@example.net" {
 				t.Fatalf("info: %+v %v", info, err)
 			}
 		}
-		if _, err := e.svc.ConfirmNotMine(ctx, client, link[1]); err != nil {
+		if _, err := e.svc.RemoveAddress(ctx, client, link[1]); err != nil {
 			t.Fatal(err)
 		}
 		cs, _ := e.st.ContactsByAccount(ctx, a.ID)
 		if len(cs) != 1 || cs[0].Value != "owner@example.com" {
 			t.Fatalf("contacts after not-mine: %+v", cs)
 		}
-		_, err := e.svc.ConfirmNotMine(ctx, client, link[1])
+		_, err := e.svc.RemoveAddress(ctx, client, link[1])
 		flowErr(t, err, flow.ErrLinkInvalid)
 		// The reset it came with is cancelled.
 		_, err = e.svc.Verify(ctx, client, p.Token, e.lastCode("stranger@example.net"))

@@ -23,7 +23,7 @@ const (
 // returns the token the link carries; only its hash is kept.
 func newLink(ctx context.Context, q store.Queries, lt store.LinkToken) (string, error) {
 	tok := keys.Token()
-	lt.ID, lt.TokenHash = keys.ID(), keys.HashToken(tok)
+	lt.ID, lt.TokenHash = store.NewID(), keys.HashToken(tok)
 	return tok, q.CreateLinkToken(ctx, lt)
 }
 

@@ -61,7 +61,7 @@ func (s *Service) SetNotifications(ctx context.Context, c Client, sess store.Ses
 			}
 		}
 		return activity.Record(ctx, q, now, store.Event{AccountID: sess.AccountID, Kind: activity.NotificationsChanged, Result: activity.Success,
-			IP: c.IP, Device: s.device(c)})
+			IP: c.IP, Device: s.deviceLabel(c)})
 	})
 }
 
@@ -109,7 +109,7 @@ func (s *Service) notifyNewSignIn(ctx context.Context, q store.Queries, accountI
 	if err != nil {
 		return err
 	}
-	return s.tellContacts(ctx, q, accountID, "", notify.Request{Kind: notify.KindNewSignIn, Language: a.Language, IP: c.IP, Device: s.device(c),
+	return s.tellContacts(ctx, q, accountID, "", notify.Request{Kind: notify.KindNewSignIn, Language: a.Language, IP: c.IP, Device: s.deviceLabel(c),
 		Place: s.place(c.IP, a.Language)}, now, nil)
 }
 

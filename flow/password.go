@@ -29,10 +29,10 @@ func (s *Service) setPassword(ctx context.Context, q store.Queries, a store.Acco
 		return err
 	}
 	if err := activity.Record(ctx, q, now, store.Event{AccountID: a.ID, Kind: kind, Result: activity.Success, Method: "password",
-		IP: c.IP, Device: s.device(c)}); err != nil {
+		IP: c.IP, Device: s.deviceLabel(c)}); err != nil {
 		return err
 	}
-	return s.tellContacts(ctx, q, a.ID, "", notify.Request{Kind: notify.KindPasswordChanged, Language: a.Language, IP: c.IP, Device: s.device(c)}, now, nil)
+	return s.tellContacts(ctx, q, a.ID, "", notify.Request{Kind: notify.KindPasswordChanged, Language: a.Language, IP: c.IP, Device: s.deviceLabel(c)}, now, nil)
 }
 
 // ChangePassword changes the password of a signed-in account; the current

@@ -124,8 +124,8 @@ func (s *Service) notMineLink(ctx context.Context, q store.Queries, f store.Flow
 	return "", nil
 }
 
-// NotMine describes what following a "not my account" link would do.
-type NotMine struct {
+// AddressRemoval describes what following a "not my account" link would do.
+type AddressRemoval struct {
 	Contact string `json:"contact"`
 	// Primary contacts are the account's sign-in name and cannot be
 	// removed; the link then cancels the reset and reports it.
@@ -136,33 +136,33 @@ func (s *Service) notMineToken(ctx context.Context, token string, now time.Time)
 	return s.link(ctx, token, linkNotMine, now)
 }
 
-// NotMineInfo reads a link without acting on it: mail scanners fetch links,
+// DescribeAddressRemoval reads a link without acting on it: mail scanners fetch links,
 // and a fetch must change nothing.
-func (s *Service) NotMineInfo(ctx context.Context, token string) (NotMine, error) {
+func (s *Service) DescribeAddressRemoval(ctx context.Context, token string) (AddressRemoval, error) {
 	lt, err := s.notMineToken(ctx, token, s.Now().UTC())
 	if err != nil {
-		return NotMine{}, err
+		return AddressRemoval{}, err
 	}
 	ct, err := s.Store.ContactByID(ctx, lt.ContactID)
 	if errors.Is(err, store.ErrNotFound) {
-		return NotMine{}, fail(ErrLinkInvalid, "this address was already removed")
+		return AddressRemoval{}, fail(ErrLinkInvalid, "this address was already removed")
 	}
 	if err != nil {
-		return NotMine{}, err
+		return AddressRemoval{}, err
 	}
-	return NotMine{Contact: account.Mask(ct.Kind, ct.Value), Primary: ct.Primary}, nil
+	return AddressRemoval{Contact: account.Mask(ct.Kind, ct.Value), Primary: ct.Primary}, nil
 }
 
-// ConfirmNotMine acts on the link: the reset it came with is cancelled and
+// RemoveAddress acts on the link: the reset it came with is cancelled and
 // the reader's address is removed from the account (unless it is the
 // account's sign-in email, which only its owner can change).
-func (s *Service) ConfirmNotMine(ctx context.Context, c Client, token string) (NotMine, error) {
+func (s *Service) RemoveAddress(ctx context.Context, c Client, token string) (AddressRemoval, error) {
 	now := s.Now().UTC()
 	lt, err := s.notMineToken(ctx, token, now)
 	if err != nil {
-		return NotMine{}, err
+		return AddressRemoval{}, err
 	}
-	var out NotMine
+	var out AddressRemoval
 	err = s.Store.InTx(ctx, func(q store.Queries) error {
 		if err := q.UseLinkToken(ctx, lt.ID, now); err != nil {
 			return err
@@ -176,9 +176,9 @@ func (s *Service) ConfirmNotMine(ctx context.Context, c Client, token string) (N
 		if err != nil {
 			return err
 		}
-		out = NotMine{Contact: account.Mask(ct.Kind, ct.Value), Primary: ct.Primary}
+		out = AddressRemoval{Contact: account.Mask(ct.Kind, ct.Value), Primary: ct.Primary}
 		ev := store.Event{AccountID: lt.AccountID, Kind: activity.NotMineReported, Result: activity.Success, Method: ct.Kind, IP: c.IP,
-			Device: s.device(c), FlowID: lt.FlowID, Reasons: []string{"not_my_account"}}
+			Device: s.deviceLabel(c), FlowID: lt.FlowID, Reasons: []string{"not_my_account"}}
 		if !ct.Primary {
 			if err := q.DeleteContact(ctx, ct.ID); err != nil {
 				return err
@@ -188,7 +188,7 @@ func (s *Service) ConfirmNotMine(ctx context.Context, c Client, token string) (N
 		return activity.Record(ctx, q, now, ev)
 	})
 	if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
-		return NotMine{}, fail(ErrLinkInvalid, "this link was already used or has expired")
+		return AddressRemoval{}, fail(ErrLinkInvalid, "this link was already used or has expired")
 	}
 	return out, err
 }

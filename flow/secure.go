@@ -17,7 +17,7 @@ func (s *Service) ConfirmActivity(ctx context.Context, c Client, sess store.Sess
 	now := s.Now().UTC()
 	return s.Store.InTx(ctx, func(q store.Queries) error {
 		return activity.Record(ctx, q, now, store.Event{AccountID: sess.AccountID, Kind: activity.Confirmed, Result: activity.Success,
-			IP: c.IP, Device: s.device(c), Reasons: []string{"event:" + eventID}})
+			IP: c.IP, Device: s.deviceLabel(c), Reasons: []string{"event:" + eventID}})
 	})
 }
 
@@ -56,7 +56,7 @@ func (s *Service) SecureAccount(ctx context.Context, c Client, sess store.Sessio
 			}
 			out.PasswordChanged = true
 		}
-		ev := store.Event{AccountID: sess.AccountID, Kind: activity.AccountSecured, Result: activity.Success, IP: c.IP, Device: s.device(c)}
+		ev := store.Event{AccountID: sess.AccountID, Kind: activity.AccountSecured, Result: activity.Success, IP: c.IP, Device: s.deviceLabel(c)}
 		if flagged != "" {
 			ev.Reasons = []string{"not_me:event:" + flagged}
 		}

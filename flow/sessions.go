@@ -31,7 +31,7 @@ func (s *Service) EndSession(ctx context.Context, c Client, sess store.Session, 
 				return err
 			}
 			return activity.Record(ctx, q, now, store.Event{AccountID: sess.AccountID, Kind: activity.SessionEnded, Result: activity.Success,
-				IP: c.IP, Device: s.device(c), DeviceID: x.DeviceID})
+				IP: c.IP, Device: s.deviceLabel(c), DeviceID: x.DeviceID})
 		})
 	}
 	s.Audit.Record(ctx, audit.ForeignID, "refused", slog.String("account", sess.AccountID), slog.String("session_named", target))
@@ -58,5 +58,5 @@ func (s *Service) endOthers(ctx context.Context, q store.Queries, c Client, sess
 		return 0, err
 	}
 	return n, activity.Record(ctx, q, now, store.Event{AccountID: sess.AccountID, Kind: activity.SessionEnded, Result: activity.Success,
-		IP: c.IP, Device: s.device(c), Reasons: []string{"signed_out_other_sessions"}})
+		IP: c.IP, Device: s.deviceLabel(c), Reasons: []string{"signed_out_other_sessions"}})
 }

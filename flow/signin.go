@@ -141,7 +141,7 @@ func (s *Service) signIn(ctx context.Context, q store.Queries, accountID string,
 	newDevice := true
 	if c.DeviceToken != "" {
 		b, o := session.Describe(c.UserAgent)
-		id := keys.ID()
+		id := store.NewID()
 		d, err := q.UpsertDevice(ctx, store.Device{ID: id, AccountID: accountID, TokenHash: keys.HashToken(c.DeviceToken),
 			UserAgent: c.UserAgent, Browser: b, OS: o, LastIP: c.IP, FirstSeen: now, LastSeen: now})
 		if err != nil {
@@ -161,7 +161,7 @@ func (s *Service) signIn(ctx context.Context, q store.Queries, accountID string,
 		return nil, err
 	}
 	err = activity.Record(ctx, q, now, store.Event{AccountID: accountID, Kind: activity.SignIn, Result: activity.Success, Method: method,
-		IP: c.IP, DeviceID: deviceID, Device: s.device(c), Reasons: reasons})
+		IP: c.IP, DeviceID: deviceID, Device: s.deviceLabel(c), Reasons: reasons})
 	return &iss, err
 }
 
@@ -197,7 +197,7 @@ func (s *Service) PasswordSignIn(ctx context.Context, c Client, identifier, pass
 	if !ok {
 		if a.ID != "" {
 			err := activity.Record(ctx, s.Store, now, store.Event{AccountID: a.ID, Kind: activity.SignIn, Result: activity.WrongPassword,
-				Method: "password", IP: c.IP, Device: s.device(c)})
+				Method: "password", IP: c.IP, Device: s.deviceLabel(c)})
 			if err != nil {
 				return nil, err
 			}
@@ -231,7 +231,7 @@ func (s *Service) PasswordSignIn(ctx context.Context, c Client, identifier, pass
 		switch {
 		case dec.Block:
 			return activity.Record(ctx, q, now, store.Event{AccountID: a.ID, Kind: activity.SignIn, Result: activity.Blocked, Method: "password",
-				IP: c.IP, Device: s.device(c), Reasons: dec.Reasons})
+				IP: c.IP, Device: s.deviceLabel(c), Reasons: dec.Reasons})
 		case dec.StepUp:
 			f, tok := s.newFlow(KindStepUp, a.ID, subject, a.Email, notify.Email, c, now)
 			if err := q.CreateFlow(ctx, f); err != nil {
@@ -243,7 +243,7 @@ func (s *Service) PasswordSignIn(ctx context.Context, c Client, identifier, pass
 			}
 			res.Pending, res.State = s.pending(f, tok, cd, dec.Reasons), stateCodeSent
 			return activity.Record(ctx, q, now, store.Event{AccountID: a.ID, Kind: activity.SignIn, Result: activity.StepUpRequired,
-				Method: "password", IP: c.IP, Device: s.device(c), FlowID: f.ID, Reasons: dec.Reasons})
+				Method: "password", IP: c.IP, Device: s.deviceLabel(c), FlowID: f.ID, Reasons: dec.Reasons})
 		}
 		iss, err := s.signIn(ctx, q, a.ID, c, "password", false, now, dec.Reasons)
 		res.Session, res.State = iss, stateDone

@@ -115,7 +115,7 @@ func (s *Service) holdBack(ctx context.Context, q store.Queries, f store.Flow, r
 			srcs = append(srcs, o)
 		}
 	}
-	here := notify.OriginOf(c.IP, s.place(c.IP, lang), s.device(c))
+	here := notify.OriginOf(c.IP, s.place(c.IP, lang), s.deviceLabel(c))
 	if !seen[here] && len(srcs) < 10 {
 		srcs = append(srcs, here)
 	}
@@ -135,13 +135,13 @@ type notMeDetail struct {
 }
 
 func (s *Service) notMeLink(ctx context.Context, q store.Queries, f store.Flow, c Client, devHash string, now time.Time) (string, error) {
-	d, _ := json.Marshal(notMeDetail{IP: c.IP, DeviceHash: devHash, Device: s.device(c), At: now, Channel: f.Channel, Recipient: f.Recipient})
+	d, _ := json.Marshal(notMeDetail{IP: c.IP, DeviceHash: devHash, Device: s.deviceLabel(c), At: now, Channel: f.Channel, Recipient: f.Recipient})
 	return newLink(ctx, q, store.LinkToken{Purpose: linkNotMe, AccountID: f.AccountID, FlowID: f.ID, CreatedAt: now,
 		ExpiresAt: now.Add(s.Limits.NotMineTTL), Detail: string(d)})
 }
 
-// NotMe describes a code request its recipient did not make.
-type NotMe struct {
+// UnsolicitedReport describes a code request its recipient did not make.
+type UnsolicitedReport struct {
 	At          time.Time `json:"at"`
 	IP          string    `json:"ip"`
 	Place       string    `json:"place,omitempty"`
@@ -150,34 +150,34 @@ type NotMe struct {
 	Until       time.Time `json:"suppressed_until,omitzero"`
 }
 
-func (s *Service) notMe(ctx context.Context, token, lang string, now time.Time) (store.LinkToken, notMeDetail, NotMe, error) {
+func (s *Service) notMe(ctx context.Context, token, lang string, now time.Time) (store.LinkToken, notMeDetail, UnsolicitedReport, error) {
 	lt, err := s.link(ctx, token, linkNotMe, now)
 	if err != nil {
-		return lt, notMeDetail{}, NotMe{}, err
+		return lt, notMeDetail{}, UnsolicitedReport{}, err
 	}
 	var d notMeDetail
 	if err := json.Unmarshal([]byte(lt.Detail), &d); err != nil {
-		return lt, d, NotMe{}, fmt.Errorf("reading link %s: %w", lt.ID, err)
+		return lt, d, UnsolicitedReport{}, fmt.Errorf("reading link %s: %w", lt.ID, err)
 	}
-	return lt, d, NotMe{At: d.At, IP: d.IP, Place: s.place(d.IP, lang), Device: d.Device,
+	return lt, d, UnsolicitedReport{At: d.At, IP: d.IP, Place: s.place(d.IP, lang), Device: d.Device,
 		Destination: account.Mask(contactKind(d.Channel), d.Recipient)}, nil
 }
 
-// NotMeInfo tells who asked for the code, without acting: mail scanners
+// DescribeUnsolicited tells who asked for the code, without acting: mail scanners
 // fetch links, and a fetch must change nothing.
-func (s *Service) NotMeInfo(ctx context.Context, token, lang string) (NotMe, error) {
+func (s *Service) DescribeUnsolicited(ctx context.Context, token, lang string) (UnsolicitedReport, error) {
 	_, _, info, err := s.notMe(ctx, token, lang, s.Now().UTC())
 	return info, err
 }
 
-// ConfirmNotMe acts on "this wasn't me": the flow that sent the code ends,
+// ReportUnsolicited acts on "this wasn't me": the flow that sent the code ends,
 // codes to that address asked for from the same IP, network or device stop
 // for a while, and the owner sees the report in their activity.
-func (s *Service) ConfirmNotMe(ctx context.Context, c Client, token, lang string) (NotMe, error) {
+func (s *Service) ReportUnsolicited(ctx context.Context, c Client, token, lang string) (UnsolicitedReport, error) {
 	now := s.Now().UTC()
 	lt, d, info, err := s.notMe(ctx, token, lang, now)
 	if err != nil {
-		return NotMe{}, err
+		return UnsolicitedReport{}, err
 	}
 	info.Until = now.Add(s.Unsolicited.SuppressFor)
 	recipientKey := s.Keys.Identifier(d.Channel, d.Recipient)
@@ -201,7 +201,7 @@ func (s *Service) ConfirmNotMe(ctx context.Context, c Client, token, lang string
 			Method: d.Channel, IP: d.IP, Device: d.Device, FlowID: lt.FlowID, Reasons: []string{"not_me"}})
 	})
 	if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
-		return NotMe{}, fail(ErrLinkInvalid, "this link was already used or has expired")
+		return UnsolicitedReport{}, fail(ErrLinkInvalid, "this link was already used or has expired")
 	}
 	return info, err
 }

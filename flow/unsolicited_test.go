@@ -124,21 +124,21 @@ func TestThisWasntMe(t *testing.T) {
 		}
 		code := e.lastCode("riko@example.com")
 		tok := notMeToken(t, e, "riko@example.com")
-		info, err := e.svc.NotMeInfo(ctx, tok, "en")
+		info, err := e.svc.DescribeUnsolicited(ctx, tok, "en")
 		if err != nil || info.IP != stranger.IP || info.Destination != "r***@example.com" {
 			t.Fatalf("describe: %+v %v", info, err)
 		}
 		// Reading the link changed nothing.
-		if _, err := e.svc.NotMeInfo(ctx, tok, "en"); err != nil {
+		if _, err := e.svc.DescribeUnsolicited(ctx, tok, "en"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.svc.ConfirmNotMe(ctx, client, tok, "en"); err != nil {
+		if _, err := e.svc.ReportUnsolicited(ctx, client, tok, "en"); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := e.svc.Verify(ctx, stranger, p.Token, code); err == nil {
 			t.Fatal("the reported flow still signs in")
 		}
-		if _, err := e.svc.ConfirmNotMe(ctx, client, tok, "en"); err == nil {
+		if _, err := e.svc.ReportUnsolicited(ctx, client, tok, "en"); err == nil {
 			t.Fatal("a used link worked twice")
 		}
 		sent := kinds(t, e.st, "riko@example.com")[notify.KindCode]
@@ -294,7 +294,7 @@ func TestUnsolicitedDefensesAcrossInstances(t *testing.T) {
 	if _, err := a.svc.StartCodeSignIn(ctx, stranger, "sora@example.com", "en"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.svc.ConfirmNotMe(ctx, client, notMeToken(t, a, "sora@example.com"), "en"); err != nil {
+	if _, err := b.svc.ReportUnsolicited(ctx, client, notMeToken(t, a, "sora@example.com"), "en"); err != nil {
 		t.Fatal(err)
 	}
 	sent := kinds(t, st, "sora@example.com")[notify.KindCode]

@@ -16,7 +16,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 )
 
 // Size is the length of the root secret in bytes.
@@ -154,20 +153,6 @@ func Token() string {
 	b := make([]byte, 32)
 	rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// ID returns a new record identifier: 48 bits of milliseconds, then 80
-// random bits (the layout of UUIDv7). New rows land at the end of their
-// index instead of at a random page, which keeps inserts cheap.
-func ID() string {
-	b := make([]byte, 16)
-	rand.Read(b[6:])
-	ms := uint64(time.Now().UnixMilli())
-	for i := 5; i >= 0; i-- {
-		b[i] = byte(ms)
-		ms >>= 8
-	}
-	return hex.EncodeToString(b)
 }
 
 // HashToken is the stored form of a high-entropy token: such tokens need no

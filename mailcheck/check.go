@@ -11,7 +11,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/wardhq/ward/confusable"
 	"net/mail"
 	"regexp"
 	"slices"
@@ -25,6 +24,7 @@ import (
 	"golang.org/x/text/width"
 
 	"github.com/wardhq/ward/account"
+	"github.com/wardhq/ward/confusable"
 	"github.com/wardhq/ward/notify"
 	"github.com/wardhq/ward/otp"
 	"github.com/wardhq/ward/store"

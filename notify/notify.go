@@ -144,7 +144,7 @@ func (c *Composer) Queue(ctx context.Context, q store.Queries, r Request) (store
 	if err != nil {
 		return store.Message{}, fmt.Errorf("encoding message data: %w", err)
 	}
-	m := store.Message{ID: keys.ID(), Kind: r.Kind, Channel: r.Channel, Recipient: r.To, Language: r.Language, AccountID: r.AccountID,
+	m := store.Message{ID: store.NewID(), Kind: r.Kind, Channel: r.Channel, Recipient: r.To, Language: r.Language, AccountID: r.AccountID,
 		FlowID: r.FlowID, Data: d, Status: store.MessageQueued, CreatedAt: now, NextAt: now}
 	m.Ref = Ref(m.ID)
 	m.Digest = c.Keys.ContentDigest(m.ID, r.Code, r.NotMineToken, r.NotMeToken)

@@ -16,7 +16,6 @@ import (
 
 	"github.com/wardhq/ward/internal/testclock"
 	"github.com/wardhq/ward/internal/testdb"
-	"github.com/wardhq/ward/keys"
 	"github.com/wardhq/ward/risk"
 	"github.com/wardhq/ward/store"
 	"github.com/wardhq/ward/store/sqlstore"
@@ -75,7 +74,7 @@ func geo(t testing.TB) *risk.Geo {
 // signIn records an event as flow does.
 func record(t testing.TB, st store.Store, accountID, ip, result string, at time.Time) {
 	t.Helper()
-	if err := st.AppendEvent(context.Background(), store.Event{ID: keys.ID(), AccountID: accountID, At: at, Kind: "sign_in", Result: result, IP: ip}); err != nil {
+	if err := st.AppendEvent(context.Background(), store.Event{ID: store.NewID(), AccountID: accountID, At: at, Kind: "sign_in", Result: result, IP: ip}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -106,7 +105,7 @@ func TestSignals(t *testing.T) {
 		clk := testclock.New(t0)
 		nets := networks(t, "100.64.0.0/16 hosting\n# comment\n192.0.2.128/25 Tor exit\n")
 		e := engine(t, st, clk, geo(t), nets)
-		acct := keys.ID()
+		acct := store.NewID()
 		record(t, st, acct, "203.0.113.7", "success", t0.Add(-48*time.Hour))
 
 		cases := []struct {
@@ -168,9 +167,9 @@ func TestCredentialStuffing(t *testing.T) {
 		clk := testclock.New(t0)
 		e := engine(t, st, clk, geo(t), nil)
 		for i := 0; i < 25; i++ {
-			record(t, st, keys.ID(), "198.51.100.66", "wrong_password", t0.Add(-time.Duration(i)*20*time.Second))
+			record(t, st, store.NewID(), "198.51.100.66", "wrong_password", t0.Add(-time.Duration(i)*20*time.Second))
 		}
-		victim := keys.ID()
+		victim := store.NewID()
 		record(t, st, victim, "198.51.100.66", "success", t0.Add(-30*24*time.Hour))
 		d, err := e.Assess(ctx, risk.Attempt{AccountID: victim, IP: "198.51.100.66", KnownDevice: true, KnownIP: true})
 		if err != nil {
@@ -213,7 +212,7 @@ func BenchmarkAssess(b *testing.B) {
 			st := open(b)
 			ctx := context.Background()
 			t0 := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
-			acct := keys.ID()
+			acct := store.NewID()
 			err := st.InTx(ctx, func(q store.Queries) error {
 				for i := 0; i < 10000; i++ {
 					result := "success"
@@ -221,7 +220,7 @@ func BenchmarkAssess(b *testing.B) {
 						result = "wrong_password"
 					}
 					ip := fmt.Sprintf("203.0.113.%d", i%200)
-					if err := q.AppendEvent(ctx, store.Event{ID: keys.ID(), AccountID: acct, At: t0.Add(-time.Duration(i) * time.Minute),
+					if err := q.AppendEvent(ctx, store.Event{ID: store.NewID(), AccountID: acct, At: t0.Add(-time.Duration(i) * time.Minute),
 						Kind: "sign_in", Result: result, IP: ip}); err != nil {
 						return err
 					}

@@ -47,7 +47,7 @@ type Start struct {
 func (m *Manager) Issue(ctx context.Context, q store.Queries, st Start) (Issued, error) {
 	now := m.Now().UTC()
 	tok := keys.Token()
-	s := store.Session{ID: keys.ID(), TokenHash: keys.HashToken(tok), AccountID: st.AccountID, DeviceID: st.DeviceID, IP: st.IP,
+	s := store.Session{ID: store.NewID(), TokenHash: keys.HashToken(tok), AccountID: st.AccountID, DeviceID: st.DeviceID, IP: st.IP,
 		UserAgent: st.UserAgent, Method: st.Method, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(m.Absolute)}
 	if st.StepUp {
 		s.StepUpAt = &now

@@ -5,9 +5,25 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"time"
 )
+
+// NewID returns a new record identifier: 48 bits of milliseconds, then 80
+// random bits (the layout of UUIDv7). New rows land at the end of their
+// index instead of at a random page, which keeps inserts cheap.
+func NewID() string {
+	b := make([]byte, 16)
+	rand.Read(b[6:])
+	ms := uint64(time.Now().UnixMilli())
+	for i := 5; i >= 0; i-- {
+		b[i] = byte(ms)
+		ms >>= 8
+	}
+	return hex.EncodeToString(b)
+}
 
 // ErrNotFound is returned when a lookup matches no record.
 var ErrNotFound = errors.New("not found")

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wardhq/ward/keys"
 	"github.com/wardhq/ward/store"
 )
 
@@ -25,7 +24,7 @@ func BenchmarkDashboard(b *testing.B) {
 	now := time.Now()
 	w.in.Store.InTx(context.Background(), func(q store.Queries) error {
 		for i := range 10000 {
-			q.AppendEvent(context.Background(), store.Event{ID: keys.ID(), AccountID: a.ID, At: now.Add(-time.Duration(i) * 4 * time.Minute),
+			q.AppendEvent(context.Background(), store.Event{ID: store.NewID(), AccountID: a.ID, At: now.Add(-time.Duration(i) * 4 * time.Minute),
 				Kind: "sign_in", Result: "wrong_password", Method: "password", IP: fmt.Sprintf("203.0.113.%d", i%250), Device: "Firefox on Linux"})
 		}
 		return nil

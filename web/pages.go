@@ -57,10 +57,10 @@ type view struct {
 	Pending         *flow.Pending
 	Account         store.Account
 	Events          []store.Event
-	NotMine         *flow.NotMine
+	NotMine         *flow.AddressRemoval
 	Mail            []devMail
 	Check           *checkResult
-	NotMe           *flow.NotMe
+	NotMe           *flow.UnsolicitedReport
 	Done            bool
 	Reason          func(string) string
 	Dash            *dashboard
@@ -333,7 +333,7 @@ func (s *Server) pageNotMine(w http.ResponseWriter, r *http.Request) {
 	v := s.view(r, "not_mine")
 	tok := r.PathValue("token")
 	if r.Method == http.MethodPost {
-		nm, err := s.Flow.ConfirmNotMine(r.Context(), s.client(r), tok)
+		nm, err := s.Flow.RemoveAddress(r.Context(), s.client(r), tok)
 		if err != nil {
 			s.render(w, r, s.explain(r, v, err), "message", v)
 			return
@@ -345,7 +345,7 @@ func (s *Server) pageNotMine(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusOK, "message", v)
 		return
 	}
-	nm, err := s.Flow.NotMineInfo(r.Context(), tok)
+	nm, err := s.Flow.DescribeAddressRemoval(r.Context(), tok)
 	if err != nil {
 		s.render(w, r, s.explain(r, v, err), "message", v)
 		return

@@ -68,7 +68,7 @@ func TestEveryPageInBothLanguages(t *testing.T) {
 				Delivery: &flow.Delivery{Status: "retrying", Detail: "451 try later", Alternatives: []flow.Alternative{{ID: "c2", Destination: "+81********78"}}},
 				Events: []store.Event{{ID: "e1", At: now, Kind: "sign_in", Result: "success", Method: "password", IP: "203.0.113.5", Device: "Chrome on macOS",
 					Reasons: []string{"new_device"}}, {ID: "e2", At: now, Kind: "code_sent", Result: "suppressed", Method: "email"}},
-				NotMine: &flow.NotMine{Contact: "h***@example.jp"},
+				NotMine: &flow.AddressRemoval{Contact: "h***@example.jp"},
 				Dash: &dashboard{Filters: activityFilters, Filter: "success", NextBefore: "x",
 					Rows: []activityRow{{Event: store.Event{ID: "e1", At: now, Kind: "sign_in", Result: "step_up_required", Method: "password", IP: "198.51.100.7",
 						Reasons: []string{"new_country:DE", "impossible_travel:Tokyo:Frankfurt:40"}}, Place: "Frankfurt, Germany", Unusual: true, SignIn: true},
@@ -82,7 +82,7 @@ func TestEveryPageInBothLanguages(t *testing.T) {
 						{Contact: store.Contact{ID: "c2", Kind: "phone", Value: "+819012345678"}, Waiting: true, RecoveryFrom: now}},
 					Changes: []activityRow{{Event: store.Event{At: now, Kind: "password_changed", IP: "203.0.113.5"}},
 						{Event: store.Event{At: now, Kind: "contact_added"}, UndoAction: "/account/contacts/c2/remove", UndoLabel: "Undo"}}},
-				NotMe: &flow.NotMe{At: now, IP: "198.51.100.7", Place: "Frankfurt, Germany", Destination: "h***@example.jp", Until: now},
+				NotMe: &flow.UnsolicitedReport{At: now, IP: "198.51.100.7", Place: "Frankfurt, Germany", Destination: "h***@example.jp", Until: now},
 				Check: &checkResult{Verdict: mailcheck.Genuine, Headline: "Genuine", Reasons: []mailcheck.Reason{{Code: "own_signature_verified", Text: "x"}},
 					Sent: &checkSent{Summary: "Sent by ward"}},
 			}

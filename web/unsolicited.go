@@ -20,11 +20,11 @@ func (s *Server) routeUnsolicited(mux *http.ServeMux) {
 
 // notMe follows a "this wasn't me" link: GET tells who asked for the code
 // and changes nothing (mail scanners fetch links); POST acts.
-func (s *Server) notMe(r *http.Request, lang string) (flow.NotMe, error) {
+func (s *Server) notMe(r *http.Request, lang string) (flow.UnsolicitedReport, error) {
 	if r.Method == http.MethodPost {
-		return s.Flow.ConfirmNotMe(r.Context(), s.client(r), r.PathValue("token"), lang)
+		return s.Flow.ReportUnsolicited(r.Context(), s.client(r), r.PathValue("token"), lang)
 	}
-	return s.Flow.NotMeInfo(r.Context(), r.PathValue("token"), lang)
+	return s.Flow.DescribeUnsolicited(r.Context(), r.PathValue("token"), lang)
 }
 
 func (s *Server) pageNotMe(w http.ResponseWriter, r *http.Request) {

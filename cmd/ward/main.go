@@ -398,7 +398,7 @@ func loadDashboard(ctx context.Context, in *instance.Instance, dr *loadtest.Driv
 	for done := 0; done < rows; {
 		err := in.Store.InTx(ctx, func(q store.Queries) error {
 			for i := 0; i < 1000 && done < rows; i, done = i+1, done+1 {
-				e := store.Event{ID: keys.ID(), AccountID: a.ID, At: now.Add(-time.Duration(done) * 30 * 24 * time.Hour / time.Duration(rows)),
+				e := store.Event{ID: store.NewID(), AccountID: a.ID, At: now.Add(-time.Duration(done) * 30 * 24 * time.Hour / time.Duration(rows)),
 					Kind: "sign_in", Result: results[done%len(results)], Method: "password", IP: fmt.Sprintf("203.0.113.%d", done%250),
 					Device: "Firefox 140 on Linux", Reasons: []string{"new_device"}}
 				if err := q.AppendEvent(ctx, e); err != nil {

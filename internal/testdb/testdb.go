@@ -13,7 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/wardhq/ward/keys"
+	"github.com/wardhq/ward/store"
 	"github.com/wardhq/ward/store/postgres"
 	"github.com/wardhq/ward/store/sqlite"
 	"github.com/wardhq/ward/store/sqlstore"
@@ -45,7 +45,7 @@ func PostgresDSN(t testing.TB) string {
 		t.Fatal(err)
 	}
 	defer admin.Close()
-	schema := "ward_test_" + keys.ID()
+	schema := "ward_test_" + store.NewID()
 	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
 		t.Fatalf("creating test schema: %v", err)
 	}
