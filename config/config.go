@@ -5,6 +5,7 @@ package config
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"net"
 	"net/mail"
@@ -18,6 +19,10 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/wardhq/ward/flow"
+	"github.com/wardhq/ward/risk"
+	"github.com/wardhq/ward/throttle"
 )
 
 // Duration is a time.Duration written as "10m" or "90s".
@@ -119,13 +124,19 @@ type Config struct {
 	} `yaml:"flows"`
 
 	Risk struct {
-		GeoIPCity    string   `yaml:"geoip_city" doc:"Path of a MaxMind GeoLite2/GeoIP2 City database (.mmdb). Empty: places are unknown; IP, device and velocity signals still work."`
-		GeoIPASN     string   `yaml:"geoip_asn" doc:"Path of a MaxMind GeoLite2/GeoIP2 ASN database (.mmdb), for the network (ASN) signal."`
-		NetworksFile string   `yaml:"networks_file" doc:"File of anonymising or hosting networks, one CIDR per line with an optional label (\"Tor exit\"); a sign-in from them is flagged."`
-		StepUp       []string `yaml:"step_up" doc:"Reasons that ask for a code: new_device, new_ip, new_country, new_network, impossible_travel, anonymizer, ip_many_accounts, ip_failures, account_failures."`
-		Block        []string `yaml:"block" doc:"Reasons that block the sign-in (same names as step_up)."`
-		SuppressFor  Duration `yaml:"suppress_for" doc:"After \"this wasn't me\" on a code mail, how long codes to that address requested from the same IP, network or device are not sent."`
-		FloodAfter   int      `yaml:"flood_after" doc:"Codes one address gets per day before the rest are replaced by one digest mail (then nothing until the next day). A signed-in owner's step-up codes are not counted."`
+		GeoIPCity        string   `yaml:"geoip_city" doc:"Path of a MaxMind GeoLite2/GeoIP2 City database (.mmdb). Empty: places are unknown; IP, device and velocity signals still work."`
+		GeoIPASN         string   `yaml:"geoip_asn" doc:"Path of a MaxMind GeoLite2/GeoIP2 ASN database (.mmdb), for the network (ASN) signal."`
+		NetworksFile     string   `yaml:"networks_file" doc:"File of anonymising or hosting networks, one CIDR per line with an optional label (\"Tor exit\"); a sign-in from them is flagged."`
+		StepUp           []string `yaml:"step_up" doc:"Reasons that ask for a code: new_device, new_ip, new_country, new_network, impossible_travel, anonymizer, ip_many_accounts, ip_failures, account_failures."`
+		Block            []string `yaml:"block" doc:"Reasons that block the sign-in (same names as step_up)."`
+		SuppressFor      Duration `yaml:"suppress_for" doc:"After \"this wasn't me\" on a code mail, how long codes to that address requested from the same IP, network or device are not sent."`
+		FloodAfter       int      `yaml:"flood_after" doc:"Codes one address gets per day before the rest are replaced by one digest mail (then nothing until the next day). A signed-in owner's step-up codes are not counted."`
+		Window           Duration `yaml:"window" doc:"How far back the velocity signals (ip_many_accounts, ip_failures, account_failures) count."`
+		StuffingAccounts int      `yaml:"stuffing_accounts" doc:"Distinct accounts one IP may try within the window before ip_many_accounts."`
+		IPFailures       int      `yaml:"ip_failures" doc:"Failed sign-ins from one IP within the window before ip_failures."`
+		AccountFailures  int      `yaml:"account_failures" doc:"Wrong passwords and codes on one account within the window before account_failures."`
+		TravelSpeedKmH   int      `yaml:"travel_speed_kmh" doc:"Speed above which two sign-ins' places mean impossible_travel."`
+		TravelMinKm      int      `yaml:"travel_min_km" doc:"Distances shorter than this never count as impossible_travel (GeoIP places are approximate)."`
 	} `yaml:"risk"`
 
 	MailCheck struct {
@@ -166,6 +177,9 @@ func Default() Config {
 	c.Risk.Block = []string{"ip_many_accounts"}
 	c.Risk.SuppressFor = Duration(24 * time.Hour)
 	c.Risk.FloodAfter = 5
+	c.Risk.Window = Duration(10 * time.Minute)
+	c.Risk.StuffingAccounts, c.Risk.IPFailures, c.Risk.AccountFailures = 10, 20, 5
+	c.Risk.TravelSpeedKmH, c.Risk.TravelMinKm = 900, 500
 	c.Sessions.FreshFor = Duration(10 * time.Minute)
 	c.Contacts.RecoveryWait = Duration(7 * 24 * time.Hour)
 	c.MailCheck.DNS = true
@@ -433,14 +447,15 @@ func (c Config) Validate() error {
 	case c.Limits.PerRecipientHour < 0 || c.Limits.PerRecipientDay < 0 || c.Limits.PerIPHour < 0 || c.Limits.PasswordPerIPMinute < 0 ||
 		c.Limits.MailCheckPerIPMinute < 0 || c.Limits.LinksPerIPMinute < 0:
 		return bad("limits", "must not be negative")
-	case c.Lockout.DisableAt < 1 || c.Lockout.DisableAt > 100:
-		return bad("lockout.disable_at", "must be 1 to 100 (NIST SP 800-63B-4 allows at most 100)")
-	case c.Lockout.Step < 1:
-		return bad("lockout.step", "must be at least 1")
-	case c.Lockout.FreeFailures < 0:
-		return bad("lockout.free_failures", "must not be negative")
-	case c.Lockout.FirstWait.D() <= 0 || c.Lockout.MaxWait.D() < c.Lockout.FirstWait.D():
-		return bad("lockout.max_wait", "must be at least lockout.first_wait, which must be positive")
+	case c.Throttle().Validate() != nil:
+		var pe *throttle.PolicyError
+		if errors.As(c.Throttle().Validate(), &pe) {
+			return bad("lockout."+pe.Field, "%s", pe.Msg)
+		}
+		return bad("lockout", "%v", c.Throttle().Validate())
+	case c.Risk.Window.D() < time.Minute || c.Risk.StuffingAccounts < 1 || c.Risk.IPFailures < 1 || c.Risk.AccountFailures < 1 ||
+		c.Risk.TravelSpeedKmH < 1 || c.Risk.TravelMinKm < 0:
+		return bad("risk", "window must be at least 1m and the thresholds positive")
 	case c.Sessions.Idle.D() < time.Minute:
 		return bad("sessions.idle", "must be at least 1m")
 	case c.Sessions.Absolute.D() < c.Sessions.Idle.D():
@@ -496,6 +511,39 @@ func (c Config) DKIMDir() string {
 
 // SMSGateway reports whether an SMS gateway is configured.
 func (c Config) SMSGateway() bool { return c.SMS.Twilio.AccountSID != "" }
+
+// The policies of the packages that enforce them are built here, from the
+// one set of defaults and settings.
+
+// Throttle is the schedule of waits after failures (lockout.*).
+func (c Config) Throttle() throttle.Policy {
+	return throttle.Policy{FreeFailures: c.Lockout.FreeFailures, FirstWait: c.Lockout.FirstWait.D(), Step: c.Lockout.Step,
+		MaxWait: c.Lockout.MaxWait.D(), DisableAt: c.Lockout.DisableAt}
+}
+
+// RiskPolicy is what the risk engine steps up on and blocks (risk.*).
+func (c Config) RiskPolicy() risk.Policy {
+	return risk.Policy{StepUp: c.Risk.StepUp, Block: c.Risk.Block, Window: c.Risk.Window.D(), StuffingAccounts: c.Risk.StuffingAccounts,
+		IPFailureLimit: c.Risk.IPFailures, AccountFailLimit: c.Risk.AccountFailures, TravelSpeedKmH: float64(c.Risk.TravelSpeedKmH),
+		TravelMinDistance: float64(c.Risk.TravelMinKm)}
+}
+
+// FlowLimits are the knobs of code issuing and checking (codes.*, flows.*,
+// limits.*, sessions.fresh_for, contacts.recovery_wait).
+func (c Config) FlowLimits() flow.Limits {
+	return flow.Limits{Digits: c.Codes.Digits, CodeTTL: c.Codes.TTL.D(), RecoveryCodeTTL: c.Codes.RecoveryTTL.D(), FlowTTL: c.Flows.TTL.D(),
+		MaxCodeFailures: c.Codes.MaxFailures, ResendCooldown: c.Codes.ResendCooldown.D(), PerRecipientHour: c.Limits.PerRecipientHour,
+		PerRecipientDay: c.Limits.PerRecipientDay, PerIPHour: c.Limits.PerIPHour,
+		// A link in a mail works as long as someone may still be reading it.
+		NotMineTTL: 7 * 24 * time.Hour,
+		FreshFor:   c.Sessions.FreshFor.D(), RecoveryWait: c.Contacts.RecoveryWait.D(),
+		PasswordPerIP: throttle.Rate{N: c.Limits.PasswordPerIPMinute, Per: time.Minute}}
+}
+
+// Unsolicited is how codes nobody asked for are answered (risk.*).
+func (c Config) Unsolicited() flow.Unsolicited {
+	return flow.Unsolicited{SuppressFor: c.Risk.SuppressFor.D(), FloodAfter: c.Risk.FloodAfter}
+}
 
 // DevMode reports whether mail goes to the dev mailbox: no relay is set,
 // which Validate allows only for a localhost public_url.

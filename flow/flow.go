@@ -55,14 +55,6 @@ type Limits struct {
 	PasswordPerIP throttle.Rate
 }
 
-// DefaultLimits are ward's defaults.
-func DefaultLimits() Limits {
-	return Limits{Digits: 6, CodeTTL: 10 * time.Minute, RecoveryCodeTTL: 10 * time.Minute, FlowTTL: 15 * time.Minute,
-		MaxCodeFailures: 5, ResendCooldown: 60 * time.Second, PerRecipientHour: 5, PerRecipientDay: 20, PerIPHour: 60,
-		FreshFor: 10 * time.Minute, RecoveryWait: 7 * 24 * time.Hour,
-		NotMineTTL: 7 * 24 * time.Hour}
-}
-
 // Client is who is asking: the request's address, browser and the device
 // cookie ward gave it (empty when it has none).
 type Client struct {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wardhq/ward/account"
+	"github.com/wardhq/ward/config"
 	"github.com/wardhq/ward/flow"
 	"github.com/wardhq/ward/internal/testclock"
 	"github.com/wardhq/ward/internal/testdb"
@@ -20,7 +21,6 @@ import (
 	"github.com/wardhq/ward/session"
 	"github.com/wardhq/ward/store"
 	"github.com/wardhq/ward/store/sqlstore"
-	"github.com/wardhq/ward/throttle"
 )
 
 type env struct {
@@ -62,8 +62,8 @@ func newEnv(t testing.TB, st store.Store) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := &flow.Service{Store: st, Keys: k, Passwords: pw, Composer: comp, Throttle: throttle.Default(), Risk: flow.NewDeviceOrIP{},
-		Limits: flow.DefaultLimits(), Now: clk.Now,
+	svc := &flow.Service{Store: st, Keys: k, Passwords: pw, Composer: comp, Throttle: config.Default().Throttle(), Risk: flow.NewDeviceOrIP{},
+		Limits: config.Default().FlowLimits(), Now: clk.Now,
 		Sessions: &session.Manager{Store: st, Idle: time.Hour, Absolute: 24 * time.Hour, Now: clk.Now}}
 	return &env{t: t, st: st, clk: clk, svc: svc, composer: comp, accounts: &account.Service{Store: st, Passwords: pw, Now: clk.Now}}
 }

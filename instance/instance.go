@@ -172,19 +172,10 @@ func New(ctx context.Context, c config.Config, log *slog.Logger, o Options) (*In
 		st.Close()
 		return nil, err
 	}
-	policy := risk.DefaultPolicy()
-	policy.StepUp, policy.Block = c.Risk.StepUp, c.Risk.Block
-	engine := &risk.Engine{History: st, Geo: geo, Networks: nets, Policy: policy, Now: now}
+	engine := &risk.Engine{History: st, Geo: geo, Networks: nets, Policy: c.RiskPolicy(), Now: now}
 	sessions := &session.Manager{Store: st, Idle: c.Sessions.Idle.D(), Absolute: c.Sessions.Absolute.D(), Now: now}
 	fs = &flow.Service{Store: st, Keys: k, Passwords: pw, Sessions: sessions, Composer: comp, Risk: engine, Places: geo, Now: now, Later: queue,
-		Unsolicited: flow.Unsolicited{SuppressFor: c.Risk.SuppressFor.D(), FloodAfter: c.Risk.FloodAfter},
-		Throttle: throttle.Policy{FreeFailures: c.Lockout.FreeFailures, FirstWait: c.Lockout.FirstWait.D(), Step: c.Lockout.Step,
-			MaxWait: c.Lockout.MaxWait.D(), DisableAt: c.Lockout.DisableAt},
-		Limits: flow.Limits{Digits: c.Codes.Digits, CodeTTL: c.Codes.TTL.D(), RecoveryCodeTTL: c.Codes.RecoveryTTL.D(), FlowTTL: c.Flows.TTL.D(),
-			MaxCodeFailures: c.Codes.MaxFailures, ResendCooldown: c.Codes.ResendCooldown.D(), PerRecipientHour: c.Limits.PerRecipientHour,
-			PerRecipientDay: c.Limits.PerRecipientDay, PerIPHour: c.Limits.PerIPHour, NotMineTTL: 7 * 24 * time.Hour,
-			FreshFor: c.Sessions.FreshFor.D(), RecoveryWait: c.Contacts.RecoveryWait.D(),
-			PasswordPerIP: throttle.Rate{N: c.Limits.PasswordPerIPMinute, Per: time.Minute}}}
+		Unsolicited: c.Unsolicited(), Throttle: c.Throttle(), Limits: c.FlowLimits()}
 	limiter := &throttle.Limiter{Hits: st, Now: now}
 	fs.Limiter = limiter
 	var sec *audit.Log

@@ -50,8 +50,9 @@ const laterQueue = "later"
 // InsertOpts puts the job on its queue.
 func (LaterArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: laterQueue} }
 
-// MaxAttempts is how often a message is tried before it is failed.
-const MaxAttempts = 12
+// MaxAttempts is how often a message is tried before it is failed: the
+// outbox's own count, so both give up together.
+const MaxAttempts = notify.MaxAttempts
 
 // Options tune the queue.
 type Options struct {

@@ -38,11 +38,15 @@ type Outbox struct {
 	Backoff func(n int) time.Duration
 }
 
-// maxAttempts is MaxAttempts or its default. Workers run concurrently, so
-// defaults are read, never written back.
+// MaxAttempts is how often a message is tried before it is failed,
+// unless an Outbox says otherwise (the queue retries as often).
+const MaxAttempts = 12
+
+// maxAttempts is the Outbox's MaxAttempts or the default. Workers run
+// concurrently, so the default is read, never written back.
 func (o *Outbox) maxAttempts() int {
 	if o.MaxAttempts == 0 {
-		return 12
+		return MaxAttempts
 	}
 	return o.MaxAttempts
 }

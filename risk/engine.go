@@ -70,18 +70,6 @@ type Policy struct {
 	TravelMinDistance float64
 }
 
-// DefaultPolicy steps up on anything new or odd and blocks credential
-// stuffing: an IP working through many accounts.
-func DefaultPolicy() Policy {
-	return Policy{
-		StepUp:           []string{NewDevice, NewIP, NewCountry, NewNetwork, ImpossibleTravel, Anonymizer, IPFailures, AccountFailures},
-		Block:            []string{IPManyAccounts},
-		Window:           10 * time.Minute,
-		StuffingAccounts: 10, IPFailureLimit: 20, AccountFailLimit: 5,
-		TravelSpeedKmH: 900, TravelMinDistance: 500,
-	}
-}
-
 // History is what the engine reads from the store.
 type History interface {
 	SignIns(ctx context.Context, accountID string, limit int) ([]store.Event, error)

@@ -14,6 +14,7 @@ import (
 	"github.com/maxmind/mmdbwriter"
 	"github.com/maxmind/mmdbwriter/mmdbtype"
 
+	"github.com/wardhq/ward/config"
 	"github.com/wardhq/ward/internal/testclock"
 	"github.com/wardhq/ward/internal/testdb"
 	"github.com/wardhq/ward/risk"
@@ -80,7 +81,7 @@ func record(t testing.TB, st store.Store, accountID, ip, result string, at time.
 }
 
 func engine(t testing.TB, st store.Store, clk *testclock.Clock, g *risk.Geo, nets *risk.Networks) *risk.Engine {
-	return &risk.Engine{History: st, Geo: g, Networks: nets, Policy: risk.DefaultPolicy(), Now: clk.Now}
+	return &risk.Engine{History: st, Geo: g, Networks: nets, Policy: config.Default().RiskPolicy(), Now: clk.Now}
 }
 
 func TestPlacesFromARealDatabase(t *testing.T) {

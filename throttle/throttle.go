@@ -32,22 +32,26 @@ type Policy struct {
 	DisableAt int
 }
 
-// Default is ward's schedule: 9 failures free, then 30 s, doubling every
-// 10 failures up to 1 h, and the factor disabled at 100.
-func Default() Policy {
-	return Policy{FreeFailures: 9, FirstWait: 30 * time.Second, Step: 10, MaxWait: time.Hour, DisableAt: 100}
-}
-
 // Validate reports a policy that cannot work.
 func (p Policy) Validate() error {
-	if p.DisableAt < 1 || p.DisableAt > 100 {
-		return fmt.Errorf("disable_at must be 1 to 100 (NIST SP 800-63B-4 caps it at 100), got %d", p.DisableAt)
-	}
-	if p.Step < 1 || p.FirstWait <= 0 || p.MaxWait < p.FirstWait || p.FreeFailures < 0 {
-		return fmt.Errorf("waits must grow from a positive first wait to a larger max wait in steps of at least 1 failure")
+	bad := func(field, format string, a ...any) error { return &PolicyError{Field: field, Msg: fmt.Sprintf(format, a...)} }
+	switch {
+	case p.DisableAt < 1 || p.DisableAt > 100:
+		return bad("disable_at", "must be 1 to 100 (NIST SP 800-63B-4 allows at most 100), got %d", p.DisableAt)
+	case p.Step < 1:
+		return bad("step", "must be at least 1")
+	case p.FreeFailures < 0:
+		return bad("free_failures", "must not be negative")
+	case p.FirstWait <= 0 || p.MaxWait < p.FirstWait:
+		return bad("max_wait", "must be at least first_wait, which must be positive")
 	}
 	return nil
 }
+
+// PolicyError names the setting of a Policy that cannot work.
+type PolicyError struct{ Field, Msg string }
+
+func (e *PolicyError) Error() string { return e.Field + ": " + e.Msg }
 
 // After returns the lock that follows the n-th consecutive failure at t:
 // the time until which the factor rests, and the time it was disabled.

@@ -5,8 +5,10 @@ import (
 	"time"
 )
 
+// ward's default schedule (config's lockout.*): 9 failures free, then
+// 30 s, doubling every 10 failures up to 1 h, and the factor off at 100.
 func TestScheduleGrowsThenDisables(t *testing.T) {
-	p := Default()
+	p := Policy{FreeFailures: 9, FirstWait: 30 * time.Second, Step: 10, MaxWait: time.Hour, DisableAt: 100}
 	t0 := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 	for n := 1; n <= 9; n++ {
 		if u, d := p.After(n, t0); u != nil || d != nil {
