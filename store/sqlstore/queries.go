@@ -303,7 +303,7 @@ func (s *DB) DispatchCode(ctx context.Context, codeID string, at time.Time) erro
 
 func (s *DB) AddCodeFailure(ctx context.Context, codeID string, maxFailures int) (int, error) {
 	var n int
-	err := s.row(ctx, `UPDATE codes SET failures = failures + 1
+	err := s.writeRow(ctx, `UPDATE codes SET failures = failures + 1
 		WHERE id = ? AND failures < ? AND used_at IS NULL AND replaced_at IS NULL RETURNING failures`, codeID, maxFailures).Scan(&n)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, fmt.Errorf("counting code failure: %w", store.ErrConflict)
@@ -356,7 +356,7 @@ func (s *DB) FailureCounter(ctx context.Context, subject, factor string) (store.
 
 func (s *DB) AddFailure(ctx context.Context, subject, factor string, at time.Time, lock func(int) (*time.Time, *time.Time)) (store.FailureCounter, error) {
 	c := store.FailureCounter{Subject: subject, Factor: factor, LastAt: at}
-	err := s.row(ctx, `INSERT INTO failure_counters (subject, factor, consecutive, last_at) VALUES (?, ?, 1, ?)
+	err := s.writeRow(ctx, `INSERT INTO failure_counters (subject, factor, consecutive, last_at) VALUES (?, ?, 1, ?)
 		ON CONFLICT (subject, factor) DO UPDATE SET consecutive = failure_counters.consecutive + 1, last_at = excluded.last_at
 		RETURNING consecutive, disabled_at`, subject, factor, ts(at)).Scan(&c.Consecutive, nullTime{&c.DisabledAt})
 	if err != nil {
@@ -527,7 +527,7 @@ const deviceCols = `id, account_id, token_hash, user_agent, browser, os, last_ip
 
 func (s *DB) UpsertDevice(ctx context.Context, d store.Device) (store.Device, error) {
 	var out store.Device
-	err := s.row(ctx, `INSERT INTO devices (`+deviceCols+`) VALUES (?,?,?,?,?,?,?,?,?)
+	err := s.writeRow(ctx, `INSERT INTO devices (`+deviceCols+`) VALUES (?,?,?,?,?,?,?,?,?)
 		ON CONFLICT (account_id, token_hash) DO UPDATE SET user_agent = excluded.user_agent, browser = excluded.browser, os = excluded.os,
 			last_ip = excluded.last_ip, last_seen = excluded.last_seen
 		RETURNING `+deviceCols,
@@ -651,7 +651,7 @@ func (s *DB) UseLinkToken(ctx context.Context, id string, at time.Time) error {
 
 func (s *DB) Hit(ctx context.Context, key string, window time.Time) (int, error) {
 	var n int
-	err := s.row(ctx, `INSERT INTO rate_hits (key, window_start, n) VALUES (?, ?, 1)
+	err := s.writeRow(ctx, `INSERT INTO rate_hits (key, window_start, n) VALUES (?, ?, 1)
 		ON CONFLICT (key, window_start) DO UPDATE SET n = rate_hits.n + 1 RETURNING n`, key, ts(window)).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("counting a request: %w", err)

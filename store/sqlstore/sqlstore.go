@@ -17,7 +17,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"testing/fstest"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -339,7 +338,7 @@ func (s *DB) addEmailSkeletons(ctx context.Context, tx *sql.Tx) error {
 
 // migrationFS is the embedded migrations as this engine should see them.
 func (s *DB) migrationFS() fs.FS {
-	out := fstest.MapFS{}
+	out := memFS{}
 	entries, _ := fs.ReadDir(migrations, "migrations")
 	for _, e := range entries {
 		b, _ := fs.ReadFile(migrations, "migrations/"+e.Name())
@@ -347,7 +346,7 @@ func (s *DB) migrationFS() fs.FS {
 		if s.d.SQLiteOnly {
 			text = sqliteOnly.ReplaceAllString(string(b), "$1")
 		}
-		out[e.Name()] = &fstest.MapFile{Data: []byte(text), Mode: 0o444}
+		out[e.Name()] = []byte(text)
 	}
 	return out
 }
@@ -436,16 +435,41 @@ func (s *DB) rebind(q string) string {
 	if !s.d.Numbered {
 		return q
 	}
+	return numbered(q)
+}
+
+// numbered writes each '?' placeholder of q as $1, $2, …, leaving alone a
+// '?' inside a string literal, a quoted identifier or a comment.
+func numbered(q string) string {
 	var b strings.Builder
 	n := 0
-	for _, r := range q {
-		if r == '?' {
+	// skipTo copies q from i up to the end of what closes at close, or to
+	// the end of q, and returns where to go on.
+	skipTo := func(i, from int, close string) int {
+		end := len(q)
+		if k := strings.Index(q[from:], close); k >= 0 {
+			end = from + k + len(close)
+		}
+		b.WriteString(q[i:end])
+		return end
+	}
+	for i := 0; i < len(q); {
+		switch {
+		case q[i] == '\'' || q[i] == '"':
+			i = skipTo(i, i+1, q[i:i+1])
+		case strings.HasPrefix(q[i:], "--"):
+			i = skipTo(i, i+2, "\n")
+		case strings.HasPrefix(q[i:], "/*"):
+			i = skipTo(i, i+2, "*/")
+		case q[i] == '?':
 			n++
 			b.WriteByte('$')
 			b.WriteString(strconv.Itoa(n))
-			continue
+			i++
+		default:
+			b.WriteByte(q[i])
+			i++
 		}
-		b.WriteRune(r)
 	}
 	return b.String()
 }
@@ -483,11 +507,8 @@ func (s *DB) exec(ctx context.Context, q string, args ...any) (sql.Result, error
 	return res, err
 }
 
-// isRead reports a plain SELECT, which may go to the read pool; an
-// UPDATE ... RETURNING reads back too, but must go to the writer.
-func isRead(q string) bool { return strings.HasPrefix(strings.TrimSpace(q), "SELECT") }
-
-// query runs a SELECT that returns rows.
+// query runs a read that returns rows (on the read pool outside a
+// transaction).
 func (s *DB) query(ctx context.Context, q string, args ...any) (Rows, error) {
 	q = s.rebind(q)
 	if s.native != nil {
@@ -496,7 +517,7 @@ func (s *DB) query(ctx context.Context, q string, args ...any) (Rows, error) {
 	if err := s.outside(); err != nil {
 		return nil, err
 	}
-	st, h, err := s.stmt(ctx, q, !isRead(q))
+	st, h, err := s.stmt(ctx, q, false)
 	if err != nil {
 		return nil, err
 	}
@@ -506,9 +527,19 @@ func (s *DB) query(ctx context.Context, q string, args ...any) (Rows, error) {
 	return h.QueryContext(ctx, q, args...)
 }
 
-// row runs a query that returns one row. Preparing can fail before the
+// row runs a read that returns one row. Preparing can fail before the
 // query runs; the error then surfaces from Scan, as database/sql does.
 func (s *DB) row(ctx context.Context, q string, args ...any) rowScanner {
+	return s.oneRow(ctx, q, false, args)
+}
+
+// writeRow runs a write that returns one row (INSERT or UPDATE …
+// RETURNING): on the writer, never the read pool.
+func (s *DB) writeRow(ctx context.Context, q string, args ...any) rowScanner {
+	return s.oneRow(ctx, q, true, args)
+}
+
+func (s *DB) oneRow(ctx context.Context, q string, write bool, args []any) rowScanner {
 	q = s.rebind(q)
 	if s.native != nil {
 		return s.native.QueryRow(ctx, q, args...)
@@ -516,7 +547,6 @@ func (s *DB) row(ctx context.Context, q string, args ...any) rowScanner {
 	if err := s.outside(); err != nil {
 		return errRow{err}
 	}
-	write := !isRead(q)
 	if write && s.tx == nil {
 		// A lone UPDATE ... RETURNING holds the writer until it is read.
 		if err := s.w.enter(ctx); err != nil {
