@@ -35,6 +35,7 @@ func Run(t *testing.T, open Opener) {
 		{"LockSerialisesCheckThenAct", testLock},
 		{"RateHitsCountEveryRequestOnce", testRateHits},
 		{"Messages", testMessages},
+		{"ReadsOfTheDashboard", testDashboardReads},
 		{"Sessions", testSessions},
 		{"Devices", testDevices},
 		{"Events", testEvents},
@@ -456,6 +457,75 @@ func testRateHits(t *testing.T, s store.Store) {
 	}
 	if n, _ := s.Hit(ctx, "password:198.51.100.1", t0); n != 1 {
 		t.Fatalf("another key starts at %d", n)
+	}
+}
+
+// The reads behind the dashboard, proof of a pasted mail, notification
+// settings and a contact's recovery wait.
+func testDashboardReads(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	// A message is found by the reference its body shows.
+	must(t, s.EnqueueMessage(ctx, store.Message{ID: "mr", Kind: "code", Channel: "email", Recipient: "r@example.com", Language: "en",
+		Status: store.MessageQueued, CreatedAt: t0, NextAt: t0, Ref: "0123456789ab", Digest: "d"}))
+	if m, err := s.MessageByRef(ctx, "0123456789ab"); err != nil || m.ID != "mr" || m.Digest != "d" {
+		t.Fatalf("message by ref: %+v %v", m, err)
+	}
+	if _, err := s.MessageByRef(ctx, ""); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("an empty reference names no message: %v", err)
+	}
+	// Events of one result, paged newest first.
+	for i, r := range []string{"success", "wrong_code", "success", "wrong_code", "wrong_code"} {
+		must(t, s.AppendEvent(ctx, store.Event{ID: fmt.Sprintf("r%d", i), AccountID: "ar", At: t0.Add(time.Duration(i) * time.Minute), Kind: "sign_in", Result: r}))
+	}
+	evs, err := s.EventsWithResult(ctx, "ar", "wrong_code", time.Time{}, 2)
+	must(t, err)
+	if len(evs) != 2 || evs[0].ID != "r4" || evs[1].ID != "r3" {
+		t.Fatalf("first page of wrong codes: %+v", evs)
+	}
+	if evs, _ = s.EventsWithResult(ctx, "ar", "wrong_code", evs[1].At, 2); len(evs) != 1 || evs[0].ID != "r1" {
+		t.Fatalf("next page of wrong codes: %+v", evs)
+	}
+	// Devices of an account.
+	for i, id := range []string{"dv1", "dv2"} {
+		_, err := s.UpsertDevice(ctx, store.Device{ID: id, AccountID: "ar", TokenHash: "t" + id, FirstSeen: t0.Add(time.Duration(i) * time.Hour),
+			LastSeen: t0.Add(time.Duration(i) * time.Hour)})
+		must(t, err)
+	}
+	ds, err := s.DevicesByAccount(ctx, "ar")
+	must(t, err)
+	if len(ds) != 2 {
+		t.Fatalf("devices: %+v", ds)
+	}
+	if ds, _ := s.DevicesByAccount(ctx, "nobody"); len(ds) != 0 {
+		t.Fatalf("another account's devices: %+v", ds)
+	}
+	// Notification settings: missing means the default; set, then changed.
+	prefs, err := s.NotificationPrefs(ctx, "ar")
+	must(t, err)
+	if len(prefs) != 0 {
+		t.Fatalf("fresh account has settings: %v", prefs)
+	}
+	must(t, s.SetNotificationPref(ctx, "ar", "new_sign_in", "sms", false))
+	must(t, s.SetNotificationPref(ctx, "ar", "new_sign_in", "email", true))
+	must(t, s.SetNotificationPref(ctx, "ar", "new_sign_in", "sms", true))
+	prefs, err = s.NotificationPrefs(ctx, "ar")
+	must(t, err)
+	if len(prefs) != 2 || !prefs["new_sign_in/sms"] || !prefs["new_sign_in/email"] {
+		t.Fatalf("settings: %v", prefs)
+	}
+	// A contact's recovery wait, set and lifted.
+	must(t, s.CreateAccount(ctx, store.Account{ID: "ar", Email: "r@example.com", Language: "en", CreatedAt: t0}))
+	must(t, s.CreateContact(ctx, store.Contact{ID: "cr", AccountID: "ar", Kind: store.ContactEmail, Value: "r2@example.com", CreatedAt: t0}))
+	must(t, s.SetContactRecoveryAfter(ctx, "cr", ptr(t0.Add(time.Hour))))
+	if c, _ := s.ContactByID(ctx, "cr"); c.RecoveryAfter == nil || !c.RecoveryAfter.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("recovery wait: %+v", c)
+	}
+	must(t, s.SetContactRecoveryAfter(ctx, "cr", nil))
+	if c, _ := s.ContactByID(ctx, "cr"); c.RecoveryAfter != nil {
+		t.Fatalf("recovery wait lifted: %+v", c)
+	}
+	if err := s.SetContactRecoveryAfter(ctx, "nope", nil); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown contact: %v", err)
 	}
 }
 
