@@ -42,29 +42,62 @@ type Store interface {
 	Close() error
 }
 
-// Queries is every operation on stored records.
+// Queries is every operation on stored records: one interface per
+// record, so that a package can ask for only the part it reads.
 type Queries interface {
+	Accounts
+	Contacts
+	Flows
+	Codes
+	Failures
+	Messages
+	Sessions
+	Devices
+	Events
+	Preferences
+	Suppressions
+	LinkTokens
+	Limits
+	// DeleteExpired removes flows and link tokens that ended before t, and
+	// codes issued more than two days before t.
+	DeleteExpired(ctx context.Context, t time.Time) (int, error)
+}
+
+// Accounts are people's accounts.
+type Accounts interface {
 	CreateAccount(ctx context.Context, a Account) error
 	AccountByID(ctx context.Context, id string) (Account, error)
 	AccountByEmail(ctx context.Context, email string) (Account, error)
 	// AccountBySkeleton finds an account whose email looks like one with
 	// this skeleton (confusable.Address).
 	AccountBySkeleton(ctx context.Context, skeleton string) (Account, error)
+	AccountByAlias(ctx context.Context, alias string) (Account, error)
 	UpdateAccountPassword(ctx context.Context, id, hash string, at time.Time) error
 	SetAccountDisabled(ctx context.Context, id string, at *time.Time) error
+	SetAccountAlias(ctx context.Context, id, alias string, only bool) error
+}
 
+// Contacts are the addresses that reach an account.
+type Contacts interface {
 	CreateContact(ctx context.Context, c Contact) error
 	ContactsByAccount(ctx context.Context, accountID string) ([]Contact, error)
 	ContactByID(ctx context.Context, id string) (Contact, error)
 	DeleteContact(ctx context.Context, id string) error
+	SetContactRecoveryAfter(ctx context.Context, id string, at *time.Time) error
+}
 
+// Flows are sign-ins, step-ups and resets in progress.
+type Flows interface {
 	CreateFlow(ctx context.Context, f Flow) error
 	FlowByTokenHash(ctx context.Context, hash string) (Flow, error)
 	// AdvanceFlow moves a flow from state `from` to `to`; ErrConflict when
 	// the flow is no longer in `from` (someone else moved it first).
 	AdvanceFlow(ctx context.Context, id, from, to string, at time.Time) error
 	SetFlowRecipient(ctx context.Context, id, channel, recipient string) error
+}
 
+// Codes are one-time codes, kept as MACs.
+type Codes interface {
 	CreateCode(ctx context.Context, c Code) error
 	// CurrentCode is the newest code of a flow that has not been replaced.
 	CurrentCode(ctx context.Context, flowID string) (Code, error)
@@ -85,13 +118,19 @@ type Queries interface {
 	// `since`, for the per-recipient and per-IP limits.
 	CountCodesToRecipient(ctx context.Context, recipientKey string, since time.Time) (int, error)
 	CountCodesFromIP(ctx context.Context, ip string, since time.Time) (int, error)
+}
 
+// Failures are the consecutive-failure counters of each factor.
+type Failures interface {
 	FailureCounter(ctx context.Context, subject, factor string) (FailureCounter, error)
 	// AddFailure increments the consecutive count atomically and stores the
 	// lock that the caller computed from the new count.
 	AddFailure(ctx context.Context, subject, factor string, at time.Time, lock func(consecutive int) (lockedUntil, disabledAt *time.Time)) (FailureCounter, error)
 	ResetFailures(ctx context.Context, subject, factor string) error
+}
 
+// Messages are the outbox: the record of every message and its delivery.
+type Messages interface {
 	EnqueueMessage(ctx context.Context, m Message) error
 	MessageByID(ctx context.Context, id string) (Message, error)
 	// MessageByRef finds the message whose body shows reference ref.
@@ -103,30 +142,36 @@ type Queries interface {
 	// MessagesByFlow lists a flow's messages, newest first.
 	MessagesByFlow(ctx context.Context, flowID string) ([]Message, error)
 	RecentMessages(ctx context.Context, limit int) ([]Message, error)
+}
 
+// Sessions are signed-in sessions.
+type Sessions interface {
 	CreateSession(ctx context.Context, s Session) error
 	SessionByTokenHash(ctx context.Context, hash string) (Session, error)
 	TouchSession(ctx context.Context, id string, at time.Time, ip string) error
 	RevokeSession(ctx context.Context, id string, at time.Time) error
-	SetContactRecoveryAfter(ctx context.Context, id string, at *time.Time) error
-	// NotificationPrefs maps "event/channel" to on or off (missing: default).
-	NotificationPrefs(ctx context.Context, accountID string) (map[string]bool, error)
-	SetNotificationPref(ctx context.Context, accountID, event, channel string, on bool) error
 	// RevokeOtherSessions revokes every live session of the account except
 	// keepID (which may be empty) and returns how many it revoked.
 	RevokeOtherSessions(ctx context.Context, accountID, keepID string, at time.Time) (int, error)
 	SessionsByAccount(ctx context.Context, accountID string, now time.Time) ([]Session, error)
+}
 
+// Devices are the browsers and clients that signed in to an account.
+type Devices interface {
 	UpsertDevice(ctx context.Context, d Device) (Device, error)
 	DeviceByTokenHash(ctx context.Context, accountID, hash string) (Device, error)
+	DevicesByAccount(ctx context.Context, accountID string) ([]Device, error)
+}
 
+// Events are the append-only activity log, and the reads the risk engine
+// makes of it.
+type Events interface {
 	AppendEvent(ctx context.Context, e Event) error
 	// Events lists an account's events, newest first, before `before` (zero
 	// for now), at most limit.
 	Events(ctx context.Context, accountID string, before time.Time, limit int) ([]Event, error)
 	// EventsWithResult pages through an account's events of one result.
 	EventsWithResult(ctx context.Context, accountID, result string, before time.Time, limit int) ([]Event, error)
-	DevicesByAccount(ctx context.Context, accountID string) ([]Device, error)
 	// SignIns lists an account's successful sign-ins, newest first, with
 	// only their IP and time.
 	SignIns(ctx context.Context, accountID string, limit int) ([]Event, error)
@@ -135,33 +180,44 @@ type Queries interface {
 	IPActivity(ctx context.Context, ip, exceptAccount string, since time.Time) (IPActivity, error)
 	// AccountFailures counts wrong passwords and codes for an account since a time.
 	AccountFailures(ctx context.Context, accountID string, since time.Time) (int, error)
-	AccountByAlias(ctx context.Context, alias string) (Account, error)
-	SetAccountAlias(ctx context.Context, id, alias string, only bool) error
+	// SignedInFromIP reports whether the account ever signed in from ip.
+	SignedInFromIP(ctx context.Context, accountID, ip string) (bool, error)
+}
+
+// Preferences are which security notices an account wants where.
+type Preferences interface {
+	// NotificationPrefs maps "event/channel" to on or off (missing: default).
+	NotificationPrefs(ctx context.Context, accountID string) (map[string]bool, error)
+	SetNotificationPref(ctx context.Context, accountID, event, channel string, on bool) error
+}
+
+// Suppressions stop codes to a recipient from a source ("this wasn't me").
+type Suppressions interface {
 	// Suppress stops codes to recipientKey requested from source until a time.
 	Suppress(ctx context.Context, recipientKey, source string, until, now time.Time) error
 	// Suppressed reports whether any of sources is suppressed for recipientKey.
 	Suppressed(ctx context.Context, recipientKey string, sources []string, now time.Time) (bool, error)
-	// SignedInFromIP reports whether the account ever signed in from ip.
-	SignedInFromIP(ctx context.Context, accountID, ip string) (bool, error)
+}
 
+// LinkTokens are the single-use tokens links in mail carry.
+type LinkTokens interface {
 	CreateLinkToken(ctx context.Context, t LinkToken) error
 	LinkTokenByHash(ctx context.Context, hash string) (LinkToken, error)
 	UseLinkToken(ctx context.Context, id string, at time.Time) error
+}
 
+// Limits are request counts and the locks that make a check-then-act one
+// step.
+type Limits interface {
 	// Hit counts one request of key in the fixed window that starts at
 	// window and returns the count so far, in one atomic step.
 	Hit(ctx context.Context, key string, window time.Time) (int, error)
-
 	// Lock holds each key until the transaction ends, so that a
 	// check-then-act on one key (a recipient's quota, a factor's failures,
 	// a flow's current code) runs one at a time across every instance
 	// sharing the database. Only inside InTx; keys are taken in sorted
 	// order, so two callers never wait on each other in a circle.
 	Lock(ctx context.Context, keys ...string) error
-
-	// DeleteExpired removes flows and link tokens that ended before t, and
-	// codes issued more than two days before t.
-	DeleteExpired(ctx context.Context, t time.Time) (int, error)
 }
 
 // Account is a person's account. Email is its sign-in name, normalised.

@@ -1,0 +1,44 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/wardhq/ward/store"
+)
+
+const flowCols = `id, token_hash, kind, state, account_id, subject, recipient, channel, ip, device_id, session_id, created_at, expires_at, updated_at`
+
+func (s *DB) CreateFlow(ctx context.Context, f store.Flow) error {
+	_, err := s.exec(ctx, `INSERT INTO flows (`+flowCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		f.ID, f.TokenHash, f.Kind, f.State, f.AccountID, f.Subject, f.Recipient, f.Channel, f.IP, f.DeviceID, f.SessionID,
+		ts(f.CreatedAt), ts(f.ExpiresAt), ts(f.UpdatedAt))
+	if err != nil {
+		return fmt.Errorf("creating flow: %w", err)
+	}
+	return nil
+}
+
+func (s *DB) FlowByTokenHash(ctx context.Context, hash string) (store.Flow, error) {
+	var f store.Flow
+	err := s.row(ctx, `SELECT `+flowCols+` FROM flows WHERE token_hash = ?`, hash).Scan(
+		&f.ID, &f.TokenHash, &f.Kind, &f.State, &f.AccountID, &f.Subject, &f.Recipient, &f.Channel, &f.IP, &f.DeviceID, &f.SessionID,
+		timeCol{&f.CreatedAt}, timeCol{&f.ExpiresAt}, timeCol{&f.UpdatedAt})
+	if err != nil {
+		return f, notFound(err, "reading flow")
+	}
+	return f, nil
+}
+
+func (s *DB) AdvanceFlow(ctx context.Context, id, from, to string, at time.Time) error {
+	err := s.execOne(ctx, "advancing flow", `UPDATE flows SET state = ?, updated_at = ? WHERE id = ? AND state = ?`, to, ts(at), id, from)
+	if err != nil {
+		return fmt.Errorf("%w: flow is no longer %s", store.ErrConflict, from)
+	}
+	return nil
+}
+
+func (s *DB) SetFlowRecipient(ctx context.Context, id, channel, recipient string) error {
+	return s.execOne(ctx, "setting flow recipient", `UPDATE flows SET channel = ?, recipient = ? WHERE id = ?`, channel, recipient, id)
+}
