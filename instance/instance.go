@@ -19,8 +19,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/wardhq/ward/account"
 	"github.com/wardhq/ward/audit"
 	"github.com/wardhq/ward/config"
@@ -67,22 +65,39 @@ type Options struct {
 	Audit io.Writer
 }
 
-// OpenStore opens the configured database and applies migrations. The
-// pool is set for PostgreSQL (River works on it).
-func OpenStore(ctx context.Context, c config.Config) (*sqlstore.DB, *pgxpool.Pool, error) {
+// OpenStore opens the configured database and applies migrations.
+func OpenStore(ctx context.Context, c config.Config) (*sqlstore.DB, error) {
+	st, _, err := openBackend(ctx, c)
+	return st, err
+}
+
+// queueMaker makes the job queue that works on one engine's own handle.
+type queueMaker func(ctx context.Context, out *notify.Outbox, o jobs.Options) (*jobs.Queue, error)
+
+// openBackend opens the configured database and says how River is run on
+// it: River needs the engine's own handle (the pgx pool, SQLite's writer),
+// which the store interface rightly hides.
+func openBackend(ctx context.Context, c config.Config) (*sqlstore.DB, queueMaker, error) {
 	if c.Database.Driver == "postgres" {
 		pg, err := postgres.Open(ctx, c.Database.DSN, true)
 		if err != nil {
 			return nil, nil, err
 		}
-		return pg.DB, pg.Pool, nil
+		return pg.DB, func(ctx context.Context, out *notify.Outbox, o jobs.Options) (*jobs.Queue, error) {
+			return jobs.Postgres(ctx, pg.Pool, out, o)
+		}, nil
 	}
 	path := c.Database.DSN
 	if path == "" {
 		path = filepath.Join(c.DataDir, "ward.db")
 	}
 	st, err := sqlite.Open(ctx, path, true)
-	return st, nil, err
+	if err != nil {
+		return nil, nil, err
+	}
+	return st, func(ctx context.Context, out *notify.Outbox, o jobs.Options) (*jobs.Queue, error) {
+		return jobs.SQLite(ctx, st.SQL(), out, o)
+	}, nil
 }
 
 // New assembles ward. Close the returned instance's Store when done.
@@ -111,7 +126,7 @@ func New(ctx context.Context, c config.Config, log *slog.Logger, o Options) (*In
 	if err != nil {
 		return nil, err
 	}
-	st, pool, err := OpenStore(ctx, c)
+	st, newQueue, err := openBackend(ctx, c)
 	if err != nil {
 		return nil, err
 	}
@@ -151,12 +166,7 @@ func New(ctx context.Context, c config.Config, log *slog.Logger, o Options) (*In
 	out := &notify.Outbox{Store: st, Composer: comp, Sender: sender, Log: log, Now: now, DevChannels: dev}
 	var fs *flow.Service // built below; the queue hands it the work it left for later
 	jo := jobs.Options{StuckAfter: c.Mail.OutboxLease.D(), Log: log, Later: func(ctx context.Context, p []byte) error { return fs.RunLater(ctx, p) }}
-	var queue *jobs.Queue
-	if pool != nil {
-		queue, err = jobs.Postgres(ctx, pool, out, jo)
-	} else {
-		queue, err = jobs.SQLite(ctx, st.SQL(), out, jo)
-	}
+	queue, err := newQueue(ctx, out, jo)
 	if err != nil {
 		st.Close()
 		return nil, err

@@ -157,7 +157,7 @@ func migrate(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	st, _, err := instance.OpenStore(ctx, c)
+	st, err := instance.OpenStore(ctx, c)
 	if err != nil {
 		return err
 	}
