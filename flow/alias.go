@@ -25,8 +25,8 @@ func newAlias() string {
 
 // Alias is an account's private sign-in name and whether only it works.
 type Alias struct {
-	Alias     string `json:"alias"`
-	AliasOnly bool   `json:"alias_only"`
+	Alias     string
+	AliasOnly bool
 }
 
 // SetAliasOnly turns sign-in by the public email address off (on = true)

@@ -15,20 +15,20 @@ type Delivery struct {
 	// Status is the outbox's status (queued, sending, sent, retrying,
 	// failed, expired). Before anything is proven it is only "requested":
 	// the same for every email, known or not (see Service.Delivery).
-	Status       string        `json:"status"`
-	Channel      string        `json:"channel"`
-	Destination  string        `json:"destination"`
-	At           time.Time     `json:"at"`
-	Detail       string        `json:"detail,omitempty"`
-	NextTryAt    time.Time     `json:"next_try_at,omitzero"`
-	Alternatives []Alternative `json:"alternatives,omitempty"`
+	Status       string
+	Channel      string
+	Destination  string
+	At           time.Time
+	Detail       string
+	NextTryAt    time.Time
+	Alternatives []Alternative
 }
 
 // Alternative is another verified contact the code can go to.
 type Alternative struct {
-	ID          string `json:"id"`
-	Channel     string `json:"channel"`
-	Destination string `json:"destination"`
+	ID          string
+	Channel     string
+	Destination string
 }
 
 // SlowAfter is how long a code may wait in the outbox before ward offers

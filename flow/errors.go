@@ -27,11 +27,11 @@ const (
 
 // Error is a refusal the person can act on. Message is safe to show.
 type Error struct {
-	Code         string    `json:"error"`
-	Message      string    `json:"message"`
-	Field        string    `json:"field,omitempty"`
-	AttemptsLeft *int      `json:"attempts_left,omitempty"`
-	RetryAt      time.Time `json:"retry_at,omitzero"`
+	Code         string
+	Message      string
+	Field        string
+	AttemptsLeft *int
+	RetryAt      time.Time
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }

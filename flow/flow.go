@@ -118,16 +118,16 @@ type Service struct {
 
 // Pending is a flow waiting for a code.
 type Pending struct {
-	Token       string    `json:"flow"`
-	Kind        string    `json:"kind"`
-	Channel     string    `json:"channel"`
-	Destination string    `json:"destination"`
-	ExpiresAt   time.Time `json:"expires_at"`
-	ResendAfter time.Time `json:"resend_after"`
-	Reasons     []string  `json:"reasons,omitempty"`
+	Token       string
+	Kind        string
+	Channel     string
+	Destination string
+	ExpiresAt   time.Time
+	ResendAfter time.Time
+	Reasons     []string
 	// CodeVerified is set on a reset whose code was confirmed and that
 	// waits for the new password.
-	CodeVerified bool `json:"code_verified,omitempty"`
+	CodeVerified bool
 }
 
 // Result is where a step left the flow: a session, a code on its way, or

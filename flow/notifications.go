@@ -20,10 +20,10 @@ var alwaysOn = map[string]bool{notify.KindSecurityChanged + "/" + notify.Email: 
 
 // Notification is one event × channel setting.
 type Notification struct {
-	Event   string `json:"event"`
-	Channel string `json:"channel"`
-	On      bool   `json:"on"`
-	Locked  bool   `json:"locked,omitempty"`
+	Event   string
+	Channel string
+	On      bool
+	Locked  bool
 }
 
 // Notifications lists the account's settings, defaults filled in.

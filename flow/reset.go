@@ -126,10 +126,10 @@ func (s *Service) notMineLink(ctx context.Context, q store.Queries, f store.Flow
 
 // AddressRemoval describes what following a "not my account" link would do.
 type AddressRemoval struct {
-	Contact string `json:"contact"`
+	Contact string
 	// Primary contacts are the account's sign-in name and cannot be
 	// removed; the link then cancels the reset and reports it.
-	Primary bool `json:"primary"`
+	Primary bool
 }
 
 func (s *Service) notMineToken(ctx context.Context, token string, now time.Time) (store.LinkToken, error) {

@@ -23,8 +23,8 @@ func (s *Service) ConfirmActivity(ctx context.Context, c Client, sess store.Sess
 
 // Secured says what securing the account did.
 type Secured struct {
-	SessionsEnded   int  `json:"sessions_ended"`
-	PasswordChanged bool `json:"password_changed"`
+	SessionsEnded   int
+	PasswordChanged bool
 }
 
 // SecureAccount is the one step for "something is wrong": every other

@@ -142,12 +142,12 @@ func (s *Service) notMeLink(ctx context.Context, q store.Queries, f store.Flow, 
 
 // UnsolicitedReport describes a code request its recipient did not make.
 type UnsolicitedReport struct {
-	At          time.Time `json:"at"`
-	IP          string    `json:"ip"`
-	Place       string    `json:"place,omitempty"`
-	Device      string    `json:"device,omitempty"`
-	Destination string    `json:"destination"`
-	Until       time.Time `json:"suppressed_until,omitzero"`
+	At          time.Time
+	IP          string
+	Place       string
+	Device      string
+	Destination string
+	Until       time.Time
 }
 
 func (s *Service) notMe(ctx context.Context, token, lang string, now time.Time) (store.LinkToken, notMeDetail, UnsolicitedReport, error) {

@@ -37,7 +37,7 @@ func (s *Server) routeAPI(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/admin/accounts", s.admin(s.apiCreateAccount))
 	mux.HandleFunc("POST /api/v1/admin/accounts/{account}/sign-out", s.admin(s.apiAdminSignOut))
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusNotFound, &flow.Error{Code: "not_found", Message: "no such API endpoint"})
+		s.writeError(w, r, refuse(http.StatusNotFound, "not_found", "", "no such API endpoint"))
 	})
 }
 
@@ -61,17 +61,11 @@ func (s *Server) admin(h http.HandlerFunc) http.HandlerFunc {
 		if s.AdminToken == "" || subtle.ConstantTimeCompare(got, want) != 1 {
 			s.Audit.Record(r.Context(), audit.AdminTokenFailed, "refused", slog.String("path", r.URL.Path),
 				slog.Bool("token_given", len(got) > 0))
-			writeJSON(w, http.StatusUnauthorized, &flow.Error{Code: "unauthenticated", Message: "admin token required"})
+			s.writeError(w, r, refuse(http.StatusUnauthorized, "unauthenticated", "", "admin token required"))
 			return
 		}
 		h(w, r)
 	}
-}
-
-// pendingJSON is the answer while a code is on its way.
-type pendingJSON struct {
-	State string `json:"state"`
-	*flow.Pending
 }
 
 type signedInJSON struct {
@@ -98,7 +92,7 @@ func (s *Server) writeResult(w http.ResponseWriter, r *http.Request, res *flow.R
 		}
 		writeJSON(w, http.StatusOK, out)
 	case res.Pending != nil:
-		writeJSON(w, http.StatusOK, pendingJSON{State: "code_sent", Pending: res.Pending})
+		writeJSON(w, http.StatusOK, toPendingJSON(res.Pending))
 	default:
 		writeJSON(w, http.StatusOK, map[string]string{"state": res.State})
 	}
@@ -182,7 +176,7 @@ func (s *Server) apiDelivery(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, d)
+	writeJSON(w, http.StatusOK, toDeliveryJSON(d))
 }
 
 func (s *Server) apiResetVia(r *http.Request, c flow.Client, in flowIn) (*flow.Result, error) {
@@ -259,7 +253,7 @@ func (s *Server) apiActivity(w http.ResponseWriter, r *http.Request, sess store.
 	if v := r.URL.Query().Get("before"); v != "" {
 		t, err := time.Parse(time.RFC3339Nano, v)
 		if err != nil {
-			s.writeError(w, r, &flow.Error{Code: flow.ErrInvalidInput, Field: "before", Message: "before must be an RFC 3339 time"})
+			s.writeError(w, r, refuse(http.StatusBadRequest, flow.ErrInvalidInput, "before", "before must be an RFC 3339 time"))
 			return
 		}
 		before = t
@@ -339,7 +333,7 @@ func (s *Server) apiEnableFactor(w http.ResponseWriter, r *http.Request, sess st
 func (s *Server) apiAdminSignOut(w http.ResponseWriter, r *http.Request) {
 	a, err := s.Accounts.Find(r.Context(), r.PathValue("account"))
 	if errors.Is(err, store.ErrNotFound) {
-		writeJSON(w, http.StatusNotFound, &flow.Error{Code: "not_found", Field: "account", Message: "no such account"})
+		s.writeError(w, r, refuse(http.StatusNotFound, "not_found", "account", "no such account"))
 		return
 	}
 	if err != nil {
@@ -367,7 +361,7 @@ func (s *Server) apiCreateAccount(w http.ResponseWriter, r *http.Request) {
 	}
 	a, err := s.Accounts.Create(r.Context(), account.NewAccount{Email: in.Email, Phone: in.Phone, Password: in.Password, Language: in.Language})
 	if errors.Is(err, account.ErrExists) {
-		writeJSON(w, http.StatusConflict, &flow.Error{Code: "exists", Field: "email", Message: err.Error()})
+		s.writeError(w, r, refuse(http.StatusConflict, "exists", "email", err.Error()))
 		return
 	}
 	if err != nil {

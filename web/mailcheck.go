@@ -71,11 +71,11 @@ func (s *Server) apiMailCheck(w http.ResponseWriter, r *http.Request) {
 	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxCheckedMail))
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
-		writeJSON(w, http.StatusRequestEntityTooLarge, &flow.Error{Code: "too_large", Message: "messages up to 10 MB can be checked"})
+		s.writeError(w, r, refuse(http.StatusRequestEntityTooLarge, "too_large", "", "messages up to 10 MB can be checked"))
 		return
 	}
 	if err != nil {
-		writeJSON(w, http.StatusBadRequest, &flow.Error{Code: "invalid_input", Message: "could not read the message"})
+		s.writeError(w, r, refuse(http.StatusBadRequest, flow.ErrInvalidInput, "", "could not read the message"))
 		return
 	}
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/json" {
@@ -83,19 +83,19 @@ func (s *Server) apiMailCheck(w http.ResponseWriter, r *http.Request) {
 			Message string `json:"message"`
 		}
 		if err := decodeJSON(raw, &in); err != nil {
-			writeJSON(w, http.StatusBadRequest, &flow.Error{Code: "invalid_input", Field: "message", Message: "send {\"message\": \"<the whole message source>\"}"})
+			s.writeError(w, r, refuse(http.StatusBadRequest, flow.ErrInvalidInput, "message", "send {\"message\": \"<the whole message source>\"}"))
 			return
 		}
 		raw = []byte(in.Message)
 	}
 	if len(bytes.TrimSpace(raw)) == 0 {
-		writeJSON(w, http.StatusBadRequest, &flow.Error{Code: "invalid_input", Field: "message", Message: "paste the whole message source, or at least its text"})
+		s.writeError(w, r, refuse(http.StatusBadRequest, flow.ErrInvalidInput, "message", "paste the whole message source, or at least its text"))
 		return
 	}
 	res, err := s.checkMail(r, raw, s.language(r, ""))
 	if err != nil {
 		s.Log.Error("checking a mail", "err", err)
-		writeJSON(w, http.StatusInternalServerError, &flow.Error{Code: "internal", Message: "the check failed; try again"})
+		s.writeError(w, r, refuse(http.StatusInternalServerError, "internal", "", "the check failed; try again"))
 		return
 	}
 	writeJSON(w, http.StatusOK, res)

@@ -99,22 +99,9 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page
 
 // explain turns an error into a sentence in the page's language.
 func (s *Server) explain(r *http.Request, v *view, err error) int {
-	fe, status := s.asFlowError(r, err)
-	msg := tr(v.Lang, "err_"+fe.Code)
-	if msg == "err_"+fe.Code {
-		msg = fe.Message
-	}
-	if fe.Code == flow.ErrInvalidInput && v.Lang == "en" {
-		msg = fe.Message
-	}
-	if fe.AttemptsLeft != nil {
-		msg += fmt.Sprintf(" %s %d", tr(v.Lang, "err_attempts_left"), *fe.AttemptsLeft)
-	}
-	if !fe.RetryAt.IsZero() && (fe.Code == flow.ErrFactorLocked || fe.Code == flow.ErrRateLimited) {
-		msg += " " + viewerTime(v.Lang, v.Loc, fe.RetryAt)
-	}
-	v.Error = msg
-	return status
+	rf := s.refusalOf(r, err)
+	v.Error = sentence(v.Lang, v.Loc, rf)
+	return rf.status
 }
 
 func (s *Server) routePages(mux *http.ServeMux) {

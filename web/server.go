@@ -14,7 +14,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -102,7 +101,7 @@ func (s *Server) Handler() (http.Handler, error) {
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.Audit.Record(r.Context(), audit.CrossOrigin, "refused", slog.String("method", r.Method), slog.String("path", r.URL.Path),
 			slog.String("origin", truncate(r.Header.Get("Origin"), 200)))
-		writeJSON(w, http.StatusForbidden, &flow.Error{Code: "cross_origin", Message: "cross-origin request refused"})
+		s.writeError(w, r, refuse(http.StatusForbidden, "cross_origin", "", "cross-origin request refused"))
 	}))
 	return s.headers(s.requests(s.device(csrf.Handler(mux)))), nil
 }
@@ -235,7 +234,9 @@ func (s *Server) limited(name string, rate *throttle.Rate, h http.HandlerFunc) h
 		ok, at, err := s.Limiter.Allow(r.Context(), name+":"+throttle.Source(s.clientIP(r)), *rate)
 		if err == nil && !ok {
 			s.Audit.Record(r.Context(), audit.RateLimited, "refused", slog.String("limit", name+"_per_ip"), slog.String("path", r.URL.Path))
-			err = &flow.Error{Code: flow.ErrRateLimited, Message: "too many requests from your network; try again later", RetryAt: at}
+			rf := refuse(http.StatusTooManyRequests, flow.ErrRateLimited, "", "too many requests from your network; try again later")
+			rf.RetryAt = at
+			err = rf
 		}
 		if err == nil {
 			h(w, r)
@@ -245,7 +246,7 @@ func (s *Server) limited(name string, rate *throttle.Rate, h http.HandlerFunc) h
 			s.writeError(w, r, err)
 			return
 		}
-		s.setRetryAfter(w, err)
+		s.setRetryAfter(w, s.refusalOf(r, err))
 		s.afterAction(w, r, err)
 	}
 }
@@ -274,13 +275,13 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func readJSON(r *http.Request, v any) error {
 	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10+1))
 	if err != nil {
-		return &flow.Error{Code: flow.ErrInvalidInput, Message: "the request body could not be read"}
+		return refuse(http.StatusBadRequest, flow.ErrInvalidInput, "", "the request body could not be read")
 	}
 	if len(body) > 64<<10 {
-		return &flow.Error{Code: flow.ErrInvalidInput, Message: "the request body is larger than 64 KiB"}
+		return refuse(http.StatusBadRequest, flow.ErrInvalidInput, "", "the request body is larger than 64 KiB")
 	}
 	if err := decodeJSON(body, v); err != nil {
-		return &flow.Error{Code: flow.ErrInvalidInput, Message: err.Error()}
+		return refuse(http.StatusBadRequest, flow.ErrInvalidInput, "", err.Error())
 	}
 	return nil
 }
@@ -302,56 +303,4 @@ func decodeJSON(body []byte, v any) error {
 		return errors.New("the request body has more after its JSON value")
 	}
 	return nil
-}
-
-// statusOf maps refusals to HTTP statuses.
-func statusOf(code string) int {
-	switch code {
-	case flow.ErrInvalidInput:
-		return http.StatusBadRequest
-	case flow.ErrWrongCode, flow.ErrWrongCredentials:
-		return http.StatusUnauthorized
-	case flow.ErrTooManyAttempts, flow.ErrFactorLocked, flow.ErrRateLimited:
-		return http.StatusTooManyRequests
-	case flow.ErrFactorDisabled, flow.ErrAccountDisabled, flow.ErrBlocked:
-		return http.StatusForbidden
-	case flow.ErrFlowInvalid:
-		return http.StatusConflict
-	case flow.ErrFlowExpired, flow.ErrCodeExpired, flow.ErrLinkInvalid:
-		return http.StatusGone
-	}
-	return http.StatusBadRequest
-}
-
-// asFlowError turns any error into what may be shown: refusals as they
-// are, bad input with its message, everything else as a bare 500.
-func (s *Server) asFlowError(r *http.Request, err error) (*flow.Error, int) {
-	var fe *flow.Error
-	if errors.As(err, &fe) {
-		return fe, statusOf(fe.Code)
-	}
-	var ie *account.InputError
-	if errors.As(err, &ie) {
-		return &flow.Error{Code: flow.ErrInvalidInput, Field: ie.Field, Message: ie.Msg}, http.StatusBadRequest
-	}
-	if errors.Is(err, session.ErrNoSession) {
-		return &flow.Error{Code: "unauthenticated", Message: "sign in first"}, http.StatusUnauthorized
-	}
-	s.Log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-	return &flow.Error{Code: "internal", Message: "something went wrong on our side; try again"}, http.StatusInternalServerError
-}
-
-func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	fe, status := s.asFlowError(r, err)
-	s.setRetryAfter(w, fe)
-	writeJSON(w, status, fe)
-}
-
-// setRetryAfter tells a client refused for now when to come back.
-func (s *Server) setRetryAfter(w http.ResponseWriter, err error) {
-	var fe *flow.Error
-	if errors.As(err, &fe) && !fe.RetryAt.IsZero() {
-		secs := int(fe.RetryAt.Sub(s.Now()).Seconds()) + 1
-		w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
-	}
 }

@@ -44,7 +44,7 @@ func (s *Server) apiNotMe(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, nm)
+	writeJSON(w, http.StatusOK, toUnsolicitedJSON(nm))
 }
 
 func (s *Server) apiAlias(w http.ResponseWriter, r *http.Request, sess store.Session) {
@@ -54,14 +54,14 @@ func (s *Server) apiAlias(w http.ResponseWriter, r *http.Request, sess store.Ses
 			s.writeError(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, a)
+		writeJSON(w, http.StatusOK, toAliasJSON(a))
 		return
 	}
 	var in struct {
 		AliasOnly *bool `json:"alias_only"`
 	}
 	if err := readJSON(r, &in); err != nil || in.AliasOnly == nil {
-		writeJSON(w, http.StatusBadRequest, &flow.Error{Code: flow.ErrInvalidInput, Field: "alias_only", Message: "send {\"alias_only\": true} or false"})
+		s.writeError(w, r, refuse(http.StatusBadRequest, flow.ErrInvalidInput, "alias_only", "send {\"alias_only\": true} or false"))
 		return
 	}
 	a, err := s.Flow.SetAliasOnly(r.Context(), s.client(r), sess, *in.AliasOnly)
@@ -69,7 +69,7 @@ func (s *Server) apiAlias(w http.ResponseWriter, r *http.Request, sess store.Ses
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, a)
+	writeJSON(w, http.StatusOK, toAliasJSON(a))
 }
 
 // reasonText says a risk reason ("new_country:US") in lang.
