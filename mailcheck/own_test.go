@@ -89,6 +89,7 @@ func check(t *testing.T, ch *mailcheck.Checker, raw []byte) mailcheck.Report {
 	if err != nil {
 		t.Fatal(err)
 	}
+	saysEveryReason(t, r)
 	return r
 }
 

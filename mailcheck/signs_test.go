@@ -23,7 +23,20 @@ func signsOf(t *testing.T, ch *mailcheck.Checker, raw string) mailcheck.Report {
 	if err != nil {
 		t.Fatal(err)
 	}
+	saysEveryReason(t, r)
 	return r
+}
+
+// saysEveryReason fails when a reason has no sentence in the catalog.
+func saysEveryReason(t *testing.T, r mailcheck.Report) {
+	t.Helper()
+	for _, lang := range []string{"en", "ja"} {
+		for _, x := range r.Localize(lang).Reasons {
+			if strings.HasPrefix(x.Text, "mailcheck_reason_") {
+				t.Errorf("reason %s has no %s sentence in the catalog", x.Code, lang)
+			}
+		}
+	}
 }
 
 func has(r mailcheck.Report, code string) bool {

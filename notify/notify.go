@@ -14,6 +14,7 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/wardhq/ward/catalog"
 	"github.com/wardhq/ward/keys"
 	"github.com/wardhq/ward/store"
 )
@@ -124,7 +125,7 @@ type Composer struct {
 
 // NewComposer parses the embedded templates.
 func NewComposer(k *keys.Keys, from, publicURL string, now func() time.Time) (*Composer, error) {
-	funcs := map[string]any{"when": func(lang string, t time.Time) string { return FormatTime(lang, t) }}
+	funcs := map[string]any{"when": func(lang string, t time.Time) string { return catalog.Time(lang, nil, t) }}
 	t, err := template.New("").Funcs(funcs).ParseFS(templateFS, "templates/*.txt")
 	if err != nil {
 		return nil, fmt.Errorf("parsing message templates: %w", err)
@@ -250,20 +251,6 @@ func hostOf(u string) string {
 	u = strings.TrimPrefix(strings.TrimPrefix(u, "https://"), "http://")
 	host, _, _ := strings.Cut(u, "/")
 	return host
-}
-
-var jst = time.FixedZone("JST", 9*3600)
-
-// FormatTime writes t the way a reader of lang expects: Japanese readers in
-// Japan time, others in UTC (the mail does not know their zone).
-func FormatTime(lang string, t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	if lang == "ja" {
-		return t.In(jst).Format("2006年1月2日 15:04 (JST)")
-	}
-	return t.UTC().Format("2 Jan 2006 15:04 UTC")
 }
 
 // Purpose is what a stored message was sent for: the code's purpose

@@ -14,6 +14,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"github.com/wardhq/ward/catalog"
 	"github.com/wardhq/ward/dkim"
 	"github.com/wardhq/ward/internal/testclock"
 	"github.com/wardhq/ward/internal/testdb"
@@ -69,7 +70,7 @@ func TestEveryTemplateRendersAndPassesLint(t *testing.T) {
 				if err != nil {
 					t.Fatalf("%s %s %s: %v", lang, ch, purpose, err)
 				}
-				if !strings.Contains(r.Text, "123456") || !strings.Contains(r.Text, notify.FormatTime(lang, t0.Add(10*time.Minute))) {
+				if !strings.Contains(r.Text, "123456") || !strings.Contains(r.Text, catalog.Time(lang, nil, t0.Add(10*time.Minute))) {
 					t.Errorf("%s %s %s: code or expiry missing:\n%s", lang, ch, purpose, r.Text)
 				}
 				if urgent.MatchString(r.Subject + r.Text) {

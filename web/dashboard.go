@@ -8,6 +8,7 @@ import (
 	_ "time/tzdata" // viewers' time zones, whatever the host has installed
 
 	"github.com/wardhq/ward/activity"
+	"github.com/wardhq/ward/catalog"
 	"github.com/wardhq/ward/flow"
 	"github.com/wardhq/ward/risk"
 	"github.com/wardhq/ward/store"
@@ -118,14 +119,7 @@ func (s *Server) zone(r *http.Request, lang string) *time.Location {
 
 // viewerTime formats t in the viewer's zone and language.
 func viewerTime(lang string, loc *time.Location, t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	t = t.In(loc)
-	if lang == "ja" {
-		return t.Format("2006年1月2日 15:04 (MST)")
-	}
-	return t.Format("2 Jan 2006 15:04 MST")
+	return catalog.Time(lang, loc, t)
 }
 
 func (s *Server) place(ip, lang string) string {

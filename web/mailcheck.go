@@ -8,9 +8,9 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/wardhq/ward/catalog"
 	"github.com/wardhq/ward/flow"
 	"github.com/wardhq/ward/mailcheck"
-	"github.com/wardhq/ward/notify"
 )
 
 // maxCheckedMail is the largest message the check reads: real security
@@ -59,10 +59,7 @@ func sentSummary(lang, brand string, s mailcheck.Sent) string {
 	if purpose == "purpose_"+s.Purpose {
 		purpose = tr(lang, "purpose_other")
 	}
-	if lang == "ja" {
-		return brand + " が " + notify.FormatTime(lang, s.At) + " に " + s.To + " へ送信した「" + purpose + "」のメールです。"
-	}
-	return "Sent by " + brand + " to " + s.To + " on " + notify.FormatTime(lang, s.At) + " for " + purpose + "."
+	return catalog.Format(lang, "mailcheck_sent_summary", brand, s.To, catalog.Time(lang, nil, s.At), purpose)
 }
 
 // apiMailCheck takes the message source as the body (message/rfc822,
