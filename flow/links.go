@@ -36,3 +36,22 @@ func (s *Service) link(ctx context.Context, token, purpose string, now time.Time
 	}
 	return lt, err
 }
+
+// useLink spends a link token and ends the flow that sent it, whether it
+// still waits for its code or for a new password: the link said the mail
+// was not wanted.
+func useLink(ctx context.Context, q store.Queries, lt store.LinkToken, now time.Time) error {
+	if err := q.UseLinkToken(ctx, lt.ID, now); err != nil {
+		return err
+	}
+	for _, from := range []string{stateCodeSent, stateCodeOK} {
+		err := q.AdvanceFlow(ctx, lt.FlowID, from, stateCancelled, now)
+		if err == nil || lt.FlowID == "" {
+			break
+		}
+		if !errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+	}
+	return nil
+}

@@ -164,13 +164,8 @@ func (s *Service) RemoveAddress(ctx context.Context, c Client, token string) (Ad
 	}
 	var out AddressRemoval
 	err = s.Store.InTx(ctx, func(q store.Queries) error {
-		if err := q.UseLinkToken(ctx, lt.ID, now); err != nil {
+		if err := useLink(ctx, q, lt, now); err != nil {
 			return err
-		}
-		for _, from := range []string{stateCodeSent, stateCodeOK} {
-			if err := q.AdvanceFlow(ctx, lt.FlowID, from, stateCancelled, now); err == nil {
-				break
-			}
 		}
 		ct, err := q.ContactByID(ctx, lt.ContactID)
 		if err != nil {

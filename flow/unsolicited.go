@@ -182,13 +182,8 @@ func (s *Service) ReportUnsolicited(ctx context.Context, c Client, token, lang s
 	info.Until = now.Add(s.Unsolicited.SuppressFor)
 	recipientKey := s.Keys.Identifier(d.Channel, d.Recipient)
 	err = s.Store.InTx(ctx, func(q store.Queries) error {
-		if err := q.UseLinkToken(ctx, lt.ID, now); err != nil {
+		if err := useLink(ctx, q, lt, now); err != nil {
 			return err
-		}
-		for _, from := range []string{stateCodeSent, stateCodeOK} {
-			if err := q.AdvanceFlow(ctx, lt.FlowID, from, stateCancelled, now); err == nil {
-				break
-			}
 		}
 		for _, src := range sources(d.IP, d.DeviceHash) {
 			if err := q.Suppress(ctx, recipientKey, src, info.Until, now); err != nil {

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -33,10 +34,11 @@ func (s *DB) FlowByTokenHash(ctx context.Context, hash string) (store.Flow, erro
 
 func (s *DB) AdvanceFlow(ctx context.Context, id, from, to string, at time.Time) error {
 	err := s.execOne(ctx, "advancing flow", `UPDATE flows SET state = ?, updated_at = ? WHERE id = ? AND state = ?`, to, ts(at), id, from)
-	if err != nil {
+	if errors.Is(err, store.ErrNotFound) {
+		// No row in that state: someone moved the flow first (or it is gone).
 		return fmt.Errorf("%w: flow is no longer %s", store.ErrConflict, from)
 	}
-	return nil
+	return err
 }
 
 func (s *DB) SetFlowRecipient(ctx context.Context, id, channel, recipient string) error {
