@@ -103,7 +103,7 @@ func (s *Service) addContact(ctx context.Context, q store.Queries, f store.Flow,
 		Method: ct.Kind, IP: c.IP, Device: s.deviceLabel(c), Reasons: []string{account.Mask(ct.Kind, ct.Value), "contact:" + ct.ID}}); err != nil {
 		return err
 	}
-	return s.tellOthers(ctx, q, f.AccountID, ct, "added", c, now)
+	return s.tellOthers(ctx, q, f.AccountID, ct, notify.ChangeAdded, c, now)
 }
 
 // tellOthers notifies every other verified contact of a change to ct; the
@@ -115,9 +115,9 @@ func (s *Service) tellOthers(ctx context.Context, q store.Queries, accountID str
 		return err
 	}
 	r := notify.Request{Kind: notify.KindSecurityChanged, Language: a.Language, IP: c.IP, Device: s.deviceLabel(c), Place: s.place(c.IP, a.Language),
-		Change: what + ":" + changed.Kind + ":" + account.Mask(changed.Kind, changed.Value), Count: int(s.Limits.RecoveryWait.Hours() / 24)}
+		Change: &notify.Change{What: what, Kind: changed.Kind, Value: account.Mask(changed.Kind, changed.Value)}, Count: int(s.Limits.RecoveryWait.Hours() / 24)}
 	return s.tellContacts(ctx, q, accountID, changed.ID, r, now, func(ct store.Contact, req *notify.Request) error {
-		if what != "added" || ct.Kind != store.ContactEmail || !recoverable(ct, now) {
+		if what != notify.ChangeAdded || ct.Kind != store.ContactEmail || !recoverable(ct, now) {
 			return nil
 		}
 		var err error
@@ -146,7 +146,7 @@ func (s *Service) RemoveContact(ctx context.Context, c Client, sess store.Sessio
 		return fail(ErrInvalidInput, "your sign-in email cannot be removed")
 	}
 	return s.Store.InTx(ctx, func(q store.Queries) error {
-		if err := s.tellOthers(ctx, q, sess.AccountID, ct, "removed", c, now); err != nil {
+		if err := s.tellOthers(ctx, q, sess.AccountID, ct, notify.ChangeRemoved, c, now); err != nil {
 			return err
 		}
 		if err := q.DeleteContact(ctx, ct.ID); err != nil {

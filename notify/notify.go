@@ -68,8 +68,8 @@ type Request struct {
 	// Count and Sources describe the requests a digest stands for.
 	Count   int
 	Sources []string
-	// Change is "added|removed:kind:masked value" for security_changed.
-	Change string
+	// Change is what a security_changed notice tells of.
+	Change *Change
 	// ConfirmToken is the link that confirms a new contact for recovery.
 	ConfirmToken string
 }
@@ -84,7 +84,38 @@ type data struct {
 	Place       string    `json:"place,omitempty"`
 	Count       int       `json:"count,omitempty"`
 	Sources     []string  `json:"sources,omitempty"`
-	Change      string    `json:"change,omitempty"`
+	Change      *Change   `json:"change_of,omitempty"`
+	// OldChange is how messages queued before Change existed wrote it:
+	// "added|removed:kind:masked value".
+	OldChange string `json:"change,omitempty"`
+}
+
+// Change is a contact added to or removed from an account.
+type Change struct {
+	// What is ChangeAdded or ChangeRemoved.
+	What string `json:"what"`
+	// Kind is the contact's kind (email, phone) and Value its masked
+	// address.
+	Kind  string `json:"kind"`
+	Value string `json:"value"`
+}
+
+// What a Change did.
+const (
+	ChangeAdded   = "added"
+	ChangeRemoved = "removed"
+)
+
+// change reads the message's change, in either way it was written.
+func (d data) change() *Change {
+	if d.Change != nil {
+		return d.Change
+	}
+	if what, rest, ok := strings.Cut(d.OldChange, ":"); ok {
+		kind, value, _ := strings.Cut(rest, ":")
+		return &Change{What: what, Kind: kind, Value: value}
+	}
+	return nil
 }
 
 // Secrets are what a message carries that is kept only sealed, and only
@@ -216,9 +247,8 @@ func (c *Composer) RenderWith(m store.Message, s Secrets) (Rendered, error) {
 	if s.Confirm != "" {
 		view["ConfirmURL"] = c.PublicURL + "/confirm-contact/" + s.Confirm
 	}
-	if what, rest, ok := strings.Cut(d.Change, ":"); ok {
-		kind, value, _ := strings.Cut(rest, ":")
-		view["ChangeWhat"], view["ChangeKind"], view["ChangeValue"] = what, kind, value
+	if ch := d.change(); ch != nil {
+		view["ChangeWhat"], view["ChangeKind"], view["ChangeValue"] = ch.What, ch.Kind, ch.Value
 	}
 	var buf bytes.Buffer
 	if err := c.tmpl.ExecuteTemplate(&buf, name, view); err != nil {

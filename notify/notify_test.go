@@ -308,3 +308,23 @@ func dkimKeys(t testing.TB) *dkim.Keys {
 	}
 	return k
 }
+
+// A security notice names the change it tells of, whether the message was
+// queued with a typed Change or, before it existed, as "what:kind:value".
+func TestSecurityNoticeNamesTheChange(t *testing.T) {
+	c := composer(t, func() time.Time { return t0 })
+	st := testdb.SQLite(t)
+	m, err := c.Queue(context.Background(), st, notify.Request{Kind: notify.KindSecurityChanged, Channel: notify.Email, To: "hana@example.jp",
+		Language: "en", RequestedAt: t0, Change: &notify.Change{What: notify.ChangeAdded, Kind: "phone", Value: "+81********78"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := m
+	old.Data = []byte(`{"requested_at":"2026-11-22T01:02:00Z","change":"added:phone:+81********78"}`)
+	for _, msg := range []store.Message{m, old} {
+		r, err := c.Render(msg)
+		if err != nil || !strings.Contains(r.Text, "+81********78") {
+			t.Fatalf("notice does not name the change (%v):\n%s", err, r.Text)
+		}
+	}
+}
