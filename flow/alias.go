@@ -54,7 +54,7 @@ func (s *Service) SetAliasOnly(ctx context.Context, c Client, sess store.Session
 		}
 		out = Alias{Alias: alias, AliasOnly: on}
 		return activity.Record(ctx, q, now, store.Event{AccountID: a.ID, Kind: activity.AliasChanged, Result: activity.Success,
-			IP: c.IP, Device: s.deviceLabel(c), Reasons: []string{fmt.Sprintf("alias_only:%v", on)}})
+			IP: c.IP, Device: s.deviceLabel(c), Reasons: []string{aliasReason(on)}})
 	})
 	if errors.Is(err, store.ErrConflict) {
 		return Alias{}, fail(ErrInvalidInput, "that alias is taken; try again")
@@ -69,6 +69,20 @@ func (s *Service) AliasOf(ctx context.Context, sess store.Session) (Alias, error
 }
 
 var aliasPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{2,62}$`)
+
+// AliasOnlyOn and AliasOnlyOff are the reason of an alias_changed event:
+// sign-in by the public address turned off, or back on.
+const (
+	AliasOnlyOn  = "alias_only_on"
+	AliasOnlyOff = "alias_only_off"
+)
+
+func aliasReason(on bool) string {
+	if on {
+		return AliasOnlyOn
+	}
+	return AliasOnlyOff
+}
 
 // isAlias tells an alias (lower case) from an email address.
 func isAlias(identifier string) bool { return aliasPattern.MatchString(identifier) }

@@ -100,7 +100,7 @@ func (s *Service) addContact(ctx context.Context, q store.Queries, f store.Flow,
 		return err
 	}
 	if err := activity.Record(ctx, q, now, store.Event{AccountID: f.AccountID, Kind: activity.ContactAdded, Result: activity.Success,
-		Method: ct.Kind, IP: c.IP, Device: s.deviceLabel(c), Reasons: []string{account.Mask(ct.Kind, ct.Value), "contact:" + ct.ID}}); err != nil {
+		Method: ct.Kind, IP: c.IP, Device: s.deviceLabel(c), Reasons: []string{account.Mask(ct.Kind, ct.Value)}, Ref: ct.ID}); err != nil {
 		return err
 	}
 	return s.tellOthers(ctx, q, f.AccountID, ct, notify.ChangeAdded, c, now)

@@ -17,7 +17,7 @@ func (s *Service) ConfirmActivity(ctx context.Context, c Client, sess store.Sess
 	now := s.Now().UTC()
 	return s.Store.InTx(ctx, func(q store.Queries) error {
 		return activity.Record(ctx, q, now, store.Event{AccountID: sess.AccountID, Kind: activity.Confirmed, Result: activity.Success,
-			IP: c.IP, Device: s.deviceLabel(c), Reasons: []string{"event:" + eventID}})
+			IP: c.IP, Device: s.deviceLabel(c), Ref: eventID})
 	})
 }
 
@@ -58,7 +58,7 @@ func (s *Service) SecureAccount(ctx context.Context, c Client, sess store.Sessio
 		}
 		ev := store.Event{AccountID: sess.AccountID, Kind: activity.AccountSecured, Result: activity.Success, IP: c.IP, Device: s.deviceLabel(c)}
 		if flagged != "" {
-			ev.Reasons = []string{"not_me:event:" + flagged}
+			ev.Reasons, ev.Ref = []string{"not_me"}, flagged
 		}
 		return activity.Record(ctx, q, now, ev)
 	})

@@ -391,6 +391,9 @@ type Event struct {
 	Device    string
 	FlowID    string
 	Reasons   []string
+	// Ref is the record the event is about, when there is one: the contact
+	// added, the event confirmed or reported as not the owner's.
+	Ref string
 }
 
 // LinkToken is a single-use token carried by a link in a mail, such as

@@ -157,9 +157,7 @@ func (s *Server) fillAccount(r *http.Request, v *view, sess store.Session) error
 	confirmed := map[string]bool{}
 	for _, e := range evs {
 		if e.Kind == activity.Confirmed {
-			for _, r := range e.Reasons {
-				confirmed[strings.TrimPrefix(r, "event:")] = true
-			}
+			confirmed[e.Ref] = true
 		}
 	}
 	for _, e := range evs {
@@ -314,13 +312,10 @@ func (s *Server) pageSecure(w http.ResponseWriter, r *http.Request, sess store.S
 		row := s.row(e, v.Lang, v.Loc)
 		switch {
 		case e.Kind == activity.ContactAdded:
-			for _, x := range e.Reasons {
-				id, ok := strings.CutPrefix(x, "contact:")
-				if ok && slices.ContainsFunc(contacts, func(c store.Contact) bool { return c.ID == id }) {
-					row.UndoAction, row.UndoLabel = "/account/contacts/"+id+"/remove", tr(v.Lang, "undo_contact_added")
-				}
+			if slices.ContainsFunc(contacts, func(c store.Contact) bool { return c.ID == e.Ref }) {
+				row.UndoAction, row.UndoLabel = "/account/contacts/"+e.Ref+"/remove", tr(v.Lang, "undo_contact_added")
 			}
-		case e.Kind == activity.AliasChanged && slices.Contains(e.Reasons, "alias_only:true") && v.Account.AliasOnly:
+		case e.Kind == activity.AliasChanged && slices.Contains(e.Reasons, flow.AliasOnlyOn) && v.Account.AliasOnly:
 			row.UndoAction, row.UndoLabel = "/account/alias/off", tr(v.Lang, "undo_alias_only")
 		}
 		d.Changes = append(d.Changes, row)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -633,7 +634,7 @@ func testEvents(t *testing.T, s store.Store) {
 			Kind: "sign_in", Result: "success", Method: "email_code", IP: "203.0.113.5", DeviceID: "d1", Device: "Chrome on macOS",
 			Reasons: []string{"new_device", "new_ip"}}))
 	}
-	must(t, s.AppendEvent(ctx, store.Event{ID: "f1", AccountID: "a1", At: t0, Kind: "sign_in", Result: "wrong_code", IP: "198.51.100.9"}))
+	must(t, s.AppendEvent(ctx, store.Event{ID: "f1", AccountID: "a1", At: t0, Kind: "sign_in", Result: "wrong_code", IP: "198.51.100.9", Ref: "c7"}))
 	page, err := s.Events(ctx, "a1", time.Time{}, 10)
 	must(t, err)
 	if len(page) != 10 || page[0].ID != "e24" || len(page[0].Reasons) != 2 || page[0].Reasons[1] != "new_ip" {
@@ -643,6 +644,9 @@ func testEvents(t *testing.T, s store.Store) {
 	must(t, err)
 	if len(next) != 16 || next[0].ID != "e14" {
 		t.Fatalf("second page: %d rows, first %+v", len(next), next)
+	}
+	if i := slices.IndexFunc(next, func(e store.Event) bool { return e.ID == "f1" }); i < 0 || next[i].Ref != "c7" {
+		t.Fatalf("an event's ref read back: %+v", next)
 	}
 	if ok, _ := s.SignedInFromIP(ctx, "a1", "203.0.113.5"); !ok {
 		t.Fatal("signed-in IP not known")

@@ -47,11 +47,11 @@ func (s *DB) AccountFailures(ctx context.Context, accountID string, since time.T
 	return n, nil
 }
 
-const eventCols = `id, account_id, at, kind, result, method, ip, device_id, device, flow_id, reasons`
+const eventCols = `id, account_id, at, kind, result, method, ip, device_id, device, flow_id, reasons, ref`
 
 func (s *DB) AppendEvent(ctx context.Context, e store.Event) error {
-	_, err := s.exec(ctx, `INSERT INTO events (`+eventCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
-		e.ID, e.AccountID, ts(e.At), e.Kind, e.Result, e.Method, e.IP, e.DeviceID, e.Device, e.FlowID, stringsJSON(e.Reasons))
+	_, err := s.exec(ctx, `INSERT INTO events (`+eventCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
+		e.ID, e.AccountID, ts(e.At), e.Kind, e.Result, e.Method, e.IP, e.DeviceID, e.Device, e.FlowID, stringsJSON(e.Reasons), e.Ref)
 	if err != nil {
 		return fmt.Errorf("appending event: %w", err)
 	}
@@ -83,7 +83,7 @@ func (s *DB) listEvents(ctx context.Context, q string, args ...any) ([]store.Eve
 	var out []store.Event
 	for rows.Next() {
 		var e store.Event
-		if err := rows.Scan(&e.ID, &e.AccountID, timeCol{&e.At}, &e.Kind, &e.Result, &e.Method, &e.IP, &e.DeviceID, &e.Device, &e.FlowID, jsonStrings{&e.Reasons}); err != nil {
+		if err := rows.Scan(&e.ID, &e.AccountID, timeCol{&e.At}, &e.Kind, &e.Result, &e.Method, &e.IP, &e.DeviceID, &e.Device, &e.FlowID, jsonStrings{&e.Reasons}, &e.Ref); err != nil {
 			return nil, fmt.Errorf("reading event: %w", err)
 		}
 		out = append(out, e)

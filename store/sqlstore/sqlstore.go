@@ -288,6 +288,19 @@ func (s *DB) Migrate(ctx context.Context) error {
 	return nil
 }
 
+// MigrateTo applies the migrations up to version v, to test one that
+// changes data written by an earlier version.
+func (s *DB) MigrateTo(ctx context.Context, v int64) error {
+	p, err := s.migrations()
+	if err != nil {
+		return fmt.Errorf("preparing migrations: %w", err)
+	}
+	if _, err := p.UpTo(ctx, v); err != nil {
+		return fmt.Errorf("applying migrations: %w", err)
+	}
+	return nil
+}
+
 // MigrationVersion reports the newest applied migration.
 func (s *DB) MigrationVersion(ctx context.Context) (int64, error) {
 	p, err := s.migrations()
@@ -300,7 +313,8 @@ func (s *DB) MigrationVersion(ctx context.Context) (int64, error) {
 // migrations are the SQL files and the migrations written in Go.
 func (s *DB) migrations() (*goose.Provider, error) {
 	return goose.NewProvider(s.d.Goose, s.w.db, s.migrationFS(), goose.WithDisableGlobalRegistry(true),
-		goose.WithGoMigrations(goose.NewGoMigration(6, &goose.GoFunc{RunTx: s.addEmailSkeletons}, nil)))
+		goose.WithGoMigrations(goose.NewGoMigration(6, &goose.GoFunc{RunTx: s.addEmailSkeletons}, nil),
+			goose.NewGoMigration(7, &goose.GoFunc{RunTx: s.addEventRefs}, nil)))
 }
 
 // addEmailSkeletons (migration 6) keeps how each account's email looks,
@@ -334,6 +348,60 @@ func (s *DB) addEmailSkeletons(ctx context.Context, tx *sql.Tx) error {
 	}
 	_, err = tx.ExecContext(ctx, `CREATE INDEX accounts_email_skeleton ON accounts (email_skeleton)`)
 	return err
+}
+
+// addEventRefs (migration 7) gives events the record they are about as a
+// column of its own: it was packed into the reasons ("contact:ID",
+// "event:ID", "not_me:event:ID"), and alias changes said "alias_only:true"
+// where they now say "alias_only_on".
+func (s *DB) addEventRefs(ctx context.Context, tx *sql.Tx) error {
+	if _, err := tx.ExecContext(ctx, `ALTER TABLE events ADD COLUMN ref TEXT NOT NULL DEFAULT ''`); err != nil {
+		return err
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id, reasons FROM events WHERE reasons LIKE '%contact:%' OR reasons LIKE '%event:%' OR reasons LIKE '%alias_only:%'`)
+	if err != nil {
+		return err
+	}
+	type fix struct{ id, reasons, ref string }
+	var fixes []fix
+	for rows.Next() {
+		var id string
+		var raw sql.NullString
+		if err := rows.Scan(&id, &raw); err != nil {
+			rows.Close()
+			return err
+		}
+		var reasons []string
+		if json.Unmarshal([]byte(raw.String), &reasons) != nil {
+			continue
+		}
+		f := fix{id: id}
+		var keep []string
+		for _, r := range reasons {
+			switch {
+			case strings.HasPrefix(r, "contact:"), strings.HasPrefix(r, "not_me:event:"), strings.HasPrefix(r, "event:"):
+				f.ref = r[strings.LastIndexByte(r, ':')+1:]
+			case r == "alias_only:true":
+				keep = append(keep, "alias_only_on")
+			case r == "alias_only:false":
+				keep = append(keep, "alias_only_off")
+			default:
+				keep = append(keep, r)
+			}
+		}
+		f.reasons = stringsJSON(keep)
+		fixes = append(fixes, f)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, f := range fixes {
+		if _, err := tx.ExecContext(ctx, s.rebind(`UPDATE events SET reasons = ?, ref = ? WHERE id = ?`), f.reasons, f.ref, f.id); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // migrationFS is the embedded migrations as this engine should see them.
