@@ -34,7 +34,9 @@ type Policy struct {
 
 // Validate reports a policy that cannot work.
 func (p Policy) Validate() error {
-	bad := func(field, format string, a ...any) error { return &PolicyError{Field: field, Msg: fmt.Sprintf(format, a...)} }
+	bad := func(field, format string, a ...any) error {
+		return &PolicyError{Field: field, Msg: fmt.Sprintf(format, a...)}
+	}
 	switch {
 	case p.DisableAt < 1 || p.DisableAt > 100:
 		return bad("disable_at", "must be 1 to 100 (NIST SP 800-63B-4 allows at most 100), got %d", p.DisableAt)
