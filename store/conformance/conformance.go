@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/wardhq/ward/store"
+	"github.com/wardhq/ward/totp"
 )
 
 // Opener returns a new, empty, migrated store; it registers its own cleanup.
@@ -37,6 +38,8 @@ func Run(t *testing.T, open Opener) {
 		{"RateHitsCountEveryRequestOnce", testRateHits},
 		{"Messages", testMessages},
 		{"ReadsOfTheDashboard", testDashboardReads},
+		{"Authenticators", testAuthenticators},
+		{"AuthenticatorCodeUsedOnceUnderABurst", testAuthenticatorBurst},
 		{"Sessions", testSessions},
 		{"Devices", testDevices},
 		{"Events", testEvents},
@@ -527,6 +530,77 @@ func testDashboardReads(t *testing.T, s store.Store) {
 	}
 	if err := s.SetContactRecoveryAfter(ctx, "nope", nil); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("unknown contact: %v", err)
+	}
+}
+
+// authenticators is the store's TOTP part; every backend has it.
+func authenticators(t *testing.T, s store.Store) totp.Store {
+	t.Helper()
+	ts, ok := s.(totp.Store)
+	if !ok {
+		t.Fatalf("%T does not keep authenticators", s)
+	}
+	ctx := context.Background()
+	must(t, s.CreateAccount(ctx, store.Account{ID: "at", Email: "t@example.com", Language: "en", CreatedAt: t0}))
+	return ts
+}
+
+func testAuthenticators(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	ts := authenticators(t, s)
+	a := totp.Authenticator{ID: "ta1", AccountID: "at", Name: "phone", Secret: []byte("sealed-secret"), CreatedAt: t0}
+	must(t, ts.CreateAuthenticator(ctx, a))
+	must(t, ts.CreateAuthenticator(ctx, totp.Authenticator{ID: "ta2", AccountID: "at", Name: "laptop", Secret: []byte("s2"), CreatedAt: t0.Add(time.Second)}))
+	list, err := ts.AuthenticatorsByAccount(ctx, "at")
+	must(t, err)
+	if len(list) != 2 || list[0].ID != "ta1" || string(list[0].Secret) != "sealed-secret" || list[0].ConfirmedAt != nil || list[0].LastStep != 0 {
+		t.Fatalf("authenticators: %+v", list)
+	}
+	must(t, ts.ConfirmAuthenticator(ctx, "ta1", t0.Add(time.Minute)))
+	if err := ts.ConfirmAuthenticator(ctx, "ta1", t0.Add(2*time.Minute)); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("confirmed twice: %v", err)
+	}
+	must(t, ts.UseAuthenticatorStep(ctx, "ta1", 100, t0.Add(time.Minute)))
+	for _, step := range []int64{100, 99} {
+		if err := ts.UseAuthenticatorStep(ctx, "ta1", step, t0.Add(time.Minute)); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("step %d after step 100 was accepted: %v", step, err)
+		}
+	}
+	must(t, ts.UseAuthenticatorStep(ctx, "ta1", 101, t0.Add(2*time.Minute)))
+	list, _ = ts.AuthenticatorsByAccount(ctx, "at")
+	if list[0].LastStep != 101 || list[0].ConfirmedAt == nil || list[0].LastUsedAt == nil || !list[0].LastUsedAt.Equal(t0.Add(2*time.Minute)) {
+		t.Fatalf("after use: %+v", list[0])
+	}
+	if err := ts.DeleteAuthenticator(ctx, "someone-else", "ta1"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("another account removed an authenticator: %v", err)
+	}
+	must(t, ts.DeleteAuthenticator(ctx, "at", "ta1"))
+	if list, _ = ts.AuthenticatorsByAccount(ctx, "at"); len(list) != 1 || list[0].ID != "ta2" {
+		t.Fatalf("after removal: %+v", list)
+	}
+}
+
+// 50 requests at once with one code: the step is recorded once.
+func testAuthenticatorBurst(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	ts := authenticators(t, s)
+	must(t, ts.CreateAuthenticator(ctx, totp.Authenticator{ID: "tb", AccountID: "at", Name: "phone", Secret: []byte("x"), CreatedAt: t0}))
+	var wins atomic.Int32
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Go(func() {
+			err := ts.UseAuthenticatorStep(ctx, "tb", 5000, t0)
+			switch {
+			case err == nil:
+				wins.Add(1)
+			case !errors.Is(err, store.ErrConflict):
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if wins.Load() != 1 {
+		t.Fatalf("one code was accepted %d times", wins.Load())
 	}
 }
 
