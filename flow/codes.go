@@ -351,14 +351,8 @@ func (s *Service) Verify(ctx context.Context, c Client, token, input string) (*R
 	var wrong error // a wrong code is an answer, and its count is kept
 	err = s.Store.InTx(ctx, func(q store.Queries) error {
 		res, wrong = nil, nil
-		counter, err := s.counterSubject(ctx, q, f.Subject, f.AccountID, c)
+		counter, err := s.lockCounter(ctx, q, f.Subject, f.AccountID, c, factor, f.Kind == KindReset, now)
 		if err != nil {
-			return err
-		}
-		if err := q.Lock(ctx, "failures:"+counter+":"+factor); err != nil {
-			return err
-		}
-		if err := s.factorUsable(ctx, q, counter, factor, f.Kind == KindReset, now); err != nil {
 			return err
 		}
 		cd, err := q.CurrentCode(ctx, f.ID)

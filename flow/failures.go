@@ -53,6 +53,21 @@ func (s *Service) counterSubject(ctx context.Context, q store.Queries, subject, 
 	return counterOf(subject, known), err
 }
 
+// lockCounter finds the client's failure counter of factor, holds it for
+// the rest of the transaction, and refuses when the factor rests or is off
+// for this client: the check and what the caller then counts are one step.
+func (s *Service) lockCounter(ctx context.Context, q store.Queries, subject, accountID string, c Client, factor string, recovery bool,
+	now time.Time) (string, error) {
+	counter, err := s.counterSubject(ctx, q, subject, accountID, c)
+	if err != nil {
+		return "", err
+	}
+	if err := q.Lock(ctx, "failures:"+counter+":"+factor); err != nil {
+		return "", err
+	}
+	return counter, s.factorUsable(ctx, q, counter, factor, recovery, now)
+}
+
 // knownSuffix marks the counter of an account's known devices.
 const knownSuffix = "|known"
 

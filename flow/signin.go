@@ -268,13 +268,7 @@ func (s *Service) reserveFailure(ctx context.Context, c Client, subject, account
 	var fc store.FailureCounter
 	err := s.Store.InTx(ctx, func(q store.Queries) error {
 		var err error
-		if counter, err = s.counterSubject(ctx, q, subject, accountID, c); err != nil {
-			return err
-		}
-		if err := q.Lock(ctx, "failures:"+counter+":"+factor); err != nil {
-			return err
-		}
-		if err := s.factorUsable(ctx, q, counter, factor, false, now); err != nil {
+		if counter, err = s.lockCounter(ctx, q, subject, accountID, c, factor, false, now); err != nil {
 			return err
 		}
 		fc, err = s.countFailure(ctx, q, counter, factor, accountID, now)
