@@ -140,8 +140,7 @@ func (s *Service) sendCode(ctx context.Context, q store.Queries, j codeJob) erro
 	if err != nil {
 		return err
 	}
-	purpose := purposeOf(f.Kind)
-	recipientKey := s.Keys.Identifier(f.Channel, f.Recipient)
+	purpose, recipientKey := purposeOf(f.Kind), cur.RecipientKey
 	if err := q.Lock(ctx, "recipient:"+recipientKey); err != nil {
 		return err
 	}

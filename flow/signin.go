@@ -176,7 +176,7 @@ func (s *Service) PasswordSignIn(ctx context.Context, c Client, identifier, pass
 	now := s.Now().UTC()
 	// Each guess costs an argon2id hash: a source that sends too many is
 	// told to wait before any is made.
-	if ok, at, err := s.Limiter.Allow(ctx, "password:"+throttle.Source(c.IP), s.Limits.PasswordPerIP); err != nil {
+	if ok, at, err := s.Limiter.Allow(ctx, "password", c.IP, s.Limits.PasswordPerIP); err != nil {
 		return nil, err
 	} else if !ok {
 		s.Audit.Record(ctx, audit.RateLimited, "refused", slog.String("limit", "password_per_ip"))

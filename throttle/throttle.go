@@ -104,20 +104,20 @@ type Hits interface {
 	Hit(ctx context.Context, key string, window time.Time) (int, error)
 }
 
-// Limiter applies request rates per key (an endpoint and a Source).
+// Limiter applies request rates per endpoint and Source.
 type Limiter struct {
 	Hits Hits
 	Now  func() time.Time
 }
 
-// Allow counts one request of key and reports whether it is within r;
-// when it is not, retryAt is when the window ends.
-func (l *Limiter) Allow(ctx context.Context, key string, r Rate) (ok bool, retryAt time.Time, err error) {
+// Allow counts one request to name from ip's Source and reports whether
+// it is within r; when it is not, retryAt is when the window ends.
+func (l *Limiter) Allow(ctx context.Context, name, ip string, r Rate) (ok bool, retryAt time.Time, err error) {
 	if l == nil || r.N <= 0 || r.Per <= 0 {
 		return true, time.Time{}, nil
 	}
 	window := l.Now().UTC().Truncate(r.Per)
-	n, err := l.Hits.Hit(ctx, key, window)
+	n, err := l.Hits.Hit(ctx, name+":"+Source(ip), window)
 	if err != nil {
 		return false, time.Time{}, err
 	}

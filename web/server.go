@@ -231,7 +231,7 @@ func (s *Server) trusted(a netip.Addr) bool {
 // has sent more than rate requests of this name.
 func (s *Server) limited(name string, rate *throttle.Rate, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		ok, at, err := s.Limiter.Allow(r.Context(), name+":"+throttle.Source(s.clientIP(r)), *rate)
+		ok, at, err := s.Limiter.Allow(r.Context(), name, s.clientIP(r), *rate)
 		if err == nil && !ok {
 			s.Audit.Record(r.Context(), audit.RateLimited, "refused", slog.String("limit", name+"_per_ip"), slog.String("path", r.URL.Path))
 			rf := refuse(http.StatusTooManyRequests, flow.ErrRateLimited, "", "too many requests from your network; try again later")
