@@ -35,18 +35,23 @@ const (
 )
 
 // Log writes security events. A nil *Log writes nothing.
-type Log struct{ l *slog.Logger }
+type Log struct {
+	l *slog.Logger
+	// device names a User-Agent for people ("Firefox 128 on Linux").
+	device func(userAgent string) string
+}
 
-// New writes events to w as JSON lines.
-func New(w io.Writer) *Log {
-	return &Log{l: slog.New(slog.NewJSONHandler(w, nil)).With("log", "security")}
+// New writes events to w as JSON lines; device names the requester's
+// device from its User-Agent, read only when an event is written.
+func New(w io.Writer, device func(userAgent string) string) *Log {
+	return &Log{l: slog.New(slog.NewJSONHandler(w, nil)).With("log", "security"), device: device}
 }
 
 // Request is who a request came from, for every event it causes.
 type Request struct {
-	ID     string
-	IP     string
-	Device string
+	ID        string
+	IP        string
+	UserAgent string
 }
 
 type requestKey struct{}
@@ -62,7 +67,11 @@ func (l *Log) Record(ctx context.Context, event, outcome string, attrs ...slog.A
 		return
 	}
 	r, _ := ctx.Value(requestKey{}).(Request)
+	device := ""
+	if l.device != nil && r.UserAgent != "" {
+		device = l.device(r.UserAgent)
+	}
 	all := append([]slog.Attr{slog.String("event", event), slog.String("outcome", outcome), slog.String("request_id", r.ID),
-		slog.String("ip", r.IP), slog.String("device", r.Device)}, attrs...)
+		slog.String("ip", r.IP), slog.String("device", device)}, attrs...)
 	l.l.LogAttrs(ctx, slog.LevelWarn, "security event", all...)
 }

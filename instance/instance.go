@@ -190,7 +190,7 @@ func New(ctx context.Context, c config.Config, log *slog.Logger, o Options) (*In
 	fs.Limiter = limiter
 	var sec *audit.Log
 	if o.Audit != nil {
-		sec = audit.New(o.Audit)
+		sec = audit.New(o.Audit, session.DeviceLabel)
 	}
 	fs.Audit = sec
 	accts := &account.Service{Store: st, Passwords: pw, Now: now}

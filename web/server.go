@@ -112,7 +112,9 @@ func (s *Server) requests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := keys.Token()[:16]
 		w.Header().Set("X-Request-Id", id)
-		ctx := audit.WithRequest(r.Context(), audit.Request{ID: id, IP: s.clientIP(r), Device: truncate(session.DeviceLabel(r.UserAgent()), 100)})
+		// The device is named only if an event is written: most requests
+		// cause none.
+		ctx := audit.WithRequest(r.Context(), audit.Request{ID: id, IP: s.clientIP(r), UserAgent: truncate(r.UserAgent(), 512)})
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
@@ -242,12 +244,13 @@ func (s *Server) limited(name string, rate *throttle.Rate, h http.HandlerFunc) h
 			h(w, r)
 			return
 		}
+		rf := s.refusalOf(r, err)
 		if strings.HasPrefix(r.URL.Path, "/api/") {
-			s.writeError(w, r, err)
+			s.writeError(w, r, rf)
 			return
 		}
-		s.setRetryAfter(w, s.refusalOf(r, err))
-		s.afterAction(w, r, err)
+		s.setRetryAfter(w, rf)
+		s.afterAction(w, r, rf)
 	}
 }
 
