@@ -540,6 +540,16 @@ func (c Config) FlowLimits() flow.Limits {
 		PasswordPerIP: throttle.Rate{N: c.Limits.PasswordPerIPMinute, Per: time.Minute}}
 }
 
+// MailCheckRate and LinkRate bound the mail checks and the mail links one
+// source may ask for (limits.*_per_ip_minute).
+func (c Config) MailCheckRate() throttle.Rate {
+	return throttle.Rate{N: c.Limits.MailCheckPerIPMinute, Per: time.Minute}
+}
+
+func (c Config) LinkRate() throttle.Rate {
+	return throttle.Rate{N: c.Limits.LinksPerIPMinute, Per: time.Minute}
+}
+
 // Unsolicited is how codes nobody asked for are answered (risk.*).
 func (c Config) Unsolicited() flow.Unsolicited {
 	return flow.Unsolicited{SuppressFor: c.Risk.SuppressFor.D(), FloodAfter: c.Risk.FloodAfter}

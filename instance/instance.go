@@ -202,8 +202,7 @@ func New(ctx context.Context, c config.Config, log *slog.Logger, o Options) (*In
 	checker := MailChecker(c, st, k, dkimKeys, comp)
 	srv := &web.Server{Places: geo, MailCheck: checker, Flow: fs, Accounts: accts, Sessions: sessions, Mailbox: st, Composer: comp, DevMailbox: c.DevMode(),
 		SecureCookies: u.Scheme == "https", AdminToken: c.AdminToken, TrustedProxies: proxies, Log: log, Now: now,
-		Audit: sec, Limiter: limiter, MailCheckRate: throttle.Rate{N: c.Limits.MailCheckPerIPMinute, Per: time.Minute},
-		LinkRate: throttle.Rate{N: c.Limits.LinksPerIPMinute, Per: time.Minute}}
+		Audit: sec, Limiter: limiter, MailCheckRate: c.MailCheckRate(), LinkRate: c.LinkRate()}
 	h, err := srv.Handler()
 	if err != nil {
 		st.Close()

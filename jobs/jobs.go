@@ -125,9 +125,6 @@ func SQLite(ctx context.Context, writer *sql.DB, outbox *notify.Outbox, o Option
 	if o.FetchCooldown == 0 {
 		o.FetchCooldown = 100 * time.Millisecond
 	}
-	if o.LaterPoll == 0 {
-		o.LaterPoll = 25 * time.Millisecond
-	}
 	return newQueue(ctx, riversqlite.New(writer), outbox, o)
 }
 
@@ -135,11 +132,6 @@ func SQLite(ctx context.Context, writer *sql.DB, outbox *notify.Outbox, o Option
 func Postgres(ctx context.Context, pool *pgxpool.Pool, outbox *notify.Outbox, o Options) (*Queue, error) {
 	if o.FetchCooldown == 0 {
 		o.FetchCooldown = 10 * time.Millisecond
-	}
-	if o.LaterPoll == 0 {
-		// River is told of new jobs by LISTEN/NOTIFY, but passes on a
-		// notice only once per cooldown and queue: a poll catches the rest.
-		o.LaterPoll = 25 * time.Millisecond
 	}
 	return newQueue[pgx.Tx](ctx, riverpgxv5.New(pool), outbox, o)
 }
@@ -154,6 +146,12 @@ func newQueue[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], outb
 	}
 	if o.Workers == 0 {
 		o.Workers = 64
+	}
+	if o.LaterPoll == 0 {
+		// SQLite has no notifications, and on PostgreSQL River passes on a
+		// notice of new jobs only once per cooldown and queue: a poll
+		// catches the rest on both.
+		o.LaterPoll = 25 * time.Millisecond
 	}
 	if o.StuckAfter == 0 {
 		o.StuckAfter = time.Minute
