@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/wardhq/ward/activity"
 	"github.com/wardhq/ward/confusable"
 	"github.com/wardhq/ward/store"
 )
@@ -147,25 +146,6 @@ func (s *Service) Find(ctx context.Context, emailOrID string) (store.Account, er
 		return s.Store.AccountByEmail(ctx, email)
 	}
 	return s.Store.AccountByID(ctx, emailOrID)
-}
-
-// SignOut ends every session of the account, as an operator does for a
-// lost device, and records it in the account's activity.
-func (s *Service) SignOut(ctx context.Context, id, ip string) (int, error) {
-	now := s.Now().UTC()
-	var n int
-	err := s.Store.InTx(ctx, func(q store.Queries) error {
-		var err error
-		if n, err = q.RevokeOtherSessions(ctx, id, "", now); err != nil {
-			return err
-		}
-		return activity.Record(ctx, q, now, store.Event{AccountID: id, Kind: activity.SessionEnded, Result: activity.Success,
-			Method: "admin", IP: ip, Reasons: []string{"signed_out_by_operator"}})
-	})
-	if err != nil {
-		return 0, fmt.Errorf("signing account %s out: %w", id, err)
-	}
-	return n, nil
 }
 
 // SetDisabled disables or enables an account. Disabling signs out every session.

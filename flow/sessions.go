@@ -2,6 +2,7 @@ package flow
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -53,10 +54,33 @@ func (s *Service) EndOtherSessions(ctx context.Context, c Client, sess store.Ses
 // endOthers ends every session of the account but sess, inside the
 // caller's transaction, and records it.
 func (s *Service) endOthers(ctx context.Context, q store.Queries, c Client, sess store.Session, now time.Time) (int, error) {
-	n, err := q.RevokeOtherSessions(ctx, sess.AccountID, sess.ID, now)
+	return endSessions(ctx, q, sess.AccountID, sess.ID, now, store.Event{IP: c.IP, Device: s.deviceLabel(c),
+		Reasons: []string{"signed_out_other_sessions"}})
+}
+
+// SignOutAccount ends every session of an account, as an operator does
+// for a lost device, without disabling it; ip is the operator's.
+func (s *Service) SignOutAccount(ctx context.Context, accountID, ip string) (int, error) {
+	now := s.Now().UTC()
+	var n int
+	err := s.Store.InTx(ctx, func(q store.Queries) error {
+		var err error
+		n, err = endSessions(ctx, q, accountID, "", now, store.Event{Method: "admin", IP: ip, Reasons: []string{"signed_out_by_operator"}})
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("signing account %s out: %w", accountID, err)
+	}
+	return n, nil
+}
+
+// endSessions ends every live session of the account but keep (which may
+// be empty) and records it as ev says who did it.
+func endSessions(ctx context.Context, q store.Queries, accountID, keep string, now time.Time, ev store.Event) (int, error) {
+	n, err := q.RevokeOtherSessions(ctx, accountID, keep, now)
 	if err != nil {
 		return 0, err
 	}
-	return n, activity.Record(ctx, q, now, store.Event{AccountID: sess.AccountID, Kind: activity.SessionEnded, Result: activity.Success,
-		IP: c.IP, Device: s.deviceLabel(c), Reasons: []string{"signed_out_other_sessions"}})
+	ev.AccountID, ev.Kind, ev.Result = accountID, activity.SessionEnded, activity.Success
+	return n, activity.Record(ctx, q, now, ev)
 }

@@ -340,7 +340,7 @@ func (s *Server) apiAdminSignOut(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	n, err := s.Accounts.SignOut(r.Context(), a.ID, s.clientIP(r))
+	n, err := s.Flow.SignOutAccount(r.Context(), a.ID, s.clientIP(r))
 	if err != nil {
 		s.writeError(w, r, err)
 		return

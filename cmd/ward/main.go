@@ -216,7 +216,7 @@ func accountCmd(ctx context.Context, args []string, stdin io.Reader, stdout io.W
 			return err
 		}
 		if args[0] == "sign-out" {
-			n, err := in.Accounts.SignOut(ctx, a.ID, "")
+			n, err := in.Flow.SignOutAccount(ctx, a.ID, "")
 			if err != nil {
 				return err
 			}
