@@ -456,7 +456,8 @@ func (c *Checker) compareBody(pastedText string, msg store.Message, sec notify.S
 	}
 	pasted := words(pastedText)
 	best := diffWords(words(text), pasted)
-	if html != "" {
+	// A copy of the HTML part is read only when the text part is not it.
+	if html != "" && best.size() > 0 {
 		hm := &Message{}
 		hm.addText("text/html", "utf-8", []byte(html))
 		hm.finish()
