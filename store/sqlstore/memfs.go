@@ -5,6 +5,7 @@ import (
 	"io"
 	"io/fs"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -32,18 +33,8 @@ func (m memFS) ReadDir(name string) ([]fs.DirEntry, error) {
 	for n, b := range m {
 		out = append(out, fs.FileInfoToDirEntry(memInfo{name: n, size: int64(len(b))}))
 	}
-	slices.SortFunc(out, func(a, b fs.DirEntry) int { return cmpString(a.Name(), b.Name()) })
+	slices.SortFunc(out, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
 	return out, nil
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 type memFile struct {
