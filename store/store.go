@@ -9,6 +9,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"time"
+
+	"github.com/wardhq/ward/recovery"
+	"github.com/wardhq/ward/totp"
 )
 
 // NewID returns a new record identifier: 48 bits of milliseconds, then 80
@@ -58,6 +61,8 @@ type Queries interface {
 	Suppressions
 	LinkTokens
 	Limits
+	totp.Store
+	recovery.Store
 	// DeleteExpired removes flows and link tokens that ended before t, and
 	// codes issued more than two days before t.
 	DeleteExpired(ctx context.Context, t time.Time) (int, error)
@@ -75,6 +80,8 @@ type Accounts interface {
 	UpdateAccountPassword(ctx context.Context, id, hash string, at time.Time) error
 	SetAccountDisabled(ctx context.Context, id string, at *time.Time) error
 	SetAccountAlias(ctx context.Context, id, alias string, only bool) error
+	// SetAccountTwoStep turns two-step verification on (at) or off (nil).
+	SetAccountTwoStep(ctx context.Context, id string, at *time.Time) error
 }
 
 // Contacts are the addresses that reach an account.
@@ -236,6 +243,9 @@ type Account struct {
 	// Skeleton is how Email looks (confusable.Address): no two accounts
 	// are created with the same.
 	Skeleton string
+	// TwoStepAt is when two-step verification was turned on (nil: off):
+	// a sign-in then needs two different proofs.
+	TwoStepAt *time.Time
 }
 
 // IPActivity is what one IP did in a window: sign-in attempts, distinct

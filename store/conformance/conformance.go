@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wardhq/ward/recovery"
 	"github.com/wardhq/ward/store"
 	"github.com/wardhq/ward/totp"
 )
@@ -40,6 +41,8 @@ func Run(t *testing.T, open Opener) {
 		{"ReadsOfTheDashboard", testDashboardReads},
 		{"Authenticators", testAuthenticators},
 		{"AuthenticatorCodeUsedOnceUnderABurst", testAuthenticatorBurst},
+		{"RecoveryCodes", testRecoveryCodes},
+		{"RecoveryCodeUsedOnceUnderABurst", testRecoveryBurst},
 		{"Sessions", testSessions},
 		{"Devices", testDevices},
 		{"Events", testEvents},
@@ -107,6 +110,14 @@ func testAccounts(t *testing.T, s store.Store) {
 	}
 	if err := s.UpdateAccountPassword(ctx, "nope", "x", t0); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("update of unknown account: %v", err)
+	}
+	must(t, s.SetAccountTwoStep(ctx, "a1", ptr(t0)))
+	if got, _ = s.AccountByID(ctx, "a1"); got.TwoStepAt == nil || !got.TwoStepAt.Equal(t0) {
+		t.Fatalf("two-step not on: %+v", got.TwoStepAt)
+	}
+	must(t, s.SetAccountTwoStep(ctx, "a1", nil))
+	if got, _ = s.AccountByID(ctx, "a1"); got.TwoStepAt != nil {
+		t.Fatal("two-step still on after turning it off")
 	}
 }
 
@@ -536,10 +547,7 @@ func testDashboardReads(t *testing.T, s store.Store) {
 // authenticators is the store's TOTP part; every backend has it.
 func authenticators(t *testing.T, s store.Store) totp.Store {
 	t.Helper()
-	ts, ok := s.(totp.Store)
-	if !ok {
-		t.Fatalf("%T does not keep authenticators", s)
-	}
+	var ts totp.Store = s
 	ctx := context.Background()
 	must(t, s.CreateAccount(ctx, store.Account{ID: "at", Email: "t@example.com", Language: "en", CreatedAt: t0}))
 	return ts
@@ -548,12 +556,12 @@ func authenticators(t *testing.T, s store.Store) totp.Store {
 func testAuthenticators(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	ts := authenticators(t, s)
-	a := totp.Authenticator{ID: "ta1", AccountID: "at", Name: "phone", Secret: []byte("sealed-secret"), CreatedAt: t0}
+	a := totp.Authenticator{ID: "ta1", AccountID: "at", Name: "phone", Secret: []byte("sealed\xff\x00secret"), CreatedAt: t0}
 	must(t, ts.CreateAuthenticator(ctx, a))
 	must(t, ts.CreateAuthenticator(ctx, totp.Authenticator{ID: "ta2", AccountID: "at", Name: "laptop", Secret: []byte("s2"), CreatedAt: t0.Add(time.Second)}))
 	list, err := ts.AuthenticatorsByAccount(ctx, "at")
 	must(t, err)
-	if len(list) != 2 || list[0].ID != "ta1" || string(list[0].Secret) != "sealed-secret" || list[0].ConfirmedAt != nil || list[0].LastStep != 0 {
+	if len(list) != 2 || list[0].ID != "ta1" || string(list[0].Secret) != "sealed\xff\x00secret" || list[0].ConfirmedAt != nil || list[0].LastStep != 0 {
 		t.Fatalf("authenticators: %+v", list)
 	}
 	must(t, ts.ConfirmAuthenticator(ctx, "ta1", t0.Add(time.Minute)))
@@ -601,6 +609,67 @@ func testAuthenticatorBurst(t *testing.T, s store.Store) {
 	wg.Wait()
 	if wins.Load() != 1 {
 		t.Fatalf("one code was accepted %d times", wins.Load())
+	}
+}
+
+func recoveryCodes(digests ...string) []recovery.Code {
+	var out []recovery.Code
+	for _, d := range digests {
+		out = append(out, recovery.Code{ID: "rc-" + d, AccountID: "at", Digest: d, CreatedAt: t0})
+	}
+	return out
+}
+
+func testRecoveryCodes(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	authenticators(t, s) // the account
+	left := func(want int) {
+		t.Helper()
+		if n, err := s.RecoveryCodesLeft(ctx, "at"); err != nil || n != want {
+			t.Fatalf("codes left %d, %v; want %d", n, err, want)
+		}
+	}
+	left(0)
+	must(t, s.InTx(ctx, func(q store.Queries) error { return q.ReplaceRecoveryCodes(ctx, "at", recoveryCodes("d1", "d2", "d3")) }))
+	left(3)
+	must(t, s.UseRecoveryCode(ctx, "at", "d2", t0))
+	if err := s.UseRecoveryCode(ctx, "at", "d2", t0); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a code used twice: %v", err)
+	}
+	if err := s.UseRecoveryCode(ctx, "someone-else", "d1", t0); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("another account's code: %v", err)
+	}
+	left(2)
+	// A new set voids the old one, used or not.
+	must(t, s.InTx(ctx, func(q store.Queries) error { return q.ReplaceRecoveryCodes(ctx, "at", recoveryCodes("d4", "d2")) }))
+	left(2)
+	if err := s.UseRecoveryCode(ctx, "at", "d1", t0); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a code of the old set: %v", err)
+	}
+	must(t, s.UseRecoveryCode(ctx, "at", "d2", t0))
+}
+
+// 100 requests at once with one recovery code: it is used once.
+func testRecoveryBurst(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	authenticators(t, s)
+	must(t, s.InTx(ctx, func(q store.Queries) error { return q.ReplaceRecoveryCodes(ctx, "at", recoveryCodes("burst")) }))
+	var wins atomic.Int32
+	var wg sync.WaitGroup
+	for range 100 {
+		wg.Go(func() {
+			err := s.UseRecoveryCode(ctx, "at", "burst", t0)
+			switch {
+			case err == nil:
+				wins.Add(1)
+			case !errors.Is(err, store.ErrNotFound):
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if wins.Load() != 1 {
+		t.Fatalf("one recovery code was used %d times", wins.Load())
 	}
 }
 

@@ -8,18 +8,18 @@ import (
 	"github.com/wardhq/ward/store"
 )
 
-const accountCols = `id, email, phone, password_hash, language, created_at, disabled_at, alias, alias_only, email_skeleton`
+const accountCols = `id, email, phone, password_hash, language, created_at, disabled_at, alias, alias_only, email_skeleton, two_step_at`
 
 func scanAccount(r interface{ Scan(...any) error }) (store.Account, error) {
 	var a store.Account
 	err := r.Scan(&a.ID, &a.Email, &a.Phone, &a.PasswordHash, &a.Language, timeCol{&a.CreatedAt}, nullTime{&a.DisabledAt}, &a.Alias, boolCol{&a.AliasOnly},
-		&a.Skeleton)
+		&a.Skeleton, nullTime{&a.TwoStepAt})
 	return a, err
 }
 
 func (s *DB) CreateAccount(ctx context.Context, a store.Account) error {
-	_, err := s.exec(ctx, `INSERT INTO accounts (`+accountCols+`) VALUES (?,?,?,?,?,?,?,?,?,?)`,
-		a.ID, a.Email, a.Phone, a.PasswordHash, a.Language, ts(a.CreatedAt), tsPtr(a.DisabledAt), a.Alias, b2i(a.AliasOnly), a.Skeleton)
+	_, err := s.exec(ctx, `INSERT INTO accounts (`+accountCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
+		a.ID, a.Email, a.Phone, a.PasswordHash, a.Language, ts(a.CreatedAt), tsPtr(a.DisabledAt), a.Alias, b2i(a.AliasOnly), a.Skeleton, tsPtr(a.TwoStepAt))
 	if err != nil {
 		return fmt.Errorf("creating account: %w", err)
 	}
@@ -63,6 +63,10 @@ func (s *DB) AccountByAlias(ctx context.Context, alias string) (store.Account, e
 
 func (s *DB) SetAccountAlias(ctx context.Context, id, alias string, only bool) error {
 	return s.execOne(ctx, "setting sign-in alias", `UPDATE accounts SET alias = ?, alias_only = ? WHERE id = ?`, alias, b2i(only), id)
+}
+
+func (s *DB) SetAccountTwoStep(ctx context.Context, id string, at *time.Time) error {
+	return s.execOne(ctx, "setting two-step verification", `UPDATE accounts SET two_step_at = ? WHERE id = ?`, tsPtr(at), id)
 }
 
 func (s *DB) UpdateAccountPassword(ctx context.Context, id, hash string, at time.Time) error {

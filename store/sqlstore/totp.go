@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"time"
@@ -14,7 +15,7 @@ const totpCols = `id, account_id, name, secret, created_at, confirmed_at, last_s
 
 func (s *DB) CreateAuthenticator(ctx context.Context, a totp.Authenticator) error {
 	_, err := s.exec(ctx, `INSERT INTO totp_authenticators (`+totpCols+`) VALUES (?,?,?,?,?,?,?,?)`,
-		a.ID, a.AccountID, a.Name, string(a.Secret), ts(a.CreatedAt), tsPtr(a.ConfirmedAt), a.LastStep, tsPtr(a.LastUsedAt))
+		a.ID, a.AccountID, a.Name, base64.StdEncoding.EncodeToString(a.Secret), ts(a.CreatedAt), tsPtr(a.ConfirmedAt), a.LastStep, tsPtr(a.LastUsedAt))
 	if err != nil {
 		return fmt.Errorf("adding an authenticator: %w", err)
 	}
@@ -35,7 +36,9 @@ func (s *DB) AuthenticatorsByAccount(ctx context.Context, accountID string) ([]t
 			nullTime{&a.LastUsedAt}); err != nil {
 			return nil, fmt.Errorf("reading an authenticator: %w", err)
 		}
-		a.Secret = []byte(secret)
+		if a.Secret, err = base64.StdEncoding.DecodeString(secret); err != nil {
+			return nil, fmt.Errorf("reading an authenticator's secret: %w", err)
+		}
 		out = append(out, a)
 	}
 	return out, rows.Err()
