@@ -31,6 +31,16 @@ const (
 	Confirmed            = "activity_confirmed"
 	AccountSecured       = "account_secured"
 	NotificationsChanged = "notifications_changed"
+	// FactorAdded and FactorRemoved: a sign-in method (an authenticator
+	// app, a passkey) joined or left the account; Method names its kind.
+	FactorAdded   = "factor_added"
+	FactorRemoved = "factor_removed"
+	TwoStepOn     = "two_step_on"
+	TwoStepOff    = "two_step_off"
+	// RecoveryCodesMade: a new set, voiding the old one.
+	RecoveryCodesMade = "recovery_codes_made"
+	// SteppedUp: a signed-in session proved its owner again.
+	SteppedUp = "stepped_up"
 )
 
 // Results.
@@ -47,6 +57,9 @@ const (
 	Suppressed = "suppressed"
 	// Held: a code not sent because the address had its day's share.
 	Held = "held"
+	// SecondStepRequired: the password was right and two-step
+	// verification asks for a second proof.
+	SecondStepRequired = "second_step_required"
 )
 
 // Record appends e to the log inside the caller's transaction, stamping

@@ -490,6 +490,19 @@ func IsLoopbackHost(h string) bool {
 }
 
 // DKIMDomain is the domain mail is signed for.
+// BrandName is the name people know the service by: mail_check.brand, or
+// the host of public_url. Authenticator apps show it as the issuer.
+func (c Config) BrandName() string {
+	if c.MailCheck.Brand != "" {
+		return c.MailCheck.Brand
+	}
+	u, err := url.Parse(c.PublicURL)
+	if err != nil {
+		return ""
+	}
+	return u.Hostname()
+}
+
 func (c Config) DKIMDomain() string {
 	if c.Mail.DKIM.Domain != "" {
 		return c.Mail.DKIM.Domain

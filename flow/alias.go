@@ -36,7 +36,7 @@ func (s *Service) SetAliasOnly(ctx context.Context, c Client, sess store.Session
 	now := s.Now().UTC()
 	// How the account is signed in to is security info: a stolen, idle
 	// session must not change it.
-	if err := s.needFresh(sess, now); err != nil {
+	if err := s.needFresh(ctx, sess, now); err != nil {
 		return Alias{}, err
 	}
 	var out Alias

@@ -388,6 +388,9 @@ func (s *Service) Verify(ctx context.Context, c Client, token, input string) (*R
 	if wrong != nil {
 		return nil, wrong
 	}
+	if res.Pending != nil {
+		res.Pending.Token = token // the same flow goes on to its second step
+	}
 	return res, nil
 }
 
@@ -442,14 +445,30 @@ func (s *Service) rightCode(ctx context.Context, q store.Queries, c Client, f st
 		return nil, err
 	}
 	next := stateDone
-	if f.Kind == KindReset {
+	switch f.Kind {
+	case KindReset:
 		next = stateCodeOK
+	case KindSignIn:
+		// A code by mail is not a second proof: with two-step verification
+		// on, the sign-in waits for one.
+		a, err := q.AccountByID(ctx, f.AccountID)
+		if err != nil {
+			return nil, err
+		}
+		if a.TwoStepAt != nil {
+			next = StateSecondStep
+		}
 	}
 	if err := q.AdvanceFlow(ctx, f.ID, stateCodeSent, next, now); err != nil {
 		return nil, err
 	}
 	if err := q.ResetFailures(ctx, counter, factor); err != nil {
 		return nil, err
+	}
+	if next == StateSecondStep {
+		p, err := s.secondStep(ctx, q, f, c, now)
+		res.State, res.Pending = StateSecondStep, p
+		return res, err
 	}
 	switch f.Kind {
 	case KindReset:

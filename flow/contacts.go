@@ -30,19 +30,19 @@ func (s *Service) fresh(sess store.Session, now time.Time) bool {
 	return now.Sub(last) < s.Limits.FreshFor
 }
 
-func (s *Service) needFresh(sess store.Session, now time.Time) error {
-	if s.fresh(sess, now) {
-		return nil
-	}
-	return fail(ErrStepUpRequired, "confirm it is you first: we send a code to your account's email")
-}
-
 // StartReauth sends a code to the account's email; the right code makes
 // the session fresh again for changes to security info.
 func (s *Service) StartReauth(ctx context.Context, c Client, sess store.Session) (*Pending, error) {
 	a, err := s.Store.AccountByID(ctx, sess.AccountID)
 	if err != nil {
 		return nil, err
+	}
+	// An email code proves nothing that a second factor does not: an
+	// account that has one steps up with it (StepUp).
+	if second, err := hasSecondFactor(ctx, s.Store, a.ID); err != nil {
+		return nil, err
+	} else if second {
+		return nil, errStrongerProof()
 	}
 	return s.startFor(ctx, c, sess, KindReauth, notify.Email, a.Email, a.Language)
 }
@@ -52,7 +52,7 @@ func (s *Service) StartReauth(ctx context.Context, c Client, sess store.Session)
 // be fresh.
 func (s *Service) StartAddContact(ctx context.Context, c Client, sess store.Session, input string) (*Pending, error) {
 	now := s.Now().UTC()
-	if err := s.needFresh(sess, now); err != nil {
+	if err := s.needFresh(ctx, sess, now); err != nil {
 		return nil, err
 	}
 	kind, value, err := parseContact(input)
@@ -131,7 +131,7 @@ func (s *Service) tellOthers(ctx context.Context, q store.Queries, accountID str
 // The session must be fresh; the other contacts are told.
 func (s *Service) RemoveContact(ctx context.Context, c Client, sess store.Session, id string) error {
 	now := s.Now().UTC()
-	if err := s.needFresh(sess, now); err != nil {
+	if err := s.needFresh(ctx, sess, now); err != nil {
 		return err
 	}
 	ct, err := s.Store.ContactByID(ctx, id)

@@ -23,6 +23,13 @@ const (
 	// ErrStepUpRequired: the change needs a fresh proof that it is the
 	// owner (a code to the account's email) first.
 	ErrStepUpRequired = "step_up_required"
+	// ErrStrongerProof: the account has a second factor, and the change
+	// needs a session proven with two (StepUp with the password and an
+	// authenticator app's code); an email code is not enough.
+	ErrStrongerProof = "stronger_proof_required"
+	// ErrNotReady: two-step verification needs a second method set up
+	// first, or the last one cannot go while it is on.
+	ErrNotReady = "second_factor_required"
 )
 
 // Error is a refusal the person can act on. Message is safe to show.
@@ -52,4 +59,8 @@ func retryLater(code string, at time.Time, format string, a ...any) *Error {
 func errFactorDisabled() *Error {
 	return fail(ErrFactorDisabled, "after too many wrong tries this sign-in method is turned off on devices that have not signed in here before; "+
 		"sign in on a device you have used before, or reset your password (a code to your email or another recovery contact) to turn it back on")
+}
+
+func errStrongerProof() *Error {
+	return fail(ErrStrongerProof, "confirm it is you with your password and your authenticator app first")
 }

@@ -132,12 +132,12 @@ func (s *Service) countFailure(ctx context.Context, q store.Queries, subject, fa
 // does this from a session opened by another route.
 func (s *Service) EnableFactor(ctx context.Context, c Client, sess store.Session, factor string) error {
 	switch factor {
-	case throttle.FactorPassword, throttle.FactorEmailCode, throttle.FactorSMSCode:
+	case throttle.FactorPassword, throttle.FactorEmailCode, throttle.FactorSMSCode, throttle.FactorTOTP, throttle.FactorRecoveryCode:
 	default:
 		return fail(ErrInvalidInput, "unknown sign-in method %q", factor)
 	}
 	now := s.Now().UTC()
-	if err := s.needFresh(sess, now); err != nil {
+	if err := s.needFresh(ctx, sess, now); err != nil {
 		return err
 	}
 	a, err := s.Store.AccountByID(ctx, sess.AccountID)

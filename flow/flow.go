@@ -113,7 +113,9 @@ type Service struct {
 	// Audit is the security event log (nil: none).
 	Audit  *audit.Log
 	Limits Limits
-	Now    func() time.Time
+	// Brand is the service's name, shown by authenticator apps.
+	Brand string
+	Now   func() time.Time
 }
 
 // Pending is a flow waiting for a code.
@@ -128,6 +130,9 @@ type Pending struct {
 	// CodeVerified is set on a reset whose code was confirmed and that
 	// waits for the new password.
 	CodeVerified bool
+	// Methods are the ways a flow held for its second step may be
+	// answered (MethodTOTP, MethodRecovery).
+	Methods []string
 }
 
 // Result is where a step left the flow: a session, a code on its way, or
@@ -136,6 +141,9 @@ type Result struct {
 	Session *session.Issued
 	Pending *Pending
 	State   string
+	// Review is set when a recovery code signed the person in: they are
+	// led straight to their security info.
+	Review bool
 }
 
 // deviceLabel is how the client's device is named to people ("Chrome 140

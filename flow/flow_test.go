@@ -63,7 +63,7 @@ func newEnv(t testing.TB, st store.Store) *env {
 		t.Fatal(err)
 	}
 	svc := &flow.Service{Store: st, Keys: k, Passwords: pw, Composer: comp, Throttle: config.Default().Throttle(), Risk: flow.NewDeviceOrIP{},
-		Limits: config.Default().FlowLimits(), Now: clk.Now,
+		Limits: config.Default().FlowLimits(), Now: clk.Now, Brand: "ward",
 		Sessions: &session.Manager{Store: st, Idle: time.Hour, Absolute: 24 * time.Hour, Now: clk.Now}}
 	return &env{t: t, st: st, clk: clk, svc: svc, composer: comp, accounts: &account.Service{Store: st, Passwords: pw, Now: clk.Now}}
 }
@@ -77,10 +77,8 @@ func (e *env) account(email, password string) store.Account {
 	return a
 }
 
-var codeRE = regexp.MustCompile(`\b(\d{6})\b`)
-
-// lastCode reads the newest code mailed to addr, as the person would.
-func (e *env) lastCode(addr string) string {
+// lastMail is the text of the newest message to addr.
+func (e *env) lastMail(addr string) string {
 	e.t.Helper()
 	ms, err := e.st.MessagesTo(context.Background(), addr, 1)
 	if err != nil || len(ms) == 0 {
@@ -90,9 +88,18 @@ func (e *env) lastCode(addr string) string {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	m := codeRE.FindStringSubmatch(r.Text)
+	return r.Text
+}
+
+var codeRE = regexp.MustCompile(`\b(\d{6})\b`)
+
+// lastCode reads the newest code mailed to addr, as the person would.
+func (e *env) lastCode(addr string) string {
+	e.t.Helper()
+	text := e.lastMail(addr)
+	m := codeRE.FindStringSubmatch(text)
 	if m == nil {
-		e.t.Fatalf("no code in message:\n%s", r.Text)
+		e.t.Fatalf("no code in message:\n%s", text)
 	}
 	return m[1]
 }

@@ -64,7 +64,7 @@ func (s *Service) checkPasswordChange(ctx context.Context, c Client, sess store.
 	if a.PasswordHash == "" {
 		// A first password is a new way in: like every change to security
 		// info, it needs a recent proof that this is the owner.
-		if err := s.needFresh(sess, now); err != nil {
+		if err := s.needFresh(ctx, sess, now); err != nil {
 			return passwordChange{}, err
 		}
 	}

@@ -232,6 +232,21 @@ func (s *Service) PasswordSignIn(ctx context.Context, c Client, identifier, pass
 		case dec.Block:
 			return activity.Record(ctx, q, now, store.Event{AccountID: a.ID, Kind: activity.SignIn, Result: activity.Blocked, Method: "password",
 				IP: c.IP, Device: s.deviceLabel(c), Reasons: dec.Reasons})
+		case a.TwoStepAt != nil:
+			// Two-step verification asks every sign-in for a second proof,
+			// which is more than the risk check would ask.
+			f, tok := s.newFlow(KindSecondStep, a.ID, subject, "", "", c, now)
+			f.State = StateSecondStep
+			if err := q.CreateFlow(ctx, f); err != nil {
+				return err
+			}
+			p, err := s.secondStep(ctx, q, f, c, now)
+			if err != nil {
+				return err
+			}
+			p.Token, p.Reasons = tok, dec.Reasons
+			res.Pending, res.State = p, StateSecondStep
+			return nil
 		case dec.StepUp:
 			f, tok := s.newFlow(KindStepUp, a.ID, subject, a.Email, notify.Email, c, now)
 			if err := q.CreateFlow(ctx, f); err != nil {

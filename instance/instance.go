@@ -185,7 +185,7 @@ func New(ctx context.Context, c config.Config, log *slog.Logger, o Options) (*In
 	engine := &risk.Engine{History: st, Geo: geo, Networks: nets, Policy: c.RiskPolicy(), Now: now}
 	sessions := &session.Manager{Store: st, Idle: c.Sessions.Idle.D(), Absolute: c.Sessions.Absolute.D(), Now: now}
 	fs = &flow.Service{Store: st, Keys: k, Passwords: pw, Sessions: sessions, Composer: comp, Risk: engine, Places: geo, Now: now, Later: queue,
-		Unsolicited: c.Unsolicited(), Throttle: c.Throttle(), Limits: c.FlowLimits()}
+		Unsolicited: c.Unsolicited(), Throttle: c.Throttle(), Limits: c.FlowLimits(), Brand: c.BrandName()}
 	limiter := &throttle.Limiter{Hits: st, Now: now}
 	fs.Limiter = limiter
 	var sec *audit.Log
@@ -225,11 +225,7 @@ func MailChecker(c config.Config, msgs mailcheck.Messages, k *keys.Keys, dk *dki
 		r, err := comp.RenderWith(m, s)
 		return r.Text, r.HTML, err
 	}
-	u, _ := url.Parse(c.PublicURL)
-	name := c.MailCheck.Brand
-	if name == "" {
-		name = u.Hostname()
-	}
+	name := c.BrandName()
 	domains := c.MailCheck.Domains
 	if len(domains) == 0 {
 		domains = []string{c.DKIMDomain()}

@@ -90,12 +90,16 @@ type data struct {
 	OldChange string `json:"change,omitempty"`
 }
 
-// Change is a contact added to or removed from an account.
+// Change is a change to an account's security info: a contact or a
+// sign-in method added or removed, two-step verification turned on or
+// off, recovery codes made or used.
 type Change struct {
-	// What is ChangeAdded or ChangeRemoved.
+	// What is ChangeAdded, ChangeRemoved or ChangeUsed; for two-step
+	// verification added is on and removed is off.
 	What string `json:"what"`
-	// Kind is the contact's kind (email, phone) and Value its masked
-	// address.
+	// Kind is what changed: a contact's kind (email, phone) or one of the
+	// Change kinds below; Value is the contact's masked address or the
+	// method's name.
 	Kind  string `json:"kind"`
 	Value string `json:"value"`
 }
@@ -104,6 +108,15 @@ type Change struct {
 const (
 	ChangeAdded   = "added"
 	ChangeRemoved = "removed"
+	ChangeUsed    = "used"
+)
+
+// Kinds of Change besides contacts.
+const (
+	ChangeTOTP          = "totp"
+	ChangePasskey       = "passkey"
+	ChangeTwoStep       = "two_step"
+	ChangeRecoveryCodes = "recovery_codes"
 )
 
 // change reads the message's change, in either way it was written.

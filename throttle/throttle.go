@@ -9,13 +9,17 @@ import (
 	"fmt"
 	"net/netip"
 	"time"
+
+	"github.com/wardhq/ward/assurance"
 )
 
 // Factors that are counted separately.
 const (
-	FactorPassword  = "password"
-	FactorEmailCode = "email_code"
-	FactorSMSCode   = "sms_code"
+	FactorPassword     = assurance.Password
+	FactorEmailCode    = assurance.EmailCode
+	FactorSMSCode      = assurance.SMSCode
+	FactorTOTP         = assurance.TOTP
+	FactorRecoveryCode = assurance.RecoveryCode
 )
 
 // Policy is the schedule of waits and the disabling limit.

@@ -6,13 +6,20 @@
 package totp
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base32"
 	"fmt"
+	"image"
+	"image/draw"
+	"image/png"
 	"strings"
 	"time"
+
+	"github.com/boombuler/barcode"
+	"github.com/boombuler/barcode/qr"
 
 	potp "github.com/pquerna/otp"
 	ptotp "github.com/pquerna/otp/totp"
@@ -127,4 +134,29 @@ type Store interface {
 	// DeleteAuthenticator removes one of the account's authenticators;
 	// store.ErrNotFound when the account has none by that id.
 	DeleteAuthenticator(ctx context.Context, accountID, id string) error
+}
+
+// QR draws uri as a QR code, a PNG of about 256 pixels a side, with the
+// quiet zone scanners need.
+func QR(uri string) ([]byte, error) {
+	code, err := qr.Encode(uri, qr.M, qr.Auto)
+	if err != nil {
+		return nil, fmt.Errorf("drawing the QR code: %w", err)
+	}
+	// A whole number of pixels per module keeps the code sharp.
+	n := code.Bounds().Dx()
+	scale := max(1, 232/n)
+	code, err = barcode.Scale(code, n*scale, n*scale)
+	if err != nil {
+		return nil, fmt.Errorf("drawing the QR code: %w", err)
+	}
+	quiet := 4 * scale
+	img := image.NewGray(image.Rect(0, 0, n*scale+2*quiet, n*scale+2*quiet))
+	draw.Draw(img, img.Bounds(), image.White, image.Point{}, draw.Src)
+	draw.Draw(img, image.Rect(quiet, quiet, quiet+n*scale, quiet+n*scale), code, image.Point{}, draw.Src)
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		return nil, fmt.Errorf("drawing the QR code: %w", err)
+	}
+	return b.Bytes(), nil
 }

@@ -120,3 +120,32 @@ func BenchmarkCheck(b *testing.B) {
 		}
 	}
 }
+
+// The QR code reads back, with a real decoder (zbarimg), as the URI
+// exactly, so any authenticator app's scanner gets the secret.
+func TestQRReadsBackAsTheURI(t *testing.T) {
+	if _, err := exec.LookPath("zbarimg"); err != nil {
+		t.Skip("SKIP: zbarimg is not installed (apt-get install zbar-tools); .ci/run installs it")
+	}
+	secret, err := NewSecret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	uri, err := URI("ward 例", "hanako+ja@example.jp", secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := QR(uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("zbarimg", "--quiet", "--raw", "-")
+	cmd.Stdin = bytes.NewReader(img)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("zbarimg could not read the QR code: %v", err)
+	}
+	if got := strings.TrimSpace(string(out)); got != uri {
+		t.Fatalf("QR reads %q, want %q", got, uri)
+	}
+}

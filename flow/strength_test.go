@@ -1,0 +1,287 @@
+package flow_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	ptotp "github.com/pquerna/otp/totp"
+
+	"github.com/wardhq/ward/assurance"
+	"github.com/wardhq/ward/flow"
+	"github.com/wardhq/ward/store"
+)
+
+const strongPassword = "correct horse battery staple"
+
+// appCode is the code an authenticator app holding key shows at the
+// clock's time.
+func (e *env) appCode(key string) string {
+	e.t.Helper()
+	code, err := ptotp.GenerateCode(strings.ReplaceAll(key, " ", ""), e.clk.Now())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return code
+}
+
+// passwordSession signs in with the password and the mailed code, as on a
+// first visit: a fresh session of "password+email_code".
+func (e *env) passwordSession(email string) store.Session {
+	e.t.Helper()
+	ctx := context.Background()
+	res, err := e.svc.PasswordSignIn(ctx, client, email, strongPassword)
+	if err != nil || res.Pending == nil {
+		e.t.Fatalf("password sign-in: %+v %v", res, err)
+	}
+	e.clk.Add(time.Second)
+	done, err := e.svc.Verify(ctx, client, res.Pending.Token, e.lastCode(email))
+	if err != nil || done.Session == nil {
+		e.t.Fatalf("code: %+v %v", done, err)
+	}
+	return done.Session.Session
+}
+
+// withApp sets up an authenticator app on a fresh session and returns its
+// key; the clock moves past the step of the code that confirmed it.
+func (e *env) withApp(sess store.Session, name string) (id, key string) {
+	e.t.Helper()
+	ctx := context.Background()
+	en, err := e.svc.StartTOTP(ctx, client, sess, name)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if err := e.svc.ConfirmTOTP(ctx, client, sess, en.ID, e.appCode(en.Key)); err != nil {
+		e.t.Fatal(err)
+	}
+	e.clk.Add(30 * time.Second)
+	return en.ID, en.Key
+}
+
+// An authenticator app is set up with the key it shows and one right
+// code; from then on, changes to security info need two factors, and a
+// step-up with the password and the app gives them.
+func TestAuthenticatorAppEnrolmentAndStepUp(t *testing.T) {
+	backends(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		a := e.account("rin@example.jp", strongPassword)
+		sess := e.passwordSession("rin@example.jp")
+		if got := assurance.Level(assurance.Factors(sess.Method)); got != assurance.AAL1 {
+			t.Fatalf("password and email code reach AAL%d, want AAL1", got)
+		}
+		en, err := e.svc.StartTOTP(ctx, client, sess, "  my   phone ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if en.Name != "my phone" || len(strings.ReplaceAll(en.Key, " ", "")) != 32 || !strings.HasPrefix(en.URI, "otpauth://totp/") ||
+			!strings.Contains(en.URI, "rin@example.jp") || len(en.QR) < 100 {
+			t.Fatalf("enrolment: %+v", en)
+		}
+		list, _ := e.svc.Authenticators(ctx, sess)
+		if len(list) != 1 || list[0].ConfirmedAt != nil || list[0].Secret != nil {
+			t.Fatalf("before its first code: %+v", list)
+		}
+		// Until its first code it proves nothing: two-step cannot use it.
+		_, err = e.svc.SetTwoStep(ctx, client, sess, true)
+		flowErr(t, err, flow.ErrNotReady)
+		wrong := "000000"
+		if wrong == e.appCode(en.Key) {
+			wrong = "111111"
+		}
+		flowErr(t, e.svc.ConfirmTOTP(ctx, client, sess, en.ID, wrong), flow.ErrWrongCode)
+		flowErr(t, e.svc.ConfirmTOTP(ctx, client, sess, "not-mine", e.appCode(en.Key)), flow.ErrInvalidInput)
+		code := e.appCode(en.Key)
+		if err := e.svc.ConfirmTOTP(ctx, client, sess, en.ID, code); err != nil {
+			t.Fatal(err)
+		}
+		mail := e.lastMail("rin@example.jp")
+		if !strings.Contains(mail, `The authenticator app "my phone" was added to your account`) {
+			t.Fatalf("the owner was not told:\n%s", mail)
+		}
+		evs, _ := e.st.Events(ctx, a.ID, time.Time{}, 5)
+		if evs[0].Kind != "factor_added" || evs[0].Method != "totp" || evs[0].Ref != en.ID {
+			t.Fatalf("activity: %+v", evs[0])
+		}
+		// The session was proven with one authenticator: changes now ask
+		// for two, and an email code is not one of them.
+		_, err = e.svc.StartTOTP(ctx, client, sess, "tablet")
+		flowErr(t, err, flow.ErrStrongerProof)
+		_, err = e.svc.StartReauth(ctx, client, sess)
+		flowErr(t, err, flow.ErrStrongerProof)
+		// The code that confirmed the app is used up.
+		_, err = e.svc.StepUp(ctx, client, sess, strongPassword, code)
+		flowErr(t, err, flow.ErrWrongCode)
+		e.clk.Add(30 * time.Second)
+		_, err = e.svc.StepUp(ctx, client, sess, "not the password", e.appCode(en.Key))
+		flowErr(t, err, flow.ErrWrongCredentials)
+		// The session holds the password already: the app's code makes two.
+		iss, err := e.svc.StepUp(ctx, client, sess, "", e.appCode(en.Key))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if iss.Session.Method != "password+email_code+totp" || iss.Session.StepUpAt == nil {
+			t.Fatalf("stepped-up session: %+v", iss.Session)
+		}
+		if _, err := e.svc.Sessions.Authenticate(ctx, iss.Token, client.IP); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.svc.ConfirmTOTP(ctx, client, sess, en.ID, "123456"); err == nil {
+			t.Fatal("the replaced session still changes security info")
+		}
+		strong := iss.Session
+		if _, err := e.svc.StartTOTP(ctx, client, strong, "tablet"); err != nil {
+			t.Fatalf("a fresh two-factor session adds an app: %v", err)
+		}
+		if err := e.svc.RemoveTOTP(ctx, client, strong, en.ID); err != nil {
+			t.Fatal(err)
+		}
+		if mail := e.lastMail("rin@example.jp"); !strings.Contains(mail, `"my phone" was removed`) {
+			t.Fatalf("removal not told:\n%s", mail)
+		}
+	})
+}
+
+// Two-step verification: every sign-in, by password or by mailed code,
+// waits for a code from the app or a recovery code. A code works once; a
+// recovery code signs in at the lowest level and asks for a review.
+func TestTwoStepVerification(t *testing.T) {
+	backends(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		e.account("sora@example.jp", strongPassword)
+		sess := e.passwordSession("sora@example.jp")
+		appID, key := e.withApp(sess, "phone")
+		iss, err := e.svc.StepUp(ctx, client, sess, strongPassword, e.appCode(key))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sess = iss.Session
+		e.clk.Add(30 * time.Second)
+		codes, err := e.svc.SetTwoStep(ctx, client, sess, true)
+		if err != nil || len(codes) != 10 {
+			t.Fatalf("two-step on: %d codes, %v", len(codes), err)
+		}
+		if again, err := e.svc.SetTwoStep(ctx, client, sess, true); err != nil || again != nil {
+			t.Fatalf("turning it on twice: %v %v", again, err)
+		}
+		if mail := e.lastMail("sora@example.jp"); !strings.Contains(mail, "Two-step verification was turned on") {
+			t.Fatalf("not told:\n%s", mail)
+		}
+		// The last second factor stays while two-step is on.
+		flowErr(t, e.svc.RemoveTOTP(ctx, client, sess, appID), flow.ErrNotReady)
+
+		res, err := e.svc.PasswordSignIn(ctx, client, "sora@example.jp", strongPassword)
+		if err != nil || res.Session != nil || res.State != flow.StateSecondStep || strings.Join(res.Pending.Methods, ",") != "totp,recovery_code" {
+			t.Fatalf("password alone: %+v %v", res, err)
+		}
+		_, err = e.svc.SecondStep(ctx, client, res.Pending.Token, flow.MethodTOTP, "12345")
+		flowErr(t, err, flow.ErrInvalidInput)
+		code := e.appCode(key)
+		done, err := e.svc.SecondStep(ctx, client, res.Pending.Token, flow.MethodTOTP, " "+code[:3]+" "+code[3:])
+		if err != nil || done.Session == nil || done.Session.Session.Method != "password+totp" || done.Review {
+			t.Fatalf("second step: %+v %v", done, err)
+		}
+		if _, err := e.svc.SecondStep(ctx, client, res.Pending.Token, flow.MethodTOTP, code); err == nil {
+			t.Fatal("a finished sign-in took a second answer")
+		}
+		// The same code on another sign-in a moment later: refused.
+		res, _ = e.svc.PasswordSignIn(ctx, client, "sora@example.jp", strongPassword)
+		_, err = e.svc.SecondStep(ctx, client, res.Pending.Token, flow.MethodTOTP, code)
+		flowErr(t, err, flow.ErrWrongCode)
+
+		// A recovery code: once, at the lowest level, with a review.
+		done, err = e.svc.SecondStep(ctx, client, res.Pending.Token, flow.MethodRecovery, strings.ToUpper(codes[0]))
+		if err != nil || !done.Review || done.Session.Session.Method != "password+recovery_code" {
+			t.Fatalf("recovery code: %+v %v", done, err)
+		}
+		if lvl := assurance.Level(assurance.Factors(done.Session.Session.Method)); lvl != assurance.AAL1 {
+			t.Fatalf("a recovery code reached AAL%d", lvl)
+		}
+		if mail := e.lastMail("sora@example.jp"); !strings.Contains(mail, "A recovery code was used to sign in") {
+			t.Fatalf("not told:\n%s", mail)
+		}
+		res, _ = e.svc.PasswordSignIn(ctx, client, "sora@example.jp", strongPassword)
+		_, err = e.svc.SecondStep(ctx, client, res.Pending.Token, flow.MethodRecovery, codes[0])
+		flowErr(t, err, flow.ErrWrongCode)
+		if left, _ := e.svc.RecoveryCodesLeft(ctx, sess); left != 9 {
+			t.Fatalf("%d recovery codes left, want 9", left)
+		}
+
+		// A code by mail is the first step, never the second.
+		p, err := e.svc.StartCodeSignIn(ctx, client, "sora@example.jp", "en")
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.clk.Add(time.Second)
+		res, err = e.svc.Verify(ctx, client, p.Token, e.lastCode("sora@example.jp"))
+		if err != nil || res.Session != nil || res.State != flow.StateSecondStep || res.Pending.Token != p.Token {
+			t.Fatalf("code sign-in with two-step on: %+v %v", res, err)
+		}
+		e.clk.Add(30 * time.Second)
+		done, err = e.svc.SecondStep(ctx, client, p.Token, flow.MethodTOTP, e.appCode(key))
+		if err != nil || done.Session.Session.Method != "email_code+totp" {
+			t.Fatalf("code then app: %+v %v", done, err)
+		}
+
+		// Off needs the same two-factor session; then the app may go.
+		if _, err := e.svc.SetTwoStep(ctx, client, sess, false); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.svc.RemoveTOTP(ctx, client, sess, appID); err != nil {
+			t.Fatal(err)
+		}
+		res, err = e.svc.PasswordSignIn(ctx, client, "sora@example.jp", strongPassword)
+		if err != nil || res.Session == nil {
+			t.Fatalf("two-step off, known device: %+v %v", res, err)
+		}
+	})
+}
+
+// 50 sign-ins answer with one app code at once: exactly one is signed in.
+// 100 answers with one recovery code at once: exactly one.
+func TestOneSecondStepCodeManyParallelAnswersOneWins(t *testing.T) {
+	bursts(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		e.account("kai@example.jp", strongPassword)
+		sess := e.passwordSession("kai@example.jp")
+		_, key := e.withApp(sess, "phone")
+		iss, err := e.svc.StepUp(ctx, client, sess, strongPassword, e.appCode(key))
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.clk.Add(30 * time.Second)
+		codes, err := e.svc.SetTwoStep(ctx, client, iss.Session, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		race := func(n int, method, code string) int32 {
+			tokens := make([]string, n)
+			for i := range tokens {
+				res, err := e.svc.PasswordSignIn(ctx, client, "kai@example.jp", strongPassword)
+				if err != nil || res.Pending == nil {
+					t.Fatalf("sign-in %d: %v", i, err)
+				}
+				tokens[i] = res.Pending.Token
+			}
+			var wins atomic.Int32
+			var wg sync.WaitGroup
+			for _, tok := range tokens {
+				wg.Go(func() {
+					if res, err := e.svc.SecondStep(ctx, client, tok, method, code); err == nil && res.Session != nil {
+						wins.Add(1)
+					}
+				})
+			}
+			wg.Wait()
+			return wins.Load()
+		}
+		if w := race(50, flow.MethodTOTP, e.appCode(key)); w != 1 {
+			t.Fatalf("one app code signed in %d times", w)
+		}
+		if w := race(100, flow.MethodRecovery, codes[3]); w != 1 {
+			t.Fatalf("one recovery code signed in %d times", w)
+		}
+	})
+}

@@ -1,0 +1,264 @@
+package flow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/wardhq/ward/activity"
+	"github.com/wardhq/ward/audit"
+	"github.com/wardhq/ward/notify"
+	"github.com/wardhq/ward/store"
+	"github.com/wardhq/ward/throttle"
+	"github.com/wardhq/ward/totp"
+)
+
+// maxAuthenticators bounds how many authenticator apps (set up or
+// waiting for their first code) one account keeps.
+const maxAuthenticators = 10
+
+// TOTPEnrolment is a new authenticator app waiting for its first code:
+// what the person scans or types into the app. Key and URI carry the
+// secret: they are shown once, on this answer only.
+type TOTPEnrolment struct {
+	ID   string
+	Name string
+	Key  string
+	URI  string
+	// QR is the URI drawn as a PNG QR code.
+	QR []byte
+}
+
+// secretAD binds a sealed authenticator secret to its record.
+func secretAD(id string) []byte { return []byte("totp:" + id) }
+
+// StartTOTP sets up a new authenticator app under name. It proves nothing
+// until ConfirmTOTP sees one of its codes. The session must be fresh and,
+// once the account has a second factor, proven with two.
+func (s *Service) StartTOTP(ctx context.Context, c Client, sess store.Session, name string) (*TOTPEnrolment, error) {
+	now := s.Now().UTC()
+	if err := s.needFresh(ctx, sess, now); err != nil {
+		return nil, err
+	}
+	name, err := methodName(name, "Authenticator app")
+	if err != nil {
+		return nil, err
+	}
+	a, err := s.Store.AccountByID(ctx, sess.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	secret, err := totp.NewSecret()
+	if err != nil {
+		return nil, err
+	}
+	uri, err := totp.URI(s.Brand, a.Email, secret)
+	if err != nil {
+		return nil, err
+	}
+	qr, err := totp.QR(uri)
+	if err != nil {
+		return nil, err
+	}
+	au := totp.Authenticator{ID: store.NewID(), AccountID: a.ID, Name: name, CreatedAt: now}
+	au.Secret = s.Keys.Seal(secret, secretAD(au.ID))
+	err = s.Store.InTx(ctx, func(q store.Queries) error {
+		if err := q.Lock(ctx, "authenticators:"+a.ID); err != nil {
+			return err
+		}
+		list, err := q.AuthenticatorsByAccount(ctx, a.ID)
+		if err != nil {
+			return err
+		}
+		if len(list) >= maxAuthenticators {
+			return fail(ErrInvalidInput, "you have %d authenticator apps; remove one first", len(list))
+		}
+		return q.CreateAuthenticator(ctx, au)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &TOTPEnrolment{ID: au.ID, Name: name, Key: totp.Key(secret), URI: uri, QR: qr}, nil
+}
+
+// methodName checks the name a person gives a sign-in method.
+func methodName(name, fallback string) (string, error) {
+	name = strings.Join(strings.Fields(name), " ")
+	if name == "" {
+		name = fallback
+	}
+	if utf8.RuneCountInString(name) > 40 {
+		e := fail(ErrInvalidInput, "a name is at most 40 characters")
+		e.Field = "name"
+		return "", e
+	}
+	return name, nil
+}
+
+// ConfirmTOTP turns on an authenticator app set up by StartTOTP, given a
+// code it shows: the app has the secret. Every verified contact is told.
+func (s *Service) ConfirmTOTP(ctx context.Context, c Client, sess store.Session, id, code string) error {
+	now := s.Now().UTC()
+	if err := s.needFresh(ctx, sess, now); err != nil {
+		return err
+	}
+	return s.Store.InTx(ctx, func(q store.Queries) error {
+		au, err := s.authenticator(ctx, q, sess.AccountID, id)
+		if err != nil {
+			return err
+		}
+		if au.ConfirmedAt != nil {
+			return fail(ErrInvalidInput, "this authenticator app is already set up")
+		}
+		secret, err := s.Keys.Open(au.Secret, secretAD(au.ID))
+		if err != nil {
+			return fmt.Errorf("opening an authenticator's secret: %w", err)
+		}
+		step, ok, err := totp.Check(secret, code, now, 0)
+		if err != nil {
+			e := fail(ErrInvalidInput, "authenticator app codes are %d digits", totp.Digits)
+			e.Field = "code"
+			return e
+		}
+		if !ok {
+			e := fail(ErrWrongCode, "that code is not right; check the app's clock and try the code it shows now")
+			e.Field = "code"
+			return e
+		}
+		if err := q.ConfirmAuthenticator(ctx, au.ID, now); err != nil {
+			return err
+		}
+		// The code that confirmed the app cannot sign in a moment later.
+		if err := q.UseAuthenticatorStep(ctx, au.ID, step, now); err != nil {
+			return err
+		}
+		return s.methodChanged(ctx, q, c, sess.AccountID, activity.FactorAdded, notify.ChangeAdded, notify.ChangeTOTP, au.Name, au.ID, now)
+	})
+}
+
+// RemoveTOTP removes an authenticator app. While two-step verification is
+// on, the last second factor cannot go: the person turns it off first.
+func (s *Service) RemoveTOTP(ctx context.Context, c Client, sess store.Session, id string) error {
+	now := s.Now().UTC()
+	if err := s.needFresh(ctx, sess, now); err != nil {
+		return err
+	}
+	return s.Store.InTx(ctx, func(q store.Queries) error {
+		if err := q.Lock(ctx, "authenticators:"+sess.AccountID); err != nil {
+			return err
+		}
+		au, err := s.authenticator(ctx, q, sess.AccountID, id)
+		if err != nil {
+			return err
+		}
+		if au.ConfirmedAt != nil {
+			if err := s.keepsSecondFactor(ctx, q, sess.AccountID, au.ID); err != nil {
+				return err
+			}
+		}
+		if err := q.DeleteAuthenticator(ctx, sess.AccountID, au.ID); err != nil {
+			return err
+		}
+		if au.ConfirmedAt == nil {
+			return nil // it never proved anything: nobody needs telling
+		}
+		return s.methodChanged(ctx, q, c, sess.AccountID, activity.FactorRemoved, notify.ChangeRemoved, notify.ChangeTOTP, au.Name, au.ID, now)
+	})
+}
+
+// authenticator finds one of the account's authenticator apps; an id of
+// another account's is refused like an unknown one, and noted.
+func (s *Service) authenticator(ctx context.Context, q store.Queries, accountID, id string) (totp.Authenticator, error) {
+	list, err := q.AuthenticatorsByAccount(ctx, accountID)
+	if err != nil {
+		return totp.Authenticator{}, err
+	}
+	for _, au := range list {
+		if au.ID == id {
+			return au, nil
+		}
+	}
+	s.Audit.Record(ctx, audit.ForeignID, "refused", slog.String("account", accountID), slog.String("authenticator_named", id))
+	return totp.Authenticator{}, fail(ErrInvalidInput, "no such authenticator app on your account")
+}
+
+// Authenticators lists the account's authenticator apps (secrets left out).
+func (s *Service) Authenticators(ctx context.Context, sess store.Session) ([]totp.Authenticator, error) {
+	list, err := s.Store.AuthenticatorsByAccount(ctx, sess.AccountID)
+	for i := range list {
+		list[i].Secret = nil
+	}
+	return list, err
+}
+
+// checkTOTP checks a code against the account's authenticator apps inside
+// the caller's transaction, under the factor's failure counter: a right
+// code is used up (so the same code never works twice), a wrong one is
+// counted. It returns the answer for a wrong code, or nil.
+func (s *Service) checkTOTP(ctx context.Context, q store.Queries, c Client, subject, accountID, input string, now time.Time) (error, error) {
+	counter, err := s.lockCounter(ctx, q, subject, accountID, c, throttle.FactorTOTP, false, now)
+	if err != nil {
+		return nil, err
+	}
+	list, err := q.AuthenticatorsByAccount(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
+	matched := false
+	var formatErr error
+	for _, au := range list {
+		if au.ConfirmedAt == nil {
+			continue
+		}
+		secret, err := s.Keys.Open(au.Secret, secretAD(au.ID))
+		if err != nil {
+			return nil, fmt.Errorf("opening an authenticator's secret: %w", err)
+		}
+		step, ok, err := totp.Check(secret, input, now, au.LastStep)
+		if err != nil {
+			formatErr = err
+			break
+		}
+		if !ok || matched {
+			continue
+		}
+		switch err := q.UseAuthenticatorStep(ctx, au.ID, step, now); {
+		case errors.Is(err, store.ErrConflict):
+			// Another request used this code a moment ago.
+			s.Audit.Record(ctx, audit.CodeReplay, "refused", slog.String("authenticator", au.ID))
+		case err != nil:
+			return nil, err
+		default:
+			matched = true
+		}
+	}
+	if formatErr != nil {
+		e := fail(ErrInvalidInput, "authenticator app codes are %d digits", totp.Digits)
+		e.Field = "code"
+		return e, nil
+	}
+	if matched {
+		return nil, q.ResetFailures(ctx, counter, throttle.FactorTOTP)
+	}
+	fc, err := s.countFailure(ctx, q, counter, throttle.FactorTOTP, accountID, now)
+	if err != nil {
+		return nil, err
+	}
+	if err := activity.Record(ctx, q, now, store.Event{AccountID: accountID, Kind: activity.CodeFailed, Result: activity.WrongCode,
+		Method: throttle.FactorTOTP, IP: c.IP, Device: s.deviceLabel(c)}); err != nil {
+		return nil, err
+	}
+	if fc.DisabledAt != nil {
+		return errFactorDisabled(), nil
+	}
+	e := fail(ErrWrongCode, "that code is not right, or was already used; wait for the app's next code")
+	e.Field = "code"
+	if fc.LockedUntil != nil {
+		e.RetryAt = *fc.LockedUntil
+	}
+	return e, nil
+}
