@@ -31,10 +31,10 @@ func TestNewSetIsReadableAndDistinct(t *testing.T) {
 
 func TestNormalizeAcceptsWhatPeopleMeant(t *testing.T) {
 	for in, want := range map[string]string{
-		"4kq7m-x2c9p":            "4kq7mx2c9p",
-		" 4KQ7M X2C9P ":          "4kq7mx2c9p",
-		"４ｋｑ７ｍ－ｘ２ｃ９ｐ": "4kq7mx2c9p",
-		"4kq7mx2c9p":             "4kq7mx2c9p",
+		"4kq7m-x2c9p":   "4kq7mx2c9p",
+		" 4KQ7M X2C9P ": "4kq7mx2c9p",
+		"４ｋｑ７ｍ－ｘ２ｃ９ｐ":   "4kq7mx2c9p",
+		"4kq7mx2c9p":    "4kq7mx2c9p",
 	} {
 		if got, err := Normalize(in); err != nil || got != want {
 			t.Errorf("Normalize(%q) = %q, %v; want %q", in, got, err, want)
