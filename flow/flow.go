@@ -130,9 +130,10 @@ type Pending struct {
 	// CodeVerified is set on a reset whose code was confirmed and that
 	// waits for the new password.
 	CodeVerified bool
-	// Methods are the ways a flow held for its second step may be
-	// answered (MethodTOTP, MethodRecovery).
-	Methods []string
+	// SecondStep is set on a flow held for its second step; Methods are
+	// the ways it may be answered (MethodTOTP, MethodRecovery).
+	SecondStep bool
+	Methods    []string
 }
 
 // Result is where a step left the flow: a session, a code on its way, or

@@ -318,7 +318,7 @@ func (s *Service) secondStep(ctx context.Context, q store.Queries, f store.Flow,
 	if err != nil {
 		return nil, err
 	}
-	p := &Pending{Kind: f.Kind, ExpiresAt: f.ExpiresAt, Methods: methods}
+	p := &Pending{Kind: f.Kind, ExpiresAt: f.ExpiresAt, SecondStep: true, Methods: methods}
 	return p, activity.Record(ctx, q, now, store.Event{AccountID: f.AccountID, Kind: activity.SignIn, Result: activity.SecondStepRequired,
 		Method: f.Channel, IP: c.IP, Device: s.deviceLabel(c), FlowID: f.ID})
 }
@@ -334,7 +334,7 @@ func (s *Service) Methods(ctx context.Context, token string) (*Pending, error) {
 		return nil, fail(ErrFlowInvalid, "this sign-in has ended; start again")
 	}
 	methods, err := methodsOf(ctx, s.Store, f.AccountID)
-	return &Pending{Token: token, Kind: f.Kind, ExpiresAt: f.ExpiresAt, Methods: methods}, err
+	return &Pending{Token: token, Kind: f.Kind, ExpiresAt: f.ExpiresAt, SecondStep: true, Methods: methods}, err
 }
 
 // methodsOf lists the second-step methods the account can answer with.

@@ -56,15 +56,11 @@ func (s *Service) StartTOTP(ctx context.Context, c Client, sess store.Session, n
 	if err != nil {
 		return nil, err
 	}
-	uri, err := totp.URI(s.Brand, a.Email, secret)
-	if err != nil {
-		return nil, err
-	}
-	qr, err := totp.QR(uri)
-	if err != nil {
-		return nil, err
-	}
 	au := totp.Authenticator{ID: store.NewID(), AccountID: a.ID, Name: name, CreatedAt: now}
+	en, err := s.enrolment(au, a.Email, secret)
+	if err != nil {
+		return nil, err
+	}
 	au.Secret = s.Keys.Seal(secret, secretAD(au.ID))
 	err = s.Store.InTx(ctx, func(q store.Queries) error {
 		if err := q.Lock(ctx, "authenticators:"+a.ID); err != nil {
@@ -82,7 +78,49 @@ func (s *Service) StartTOTP(ctx context.Context, c Client, sess store.Session, n
 	if err != nil {
 		return nil, err
 	}
-	return &TOTPEnrolment{ID: au.ID, Name: name, Key: totp.Key(secret), URI: uri, QR: qr}, nil
+	return en, nil
+}
+
+// PendingTOTP shows again an authenticator app that waits for its first
+// code (the page that shows it may have been left, or the code mistyped).
+func (s *Service) PendingTOTP(ctx context.Context, sess store.Session, id string) (*TOTPEnrolment, error) {
+	now := s.Now().UTC()
+	if err := s.needFresh(ctx, sess, now); err != nil {
+		return nil, err
+	}
+	au, err := s.authenticator(ctx, s.Store, sess.AccountID, id)
+	if err != nil {
+		return nil, err
+	}
+	if au.ConfirmedAt != nil {
+		return nil, fail(ErrInvalidInput, "this authenticator app is already set up")
+	}
+	a, err := s.Store.AccountByID(ctx, sess.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	secret, err := s.Keys.Open(au.Secret, secretAD(au.ID))
+	if err != nil {
+		return nil, fmt.Errorf("opening an authenticator's secret: %w", err)
+	}
+	return s.enrolment(au, a.Email, secret)
+}
+
+// enrolment is what the person needs to put secret into their app.
+func (s *Service) enrolment(au totp.Authenticator, email string, secret []byte) (*TOTPEnrolment, error) {
+	issuer := s.Brand
+	if issuer == "" {
+		issuer = "ward"
+	}
+	uri, err := totp.URI(issuer, email, secret)
+	if err != nil {
+		return nil, err
+	}
+	qr, err := totp.QR(uri)
+	if err != nil {
+		return nil, err
+	}
+	return &TOTPEnrolment{ID: au.ID, Name: au.Name, Key: totp.Key(secret), URI: uri, QR: qr}, nil
 }
 
 // methodName checks the name a person gives a sign-in method.

@@ -69,9 +69,12 @@ func (s *Server) admin(h http.HandlerFunc) http.HandlerFunc {
 }
 
 type signedInJSON struct {
-	State     string    `json:"state"`
-	Token     string    `json:"token,omitempty"`
-	ExpiresAt time.Time `json:"expires_at"`
+	State     string       `json:"state"`
+	Token     string       `json:"token,omitempty"`
+	ExpiresAt time.Time    `json:"expires_at"`
+	Strength  strengthJSON `json:"strength"`
+	// Review: signed in with a recovery code; show the security info.
+	Review bool `json:"review,omitempty"`
 }
 
 // BearerHeader is what an API client sends (with the value "bearer") to
@@ -83,7 +86,8 @@ func (s *Server) writeResult(w http.ResponseWriter, r *http.Request, res *flow.R
 	switch {
 	case res.Session != nil:
 		s.setCookie(w, "ward_session", res.Session.Token, 0)
-		out := signedInJSON{State: "signed_in", ExpiresAt: res.Session.Session.ExpiresAt}
+		out := signedInJSON{State: "signed_in", ExpiresAt: res.Session.Session.ExpiresAt, Strength: toStrengthJSON(res.Session.Session.Method),
+			Review: res.Review}
 		if res.State == flow.StateConfirmed {
 			out.State = res.State // a step-up: the session was replaced by a fresh one
 		}
@@ -198,19 +202,20 @@ type accountJSON struct {
 }
 
 type sessionJSON struct {
-	ID         string    `json:"id"`
-	Current    bool      `json:"current"`
-	Device     string    `json:"device"`
-	IP         string    `json:"ip"`
-	Method     string    `json:"method"`
-	CreatedAt  time.Time `json:"created_at"`
-	LastSeenAt time.Time `json:"last_seen_at"`
-	ExpiresAt  time.Time `json:"expires_at"`
+	ID         string       `json:"id"`
+	Current    bool         `json:"current"`
+	Device     string       `json:"device"`
+	IP         string       `json:"ip"`
+	Method     string       `json:"method"`
+	Strength   strengthJSON `json:"strength"`
+	CreatedAt  time.Time    `json:"created_at"`
+	LastSeenAt time.Time    `json:"last_seen_at"`
+	ExpiresAt  time.Time    `json:"expires_at"`
 }
 
 func toSessionJSON(x store.Session, current string) sessionJSON {
 	return sessionJSON{ID: x.ID, Current: x.ID == current, Device: session.DeviceLabel(x.UserAgent), IP: x.IP, Method: x.Method,
-		CreatedAt: x.CreatedAt, LastSeenAt: x.LastSeenAt, ExpiresAt: x.ExpiresAt}
+		Strength: toStrengthJSON(x.Method), CreatedAt: x.CreatedAt, LastSeenAt: x.LastSeenAt, ExpiresAt: x.ExpiresAt}
 }
 
 func (s *Server) apiSession(w http.ResponseWriter, r *http.Request, sess store.Session) {

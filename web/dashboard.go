@@ -34,7 +34,7 @@ func (s *Server) row(e store.Event, lang string, loc *time.Location) activityRow
 	r := activityRow{Event: e, Place: s.place(e.IP, lang), SignIn: e.Kind == activity.SignIn, When: viewerTime(lang, loc, e.At),
 		What: tr(lang, "kind_"+e.Kind), Outcome: tr(lang, "result_"+e.Result)}
 	if e.Method != "" {
-		r.Method = tr(lang, "method_"+e.Method)
+		r.Method = strengthWords(lang, e.Method)
 	}
 	if r.SignIn {
 		why := make([]string, len(e.Reasons))
@@ -189,6 +189,11 @@ func (s *Server) fillAccount(r *http.Request, v *view, sess store.Session) error
 		}
 		d.Contacts = append(d.Contacts, row)
 	}
+	sec, _, err := s.security(r, sess)
+	if err != nil {
+		return err
+	}
+	v.Security = &sec
 	devices, err := s.Flow.Devices(ctx, sess)
 	if err != nil {
 		return err
@@ -231,6 +236,12 @@ func (s *Server) pageAccount(w http.ResponseWriter, r *http.Request, sess store.
 		v.Notice = tr(v.Lang, "contacts_changed")
 	case "notifications":
 		v.Notice = tr(v.Lang, "notifications_saved")
+	case "method":
+		v.Notice = tr(v.Lang, "methods_changed")
+	case "confirmed":
+		v.Notice = tr(v.Lang, "stepped_up")
+	case "recovery":
+		v.Notice = tr(v.Lang, "recovery_signed_in")
 	}
 	if err := s.fillAccount(r, v, sess); err != nil {
 		s.afterAction(w, r, err)

@@ -27,12 +27,21 @@ type pages struct {
 	byName map[string]*template.Template
 }
 
-var pageNames = []string{"sign_in", "code", "reset", "new_password", "account", "not_mine", "message", "dev_mail", "check_mail", "not_me", "secure", "confirm_contact"}
+var pageNames = []string{"sign_in", "code", "reset", "new_password", "account", "not_mine", "message", "dev_mail", "check_mail", "not_me", "secure", "confirm_contact",
+	"second_step", "step_up", "totp_setup", "recovery_codes"}
+
+// deref reads an optional time for a template (nil: the zero time).
+func deref(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return *t
+}
 
 func newPages() (*pages, error) {
 	p := &pages{byName: map[string]*template.Template{}}
 	for _, name := range pageNames {
-		t, err := template.New("").ParseFS(assets, "templates/pages.html")
+		t, err := template.New("").Funcs(template.FuncMap{"deref": deref}).ParseFS(assets, "templates/pages.html")
 		if err != nil {
 			return nil, fmt.Errorf("parsing page templates: %w", err)
 		}
@@ -65,6 +74,10 @@ type view struct {
 	Reason          func(string) string
 	Dash            *dashboard
 	Delivery        *flow.Delivery
+	Security        *securityJSON
+	Enrolment       *enrolmentView
+	// Codes are new recovery codes, shown once.
+	Codes []string
 	// Loc is the viewer's time zone, found once per request.
 	Loc *time.Location
 }
@@ -193,7 +206,16 @@ func (s *Server) continueFlow(w http.ResponseWriter, r *http.Request, res *flow.
 	case res.Session != nil:
 		s.setCookie(w, "ward_flow", "", -1)
 		s.setCookie(w, "ward_session", res.Session.Token, 0)
+		if res.Review {
+			// Signed in with a recovery code: straight to what may need
+			// changing.
+			http.Redirect(w, r, "/account?changed=recovery#security", http.StatusSeeOther)
+			return
+		}
 		http.Redirect(w, r, "/account", http.StatusSeeOther)
+	case res.Pending != nil && res.Pending.SecondStep:
+		s.setCookie(w, "ward_flow", res.Pending.Token, 0)
+		http.Redirect(w, r, "/sign-in/second-step", http.StatusSeeOther)
 	case res.Pending != nil:
 		s.setCookie(w, "ward_flow", res.Pending.Token, 0)
 		s.setCookie(w, "ward_reasons", strings.Join(res.Pending.Reasons, "."), 0)

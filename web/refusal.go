@@ -63,9 +63,9 @@ func statusOf(code string) int {
 		return http.StatusUnauthorized
 	case flow.ErrTooManyAttempts, flow.ErrFactorLocked, flow.ErrRateLimited:
 		return http.StatusTooManyRequests
-	case flow.ErrFactorDisabled, flow.ErrAccountDisabled, flow.ErrBlocked:
+	case flow.ErrFactorDisabled, flow.ErrAccountDisabled, flow.ErrBlocked, flow.ErrStrongerProof:
 		return http.StatusForbidden
-	case flow.ErrFlowInvalid:
+	case flow.ErrFlowInvalid, flow.ErrNotReady:
 		return http.StatusConflict
 	case flow.ErrFlowExpired, flow.ErrCodeExpired, flow.ErrLinkInvalid:
 		return http.StatusGone

@@ -94,6 +94,7 @@ func (s *Server) Handler() (http.Handler, error) {
 	s.routeUnsolicited(mux)
 	s.routeDashboard(mux)
 	s.routeContacts(mux)
+	s.routeStrength(mux)
 	s.routePages(mux)
 	// Browsers send Sec-Fetch-Site or Origin on every state-changing
 	// request; a cross-origin one is refused before any handler runs.

@@ -20,11 +20,18 @@ type pendingJSON struct {
 	ResendAfter  time.Time `json:"resend_after"`
 	Reasons      []string  `json:"reasons,omitempty"`
 	CodeVerified bool      `json:"code_verified,omitempty"`
+	// Methods answer a sign-in held for its second step (state
+	// "second_step"): "totp", "recovery_code".
+	Methods []string `json:"methods,omitempty"`
 }
 
 func toPendingJSON(p *flow.Pending) pendingJSON {
-	return pendingJSON{State: "code_sent", Flow: p.Token, Kind: p.Kind, Channel: p.Channel, Destination: p.Destination, ExpiresAt: p.ExpiresAt,
+	out := pendingJSON{State: "code_sent", Flow: p.Token, Kind: p.Kind, Channel: p.Channel, Destination: p.Destination, ExpiresAt: p.ExpiresAt,
 		ResendAfter: p.ResendAfter, Reasons: p.Reasons, CodeVerified: p.CodeVerified}
+	if p.SecondStep {
+		out.State, out.Methods, out.ResendAfter = flow.StateSecondStep, p.Methods, time.Time{}
+	}
+	return out
 }
 
 type deliveryJSON struct {
