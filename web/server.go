@@ -120,13 +120,19 @@ func (s *Server) requests(next http.Handler) http.Handler {
 	})
 }
 
+// contentPolicy is the Content-Security-Policy with images from imgSrc.
+func contentPolicy(imgSrc string) string {
+	return "default-src 'none'; style-src 'self'; script-src 'self'; img-src " + imgSrc +
+		"; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+}
+
 // headers sets the security headers every response carries.
 func (s *Server) headers(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
-		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		h.Set("Content-Security-Policy", contentPolicy("'self'"))
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("Cache-Control", "no-store")
 		if s.SecureCookies {

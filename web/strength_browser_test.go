@@ -1,0 +1,69 @@
+package web_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// In Chromium: set up an authenticator app from the QR page (its key read
+// off the page, its codes made by oathtool), step up with password and
+// app, turn on two-step verification (recovery codes shown once), then
+// sign in again with the password and a recovery code.
+func TestBrowserAuthenticatorAppAndTwoStep(t *testing.T) {
+	w := start(t, "sqlite")
+	b := newBrowser(t, w)
+	const email, password = "nagi@example.jp", "correct horse battery staple"
+	w.createAccount(email, password)
+	ctx := b.tab()
+	b.signIn(ctx, email)
+	b.do(ctx, "name the app", chromedp.SendKeys(chromedp.CSS("#app-name"), "My phone"))
+	b.submit(ctx, "add an app", chromedp.Click(chromedp.CSS(`form[action="/account/authenticators"] button`)), "img.qr")
+	drawn, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { const i = document.querySelector("img.qr"); return i.complete && i.naturalWidth >= 200 })()`))
+	if err != nil || !drawn {
+		t.Fatalf("the QR code is not drawn: %v", err)
+	}
+	b.shot(ctx, "totp-setup")
+	key := b.text(ctx, "code.key")
+	b.do(ctx, "type the app's code", chromedp.SendKeys(chromedp.CSS("#code"), oathtool(t, key, 0)))
+	b.submit(ctx, "finish", chromedp.Submit(chromedp.CSS("#code")), "#security")
+	if sec := b.text(ctx, "#security"); !strings.Contains(sec, "My phone") || !strings.Contains(sec, "authenticator app") {
+		t.Fatalf("the app is not listed:\n%s", sec)
+	}
+	// Turning on two-step needs two factors: the page asks for them.
+	b.submit(ctx, "two-step on", chromedp.Click(chromedp.CSS(`form[action="/account/two-step"] button`)), "#password")
+	if got := b.location(ctx); got != "/account/step-up" {
+		t.Fatalf("asked to step up at %s", got)
+	}
+	b.do(ctx, "password and app", chromedp.SendKeys(chromedp.CSS("#password"), password),
+		chromedp.SendKeys(chromedp.CSS("#code"), oathtool(t, key, 30*time.Second)))
+	b.submit(ctx, "step up", chromedp.Submit(chromedp.CSS("#code")), `p[role="status"]`)
+	b.submit(ctx, "two-step on", chromedp.Click(chromedp.CSS(`form[action="/account/two-step"] button`)), "ol.codes")
+	b.shot(ctx, "recovery-codes")
+	codes := strings.Fields(b.text(ctx, "ol.codes"))
+	if len(codes) != 10 {
+		t.Fatalf("recovery codes shown: %q", codes)
+	}
+	b.submit(ctx, "saved", chromedp.Click(chromedp.CSS(`a.button[href="/account#security"]`)), "#security")
+	if sec := b.text(ctx, "#security"); !strings.Contains(sec, "Two-step verification: On") || !strings.Contains(sec, "two factors (AAL2)") {
+		t.Fatalf("security info after turning two-step on:\n%s", sec)
+	}
+
+	// Another browser: the password is no longer enough. (Two-step asks
+	// more than a new device would: no mailed code first.)
+	other := b.tab()
+	b.do(other, "password sign-in", chromedp.Navigate(w.srv.URL+"/sign-in?lang=en"),
+		chromedp.SendKeys(chromedp.CSS("#email"), email), chromedp.SendKeys(chromedp.CSS("#password"), password))
+	b.submit(other, "sign in", chromedp.Click(chromedp.CSS(`button[value="password"]`)), "details")
+	if got := b.location(other); got != "/sign-in/second-step" {
+		t.Fatalf("two-step did not hold the sign-in: %s", got)
+	}
+	b.shot(other, "second-step")
+	b.do(other, "use a recovery code", chromedp.Click(chromedp.CSS("details summary")), chromedp.SendKeys(chromedp.CSS("#recovery"), codes[0]))
+	b.submit(other, "recovery code", chromedp.Submit(chromedp.CSS("#recovery")), "#security")
+	if n := b.text(other, `p[role="status"]`); !strings.Contains(n, "You signed in with a recovery code") {
+		t.Fatalf("not led to the review:\n%s", n)
+	}
+}
