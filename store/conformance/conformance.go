@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wardhq/ward/passkey"
 	"github.com/wardhq/ward/recovery"
 	"github.com/wardhq/ward/store"
 	"github.com/wardhq/ward/totp"
@@ -43,6 +44,8 @@ func Run(t *testing.T, open Opener) {
 		{"AuthenticatorCodeUsedOnceUnderABurst", testAuthenticatorBurst},
 		{"RecoveryCodes", testRecoveryCodes},
 		{"RecoveryCodeUsedOnceUnderABurst", testRecoveryBurst},
+		{"Passkeys", testPasskeys},
+		{"PasskeyCeremonyTakenOnceUnderABurst", testCeremonyBurst},
 		{"Sessions", testSessions},
 		{"Devices", testDevices},
 		{"Events", testEvents},
@@ -670,6 +673,95 @@ func testRecoveryBurst(t *testing.T, s store.Store) {
 	wg.Wait()
 	if wins.Load() != 1 {
 		t.Fatalf("one recovery code was used %d times", wins.Load())
+	}
+}
+
+func testPasskeys(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	authenticators(t, s) // the account
+	cred := []byte{0x00, 0xff, 0x10, 0x80}
+	p := passkey.Passkey{ID: "pk1", AccountID: "at", Name: "laptop", CredentialID: cred, Credential: []byte(`{"id":"AP8QgA"}`),
+		BackupEligible: true, SignCount: 3, CreatedAt: t0}
+	must(t, s.CreatePasskey(ctx, p))
+	if err := s.CreatePasskey(ctx, passkey.Passkey{ID: "pk2", AccountID: "at", Name: "copy", CredentialID: cred, Credential: []byte(`{}`),
+		CreatedAt: t0}); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("one credential registered twice: %v", err)
+	}
+	got, err := s.PasskeyByCredentialID(ctx, cred)
+	must(t, err)
+	if got.ID != "pk1" || string(got.Credential) != `{"id":"AP8QgA"}` || !got.BackupEligible || got.BackedUp || got.SignCount != 3 ||
+		!got.CreatedAt.Equal(t0) || got.LastUsedAt != nil {
+		t.Fatalf("read back %+v", got)
+	}
+	if _, err := s.PasskeyByCredentialID(ctx, []byte{1}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown credential: %v", err)
+	}
+	used := got
+	used.Credential, used.SignCount, used.BackedUp = []byte(`{"n":4}`), 4, true
+	must(t, s.UsePasskey(ctx, "pk1", 3, used, t0.Add(time.Minute)))
+	// The same assertion counted again (the counter moved on): refused.
+	if err := s.UsePasskey(ctx, "pk1", 3, used, t0.Add(time.Minute)); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("a stale counter: %v", err)
+	}
+	must(t, s.RenamePasskey(ctx, "at", "pk1", "work laptop"))
+	if err := s.RenamePasskey(ctx, "someone-else", "pk1", "mine"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("another account renamed a passkey: %v", err)
+	}
+	list, err := s.PasskeysByAccount(ctx, "at")
+	must(t, err)
+	if len(list) != 1 || list[0].Name != "work laptop" || list[0].SignCount != 4 || !list[0].BackedUp || string(list[0].Credential) != `{"n":4}` ||
+		list[0].LastUsedAt == nil {
+		t.Fatalf("after use: %+v", list)
+	}
+	if err := s.DeletePasskey(ctx, "someone-else", "pk1"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("another account removed a passkey: %v", err)
+	}
+	must(t, s.DeletePasskey(ctx, "at", "pk1"))
+	if _, err := s.PasskeyByCredentialID(ctx, cred); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("removed passkey still found: %v", err)
+	}
+
+	c := passkey.Ceremony{ID: "c1", TokenHash: "th1", Kind: passkey.KindRegister, AccountID: "at", Ref: "s1", Data: []byte("sealed\x00\xff"),
+		ExpiresAt: t0.Add(5 * time.Minute)}
+	must(t, s.CreateCeremony(ctx, c))
+	must(t, s.CreateCeremony(ctx, passkey.Ceremony{ID: "c2", TokenHash: "th2", Kind: passkey.KindSignIn, Data: []byte("x"), ExpiresAt: t0}))
+	taken, err := s.TakeCeremony(ctx, "th1")
+	must(t, err)
+	if taken.ID != "c1" || taken.Kind != c.Kind || taken.AccountID != "at" || taken.Ref != "s1" || string(taken.Data) != string(c.Data) ||
+		!taken.ExpiresAt.Equal(c.ExpiresAt) {
+		t.Fatalf("ceremony read back %+v", taken)
+	}
+	if _, err := s.TakeCeremony(ctx, "th1"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a ceremony taken twice: %v", err)
+	}
+	if _, err := s.DeleteExpired(ctx, t0.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.TakeCeremony(ctx, "th2"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("an expired ceremony outlived DeleteExpired: %v", err)
+	}
+}
+
+// 100 answers to one ceremony at once: exactly one takes it.
+func testCeremonyBurst(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	must(t, s.CreateCeremony(ctx, passkey.Ceremony{ID: "cb", TokenHash: "burst", Kind: passkey.KindSignIn, Data: []byte("x"), ExpiresAt: t0}))
+	var wins atomic.Int32
+	var wg sync.WaitGroup
+	for range 100 {
+		wg.Go(func() {
+			_, err := s.TakeCeremony(ctx, "burst")
+			switch {
+			case err == nil:
+				wins.Add(1)
+			case !errors.Is(err, store.ErrNotFound):
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if wins.Load() != 1 {
+		t.Fatalf("one ceremony was taken %d times", wins.Load())
 	}
 }
 
