@@ -32,6 +32,9 @@ const (
 	// ForeignID: a signed-in request naming a session or contact of
 	// another account.
 	ForeignID = "foreign_id"
+	// PasskeyRefused: a passkey answer that proved nothing (wrong origin
+	// or RP ID, bad signature, unknown or removed passkey, a copied one).
+	PasskeyRefused = "passkey_refused"
 )
 
 // Log writes security events. A nil *Log writes nothing.

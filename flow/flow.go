@@ -12,6 +12,7 @@ import (
 	"github.com/wardhq/ward/audit"
 	"github.com/wardhq/ward/keys"
 	"github.com/wardhq/ward/notify"
+	"github.com/wardhq/ward/passkey"
 	"github.com/wardhq/ward/risk"
 	"github.com/wardhq/ward/session"
 	"github.com/wardhq/ward/store"
@@ -115,6 +116,8 @@ type Service struct {
 	Limits Limits
 	// Brand is the service's name, shown by authenticator apps.
 	Brand string
+	// RP is ward as a WebAuthn relying party, for passkeys (nil: none).
+	RP *passkey.RP
 	Now   func() time.Time
 }
 

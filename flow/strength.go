@@ -24,6 +24,7 @@ const StateSecondStep = "second_step"
 // Second-step methods a person may answer with.
 const (
 	MethodTOTP     = assurance.TOTP
+	MethodPasskey  = assurance.Passkey
 	MethodRecovery = assurance.RecoveryCode
 )
 
@@ -35,6 +36,16 @@ func hasSecondFactor(ctx context.Context, q store.Queries, accountID string) (bo
 }
 
 func secondFactors(ctx context.Context, q store.Queries, accountID string) (int, error) {
+	apps, err := confirmedApps(ctx, q, accountID)
+	if err != nil {
+		return 0, err
+	}
+	keys, err := q.PasskeysByAccount(ctx, accountID)
+	return apps + len(keys), err
+}
+
+// confirmedApps counts the account's set-up authenticator apps.
+func confirmedApps(ctx context.Context, q store.Queries, accountID string) (int, error) {
 	list, err := q.AuthenticatorsByAccount(ctx, accountID)
 	n := 0
 	for _, au := range list {
@@ -210,7 +221,7 @@ func (s *Service) SetTwoStep(ctx context.Context, c Client, sess store.Session, 
 			if second, err := hasSecondFactor(ctx, q, a.ID); err != nil {
 				return err
 			} else if !second {
-				return fail(ErrNotReady, "set up an authenticator app first: two-step verification needs a second way to prove it is you")
+				return fail(ErrNotReady, "set up an authenticator app or a passkey first: two-step verification needs a second way to prove it is you")
 			}
 			at, kind, what = &now, activity.TwoStepOn, notify.ChangeAdded
 			left, err := q.RecoveryCodesLeft(ctx, a.ID)
@@ -261,6 +272,23 @@ func (s *Service) tellChange(ctx context.Context, q store.Queries, c Client, acc
 // recovery code, which leads to reviewing the account's security info).
 // The check, its failure count and the session are one transaction.
 func (s *Service) SecondStep(ctx context.Context, c Client, token, method, input string) (*Result, error) {
+	return s.finishSecondStep(ctx, c, token, method, func(q store.Queries, f store.Flow, now time.Time) (error, error) {
+		switch method {
+		case MethodTOTP:
+			return s.checkTOTP(ctx, q, c, f.Subject, f.AccountID, input, now)
+		case MethodRecovery:
+			return s.useRecoveryCode(ctx, q, c, f.Subject, f.AccountID, input, now)
+		}
+		e := fail(ErrInvalidInput, "choose how to prove it is you: a code from your authenticator app, a passkey, or a recovery code")
+		e.Field = "method"
+		return nil, e
+	})
+}
+
+// finishSecondStep runs check (which returns the answer to a wrong proof,
+// or an error) and, when it passes, signs the person in: one transaction.
+func (s *Service) finishSecondStep(ctx context.Context, c Client, token, method string,
+	check func(q store.Queries, f store.Flow, now time.Time) (error, error)) (*Result, error) {
 	now := s.Now().UTC()
 	f, err := s.flowFor(ctx, token, now)
 	if err != nil {
@@ -276,19 +304,9 @@ func (s *Service) SecondStep(ctx context.Context, c Client, token, method, input
 	var res *Result
 	var wrong error
 	err = s.Store.InTx(ctx, func(q store.Queries) error {
-		res, wrong = nil, nil
+		res = nil
 		var err error
-		switch method {
-		case MethodTOTP:
-			wrong, err = s.checkTOTP(ctx, q, c, f.Subject, f.AccountID, input, now)
-		case MethodRecovery:
-			wrong, err = s.useRecoveryCode(ctx, q, c, f.Subject, f.AccountID, input, now)
-		default:
-			e := fail(ErrInvalidInput, "choose how to prove it is you: a code from your authenticator app, or a recovery code")
-			e.Field = "method"
-			return e
-		}
-		if err != nil || wrong != nil {
+		if wrong, err = check(q, f, now); err != nil || wrong != nil {
 			return err
 		}
 		if err := q.AdvanceFlow(ctx, f.ID, StateSecondStep, stateDone, now); err != nil {
@@ -340,10 +358,15 @@ func (s *Service) Methods(ctx context.Context, token string) (*Pending, error) {
 // methodsOf lists the second-step methods the account can answer with.
 func methodsOf(ctx context.Context, q store.Queries, accountID string) ([]string, error) {
 	var out []string
-	if n, err := secondFactors(ctx, q, accountID); err != nil {
+	if n, err := confirmedApps(ctx, q, accountID); err != nil {
 		return nil, err
 	} else if n > 0 {
 		out = append(out, MethodTOTP)
+	}
+	if keys, err := q.PasskeysByAccount(ctx, accountID); err != nil {
+		return nil, err
+	} else if len(keys) > 0 {
+		out = append(out, MethodPasskey)
 	}
 	if n, err := q.RecoveryCodesLeft(ctx, accountID); err != nil {
 		return nil, err
