@@ -139,8 +139,10 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, c Client, sess 
 			return err
 		}
 		p, err = s.RP.FinishRegistration(u, data, response)
-		if wrong = s.passkeyRefused(ctx, sess.AccountID, err); wrong != nil || err != nil {
+		if wrong = s.passkeyRefused(ctx, sess.AccountID, err); wrong != nil {
 			return nil // the ceremony stays used up
+		} else if err != nil {
+			return err
 		}
 		p.ID, p.AccountID, p.Name, p.CreatedAt = store.NewID(), sess.AccountID, name, now
 		if err := q.CreatePasskey(ctx, p); errors.Is(err, store.ErrConflict) {
@@ -222,6 +224,8 @@ func (s *Service) usePasskey(ctx context.Context, q store.Queries, accountID str
 	a, err := passkey.ParseAssertion(response)
 	if wrong := s.passkeyRefused(ctx, accountID, err); wrong != nil {
 		return wrong, "", nil
+	} else if err != nil {
+		return nil, "", err
 	}
 	if discoverable {
 		accountID = string(passkey.Handle(a))
@@ -242,8 +246,10 @@ func (s *Service) usePasskey(ctx context.Context, q store.Queries, accountID str
 		return nil, "", err
 	}
 	p, err := s.RP.FinishSignIn(u, data, a, discoverable)
-	if wrong := s.passkeyRefused(ctx, accountID, err); wrong != nil || err != nil {
-		return wrong, "", err
+	if wrong := s.passkeyRefused(ctx, accountID, err); wrong != nil {
+		return wrong, "", nil
+	} else if err != nil {
+		return nil, "", err
 	}
 	prev := uint32(0)
 	for _, old := range u.Passkeys {

@@ -28,6 +28,7 @@ import (
 	"github.com/wardhq/ward/keys"
 	"github.com/wardhq/ward/mailcheck"
 	"github.com/wardhq/ward/notify"
+	"github.com/wardhq/ward/passkey"
 	"github.com/wardhq/ward/risk"
 	"github.com/wardhq/ward/session"
 	"github.com/wardhq/ward/store"
@@ -186,6 +187,10 @@ func New(ctx context.Context, c config.Config, log *slog.Logger, o Options) (*In
 	sessions := &session.Manager{Store: st, Idle: c.Sessions.Idle.D(), Absolute: c.Sessions.Absolute.D(), Now: now}
 	fs = &flow.Service{Store: st, Keys: k, Passwords: pw, Sessions: sessions, Composer: comp, Risk: engine, Places: geo, Now: now, Later: queue,
 		Unsolicited: c.Unsolicited(), Throttle: c.Throttle(), Limits: c.FlowLimits(), Brand: c.BrandName()}
+	if fs.RP, err = passkey.NewRP(c.PublicURL, c.BrandName()); err != nil {
+		st.Close()
+		return nil, err
+	}
 	limiter := &throttle.Limiter{Hits: st, Now: now}
 	fs.Limiter = limiter
 	var sec *audit.Log

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -26,6 +27,16 @@ type browser struct {
 	alloc context.Context
 	mu    sync.Mutex
 	errs  []string
+	// expected are errors a test provokes on purpose (a refusal the page
+	// shows), matched by a part of their text.
+	expected []string
+}
+
+// expect lets the pages log errors containing part: the test provokes them.
+func (b *browser) expect(part string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.expected = append(b.expected, part)
 }
 
 func chromiumPath() string {
@@ -86,7 +97,9 @@ func (b *browser) tab() context.Context {
 		}
 		if msg != "" {
 			b.mu.Lock()
-			b.errs = append(b.errs, msg)
+			if !slices.ContainsFunc(b.expected, func(part string) bool { return strings.Contains(msg, part) }) {
+				b.errs = append(b.errs, msg)
+			}
 			b.mu.Unlock()
 		}
 	}); err != nil {

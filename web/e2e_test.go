@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -51,7 +53,25 @@ func (l *lockedBuffer) String() string {
 // start runs a whole ward (dev mailbox, real HTTP) on the given database;
 // tune changes its configuration first.
 func start(t testing.TB, driver string, tune ...func(*config.Config)) *ward {
+	return startOn(t, driver, nil, tune...)
+}
+
+// startAtLocalhost runs a ward whose public URL is http://localhost:<port>,
+// as WebAuthn needs (an RP ID is a domain, never an IP address).
+func startAtLocalhost(t testing.TB, driver string, tune ...func(*config.Config)) *ward {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return startOn(t, driver, ln, tune...)
+}
+
+// startOn runs ward on ln (nil: any local port, at its IP address).
+func startOn(t testing.TB, driver string, ln net.Listener, tune ...func(*config.Config)) *ward {
 	c := config.Default()
+	if ln != nil {
+		c.PublicURL = fmt.Sprintf("http://localhost:%d", ln.Addr().(*net.TCPAddr).Port)
+	}
 	c.DataDir = t.TempDir()
 	c.AdminToken = "admin-token-for-tests-0123456789"
 	c.LogLevel = "error"
@@ -72,7 +92,15 @@ func start(t testing.TB, driver string, tune ...func(*config.Config)) *ward {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { in.Jobs.Stop(context.Background()) })
-	srv := httptest.NewServer(in.Handler)
+	srv := httptest.NewUnstartedServer(in.Handler)
+	if ln != nil {
+		srv.Listener.Close()
+		srv.Listener = ln
+	}
+	srv.Start()
+	if ln != nil {
+		srv.URL = c.PublicURL
+	}
 	t.Cleanup(srv.Close)
 	return &ward{t: t, in: in, srv: srv, admin: c.AdminToken, audit: sec}
 }

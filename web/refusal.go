@@ -59,7 +59,7 @@ func statusOf(code string) int {
 	switch code {
 	case flow.ErrInvalidInput:
 		return http.StatusBadRequest
-	case flow.ErrWrongCode, flow.ErrWrongCredentials:
+	case flow.ErrWrongCode, flow.ErrWrongCredentials, flow.ErrPasskeyRefused:
 		return http.StatusUnauthorized
 	case flow.ErrTooManyAttempts, flow.ErrFactorLocked, flow.ErrRateLimited:
 		return http.StatusTooManyRequests

@@ -95,6 +95,7 @@ func (s *Server) Handler() (http.Handler, error) {
 	s.routeDashboard(mux)
 	s.routeContacts(mux)
 	s.routeStrength(mux)
+	s.routePasskeys(mux)
 	s.routePages(mux)
 	// Browsers send Sec-Fetch-Site or Origin on every state-changing
 	// request; a cross-origin one is refused before any handler runs.
@@ -122,7 +123,7 @@ func (s *Server) requests(next http.Handler) http.Handler {
 
 // contentPolicy is the Content-Security-Policy with images from imgSrc.
 func contentPolicy(imgSrc string) string {
-	return "default-src 'none'; style-src 'self'; script-src 'self'; img-src " + imgSrc +
+	return "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; img-src " + imgSrc +
 		"; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 }
 

@@ -55,6 +55,7 @@ type securityJSON struct {
 	TwoStep           bool                `json:"two_step"`
 	TwoStepSince      *time.Time          `json:"two_step_since,omitempty"`
 	Authenticators    []authenticatorJSON `json:"authenticators"`
+	Passkeys          []passkeyJSON       `json:"passkeys"`
 	RecoveryCodesLeft int                 `json:"recovery_codes_left"`
 	Session           strengthJSON        `json:"session"`
 	// Words say the session's strength in the reader's language.
@@ -97,7 +98,7 @@ func qrDataURI(png []byte) string {
 // security reads what the dashboard and the API show of the sign-in methods.
 func (s *Server) security(r *http.Request, sess store.Session) (securityJSON, []totp.Authenticator, error) {
 	ctx := r.Context()
-	out := securityJSON{Session: toStrengthJSON(sess.Method), Authenticators: []authenticatorJSON{},
+	out := securityJSON{Session: toStrengthJSON(sess.Method), Authenticators: []authenticatorJSON{}, Passkeys: []passkeyJSON{},
 		Words: strengthWords(s.language(r, ""), sess.Method)}
 	a, err := s.Flow.Account(ctx, sess)
 	if err != nil {
@@ -111,6 +112,13 @@ func (s *Server) security(r *http.Request, sess store.Session) (securityJSON, []
 	for _, au := range list {
 		out.Authenticators = append(out.Authenticators, authenticatorJSON{ID: au.ID, Name: au.Name, CreatedAt: au.CreatedAt,
 			Confirmed: au.ConfirmedAt != nil, LastUsedAt: au.LastUsedAt})
+	}
+	keys, err := s.Flow.Passkeys(ctx, sess)
+	if err != nil {
+		return out, nil, err
+	}
+	for _, p := range keys {
+		out.Passkeys = append(out.Passkeys, toPasskeyJSON(p))
 	}
 	out.RecoveryCodesLeft, err = s.Flow.RecoveryCodesLeft(ctx, sess)
 	return out, list, err

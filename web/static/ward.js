@@ -43,5 +43,99 @@
       };
       tick();
     }
+    passkeys();
   });
+
+  // Passkeys: every button is hidden until the browser shows it can run
+  // WebAuthn, and each says what went wrong in the page's language (the
+  // server's message, or the button's data-cancelled text when the person
+  // cancelled the browser's prompt).
+  function passkeys() {
+    if (!window.PublicKeyCredential || !PublicKeyCredential.parseRequestOptionsFromJSON) {
+      return;
+    }
+    var shown = document.querySelectorAll("[data-passkey]");
+    for (var i = 0; i < shown.length; i++) {
+      shown[i].hidden = false;
+    }
+    var errorBox = document.getElementById("passkey-error");
+    var fail = function (el, err) {
+      var msg = (err && err.message && !(err instanceof DOMException)) ? err.message : el.getAttribute("data-cancelled");
+      if (errorBox) {
+        errorBox.textContent = msg;
+        errorBox.hidden = false;
+      }
+    };
+    var post = function (url, body) {
+      return fetch(url, { method: "POST", headers: { "Content-Type": "application/json" }, credentials: "same-origin", body: JSON.stringify(body || {}) })
+        .then(function (r) {
+          return r.json().then(function (j) {
+            if (!r.ok) {
+              if (j.error === "stronger_proof_required" || j.error === "step_up_required") {
+                location.assign("/account/step-up");
+              }
+              throw j;
+            }
+            return j;
+          });
+        });
+    };
+    // run begins a ceremony, asks the browser, and sends its answer.
+    var run = function (begin, finish, beginBody, extra, create, signal) {
+      return post(begin, beginBody).then(function (c) {
+        var p = create
+          ? navigator.credentials.create({ publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(c.options.publicKey) })
+          : navigator.credentials.get({ publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(c.options.publicKey),
+            mediation: signal ? "conditional" : undefined, signal: signal });
+        return p.then(function (cred) {
+          var body = { ceremony: c.ceremony, credential: cred.toJSON() };
+          for (var k in extra) { body[k] = extra[k]; }
+          return post(finish, body);
+        });
+      });
+    };
+    var on = function (id, fn) {
+      var el = document.getElementById(id);
+      if (el) {
+        el.addEventListener(el.tagName === "FORM" ? "submit" : "click", function (ev) {
+          ev.preventDefault();
+          fn(el).catch(function (err) { fail(el, err); });
+        });
+      }
+      return el;
+    };
+    // Autofill: the browser offers passkeys in the email field's list.
+    var pending = null;
+    var email = document.querySelector('input[autocomplete="username webauthn"]');
+    if (email && PublicKeyCredential.isConditionalMediationAvailable) {
+      email.addEventListener("focus", function () {
+        if (pending) { return; }
+        PublicKeyCredential.isConditionalMediationAvailable().then(function (ok) {
+          if (!ok || pending) { return; }
+          pending = new AbortController();
+          run("/api/v1/sign-in/passkey/begin", "/api/v1/sign-in/passkey", {}, {}, false, pending.signal)
+            .then(function () { location.assign("/account"); })
+            .catch(function () { /* cancelled, or the explicit button took over */ });
+        });
+      }, { once: false });
+    }
+    on("passkey-sign-in", function () {
+      if (pending) { pending.abort(); }
+      return run("/api/v1/sign-in/passkey/begin", "/api/v1/sign-in/passkey", {}, {}, false)
+        .then(function () { location.assign("/account"); });
+    });
+    on("passkey-second-step", function () {
+      return run("/api/v1/flows/second-step/passkey/begin", "/api/v1/flows/second-step/passkey", {}, {}, false)
+        .then(function (res) { location.assign(res.review ? "/account?changed=recovery#security" : "/account"); });
+    });
+    on("passkey-step-up", function () {
+      return run("/api/v1/account/step-up/passkey/begin", "/api/v1/account/step-up/passkey", {}, {}, false)
+        .then(function () { location.assign("/account?changed=confirmed#security"); });
+    });
+    on("passkey-add", function (form) {
+      var name = form.querySelector("input[name=name]");
+      return run("/api/v1/account/passkeys/begin", "/api/v1/account/passkeys", {}, { name: name ? name.value : "" }, true)
+        .then(function () { location.assign("/account?changed=method#security"); });
+    });
+  }
 })();
