@@ -117,8 +117,8 @@ type Service struct {
 	// Brand is the service's name, shown by authenticator apps.
 	Brand string
 	// RP is ward as a WebAuthn relying party, for passkeys (nil: none).
-	RP *passkey.RP
-	Now   func() time.Time
+	RP  *passkey.RP
+	Now func() time.Time
 }
 
 // Pending is a flow waiting for a code.
