@@ -83,8 +83,8 @@ func TestBrowserPasskeys(t *testing.T) {
 		t.Run(driver, func(t *testing.T) {
 			w := startAtLocalhost(t, driver)
 			b := newBrowser(t, w)
-			const email = "yuki@example.jp"
-			w.createAccount(email, "")
+			const email, password = "yuki@example.jp", "correct horse battery staple"
+			w.createAccount(email, password)
 			ctx := b.tab()
 			auth := authenticator(t, b, ctx)
 			b.signIn(ctx, email)
@@ -153,9 +153,44 @@ func TestBrowserPasskeys(t *testing.T) {
 				t.Fatalf("one passkey answer signed in %d times", wins.Load())
 			}
 
-			// Removed from the account, the passkey no longer signs in,
-			// though the authenticator still holds it.
+			// With two-step verification on, the passkey is the second step
+			// after a password, and steps a session up.
 			b.do(ctx, "dashboard", chromedp.Navigate(w.srv.URL+"/account"), chromedp.WaitVisible(chromedp.CSS("#security")))
+			b.submit(ctx, "two-step on", chromedp.Click(chromedp.CSS(`form[action="/account/two-step"] button`)), "ol.codes")
+			c := browserish()
+			r := w.do(c, "POST", "/api/v1/sign-in/password", map[string]string{"email": email, "password": password})
+			if r.body["state"] != "second_step" || !strings.Contains(r.raw, `"passkey"`) {
+				t.Fatalf("password with two-step on: %d %s", r.status, r.raw)
+			}
+			flowTok := r.body["flow"].(string)
+			r = w.do(c, "POST", "/api/v1/flows/second-step/passkey/begin", map[string]string{"flow": flowTok})
+			var opts struct {
+				PublicKey struct {
+					Challenge string `json:"challenge"`
+				} `json:"publicKey"`
+			}
+			raw, _ := json.Marshal(r.body["options"])
+			json.Unmarshal(raw, &opts)
+			r = w.do(c, "POST", "/api/v1/flows/second-step/passkey", map[string]any{"flow": flowTok, "ceremony": r.body["ceremony"],
+				"credential": forge(t, creds[0], opts.PublicKey.Challenge, w.srv.URL, "localhost", 2000)}, "X-Ward-Session", "bearer")
+			if r.status != 200 || !strings.Contains(r.raw, `"amr":["pwd","hwk","user","mfa"]`) {
+				t.Fatalf("passkey as the second step: %d %s", r.status, r.raw)
+			}
+			bearer := []string{"Authorization", "Bearer " + r.body["token"].(string), "X-Ward-Session", "bearer"}
+			r = w.do(nil, "POST", "/api/v1/account/step-up/passkey/begin", nil, bearer...)
+			raw, _ = json.Marshal(r.body["options"])
+			json.Unmarshal(raw, &opts)
+			r = w.do(nil, "POST", "/api/v1/account/step-up/passkey", map[string]any{"ceremony": r.body["ceremony"],
+				"credential": forge(t, creds[0], opts.PublicKey.Challenge, w.srv.URL, "localhost", 3000)}, bearer...)
+			if r.status != 200 || r.body["state"] != "confirmed" {
+				t.Fatalf("passkey step-up: %d %s", r.status, r.raw)
+			}
+
+			// Removed from the account (two-step off first: it is the only
+			// second factor), the passkey no longer signs in, though the
+			// authenticator still holds it.
+			b.do(ctx, "dashboard", chromedp.Navigate(w.srv.URL+"/account"), chromedp.WaitVisible(chromedp.CSS("#security")))
+			b.submit(ctx, "two-step off", chromedp.Click(chromedp.CSS(`form[action="/account/two-step"] button`)), "#security")
 			b.submit(ctx, "remove", chromedp.Click(chromedp.CSS(`form[action$="/remove"][action^="/account/passkeys/"] button`)), "#security")
 			if sec := b.text(ctx, "#security"); strings.Contains(sec, "Laptop") {
 				t.Fatalf("the passkey is still listed:\n%s", sec)
