@@ -2,12 +2,6 @@ package web_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/rand"
-	"crypto/sha256"
-	"crypto/x509"
-	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -17,6 +11,8 @@ import (
 
 	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
+
+	"github.com/wardhq/ward/internal/testpasskey"
 )
 
 // authenticator adds Chromium's virtual authenticator to a tab: a
@@ -46,32 +42,31 @@ func credentials(t *testing.T, b *browser, ctx context.Context, id webauthn.Auth
 	return res.Credentials
 }
 
-// forge answers a ceremony with the passkey's own private key, as a
-// browser would, but saying it came from origin for rpID: what a phishing
-// site relaying a real passkey would send.
+// forge answers a ceremony with the passkey's own private key (read out
+// of the virtual authenticator), as a browser would, but saying it came
+// from origin for rpID: what a phishing site relaying a passkey sends.
 func forge(t *testing.T, cred *webauthn.Credential, challenge, origin, rpID string, count uint32) json.RawMessage {
 	t.Helper()
-	k, err := x509.ParsePKCS8PrivateKey(cred.PrivateKey)
+	k, err := testpasskey.FromPKCS8(cred.CredentialID, cred.UserHandle, cred.PrivateKey)
 	if err != nil {
 		t.Fatal(err)
 	}
-	client, _ := json.Marshal(map[string]any{"type": "webauthn.get", "challenge": challenge, "origin": origin, "crossOrigin": false})
-	rp := sha256.Sum256([]byte(rpID))
-	// UP, UV, backup eligible, backed up; then the counter.
-	auth := append(rp[:], 0x01|0x04|0x08|0x10, 0, 0, 0, 0)
-	binary.BigEndian.PutUint32(auth[33:], count)
-	ch := sha256.Sum256(client)
-	digest := sha256.Sum256(append(append([]byte{}, auth...), ch[:]...))
-	sig, err := ecdsa.SignASN1(rand.Reader, k.(*ecdsa.PrivateKey), digest[:])
+	out, err := k.Assert(challenge, origin, rpID, count, testpasskey.Synced)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b64 := base64.RawURLEncoding.EncodeToString
-	out, _ := json.Marshal(map[string]any{"id": b64(cred.CredentialID), "rawId": b64(cred.CredentialID), "type": "public-key",
-		"authenticatorAttachment": "platform", "clientExtensionResults": map[string]any{},
-		"response": map[string]any{"clientDataJSON": b64(client), "authenticatorData": b64(auth), "signature": b64(sig),
-			"userHandle": b64(cred.UserHandle)}})
 	return out
+}
+
+// ceremony reads a begun ceremony's token and challenge.
+func ceremony(t *testing.T, r resp) (token, challenge string) {
+	t.Helper()
+	opts, _ := json.Marshal(r.body["options"])
+	challenge, err := testpasskey.Challenge(opts)
+	if err != nil || r.status != 200 || challenge == "" {
+		t.Fatalf("begin: %d %s %v", r.status, r.raw, err)
+	}
+	return r.body["ceremony"].(string), challenge
 }
 
 // Passkeys in real Chromium with its virtual authenticator: register one
@@ -110,18 +105,7 @@ func TestBrowserPasskeys(t *testing.T) {
 
 			// Answers made with the passkey's own key for another site.
 			begin := func() (string, string) {
-				r := w.do(nil, "POST", "/api/v1/sign-in/passkey/begin", nil)
-				var opts struct {
-					PublicKey struct {
-						Challenge string `json:"challenge"`
-					} `json:"publicKey"`
-				}
-				raw, _ := json.Marshal(r.body["options"])
-				json.Unmarshal(raw, &opts)
-				if r.status != 200 || opts.PublicKey.Challenge == "" {
-					t.Fatalf("begin: %d %s", r.status, r.raw)
-				}
-				return r.body["ceremony"].(string), opts.PublicKey.Challenge
+				return ceremony(t, w.do(nil, "POST", "/api/v1/sign-in/passkey/begin", nil))
 			}
 			for name, site := range map[string][2]string{
 				"another origin": {"http://evil.localhost:1", "localhost"},
@@ -163,25 +147,16 @@ func TestBrowserPasskeys(t *testing.T) {
 				t.Fatalf("password with two-step on: %d %s", r.status, r.raw)
 			}
 			flowTok := r.body["flow"].(string)
-			r = w.do(c, "POST", "/api/v1/flows/second-step/passkey/begin", map[string]string{"flow": flowTok})
-			var opts struct {
-				PublicKey struct {
-					Challenge string `json:"challenge"`
-				} `json:"publicKey"`
-			}
-			raw, _ := json.Marshal(r.body["options"])
-			json.Unmarshal(raw, &opts)
-			r = w.do(c, "POST", "/api/v1/flows/second-step/passkey", map[string]any{"flow": flowTok, "ceremony": r.body["ceremony"],
-				"credential": forge(t, creds[0], opts.PublicKey.Challenge, w.srv.URL, "localhost", 2000)}, "X-Ward-Session", "bearer")
+			cer, chal = ceremony(t, w.do(c, "POST", "/api/v1/flows/second-step/passkey/begin", map[string]string{"flow": flowTok}))
+			r = w.do(c, "POST", "/api/v1/flows/second-step/passkey", map[string]any{"flow": flowTok, "ceremony": cer,
+				"credential": forge(t, creds[0], chal, w.srv.URL, "localhost", 2000)}, "X-Ward-Session", "bearer")
 			if r.status != 200 || !strings.Contains(r.raw, `"amr":["pwd","hwk","user","mfa"]`) {
 				t.Fatalf("passkey as the second step: %d %s", r.status, r.raw)
 			}
 			bearer := []string{"Authorization", "Bearer " + r.body["token"].(string), "X-Ward-Session", "bearer"}
-			r = w.do(nil, "POST", "/api/v1/account/step-up/passkey/begin", nil, bearer...)
-			raw, _ = json.Marshal(r.body["options"])
-			json.Unmarshal(raw, &opts)
-			r = w.do(nil, "POST", "/api/v1/account/step-up/passkey", map[string]any{"ceremony": r.body["ceremony"],
-				"credential": forge(t, creds[0], opts.PublicKey.Challenge, w.srv.URL, "localhost", 3000)}, bearer...)
+			cer, chal = ceremony(t, w.do(nil, "POST", "/api/v1/account/step-up/passkey/begin", nil, bearer...))
+			r = w.do(nil, "POST", "/api/v1/account/step-up/passkey", map[string]any{"ceremony": cer,
+				"credential": forge(t, creds[0], chal, w.srv.URL, "localhost", 3000)}, bearer...)
 			if r.status != 200 || r.body["state"] != "confirmed" {
 				t.Fatalf("passkey step-up: %d %s", r.status, r.raw)
 			}
