@@ -79,7 +79,8 @@ func (s *Service) SecurityChanges(ctx context.Context, sess store.Session, since
 		}
 		switch e.Kind {
 		case activity.PasswordChanged, activity.PasswordReset, activity.ContactAdded, activity.ContactRemoved, activity.ContactConfirmed,
-			activity.AliasChanged, activity.FactorEnabled, activity.FactorDisabled, activity.NotificationsChanged:
+			activity.AliasChanged, activity.FactorEnabled, activity.FactorDisabled, activity.NotificationsChanged,
+			activity.FactorAdded, activity.FactorRemoved, activity.TwoStepOn, activity.TwoStepOff, activity.RecoveryCodesMade:
 			out = append(out, e)
 		}
 	}

@@ -319,6 +319,11 @@ func (s *Server) pageSecure(w http.ResponseWriter, r *http.Request, sess store.S
 		s.afterAction(w, r, err)
 		return
 	}
+	sec, _, err := s.security(r, sess)
+	if err != nil {
+		s.afterAction(w, r, err)
+		return
+	}
 	for _, e := range changes {
 		row := s.row(e, v.Lang, v.Loc)
 		switch {
@@ -328,6 +333,9 @@ func (s *Server) pageSecure(w http.ResponseWriter, r *http.Request, sess store.S
 			}
 		case e.Kind == activity.AliasChanged && slices.Contains(e.Reasons, flow.AliasOnlyOn) && v.Account.AliasOnly:
 			row.UndoAction, row.UndoLabel = "/account/alias/off", tr(v.Lang, "undo_alias_only")
+		case e.Kind == activity.FactorAdded && sec.has(e.Method, e.Ref):
+			// A sign-in method someone else added is taken off again.
+			row.UndoAction, row.UndoLabel = methodPath(e.Method, e.Ref)+"/remove", tr(v.Lang, "undo_method_added")
 		}
 		d.Changes = append(d.Changes, row)
 	}

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"html/template"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/wardhq/ward/assurance"
 	"github.com/wardhq/ward/catalog"
 	"github.com/wardhq/ward/flow"
+	"github.com/wardhq/ward/notify"
 	"github.com/wardhq/ward/store"
 	"github.com/wardhq/ward/totp"
 )
@@ -373,6 +375,26 @@ func (s *Server) showCodes(w http.ResponseWriter, r *http.Request, codes []strin
 	// Shown once: no cache may keep them.
 	w.Header().Set("Cache-Control", "no-store")
 	s.render(w, r, http.StatusOK, "recovery_codes", v)
+}
+
+// has reports whether the account still has the sign-in method of kind
+// (notify.ChangeTOTP, notify.ChangePasskey) with id.
+func (sec securityJSON) has(kind, id string) bool {
+	switch kind {
+	case notify.ChangeTOTP:
+		return slices.ContainsFunc(sec.Authenticators, func(a authenticatorJSON) bool { return a.ID == id })
+	case notify.ChangePasskey:
+		return slices.ContainsFunc(sec.Passkeys, func(p passkeyJSON) bool { return p.ID == id })
+	}
+	return false
+}
+
+// methodPath is the page path of a sign-in method.
+func methodPath(kind, id string) string {
+	if kind == notify.ChangePasskey {
+		return "/account/passkeys/" + id
+	}
+	return "/account/authenticators/" + id
 }
 
 // strengthWords says in words how a session was proven ("password and

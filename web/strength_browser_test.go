@@ -32,6 +32,12 @@ func TestBrowserAuthenticatorAppAndTwoStep(t *testing.T) {
 	if sec := b.text(ctx, "#security"); !strings.Contains(sec, "My phone") || !strings.Contains(sec, "authenticator app") {
 		t.Fatalf("the app is not listed:\n%s", sec)
 	}
+	// "Secure my account" lists the new method, with a way to take it off.
+	b.do(ctx, "secure page", chromedp.Navigate(w.srv.URL+"/account/secure"), chromedp.WaitVisible(chromedp.CSS(`form[action="/account/secure"]`)))
+	if page := b.text(ctx, "main"); !strings.Contains(page, "Sign-in method added") || !strings.Contains(page, "Remove this sign-in method") {
+		t.Fatalf("the new app is not on Secure my account:\n%s", page)
+	}
+	b.do(ctx, "dashboard", chromedp.Navigate(w.srv.URL+"/account"), chromedp.WaitVisible(chromedp.CSS("#security")))
 	// Turning on two-step needs two factors: the page asks for them.
 	b.submit(ctx, "two-step on", chromedp.Click(chromedp.CSS(`form[action="/account/two-step"] button`)), "#password")
 	if got := b.location(ctx); got != "/account/step-up" {
