@@ -112,6 +112,8 @@ func (s *Server) pageAccountCode(w http.ResponseWriter, r *http.Request, sess st
 			s.change(w, r, res.Session.Session, next)
 			return
 		}
+		http.Redirect(w, r, "/account?changed=confirmed#security", http.StatusSeeOther)
+		return
 	}
 	http.Redirect(w, r, "/account?changed=contact#security", http.StatusSeeOther)
 }

@@ -24,10 +24,10 @@ func (s *Server) routePasskeys(mux *http.ServeMux) {
 		s.answerChange(w, r, s.Flow.RemovePasskey(r.Context(), s.client(r), sess, r.PathValue("id")))
 	}))
 	mux.HandleFunc("POST /account/passkeys/{id}/rename", s.pageSignedIn(func(w http.ResponseWriter, r *http.Request, sess store.Session) {
-		s.securityChanged(w, r, s.Flow.RenamePasskey(r.Context(), s.client(r), sess, r.PathValue("id"), r.PostFormValue("name")))
+		s.securityChanged(w, r, sess, s.Flow.RenamePasskey(r.Context(), s.client(r), sess, r.PathValue("id"), r.PostFormValue("name")))
 	}))
 	mux.HandleFunc("POST /account/passkeys/{id}/remove", s.pageSignedIn(func(w http.ResponseWriter, r *http.Request, sess store.Session) {
-		s.securityChanged(w, r, s.Flow.RemovePasskey(r.Context(), s.client(r), sess, r.PathValue("id")))
+		s.securityChanged(w, r, sess, s.Flow.RemovePasskey(r.Context(), s.client(r), sess, r.PathValue("id")))
 	}))
 	mux.HandleFunc("POST /api/v1/sign-in/passkey/begin", func(w http.ResponseWriter, r *http.Request) {
 		s.writeCeremony(w, r)(s.Flow.BeginPasskeySignIn(r.Context(), s.client(r)))

@@ -39,15 +39,15 @@ func (s *Server) routeStrength(mux *http.ServeMux) {
 	mux.HandleFunc("GET /account/authenticators/{id}", s.pageSignedIn(s.pageConfirmTOTP))
 	mux.HandleFunc("POST /account/authenticators/{id}", s.pageSignedIn(s.pageConfirmTOTP))
 	mux.HandleFunc("POST /account/authenticators/{id}/remove", s.pageSignedIn(func(w http.ResponseWriter, r *http.Request, sess store.Session) {
-		s.securityChanged(w, r, s.Flow.RemoveTOTP(r.Context(), s.client(r), sess, r.PathValue("id")))
+		s.securityChanged(w, r, sess, s.Flow.RemoveTOTP(r.Context(), s.client(r), sess, r.PathValue("id")))
 	}))
 	mux.HandleFunc("POST /account/recovery-codes", s.pageSignedIn(func(w http.ResponseWriter, r *http.Request, sess store.Session) {
 		codes, err := s.Flow.NewRecoveryCodes(r.Context(), s.client(r), sess)
-		s.showCodes(w, r, codes, err)
+		s.showCodes(w, r, sess, codes, err)
 	}))
 	mux.HandleFunc("POST /account/two-step", s.pageSignedIn(func(w http.ResponseWriter, r *http.Request, sess store.Session) {
 		codes, err := s.Flow.SetTwoStep(r.Context(), s.client(r), sess, r.PostFormValue("on") == "1")
-		s.showCodes(w, r, codes, err)
+		s.showCodes(w, r, sess, codes, err)
 	}))
 }
 
@@ -292,7 +292,7 @@ func (s *Server) pageStepUp(w http.ResponseWriter, r *http.Request, sess store.S
 
 func (s *Server) pageStartTOTP(w http.ResponseWriter, r *http.Request, sess store.Session) {
 	en, err := s.Flow.StartTOTP(r.Context(), s.client(r), sess, r.PostFormValue("name"))
-	if s.needsStepUp(w, r, err) {
+	if s.needsStepUp(w, r, sess, err) {
 		return
 	}
 	if err != nil {
@@ -314,13 +314,13 @@ func (s *Server) pageConfirmTOTP(w http.ResponseWriter, r *http.Request, sess st
 			http.Redirect(w, r, "/account?changed=method#security", http.StatusSeeOther)
 			return
 		}
-		if s.needsStepUp(w, r, err) {
+		if s.needsStepUp(w, r, sess, err) {
 			return
 		}
 		status = s.explain(r, v, err)
 	}
 	en, err := s.Flow.PendingTOTP(r.Context(), sess, id)
-	if s.needsStepUp(w, r, err) {
+	if s.needsStepUp(w, r, sess, err) {
 		return
 	}
 	if err != nil {
@@ -341,20 +341,35 @@ type enrolmentView struct {
 	QRURI template.URL
 }
 
-// needsStepUp sends a person whose session is not proven well enough to
-// the step-up page, and reports whether it did.
-func (s *Server) needsStepUp(w http.ResponseWriter, r *http.Request, err error) bool {
+// needsStepUp asks a person whose session is not proven well enough to
+// prove it is them, and reports whether it did: with two factors on the
+// step-up page once the account has a second factor, else with a code to
+// the account's email (an account may have no password).
+func (s *Server) needsStepUp(w http.ResponseWriter, r *http.Request, sess store.Session, err error) bool {
 	var fe *flow.Error
-	if errors.As(err, &fe) && (fe.Code == flow.ErrStrongerProof || fe.Code == flow.ErrStepUpRequired) {
+	if !errors.As(err, &fe) {
+		return false
+	}
+	switch fe.Code {
+	case flow.ErrStrongerProof:
 		http.Redirect(w, r, "/account/step-up", http.StatusSeeOther)
+		return true
+	case flow.ErrStepUpRequired:
+		p, err := s.Flow.StartReauth(r.Context(), s.client(r), sess)
+		if err != nil {
+			s.afterAction(w, r, err)
+			return true
+		}
+		s.setCookie(w, "ward_next", "", -1)
+		s.accountCode(w, r, p, "confirm_its_you")
 		return true
 	}
 	return false
 }
 
 // securityChanged ends a change made from the dashboard.
-func (s *Server) securityChanged(w http.ResponseWriter, r *http.Request, err error) {
-	if s.needsStepUp(w, r, err) {
+func (s *Server) securityChanged(w http.ResponseWriter, r *http.Request, sess store.Session, err error) {
+	if s.needsStepUp(w, r, sess, err) {
 		return
 	}
 	if err != nil {
@@ -365,9 +380,9 @@ func (s *Server) securityChanged(w http.ResponseWriter, r *http.Request, err err
 }
 
 // showCodes shows new recovery codes, once; with none, the change is done.
-func (s *Server) showCodes(w http.ResponseWriter, r *http.Request, codes []string, err error) {
+func (s *Server) showCodes(w http.ResponseWriter, r *http.Request, sess store.Session, codes []string, err error) {
 	if err != nil || len(codes) == 0 {
-		s.securityChanged(w, r, err)
+		s.securityChanged(w, r, sess, err)
 		return
 	}
 	v := s.view(r, "recovery_codes")

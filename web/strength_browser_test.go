@@ -73,3 +73,23 @@ func TestBrowserAuthenticatorAppAndTwoStep(t *testing.T) {
 		t.Fatalf("not led to the review:\n%s", n)
 	}
 }
+
+// An account without a password, on a session no longer fresh, confirms
+// it is the owner by a code to its email before adding its first app.
+func TestBrowserStaleSessionConfirmsByEmailFirst(t *testing.T) {
+	w := start(t, "sqlite")
+	b := newBrowser(t, w)
+	const email = "kaede@example.jp"
+	w.createAccount(email, "")
+	ctx := b.tab()
+	b.signIn(ctx, email)
+	w.in.Flow.Now = func() time.Time { return time.Now().Add(20 * time.Minute) } // older than sessions.fresh_for
+	b.submit(ctx, "add an app", chromedp.Click(chromedp.CSS(`form[action="/account/authenticators"] button`)), "input.code")
+	b.do(ctx, "the mailed code", chromedp.SendKeys(chromedp.CSS("input.code"), w.code(email)))
+	b.submit(ctx, "confirm", chromedp.Click(chromedp.CSS(`button[value="verify"]`)), `p[role="status"]`)
+	if n := b.text(ctx, `p[role="status"]`); !strings.Contains(n, "you confirmed it's you") {
+		t.Fatalf("after confirming: %q", n)
+	}
+	w.in.Flow.Now = time.Now // the step-up was stamped by the sessions' clock
+	b.submit(ctx, "add an app", chromedp.Click(chromedp.CSS(`form[action="/account/authenticators"] button`)), "img.qr")
+}
