@@ -338,44 +338,20 @@ func (s *Service) Verify(ctx context.Context, c Client, token, input string) (*R
 		s.Audit.Record(ctx, audit.CodeReplay, "refused", slog.String("flow_id", f.ID), slog.String("state", f.State))
 		return nil, fail(ErrFlowInvalid, "this code was already used; start again")
 	}
-	typed, ferr := otp.Normalize(input, s.Limits.Digits)
-	var fe *otp.FormatError
-	if ferr != nil && !(errors.As(ferr, &fe) && fe.CountsAsAttempt) {
-		e := fail(ErrInvalidInput, "codes are %d digits", s.Limits.Digits)
-		e.Field = "code"
-		return nil, e
+	if err := s.codeShape(input); err != nil {
+		return nil, err
 	}
-	factor := factorFor(f.Channel)
 	var res *Result
 	var wrong error // a wrong code is an answer, and its count is kept
 	err = s.Store.InTx(ctx, func(q store.Queries) error {
-		res, wrong = nil, nil
-		counter, err := s.lockCounter(ctx, q, f.Subject, f.AccountID, c, factor, f.Kind == KindReset, now)
-		if err != nil {
+		res = nil
+		var cd store.Code
+		var counter string
+		var err error
+		if cd, counter, wrong, err = s.checkCode(ctx, q, c, f, input, now); err != nil || wrong != nil {
 			return err
 		}
-		cd, err := q.CurrentCode(ctx, f.ID)
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-			return fail(ErrFlowInvalid, "no code is waiting; ask for a new one")
-		case err != nil:
-			return err
-		case cd.UsedAt != nil:
-			s.Audit.Record(ctx, audit.CodeReplay, "refused", slog.String("flow_id", f.ID))
-			return fail(ErrFlowInvalid, "this code was already used; start again")
-		case cd.Failures >= s.Limits.MaxCodeFailures:
-			return fail(ErrTooManyAttempts, "too many wrong tries for this code; ask for a new code")
-		case !now.Before(cd.ExpiresAt):
-			return fail(ErrCodeExpired, "this code has expired; ask for a new code")
-		}
-		// Always compute the MAC, even for malformed input, so timing does
-		// not depend on the input's shape.
-		want := s.codeMAC(f, cd.Purpose, cd.Channel, cd.RecipientKey, typed)
-		if ferr != nil || !hmac.Equal([]byte(want), []byte(cd.Hash)) || f.AccountID == "" {
-			wrong, err = s.wrongCode(ctx, q, c, f, cd, counter, factor, now)
-			return err
-		}
-		res, err = s.rightCode(ctx, q, c, f, cd, counter, factor, now)
+		res, err = s.rightCode(ctx, q, c, f, cd, counter, factorFor(f.Channel), now)
 		return err
 	})
 	if errors.Is(err, store.ErrConflict) {
@@ -392,6 +368,54 @@ func (s *Service) Verify(ctx context.Context, c Client, token, input string) (*R
 		res.Pending.Token = token // the same flow goes on to its second step
 	}
 	return res, nil
+}
+
+// codeShape refuses input that is not a code at all (and is no guess).
+func (s *Service) codeShape(input string) error {
+	_, ferr := otp.Normalize(input, s.Limits.Digits)
+	var fe *otp.FormatError
+	if ferr != nil && !(errors.As(ferr, &fe) && fe.CountsAsAttempt) {
+		e := fail(ErrInvalidInput, "codes are %d digits", s.Limits.Digits)
+		e.Field = "code"
+		return e
+	}
+	return nil
+}
+
+// checkCode checks input against the flow's current code inside the
+// caller's transaction, under the factor's counter: factor usable, code
+// live and below its tries, then the MAC. A wrong code is counted and
+// answered (wrong); a right one is returned with its counter for the
+// caller to use up.
+func (s *Service) checkCode(ctx context.Context, q store.Queries, c Client, f store.Flow, input string, now time.Time) (
+	cd store.Code, counter string, wrong, err error) {
+	typed, ferr := otp.Normalize(input, s.Limits.Digits)
+	factor := factorFor(f.Channel)
+	if counter, err = s.lockCounter(ctx, q, f.Subject, f.AccountID, c, factor, f.Kind == KindReset, now); err != nil {
+		return cd, "", nil, err
+	}
+	cd, err = q.CurrentCode(ctx, f.ID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return cd, "", nil, fail(ErrFlowInvalid, "no code is waiting; ask for a new one")
+	case err != nil:
+		return cd, "", nil, err
+	case cd.UsedAt != nil:
+		s.Audit.Record(ctx, audit.CodeReplay, "refused", slog.String("flow_id", f.ID))
+		return cd, "", nil, fail(ErrFlowInvalid, "this code was already used; start again")
+	case cd.Failures >= s.Limits.MaxCodeFailures:
+		return cd, "", nil, fail(ErrTooManyAttempts, "too many wrong tries for this code; ask for a new code")
+	case !now.Before(cd.ExpiresAt):
+		return cd, "", nil, fail(ErrCodeExpired, "this code has expired; ask for a new code")
+	}
+	// Always compute the MAC, even for malformed input, so timing does
+	// not depend on the input's shape.
+	want := s.codeMAC(f, cd.Purpose, cd.Channel, cd.RecipientKey, typed)
+	if ferr != nil || !hmac.Equal([]byte(want), []byte(cd.Hash)) || f.AccountID == "" {
+		wrong, err = s.wrongCode(ctx, q, c, f, cd, counter, factor, now)
+		return cd, "", wrong, err
+	}
+	return cd, counter, nil, nil
 }
 
 // wrongCode counts a wrong code against the code and the factor, and
