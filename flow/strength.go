@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wardhq/ward/account"
 	"github.com/wardhq/ward/activity"
 	"github.com/wardhq/ward/assurance"
 	"github.com/wardhq/ward/notify"
@@ -26,6 +27,11 @@ const (
 	MethodTOTP     = assurance.TOTP
 	MethodPasskey  = assurance.Passkey
 	MethodRecovery = assurance.RecoveryCode
+	// MethodSMS is a code to a verified phone: a fallback second step
+	// (NIST SP 800-63B-4 restricts SMS). It is never what lets
+	// two-step verification be turned on, nor a way to change security
+	// info: an app or a passkey is.
+	MethodSMS = assurance.SMSCode
 )
 
 // hasSecondFactor reports whether the account has a set-up method that
@@ -278,6 +284,8 @@ func (s *Service) SecondStep(ctx context.Context, c Client, token, method, input
 			return s.checkTOTP(ctx, q, c, f.Subject, f.AccountID, input, now)
 		case MethodRecovery:
 			return s.useRecoveryCode(ctx, q, c, f.Subject, f.AccountID, input, now)
+		case MethodSMS:
+			return s.checkSMSStep(ctx, q, c, f, input, now)
 		}
 		e := fail(ErrInvalidInput, "choose how to prove it is you: a code from your authenticator app, a passkey, or a recovery code")
 		e.Field = "method"
@@ -297,9 +305,11 @@ func (s *Service) finishSecondStep(ctx context.Context, c Client, token, method 
 	if f.State != StateSecondStep {
 		return nil, fail(ErrFlowInvalid, "this sign-in has ended; start again")
 	}
+	// A password sign-in or a code by mail: the channel may be SMS now,
+	// if the second step sent a code there.
 	first := assurance.Password
-	if f.Kind != KindSecondStep {
-		first = factorFor(f.Channel)
+	if f.Kind == KindSignIn {
+		first = assurance.EmailCode
 	}
 	var res *Result
 	var wrong error
@@ -332,7 +342,7 @@ func (s *Service) finishSecondStep(ctx context.Context, c Client, token, method 
 // one, in the caller's transaction: the flow moves to StateSecondStep and
 // the answer lists the methods the account can answer with.
 func (s *Service) secondStep(ctx context.Context, q store.Queries, f store.Flow, c Client, now time.Time) (*Pending, error) {
-	methods, err := methodsOf(ctx, q, f.AccountID)
+	methods, err := methodsOf(ctx, q, f.AccountID, now)
 	if err != nil {
 		return nil, err
 	}
@@ -351,12 +361,17 @@ func (s *Service) Methods(ctx context.Context, token string) (*Pending, error) {
 	if f.State != StateSecondStep {
 		return nil, fail(ErrFlowInvalid, "this sign-in has ended; start again")
 	}
-	methods, err := methodsOf(ctx, s.Store, f.AccountID)
-	return &Pending{Token: token, Kind: f.Kind, ExpiresAt: f.ExpiresAt, SecondStep: true, Methods: methods}, err
+	methods, err := methodsOf(ctx, s.Store, f.AccountID, now)
+	p := &Pending{Token: token, Kind: f.Kind, ExpiresAt: f.ExpiresAt, SecondStep: true, Methods: methods}
+	if f.Channel == notify.SMS {
+		// A code went to the phone: say where.
+		p.Channel, p.Destination = f.Channel, account.Mask(store.ContactPhone, f.Recipient)
+	}
+	return p, err
 }
 
 // methodsOf lists the second-step methods the account can answer with.
-func methodsOf(ctx context.Context, q store.Queries, accountID string) ([]string, error) {
+func methodsOf(ctx context.Context, q store.Queries, accountID string, now time.Time) ([]string, error) {
 	var out []string
 	if n, err := confirmedApps(ctx, q, accountID); err != nil {
 		return nil, err
@@ -368,10 +383,78 @@ func methodsOf(ctx context.Context, q store.Queries, accountID string) ([]string
 	} else if len(keys) > 0 {
 		out = append(out, MethodPasskey)
 	}
+	if phone, err := stepPhone(ctx, q, accountID, now); err != nil {
+		return nil, err
+	} else if phone != "" {
+		out = append(out, MethodSMS)
+	}
 	if n, err := q.RecoveryCodesLeft(ctx, accountID); err != nil {
 		return nil, err
 	} else if n > 0 {
 		out = append(out, MethodRecovery)
 	}
 	return out, nil
+}
+
+// stepPhone is the account's phone a second-step code may go to: verified,
+// and past the wait a new contact has before it may recover the account
+// (a phone someone else just added is no proof).
+func stepPhone(ctx context.Context, q store.Queries, accountID string, now time.Time) (string, error) {
+	cs, err := q.ContactsByAccount(ctx, accountID)
+	if err != nil {
+		return "", err
+	}
+	for _, ct := range cs {
+		if ct.Kind == store.ContactPhone && recoverable(ct, now) {
+			return ct.Value, nil
+		}
+	}
+	return "", nil
+}
+
+// SendSecondStepSMS sends a code to the account's phone for a sign-in
+// held by two-step verification; SecondStep with MethodSMS checks it.
+func (s *Service) SendSecondStepSMS(ctx context.Context, c Client, token string) (*Pending, error) {
+	now := s.Now().UTC()
+	f, err := s.flowFor(ctx, token, now)
+	if err != nil {
+		return nil, err
+	}
+	if f.State != StateSecondStep {
+		return nil, fail(ErrFlowInvalid, "this sign-in has ended; start again")
+	}
+	phone, err := stepPhone(ctx, s.Store, f.AccountID, now)
+	if err != nil {
+		return nil, err
+	}
+	if phone == "" {
+		return nil, fail(ErrInvalidInput, "there is no verified phone on this account")
+	}
+	f.Channel, f.Recipient = notify.SMS, phone
+	p, err := s.reissue(ctx, c, f, token, true, now)
+	if err != nil {
+		return nil, err
+	}
+	p.SecondStep = true
+	p.Methods, err = methodsOf(ctx, s.Store, f.AccountID, now)
+	return p, err
+}
+
+// checkSMSStep checks the code SendSecondStepSMS sent, in the caller's
+// transaction, and uses it up.
+func (s *Service) checkSMSStep(ctx context.Context, q store.Queries, c Client, f store.Flow, input string, now time.Time) (error, error) {
+	if f.Channel != notify.SMS {
+		return fail(ErrFlowInvalid, "no code is waiting; ask for a new one"), nil
+	}
+	if err := s.codeShape(input); err != nil {
+		return err, nil
+	}
+	cd, counter, wrong, err := s.checkCode(ctx, q, c, f, input, now)
+	if err != nil || wrong != nil {
+		return wrong, err
+	}
+	if err := q.UseCode(ctx, cd.ID, now, s.Limits.MaxCodeFailures); err != nil {
+		return nil, err
+	}
+	return nil, q.ResetFailures(ctx, counter, throttle.FactorSMSCode)
 }

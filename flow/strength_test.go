@@ -10,6 +10,7 @@ import (
 
 	ptotp "github.com/pquerna/otp/totp"
 
+	"github.com/wardhq/ward/account"
 	"github.com/wardhq/ward/assurance"
 	"github.com/wardhq/ward/flow"
 	"github.com/wardhq/ward/store"
@@ -282,6 +283,55 @@ func TestOneSecondStepCodeManyParallelAnswersOneWins(t *testing.T) {
 		}
 		if w := race(100, flow.MethodRecovery, codes[3]); w != 1 {
 			t.Fatalf("one recovery code signed in %d times", w)
+		}
+	})
+}
+
+// A verified phone is a fallback second step: a code by SMS finishes the
+// sign-in (restricted, but still two factors after a password). It is not
+// what lets two-step verification be turned on.
+func TestSecondStepBySMS(t *testing.T) {
+	backends(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		a, err := e.accounts.Create(ctx, account.NewAccount{Email: "mei@example.jp", Phone: "+819011112222", Password: strongPassword, Language: "en"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sess := e.passwordSession("mei@example.jp")
+		_, err = e.svc.SetTwoStep(ctx, client, sess, true)
+		flowErr(t, err, flow.ErrNotReady) // a phone alone is not enough
+		_, key := e.withApp(sess, "phone")
+		iss, err := e.svc.StepUp(ctx, client, sess, "", e.appCode(key))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.SetTwoStep(ctx, client, iss.Session, true); err != nil {
+			t.Fatal(err)
+		}
+		res, err := e.svc.PasswordSignIn(ctx, client, a.Email, strongPassword)
+		if err != nil || strings.Join(res.Pending.Methods, ",") != "totp,sms_code,recovery_code" {
+			t.Fatalf("methods: %+v %v", res, err)
+		}
+		_, err = e.svc.SecondStep(ctx, client, res.Pending.Token, flow.MethodSMS, "123456")
+		flowErr(t, err, flow.ErrFlowInvalid) // nothing was sent yet
+		p, err := e.svc.SendSecondStepSMS(ctx, client, res.Pending.Token)
+		if err != nil || p.Channel != "sms" || p.Destination != "+81********22" || !p.SecondStep {
+			t.Fatalf("send: %+v %v", p, err)
+		}
+		e.clk.Add(time.Second)
+		code := e.lastCode("+819011112222")
+		wrong := "000000"
+		if code == wrong {
+			wrong = "111111"
+		}
+		_, err = e.svc.SecondStep(ctx, client, res.Pending.Token, flow.MethodSMS, wrong)
+		flowErr(t, err, flow.ErrWrongCode)
+		done, err := e.svc.SecondStep(ctx, client, res.Pending.Token, flow.MethodSMS, code)
+		if err != nil || done.Session.Session.Method != "password+sms_code" {
+			t.Fatalf("SMS second step: %+v %v", done, err)
+		}
+		if lvl := assurance.Level(assurance.Factors(done.Session.Session.Method)); lvl != assurance.AAL2 {
+			t.Fatalf("password and SMS reached AAL%d", lvl)
 		}
 	})
 }

@@ -30,6 +30,9 @@ func (s *Server) routeStrength(mux *http.ServeMux) {
 	mux.HandleFunc("PUT /api/v1/account/two-step", s.signedIn(s.apiTwoStep))
 	mux.HandleFunc("POST /api/v1/account/step-up", s.signedIn(s.apiStepUp))
 	mux.HandleFunc("POST /api/v1/flows/second-step", jsonStep(s, s.apiSecondStep))
+	mux.HandleFunc("POST /api/v1/flows/second-step/sms", jsonStep(s, func(r *http.Request, c flow.Client, in flowIn) (*flow.Result, error) {
+		return pending(s.Flow.SendSecondStepSMS(r.Context(), c, in.Flow))
+	}))
 
 	mux.HandleFunc("GET /sign-in/second-step", s.pageSecondStep)
 	mux.HandleFunc("POST /sign-in/second-step", s.pageSecondStep)
@@ -247,7 +250,15 @@ func (s *Server) pageSecondStep(w http.ResponseWriter, r *http.Request) {
 	v := s.view(r, "second_step")
 	tok := s.cookie(r, "ward_flow")
 	status := http.StatusOK
-	if r.Method == http.MethodPost {
+	switch {
+	case r.Method != http.MethodPost:
+	case r.PostFormValue("action") == "sms":
+		if p, err := s.Flow.SendSecondStepSMS(r.Context(), s.client(r), tok); err != nil {
+			status = s.explain(r, v, err)
+		} else {
+			v.Notice = tr(v.Lang, "code_sent_to") + " " + p.Destination
+		}
+	default:
 		res, err := s.Flow.SecondStep(r.Context(), s.client(r), tok, r.PostFormValue("method"), r.PostFormValue("code"))
 		if err == nil {
 			s.continueFlow(w, r, res, "/sign-in/code")
