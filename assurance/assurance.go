@@ -21,7 +21,10 @@ const (
 	TOTP      = "totp"
 	// Passkey is a passkey that verified its user (PIN or biometrics): a
 	// multi-factor cryptographic authenticator on its own.
-	Passkey      = "passkey"
+	Passkey = "passkey"
+	// SecurityKey is a passkey used without verifying its user: it proves
+	// possession only, like an authenticator app.
+	SecurityKey  = "security_key"
 	RecoveryCode = "recovery_code"
 )
 
@@ -70,7 +73,7 @@ func Level(factors []string) int {
 			return AAL2
 		case Password:
 			know, counted = true, true
-		case TOTP, SMSCode:
+		case TOTP, SMSCode, SecurityKey:
 			have, counted = true, true
 		case RecoveryCode:
 			return AAL1
@@ -110,6 +113,8 @@ func AMR(factors []string) []string {
 			add("otp")
 		case Passkey:
 			add("hwk", "user")
+		case SecurityKey:
+			add("hwk")
 		case RecoveryCode:
 			add("recovery")
 		}
@@ -123,5 +128,5 @@ func AMR(factors []string) []string {
 // Second reports whether a factor is one two-step verification accepts
 // after a password: something the person has, not an email code.
 func Second(factor string) bool {
-	return factor == TOTP || factor == Passkey || factor == SMSCode
+	return factor == TOTP || factor == Passkey || factor == SecurityKey || factor == SMSCode
 }

@@ -16,6 +16,8 @@ func TestLevelFollowsNIST(t *testing.T) {
 		"password+totp":          AAL2,
 		"password+sms_code":      AAL2,
 		"passkey":                AAL2, // verified its user: multi-factor on its own
+		"security_key":           AAL1, // possession only
+		"password+security_key":  AAL2,
 		"password+recovery_code": AAL1,
 	} {
 		if got := Level(Factors(method)); got != want {

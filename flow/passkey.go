@@ -200,11 +200,12 @@ func (s *Service) FinishPasskeySignIn(ctx context.Context, c Client, token strin
 		if err != nil {
 			return err
 		}
-		var accountID string
-		if wrong, accountID, err = s.usePasskey(ctx, q, "", data, response, true, now); err != nil || wrong != nil {
+		var use passkeyUse
+		if wrong, use, err = s.usePasskey(ctx, q, "", data, response, true, now); err != nil || wrong != nil {
 			return err
 		}
-		iss, err := s.signIn(ctx, q, accountID, c, assurance.Passkey, false, now, nil)
+		// The ceremony required user verification: this is a Passkey.
+		iss, err := s.signIn(ctx, q, use.accountID, c, use.factor, false, now, nil)
 		res = &Result{Session: iss, State: stateDone}
 		return err
 	})
@@ -214,18 +215,25 @@ func (s *Service) FinishPasskeySignIn(ctx context.Context, c Client, token strin
 	return res, err
 }
 
+// passkeyUse is who a passkey proved, and how: assurance.Passkey when it
+// verified its user, assurance.SecurityKey when it proved possession only.
+type passkeyUse struct {
+	accountID string
+	factor    string
+}
+
 // usePasskey checks an assertion against the ceremony's session data and
 // records the passkey's use, in the caller's transaction. accountID is
 // the account the ceremony was begun for ("" for a discoverable sign-in,
 // when the passkey names it). It returns the answer to a refused
-// assertion, or the account signed in.
+// assertion, or what the passkey proved.
 func (s *Service) usePasskey(ctx context.Context, q store.Queries, accountID string, data, response []byte, discoverable bool,
-	now time.Time) (error, string, error) {
+	now time.Time) (error, passkeyUse, error) {
 	a, err := passkey.ParseAssertion(response)
 	if wrong := s.passkeyRefused(ctx, accountID, err); wrong != nil {
-		return wrong, "", nil
+		return wrong, passkeyUse{}, nil
 	} else if err != nil {
-		return nil, "", err
+		return nil, passkeyUse{}, err
 	}
 	if discoverable {
 		accountID = string(passkey.Handle(a))
@@ -233,23 +241,23 @@ func (s *Service) usePasskey(ctx context.Context, q store.Queries, accountID str
 	acct, err := q.AccountByID(ctx, accountID)
 	if errors.Is(err, store.ErrNotFound) {
 		s.Audit.Record(ctx, audit.PasskeyRefused, "refused", slog.String("reason", "the passkey names no account"))
-		return errPasskeyRefused(), "", nil
+		return errPasskeyRefused(), passkeyUse{}, nil
 	}
 	if err != nil {
-		return nil, "", err
+		return nil, passkeyUse{}, err
 	}
 	if acct.DisabledAt != nil {
-		return fail(ErrAccountDisabled, "this account is disabled; contact the service's support"), "", nil
+		return fail(ErrAccountDisabled, "this account is disabled; contact the service's support"), passkeyUse{}, nil
 	}
 	u, err := passkeyUser(ctx, q, accountID)
 	if err != nil {
-		return nil, "", err
+		return nil, passkeyUse{}, err
 	}
 	p, err := s.RP.FinishSignIn(u, data, a, discoverable)
 	if wrong := s.passkeyRefused(ctx, accountID, err); wrong != nil {
-		return wrong, "", nil
+		return wrong, passkeyUse{}, nil
 	} else if err != nil {
-		return nil, "", err
+		return nil, passkeyUse{}, err
 	}
 	prev := uint32(0)
 	for _, old := range u.Passkeys {
@@ -258,11 +266,15 @@ func (s *Service) usePasskey(ctx context.Context, q store.Queries, accountID str
 		}
 	}
 	if err := q.UsePasskey(ctx, p.ID, prev, p, now); errors.Is(err, store.ErrConflict) {
-		return errPasskeyRefused(), "", nil
+		return errPasskeyRefused(), passkeyUse{}, nil
 	} else if err != nil {
-		return nil, "", err
+		return nil, passkeyUse{}, err
 	}
-	return nil, accountID, nil
+	use := passkeyUse{accountID: accountID, factor: assurance.SecurityKey}
+	if passkey.UserVerified(a) {
+		use.factor = assurance.Passkey
+	}
+	return nil, use, nil
 }
 
 // BeginSecondStepPasskey starts the second step of a held sign-in with
@@ -299,13 +311,13 @@ func (s *Service) beginAccountCeremony(ctx context.Context, kind, accountID, ref
 
 // SecondStepPasskey finishes a held sign-in with a passkey.
 func (s *Service) SecondStepPasskey(ctx context.Context, c Client, token, ceremony string, response []byte) (*Result, error) {
-	return s.finishSecondStep(ctx, c, token, MethodPasskey, func(q store.Queries, f store.Flow, now time.Time) (error, error) {
+	return s.finishSecondStep(ctx, c, token, func(q store.Queries, f store.Flow, now time.Time) (string, error, error) {
 		_, data, err := s.takeCeremony(ctx, q, ceremony, passkey.KindSecondStep, f.ID, now)
 		if err != nil {
-			return nil, err
+			return "", nil, err
 		}
-		wrong, _, err := s.usePasskey(ctx, q, f.AccountID, data, response, false, now)
-		return wrong, err
+		wrong, use, err := s.usePasskey(ctx, q, f.AccountID, data, response, false, now)
+		return use.factor, wrong, err
 	})
 }
 
@@ -327,14 +339,21 @@ func (s *Service) FinishPasskeyStepUp(ctx context.Context, c Client, sess store.
 		if err != nil {
 			return err
 		}
-		if wrong, _, err = s.usePasskey(ctx, q, sess.AccountID, data, response, false, now); err != nil || wrong != nil {
+		var use passkeyUse
+		if wrong, use, err = s.usePasskey(ctx, q, sess.AccountID, data, response, false, now); err != nil || wrong != nil {
 			return err
 		}
-		if iss, err = s.replaceSession(ctx, q, sess, c, assurance.With(sess.Method, assurance.Passkey)); err != nil {
+		method := assurance.With(sess.Method, use.factor)
+		if assurance.Level(assurance.Factors(method)) < assurance.AAL2 {
+			// A key that did not verify its user, on a session without a
+			// password: still one factor.
+			return errStrongerProof()
+		}
+		if iss, err = s.replaceSession(ctx, q, sess, c, method); err != nil {
 			return err
 		}
 		return activity.Record(ctx, q, now, store.Event{AccountID: sess.AccountID, Kind: activity.SteppedUp, Result: activity.Success,
-			Method: assurance.Passkey, IP: c.IP, Device: s.deviceLabel(c)})
+			Method: use.factor, IP: c.IP, Device: s.deviceLabel(c)})
 	})
 	if err == nil && wrong != nil {
 		err = wrong

@@ -278,25 +278,29 @@ func (s *Service) tellChange(ctx context.Context, q store.Queries, c Client, acc
 // recovery code, which leads to reviewing the account's security info).
 // The check, its failure count and the session are one transaction.
 func (s *Service) SecondStep(ctx context.Context, c Client, token, method, input string) (*Result, error) {
-	return s.finishSecondStep(ctx, c, token, method, func(q store.Queries, f store.Flow, now time.Time) (error, error) {
+	return s.finishSecondStep(ctx, c, token, func(q store.Queries, f store.Flow, now time.Time) (string, error, error) {
+		var wrong, err error
 		switch method {
 		case MethodTOTP:
-			return s.checkTOTP(ctx, q, c, f.Subject, f.AccountID, input, now)
+			wrong, err = s.checkTOTP(ctx, q, c, f.Subject, f.AccountID, input, now)
 		case MethodRecovery:
-			return s.useRecoveryCode(ctx, q, c, f.Subject, f.AccountID, input, now)
+			wrong, err = s.useRecoveryCode(ctx, q, c, f.Subject, f.AccountID, input, now)
 		case MethodSMS:
-			return s.checkSMSStep(ctx, q, c, f, input, now)
+			wrong, err = s.checkSMSStep(ctx, q, c, f, input, now)
+		default:
+			e := fail(ErrInvalidInput, "choose how to prove it is you: a code from your authenticator app, a passkey, or a recovery code")
+			e.Field = "method"
+			err = e
 		}
-		e := fail(ErrInvalidInput, "choose how to prove it is you: a code from your authenticator app, a passkey, or a recovery code")
-		e.Field = "method"
-		return nil, e
+		return method, wrong, err
 	})
 }
 
-// finishSecondStep runs check (which returns the answer to a wrong proof,
-// or an error) and, when it passes, signs the person in: one transaction.
-func (s *Service) finishSecondStep(ctx context.Context, c Client, token, method string,
-	check func(q store.Queries, f store.Flow, now time.Time) (error, error)) (*Result, error) {
+// finishSecondStep runs check (which returns the factor it proved, the
+// answer to a wrong proof, or an error) and, when it passes, signs the
+// person in: one transaction.
+func (s *Service) finishSecondStep(ctx context.Context, c Client, token string,
+	check func(q store.Queries, f store.Flow, now time.Time) (string, error, error)) (*Result, error) {
 	now := s.Now().UTC()
 	f, err := s.flowFor(ctx, token, now)
 	if err != nil {
@@ -315,8 +319,8 @@ func (s *Service) finishSecondStep(ctx context.Context, c Client, token, method 
 	var wrong error
 	err = s.Store.InTx(ctx, func(q store.Queries) error {
 		res = nil
-		var err error
-		if wrong, err = check(q, f, now); err != nil || wrong != nil {
+		method, w, err := check(q, f, now)
+		if wrong = w; err != nil || wrong != nil {
 			return err
 		}
 		if err := q.AdvanceFlow(ctx, f.ID, StateSecondStep, stateDone, now); err != nil {

@@ -145,8 +145,10 @@ func credentialOf(p Passkey) (webauthn.Credential, error) {
 // .get, as JSON.
 type Options = json.RawMessage
 
-// BeginRegistration starts registering a discoverable passkey that
-// verifies its user, excluding the ones the person has.
+// BeginRegistration starts registering a discoverable passkey, excluding
+// the ones the person has. User verification is preferred, not required:
+// a security key without a PIN still registers, and proves only
+// possession when it is used (see FinishSignIn).
 func (rp *RP) BeginRegistration(u *User) (Options, []byte, error) {
 	var exclude []protocol.CredentialDescriptor
 	for _, c := range u.WebAuthnCredentials() {
@@ -154,7 +156,7 @@ func (rp *RP) BeginRegistration(u *User) (Options, []byte, error) {
 	}
 	creation, sd, err := rp.w.BeginRegistration(u,
 		webauthn.WithAuthenticatorSelection(protocol.AuthenticatorSelection{ResidentKey: protocol.ResidentKeyRequirementRequired,
-			RequireResidentKey: protocol.ResidentKeyRequired(), UserVerification: protocol.VerificationRequired}),
+			RequireResidentKey: protocol.ResidentKeyRequired(), UserVerification: protocol.VerificationPreferred}),
 		webauthn.WithExclusions(exclude),
 		webauthn.WithExtensions(webauthn.WithExtensionCredProps()))
 	if err != nil {
@@ -183,18 +185,17 @@ func (rp *RP) FinishRegistration(u *User, session, response []byte) (Passkey, er
 }
 
 // BeginSignIn starts a sign-in: for u's passkeys, or with u nil for any
-// discoverable passkey (the browser offers the person's own). The user
-// must be verified (PIN, fingerprint, face), so the passkey alone is two
-// factors.
+// discoverable passkey (the browser offers the person's own). Alone, the
+// passkey must verify its user (PIN, fingerprint, face), so that it is two
+// factors; as a second step or a step-up, verification is preferred.
 func (rp *RP) BeginSignIn(u *User) (Options, []byte, error) {
-	uv := webauthn.WithUserVerification(protocol.VerificationRequired)
 	var assertion *protocol.CredentialAssertion
 	var sd *webauthn.SessionData
 	var err error
 	if u == nil {
-		assertion, sd, err = rp.w.BeginDiscoverableLogin(uv)
+		assertion, sd, err = rp.w.BeginDiscoverableLogin(webauthn.WithUserVerification(protocol.VerificationRequired))
 	} else {
-		assertion, sd, err = rp.w.BeginLogin(u, uv)
+		assertion, sd, err = rp.w.BeginLogin(u, webauthn.WithUserVerification(protocol.VerificationPreferred))
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("starting passkey sign-in: %w", err)
@@ -214,9 +215,17 @@ func ParseAssertion(response []byte) (*protocol.ParsedCredentialAssertionData, e
 // Handle is the user handle an assertion names (empty when it names none).
 func Handle(a *protocol.ParsedCredentialAssertionData) []byte { return a.Response.UserHandle }
 
+// UserVerified reports whether the authenticator verified its user (PIN,
+// fingerprint, face) for this assertion: then the passkey alone is two
+// factors; otherwise it proves possession only.
+func UserVerified(a *protocol.ParsedCredentialAssertionData) bool {
+	return a.Response.AuthenticatorData.Flags.HasUserVerified()
+}
+
 // FinishSignIn checks an assertion against the ceremony and u's passkeys
 // and returns the passkey used, with its new counter and backup state.
-// discoverable says the ceremony was begun without an account.
+// discoverable says the ceremony was begun without an account. Verified
+// (UserVerified) tells whether this use verified its user.
 func (rp *RP) FinishSignIn(u *User, session []byte, a *protocol.ParsedCredentialAssertionData, discoverable bool) (Passkey, error) {
 	sd, err := decodeSession(session)
 	if err != nil {

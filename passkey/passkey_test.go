@@ -83,7 +83,6 @@ func TestSignInChecksWhatTheAnswerProves(t *testing.T) {
 		"another origin":               assert(ch, "https://ward.example.evil", "ward.example", 6, testpasskey.Synced),
 		"another RP ID":                assert(ch, origin, "evil.example", 6, testpasskey.Synced),
 		"another ceremony's challenge": assert(other, origin, "ward.example", 6, testpasskey.Synced),
-		"user not verified":            assert(ch, origin, "ward.example", 6, testpasskey.UserPresent|testpasskey.BackupEligible),
 		"counter went backwards":       assert(ch, origin, "ward.example", 4, testpasskey.Synced),
 		"not JSON":                     []byte("{"),
 	} {
@@ -92,6 +91,11 @@ func TestSignInChecksWhatTheAnswerProves(t *testing.T) {
 		if !errors.As(err, &re) {
 			t.Errorf("%s: %v, want a refusal", name, err)
 		}
+	}
+	// Alone (discoverable), the passkey must verify its user.
+	chu, du := begin(t, r, nil)
+	if _, err := finish(r, u, du, assert(chu, origin, "ward.example", 6, testpasskey.UserPresent|testpasskey.BackupEligible|testpasskey.BackedUp), true); err == nil {
+		t.Fatal("a passkey alone signed in without verifying its user")
 	}
 	p, err := finish(r, u, data, assert(ch, origin, "ward.example", 6, testpasskey.Synced), false)
 	if err != nil {
@@ -112,6 +116,28 @@ func TestSignInChecksWhatTheAnswerProves(t *testing.T) {
 	b, _ = k.Assert(chd, origin, "ward.example", 7, testpasskey.Synced)
 	if _, err := finish(r, u, dd, b, true); err != nil {
 		t.Fatalf("discoverable sign-in: %v", err)
+	}
+}
+
+// As a second step, a key that does not verify its user is accepted, and
+// says so: it proves possession only.
+func TestSecondStepKeyWithoutVerification(t *testing.T) {
+	r := rp(t)
+	u, k := registered(t, testpasskey.UserPresent, 0)
+	ch, data := begin(t, r, u)
+	b, err := k.Assert(ch, origin, "ward.example", 1, testpasskey.UserPresent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := passkey.ParseAssertion(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.FinishSignIn(u, data, a, false); err != nil {
+		t.Fatal(err)
+	}
+	if passkey.UserVerified(a) {
+		t.Fatal("an unverified use read as verified")
 	}
 }
 
