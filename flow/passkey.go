@@ -280,12 +280,9 @@ func (s *Service) usePasskey(ctx context.Context, q store.Queries, accountID str
 // BeginSecondStepPasskey starts the second step of a held sign-in with
 // one of the account's passkeys.
 func (s *Service) BeginSecondStepPasskey(ctx context.Context, c Client, token string) (*PasskeyCeremony, error) {
-	f, err := s.flowFor(ctx, token, s.Now().UTC())
+	f, err := s.heldFlow(ctx, token, s.Now().UTC())
 	if err != nil {
 		return nil, err
-	}
-	if f.State != StateSecondStep {
-		return nil, fail(ErrFlowInvalid, "this sign-in has ended; start again")
 	}
 	return s.beginAccountCeremony(ctx, passkey.KindSecondStep, f.AccountID, f.ID)
 }
@@ -386,34 +383,17 @@ func (s *Service) RenamePasskey(ctx context.Context, c Client, sess store.Sessio
 // RemovePasskey takes a passkey off the account. While two-step
 // verification is on, the last second factor stays.
 func (s *Service) RemovePasskey(ctx context.Context, c Client, sess store.Session, id string) error {
-	now := s.Now().UTC()
-	if err := s.needFresh(ctx, sess, now); err != nil {
-		return err
-	}
-	return s.Store.InTx(ctx, func(q store.Queries) error {
-		if err := q.Lock(ctx, "authenticators:"+sess.AccountID); err != nil {
-			return err
-		}
+	return s.removeMethod(ctx, c, sess, notify.ChangePasskey, id, func(q store.Queries) (string, bool, error) {
 		keys, err := q.PasskeysByAccount(ctx, sess.AccountID)
 		if err != nil {
-			return err
+			return "", false, err
 		}
-		var p *passkey.Passkey
-		for i := range keys {
-			if keys[i].ID == id {
-				p = &keys[i]
+		for _, p := range keys {
+			if p.ID == id {
+				return p.Name, true, nil
 			}
 		}
-		if p == nil {
-			s.Audit.Record(ctx, audit.ForeignID, "refused", slog.String("account", sess.AccountID), slog.String("passkey_named", id))
-			return fail(ErrInvalidInput, "no such passkey on your account")
-		}
-		if err := s.keepsSecondFactor(ctx, q, sess.AccountID, p.ID); err != nil {
-			return err
-		}
-		if err := q.DeletePasskey(ctx, sess.AccountID, p.ID); err != nil {
-			return err
-		}
-		return s.methodChanged(ctx, q, c, sess.AccountID, activity.FactorRemoved, notify.ChangeRemoved, notify.ChangePasskey, p.Name, p.ID, now)
-	})
+		s.Audit.Record(ctx, audit.ForeignID, "refused", slog.String("account", sess.AccountID), slog.String("passkey_named", id))
+		return "", false, fail(ErrInvalidInput, "no such passkey on your account")
+	}, func(q store.Queries) error { return q.DeletePasskey(ctx, sess.AccountID, id) })
 }

@@ -80,21 +80,5 @@ func (s *Service) useRecoveryCode(ctx context.Context, q store.Queries, c Client
 	case !errors.Is(err, store.ErrNotFound):
 		return nil, err
 	}
-	fc, err := s.countFailure(ctx, q, counter, throttle.FactorRecoveryCode, accountID, now)
-	if err != nil {
-		return nil, err
-	}
-	if err := activity.Record(ctx, q, now, store.Event{AccountID: accountID, Kind: activity.CodeFailed, Result: activity.WrongCode,
-		Method: throttle.FactorRecoveryCode, IP: c.IP, Device: s.deviceLabel(c)}); err != nil {
-		return nil, err
-	}
-	if fc.DisabledAt != nil {
-		return errFactorDisabled(), nil
-	}
-	e := fail(ErrWrongCode, "that recovery code is not right, or was already used")
-	e.Field = "code"
-	if fc.LockedUntil != nil {
-		e.RetryAt = *fc.LockedUntil
-	}
-	return e, nil
+	return s.wrongProof(ctx, q, c, accountID, counter, throttle.FactorRecoveryCode, "that recovery code is not right, or was already used", now)
 }

@@ -63,8 +63,8 @@ func confirmedApps(ctx context.Context, q store.Queries, accountID string) (int,
 }
 
 // keepsSecondFactor refuses removing the account's last second factor
-// (the authenticator skip) while two-step verification is on.
-func (s *Service) keepsSecondFactor(ctx context.Context, q store.Queries, accountID, skip string) error {
+// while two-step verification is on.
+func (s *Service) keepsSecondFactor(ctx context.Context, q store.Queries, accountID string) error {
 	a, err := q.AccountByID(ctx, accountID)
 	if err != nil || a.TwoStepAt == nil {
 		return err
@@ -302,12 +302,9 @@ func (s *Service) SecondStep(ctx context.Context, c Client, token, method, input
 func (s *Service) finishSecondStep(ctx context.Context, c Client, token string,
 	check func(q store.Queries, f store.Flow, now time.Time) (string, error, error)) (*Result, error) {
 	now := s.Now().UTC()
-	f, err := s.flowFor(ctx, token, now)
+	f, err := s.heldFlow(ctx, token, now)
 	if err != nil {
 		return nil, err
-	}
-	if f.State != StateSecondStep {
-		return nil, fail(ErrFlowInvalid, "this sign-in has ended; start again")
 	}
 	// A password sign-in or a code by mail: the channel may be SMS now,
 	// if the second step sent a code there.
@@ -342,6 +339,15 @@ func (s *Service) finishSecondStep(ctx context.Context, c Client, token string,
 	return res, nil
 }
 
+// heldFlow is the live flow a token names, held for its second step.
+func (s *Service) heldFlow(ctx context.Context, token string, now time.Time) (store.Flow, error) {
+	f, err := s.flowFor(ctx, token, now)
+	if err == nil && f.State != StateSecondStep {
+		err = fail(ErrFlowInvalid, "this sign-in has ended; start again")
+	}
+	return f, err
+}
+
 // secondStep holds a sign-in whose first proof was right for the second
 // one, in the caller's transaction: the flow moves to StateSecondStep and
 // the answer lists the methods the account can answer with.
@@ -358,12 +364,9 @@ func (s *Service) secondStep(ctx context.Context, q store.Queries, f store.Flow,
 // Methods describes a flow held for its second step.
 func (s *Service) Methods(ctx context.Context, token string) (*Pending, error) {
 	now := s.Now().UTC()
-	f, err := s.flowFor(ctx, token, now)
+	f, err := s.heldFlow(ctx, token, now)
 	if err != nil {
 		return nil, err
-	}
-	if f.State != StateSecondStep {
-		return nil, fail(ErrFlowInvalid, "this sign-in has ended; start again")
 	}
 	methods, err := methodsOf(ctx, s.Store, f.AccountID, now)
 	p := &Pending{Token: token, Kind: f.Kind, ExpiresAt: f.ExpiresAt, SecondStep: true, Methods: methods}
@@ -420,12 +423,9 @@ func stepPhone(ctx context.Context, q store.Queries, accountID string, now time.
 // held by two-step verification; SecondStep with MethodSMS checks it.
 func (s *Service) SendSecondStepSMS(ctx context.Context, c Client, token string) (*Pending, error) {
 	now := s.Now().UTC()
-	f, err := s.flowFor(ctx, token, now)
+	f, err := s.heldFlow(ctx, token, now)
 	if err != nil {
 		return nil, err
-	}
-	if f.State != StateSecondStep {
-		return nil, fail(ErrFlowInvalid, "this sign-in has ended; start again")
 	}
 	phone, err := stepPhone(ctx, s.Store, f.AccountID, now)
 	if err != nil {

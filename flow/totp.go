@@ -181,6 +181,18 @@ func (s *Service) ConfirmTOTP(ctx context.Context, c Client, sess store.Session,
 // RemoveTOTP removes an authenticator app. While two-step verification is
 // on, the last second factor cannot go: the person turns it off first.
 func (s *Service) RemoveTOTP(ctx context.Context, c Client, sess store.Session, id string) error {
+	return s.removeMethod(ctx, c, sess, notify.ChangeTOTP, id, func(q store.Queries) (string, bool, error) {
+		au, err := s.authenticator(ctx, q, sess.AccountID, id)
+		return au.Name, au.ConfirmedAt != nil, err
+	}, func(q store.Queries) error { return q.DeleteAuthenticator(ctx, sess.AccountID, id) })
+}
+
+// removeMethod takes a sign-in method (change: its kind; id) off a fresh
+// session's account, under the account's lock: find names it and says
+// whether it ever proved anything, del removes it. While two-step
+// verification is on, the last second factor stays; every contact is told.
+func (s *Service) removeMethod(ctx context.Context, c Client, sess store.Session, change, id string,
+	find func(q store.Queries) (name string, proven bool, err error), del func(q store.Queries) error) error {
 	now := s.Now().UTC()
 	if err := s.needFresh(ctx, sess, now); err != nil {
 		return err
@@ -189,22 +201,22 @@ func (s *Service) RemoveTOTP(ctx context.Context, c Client, sess store.Session, 
 		if err := q.Lock(ctx, "authenticators:"+sess.AccountID); err != nil {
 			return err
 		}
-		au, err := s.authenticator(ctx, q, sess.AccountID, id)
+		name, proven, err := find(q)
 		if err != nil {
 			return err
 		}
-		if au.ConfirmedAt != nil {
-			if err := s.keepsSecondFactor(ctx, q, sess.AccountID, au.ID); err != nil {
+		if proven {
+			if err := s.keepsSecondFactor(ctx, q, sess.AccountID); err != nil {
 				return err
 			}
 		}
-		if err := q.DeleteAuthenticator(ctx, sess.AccountID, au.ID); err != nil {
+		if err := del(q); err != nil {
 			return err
 		}
-		if au.ConfirmedAt == nil {
+		if !proven {
 			return nil // it never proved anything: nobody needs telling
 		}
-		return s.methodChanged(ctx, q, c, sess.AccountID, activity.FactorRemoved, notify.ChangeRemoved, notify.ChangeTOTP, au.Name, au.ID, now)
+		return s.methodChanged(ctx, q, c, sess.AccountID, activity.FactorRemoved, notify.ChangeRemoved, change, name, id, now)
 	})
 }
 
@@ -282,18 +294,26 @@ func (s *Service) checkTOTP(ctx context.Context, q store.Queries, c Client, subj
 	if matched {
 		return nil, q.ResetFailures(ctx, counter, throttle.FactorTOTP)
 	}
-	fc, err := s.countFailure(ctx, q, counter, throttle.FactorTOTP, accountID, now)
+	return s.wrongProof(ctx, q, c, accountID, counter, throttle.FactorTOTP,
+		"that code is not right, or was already used; wait for the app's next code", now)
+}
+
+// wrongProof counts a wrong answer of a second factor against its counter,
+// records it, and returns the answer for the person (with the time to
+// come back once the factor rests), in the caller's transaction.
+func (s *Service) wrongProof(ctx context.Context, q store.Queries, c Client, accountID, counter, factor, msg string, now time.Time) (error, error) {
+	fc, err := s.countFailure(ctx, q, counter, factor, accountID, now)
 	if err != nil {
 		return nil, err
 	}
 	if err := activity.Record(ctx, q, now, store.Event{AccountID: accountID, Kind: activity.CodeFailed, Result: activity.WrongCode,
-		Method: throttle.FactorTOTP, IP: c.IP, Device: s.deviceLabel(c)}); err != nil {
+		Method: factor, IP: c.IP, Device: s.deviceLabel(c)}); err != nil {
 		return nil, err
 	}
 	if fc.DisabledAt != nil {
 		return errFactorDisabled(), nil
 	}
-	e := fail(ErrWrongCode, "that code is not right, or was already used; wait for the app's next code")
+	e := fail(ErrWrongCode, "%s", msg)
 	e.Field = "code"
 	if fc.LockedUntil != nil {
 		e.RetryAt = *fc.LockedUntil

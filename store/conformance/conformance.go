@@ -71,6 +71,28 @@ func must(t *testing.T, err error) {
 
 func ptr(t time.Time) *time.Time { return &t }
 
+// oneWins runs try n times at once: exactly one may succeed, and every
+// other must fail with lose.
+func oneWins(t *testing.T, what string, n int, lose error, try func() error) {
+	t.Helper()
+	var wins atomic.Int32
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			switch err := try(); {
+			case err == nil:
+				wins.Add(1)
+			case !errors.Is(err, lose):
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if wins.Load() != 1 {
+		t.Fatalf("%s: %d of %d at once succeeded, want 1", what, wins.Load(), n)
+	}
+}
+
 func newAccount(t *testing.T, s store.Store, id string) store.Account {
 	t.Helper()
 	a := store.Account{ID: id, Email: id + "@example.com", Language: "ja", CreatedAt: t0}
@@ -185,21 +207,7 @@ func testFlows(t *testing.T, s store.Store) {
 		t.Fatalf("unknown flow: %v", err)
 	}
 	must(t, s.SetFlowRecipient(ctx, "f1", "sms", "+819012345678"))
-	var wins atomic.Int32
-	var wg sync.WaitGroup
-	for range 20 {
-		wg.Go(func() {
-			if err := s.AdvanceFlow(ctx, "f1", "code_sent", "done", t0); err == nil {
-				wins.Add(1)
-			} else if !errors.Is(err, store.ErrConflict) {
-				t.Error(err)
-			}
-		})
-	}
-	wg.Wait()
-	if wins.Load() != 1 {
-		t.Fatalf("%d advances won, want 1", wins.Load())
-	}
+	oneWins(t, "an advance of one flow", 20, store.ErrConflict, func() error { return s.AdvanceFlow(ctx, "f1", "code_sent", "done", t0) })
 	got, _ = s.FlowByTokenHash(ctx, "th1")
 	if got.State != "done" || got.Recipient != "+819012345678" || got.Channel != "sms" {
 		t.Fatalf("flow after advance: %+v", got)
@@ -596,23 +604,7 @@ func testAuthenticatorBurst(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	ts := authenticators(t, s)
 	must(t, ts.CreateAuthenticator(ctx, totp.Authenticator{ID: "tb", AccountID: "at", Name: "phone", Secret: []byte("x"), CreatedAt: t0}))
-	var wins atomic.Int32
-	var wg sync.WaitGroup
-	for range 50 {
-		wg.Go(func() {
-			err := ts.UseAuthenticatorStep(ctx, "tb", 5000, t0)
-			switch {
-			case err == nil:
-				wins.Add(1)
-			case !errors.Is(err, store.ErrConflict):
-				t.Error(err)
-			}
-		})
-	}
-	wg.Wait()
-	if wins.Load() != 1 {
-		t.Fatalf("one code was accepted %d times", wins.Load())
-	}
+	oneWins(t, "one app code", 50, store.ErrConflict, func() error { return ts.UseAuthenticatorStep(ctx, "tb", 5000, t0) })
 }
 
 func recoveryCodes(digests ...string) []recovery.Code {
@@ -657,23 +649,7 @@ func testRecoveryBurst(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	authenticators(t, s)
 	must(t, s.InTx(ctx, func(q store.Queries) error { return q.ReplaceRecoveryCodes(ctx, "at", recoveryCodes("burst")) }))
-	var wins atomic.Int32
-	var wg sync.WaitGroup
-	for range 100 {
-		wg.Go(func() {
-			err := s.UseRecoveryCode(ctx, "at", "burst", t0)
-			switch {
-			case err == nil:
-				wins.Add(1)
-			case !errors.Is(err, store.ErrNotFound):
-				t.Error(err)
-			}
-		})
-	}
-	wg.Wait()
-	if wins.Load() != 1 {
-		t.Fatalf("one recovery code was used %d times", wins.Load())
-	}
+	oneWins(t, "one recovery code", 100, store.ErrNotFound, func() error { return s.UseRecoveryCode(ctx, "at", "burst", t0) })
 }
 
 func testPasskeys(t *testing.T, s store.Store) {
@@ -746,23 +722,10 @@ func testPasskeys(t *testing.T, s store.Store) {
 func testCeremonyBurst(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	must(t, s.CreateCeremony(ctx, passkey.Ceremony{ID: "cb", TokenHash: "burst", Kind: passkey.KindSignIn, Data: []byte("x"), ExpiresAt: t0}))
-	var wins atomic.Int32
-	var wg sync.WaitGroup
-	for range 100 {
-		wg.Go(func() {
-			_, err := s.TakeCeremony(ctx, "burst")
-			switch {
-			case err == nil:
-				wins.Add(1)
-			case !errors.Is(err, store.ErrNotFound):
-				t.Error(err)
-			}
-		})
-	}
-	wg.Wait()
-	if wins.Load() != 1 {
-		t.Fatalf("one ceremony was taken %d times", wins.Load())
-	}
+	oneWins(t, "one passkey ceremony", 100, store.ErrNotFound, func() error {
+		_, err := s.TakeCeremony(ctx, "burst")
+		return err
+	})
 }
 
 func testMessages(t *testing.T, s store.Store) {
