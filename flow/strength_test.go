@@ -62,6 +62,26 @@ func (e *env) withApp(sess store.Session, name string) (id, key string) {
 	return en.ID, en.Key
 }
 
+// twoStep turns two-step verification on for email's account, as its
+// owner would: an app set up, a step-up with the password and the app,
+// then two-step on. It returns the two-factor session, the app and its
+// key, and the recovery codes shown.
+func (e *env) twoStep(email string) (sess store.Session, appID, key string, codes []string) {
+	e.t.Helper()
+	ctx := context.Background()
+	sess = e.passwordSession(email)
+	appID, key = e.withApp(sess, "phone")
+	iss, err := e.svc.StepUp(ctx, client, sess, strongPassword, e.appCode(key))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.clk.Add(30 * time.Second)
+	if codes, err = e.svc.SetTwoStep(ctx, client, iss.Session, true); err != nil {
+		e.t.Fatal(err)
+	}
+	return iss.Session, appID, key, codes
+}
+
 // An authenticator app is set up with the key it shows and one right
 // code; from then on, changes to security info need two factors, and a
 // step-up with the password and the app gives them.
@@ -152,17 +172,9 @@ func TestTwoStepVerification(t *testing.T) {
 	backends(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		e.account("sora@example.jp", strongPassword)
-		sess := e.passwordSession("sora@example.jp")
-		appID, key := e.withApp(sess, "phone")
-		iss, err := e.svc.StepUp(ctx, client, sess, strongPassword, e.appCode(key))
-		if err != nil {
-			t.Fatal(err)
-		}
-		sess = iss.Session
-		e.clk.Add(30 * time.Second)
-		codes, err := e.svc.SetTwoStep(ctx, client, sess, true)
-		if err != nil || len(codes) != 10 {
-			t.Fatalf("two-step on: %d codes, %v", len(codes), err)
+		sess, appID, key, codes := e.twoStep("sora@example.jp")
+		if len(codes) != 10 {
+			t.Fatalf("two-step on: %d codes", len(codes))
 		}
 		if again, err := e.svc.SetTwoStep(ctx, client, sess, true); err != nil || again != nil {
 			t.Fatalf("turning it on twice: %v %v", again, err)
@@ -246,17 +258,7 @@ func TestOneSecondStepCodeManyParallelAnswersOneWins(t *testing.T) {
 	bursts(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		e.account("kai@example.jp", strongPassword)
-		sess := e.passwordSession("kai@example.jp")
-		_, key := e.withApp(sess, "phone")
-		iss, err := e.svc.StepUp(ctx, client, sess, strongPassword, e.appCode(key))
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.clk.Add(30 * time.Second)
-		codes, err := e.svc.SetTwoStep(ctx, client, iss.Session, true)
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, _, key, codes := e.twoStep("kai@example.jp")
 		race := func(n int, method, code string) int32 {
 			tokens := make([]string, n)
 			for i := range tokens {
