@@ -2,12 +2,15 @@ package flow_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
 
 	"github.com/wardhq/ward/flow"
 	"github.com/wardhq/ward/internal/testdb"
+	"github.com/wardhq/ward/internal/testpasskey"
+	"github.com/wardhq/ward/passkey"
 	"github.com/wardhq/ward/store"
 )
 
@@ -94,6 +97,51 @@ func BenchmarkSecondStepTOTP(b *testing.B) {
 			code := e.appCode(key)
 			b.StartTimer()
 			if _, err := e.svc.SecondStep(ctx, client, res.Pending.Token, flow.MethodTOTP, code); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkPasskeySignIn measures a sign-in with a passkey alone, both of
+// its requests: the ceremony begun (challenge kept), then the answer
+// verified (ES256), the ceremony taken, the passkey's counter moved, a
+// session issued and the event logged. The authenticator's signing is
+// outside the timer.
+func BenchmarkPasskeySignIn(b *testing.B) {
+	benchBackends(b, func(b *testing.B, e *env) {
+		ctx := context.Background()
+		a := e.account("key@example.com", "")
+		rp, err := passkey.NewRP("https://ward.example", "ward")
+		if err != nil {
+			b.Fatal(err)
+		}
+		e.svc.RP = rp
+		k, err := testpasskey.New([]byte(a.ID))
+		if err != nil {
+			b.Fatal(err)
+		}
+		cred, _ := k.Credential(testpasskey.Synced)
+		raw, _ := json.Marshal(cred)
+		if err := e.st.CreatePasskey(ctx, passkey.Passkey{ID: "pk", AccountID: a.ID, Name: "laptop", CredentialID: k.ID, Credential: raw,
+			BackupEligible: true, BackedUp: true, CreatedAt: e.clk.Now()}); err != nil {
+			b.Fatal(err)
+		}
+		count := uint32(0)
+		for b.Loop() {
+			c, err := e.svc.BeginPasskeySignIn(ctx, client)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			ch, _ := testpasskey.Challenge(c.Options)
+			count++
+			answer, err := k.Assert(ch, "https://ward.example", "ward.example", count, testpasskey.Synced)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+			if _, err := e.svc.FinishPasskeySignIn(ctx, client, c.Token, answer); err != nil {
 				b.Fatal(err)
 			}
 		}
