@@ -101,7 +101,7 @@ func (k *Key) Assert(challenge, origin, rpID string, count uint32, flags byte) (
 	b64 := base64.RawURLEncoding.EncodeToString
 	return json.Marshal(map[string]any{"id": b64(k.ID), "rawId": b64(k.ID), "type": "public-key", "authenticatorAttachment": "platform",
 		"clientExtensionResults": map[string]any{},
-		"response": map[string]any{"clientDataJSON": b64(client), "authenticatorData": b64(auth), "signature": b64(sig), "userHandle": b64(k.Handle)}})
+		"response":               map[string]any{"clientDataJSON": b64(client), "authenticatorData": b64(auth), "signature": b64(sig), "userHandle": b64(k.Handle)}})
 }
 
 // Challenge reads the challenge out of a ceremony's options.
