@@ -3,6 +3,8 @@ package flow
 import (
 	"fmt"
 	"time"
+
+	"github.com/wardhq/ward/store"
 )
 
 // Error codes a client can act on.
@@ -50,6 +52,19 @@ func fail(code, format string, a ...any) *Error {
 func retryLater(code string, at time.Time, format string, a ...any) *Error {
 	e := fail(code, format, a...)
 	e.RetryAt = at.UTC()
+	return e
+}
+
+// afterFailure is the answer to a wrong password or code once its failure
+// is counted (fc): the factor off, or e with the time the factor rests
+// until, if it does.
+func afterFailure(fc store.FailureCounter, e *Error) *Error {
+	if fc.DisabledAt != nil {
+		return errFactorDisabled()
+	}
+	if fc.LockedUntil != nil {
+		e.RetryAt = *fc.LockedUntil
+	}
 	return e
 }
 

@@ -202,14 +202,7 @@ func (s *Service) PasswordSignIn(ctx context.Context, c Client, identifier, pass
 				return nil, err
 			}
 		}
-		if fc.DisabledAt != nil {
-			return nil, errFactorDisabled()
-		}
-		e := fail(ErrWrongCredentials, "that email and password do not match")
-		if fc.LockedUntil != nil {
-			e.RetryAt = *fc.LockedUntil
-		}
-		return nil, e
+		return nil, afterFailure(fc, fail(ErrWrongCredentials, "that email and password do not match"))
 	}
 	if a.DisabledAt != nil {
 		return nil, fail(ErrAccountDisabled, "this account is disabled; contact the service's support")

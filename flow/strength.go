@@ -35,7 +35,7 @@ const (
 )
 
 // hasSecondFactor reports whether the account has a set-up method that
-// is something the person has (an authenticator app).
+// is something the person has (an authenticator app or a passkey).
 func hasSecondFactor(ctx context.Context, q store.Queries, accountID string) (bool, error) {
 	n, err := secondFactors(ctx, q, accountID)
 	return n > 0, err
@@ -189,15 +189,9 @@ func (s *Service) checkPassword(ctx context.Context, c Client, a store.Account, 
 			Method: assurance.Password, IP: c.IP, Device: s.deviceLabel(c)}); err != nil {
 			return err
 		}
-		if fc.DisabledAt != nil {
-			return errFactorDisabled()
-		}
 		e := fail(ErrWrongCredentials, "that password is not right")
 		e.Field = "password"
-		if fc.LockedUntil != nil {
-			e.RetryAt = *fc.LockedUntil
-		}
-		return e
+		return afterFailure(fc, e)
 	}
 	return s.Store.ResetFailures(ctx, counter, throttle.FactorPassword)
 }
@@ -306,12 +300,7 @@ func (s *Service) finishSecondStep(ctx context.Context, c Client, token string,
 	if err != nil {
 		return nil, err
 	}
-	// A password sign-in or a code by mail: the channel may be SMS now,
-	// if the second step sent a code there.
-	first := assurance.Password
-	if f.Kind == KindSignIn {
-		first = assurance.EmailCode
-	}
+	first := firstFactor(f)
 	var res *Result
 	var wrong error
 	err = s.Store.InTx(ctx, func(q store.Queries) error {
@@ -339,6 +328,16 @@ func (s *Service) finishSecondStep(ctx context.Context, c Client, token string,
 	return res, nil
 }
 
+// firstFactor is what a held flow's first step proved: the password, or
+// a code by mail (its channel may say SMS now, if the second step sent a
+// code there).
+func firstFactor(f store.Flow) string {
+	if f.Kind == KindSignIn {
+		return assurance.EmailCode
+	}
+	return assurance.Password
+}
+
 // heldFlow is the live flow a token names, held for its second step.
 func (s *Service) heldFlow(ctx context.Context, token string, now time.Time) (store.Flow, error) {
 	f, err := s.flowFor(ctx, token, now)
@@ -358,7 +357,7 @@ func (s *Service) secondStep(ctx context.Context, q store.Queries, f store.Flow,
 	}
 	p := &Pending{Kind: f.Kind, ExpiresAt: f.ExpiresAt, SecondStep: true, Methods: methods}
 	return p, activity.Record(ctx, q, now, store.Event{AccountID: f.AccountID, Kind: activity.SignIn, Result: activity.SecondStepRequired,
-		Method: f.Channel, IP: c.IP, Device: s.deviceLabel(c), FlowID: f.ID})
+		Method: firstFactor(f), IP: c.IP, Device: s.deviceLabel(c), FlowID: f.ID})
 }
 
 // Methods describes a flow held for its second step.

@@ -310,13 +310,7 @@ func (s *Service) wrongProof(ctx context.Context, q store.Queries, c Client, acc
 		Method: factor, IP: c.IP, Device: s.deviceLabel(c)}); err != nil {
 		return nil, err
 	}
-	if fc.DisabledAt != nil {
-		return errFactorDisabled(), nil
-	}
 	e := fail(ErrWrongCode, "%s", msg)
 	e.Field = "code"
-	if fc.LockedUntil != nil {
-		e.RetryAt = *fc.LockedUntil
-	}
-	return e, nil
+	return afterFailure(fc, e), nil
 }
