@@ -189,7 +189,7 @@ func (s *Server) fillAccount(r *http.Request, v *view, sess store.Session) error
 		}
 		d.Contacts = append(d.Contacts, row)
 	}
-	sec, _, err := s.security(r, sess)
+	sec, err := s.security(r, sess)
 	if err != nil {
 		return err
 	}
@@ -319,7 +319,7 @@ func (s *Server) pageSecure(w http.ResponseWriter, r *http.Request, sess store.S
 		s.afterAction(w, r, err)
 		return
 	}
-	sec, _, err := s.security(r, sess)
+	sec, err := s.security(r, sess)
 	if err != nil {
 		s.afterAction(w, r, err)
 		return

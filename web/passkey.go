@@ -21,7 +21,7 @@ func (s *Server) routePasskeys(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/account/passkeys", s.signedIn(s.apiAddPasskey))
 	mux.HandleFunc("PATCH /api/v1/account/passkeys/{id}", s.signedIn(s.apiRenamePasskey))
 	mux.HandleFunc("DELETE /api/v1/account/passkeys/{id}", s.signedIn(func(w http.ResponseWriter, r *http.Request, sess store.Session) {
-		s.answerChange(w, r, s.Flow.RemovePasskey(r.Context(), s.client(r), sess, r.PathValue("id")))
+		s.answerChange(w, r, sess, s.Flow.RemovePasskey(r.Context(), s.client(r), sess, r.PathValue("id")))
 	}))
 	mux.HandleFunc("POST /account/passkeys/{id}/rename", s.pageSignedIn(func(w http.ResponseWriter, r *http.Request, sess store.Session) {
 		s.securityChanged(w, r, sess, s.Flow.RenamePasskey(r.Context(), s.client(r), sess, r.PathValue("id"), r.PostFormValue("name")))
@@ -37,8 +37,7 @@ func (s *Server) routePasskeys(mux *http.ServeMux) {
 	}))
 	mux.HandleFunc("POST /api/v1/flows/second-step/passkey/begin", func(w http.ResponseWriter, r *http.Request) {
 		var in passkeyIn
-		if err := readJSON(r, &in); err != nil {
-			s.writeError(w, r, err)
+		if !decode(s, w, r, &in) {
 			return
 		}
 		s.writeCeremony(w, r)(s.Flow.BeginSecondStepPasskey(r.Context(), s.client(r), s.flowToken(r, in.Flow)))
@@ -51,8 +50,7 @@ func (s *Server) routePasskeys(mux *http.ServeMux) {
 	}))
 	mux.HandleFunc("POST /api/v1/account/step-up/passkey", s.signedIn(func(w http.ResponseWriter, r *http.Request, sess store.Session) {
 		var in passkeyIn
-		if err := readJSON(r, &in); err != nil {
-			s.writeError(w, r, err)
+		if !decode(s, w, r, &in) {
 			return
 		}
 		iss, err := s.Flow.FinishPasskeyStepUp(r.Context(), s.client(r), sess, in.Ceremony, in.Credential)
@@ -117,8 +115,7 @@ func toPasskeyJSON(p passkey.Passkey) passkeyJSON {
 
 func (s *Server) apiAddPasskey(w http.ResponseWriter, r *http.Request, sess store.Session) {
 	var in passkeyIn
-	if err := readJSON(r, &in); err != nil {
-		s.writeError(w, r, err)
+	if !decode(s, w, r, &in) {
 		return
 	}
 	p, err := s.Flow.FinishPasskeyRegistration(r.Context(), s.client(r), sess, in.Ceremony, in.Name, in.Credential)
@@ -131,9 +128,8 @@ func (s *Server) apiAddPasskey(w http.ResponseWriter, r *http.Request, sess stor
 
 func (s *Server) apiRenamePasskey(w http.ResponseWriter, r *http.Request, sess store.Session) {
 	var in passkeyIn
-	if err := readJSON(r, &in); err != nil {
-		s.writeError(w, r, err)
+	if !decode(s, w, r, &in) {
 		return
 	}
-	s.answerChange(w, r, s.Flow.RenamePasskey(r.Context(), s.client(r), sess, r.PathValue("id"), in.Name))
+	s.answerChange(w, r, sess, s.Flow.RenamePasskey(r.Context(), s.client(r), sess, r.PathValue("id"), in.Name))
 }

@@ -14,7 +14,6 @@ import (
 	"github.com/wardhq/ward/flow"
 	"github.com/wardhq/ward/notify"
 	"github.com/wardhq/ward/store"
-	"github.com/wardhq/ward/totp"
 )
 
 // The strong factors' API and pages: authenticator apps, recovery codes,
@@ -101,18 +100,18 @@ func qrDataURI(png []byte) string {
 }
 
 // security reads what the dashboard and the API show of the sign-in methods.
-func (s *Server) security(r *http.Request, sess store.Session) (securityJSON, []totp.Authenticator, error) {
+func (s *Server) security(r *http.Request, sess store.Session) (securityJSON, error) {
 	ctx := r.Context()
 	out := securityJSON{Session: toStrengthJSON(sess.Method), Authenticators: []authenticatorJSON{}, Passkeys: []passkeyJSON{},
 		Words: strengthWords(s.language(r, ""), sess.Method)}
 	a, err := s.Flow.Account(ctx, sess)
 	if err != nil {
-		return out, nil, err
+		return out, err
 	}
 	out.TwoStep, out.TwoStepSince = a.TwoStepAt != nil, a.TwoStepAt
 	list, err := s.Flow.Authenticators(ctx, sess)
 	if err != nil {
-		return out, nil, err
+		return out, err
 	}
 	for _, au := range list {
 		out.Authenticators = append(out.Authenticators, authenticatorJSON{ID: au.ID, Name: au.Name, CreatedAt: au.CreatedAt,
@@ -120,17 +119,17 @@ func (s *Server) security(r *http.Request, sess store.Session) (securityJSON, []
 	}
 	keys, err := s.Flow.Passkeys(ctx, sess)
 	if err != nil {
-		return out, nil, err
+		return out, err
 	}
 	for _, p := range keys {
 		out.Passkeys = append(out.Passkeys, toPasskeyJSON(p))
 	}
 	out.RecoveryCodesLeft, err = s.Flow.RecoveryCodesLeft(ctx, sess)
-	return out, list, err
+	return out, err
 }
 
 func (s *Server) apiSecurity(w http.ResponseWriter, r *http.Request, sess store.Session) {
-	out, _, err := s.security(r, sess)
+	out, err := s.security(r, sess)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -145,8 +144,8 @@ type factorIn struct {
 	On       *bool  `json:"on"`
 }
 
-// decode reads a signed-in request's JSON body, answering when it cannot.
-func (s *Server) decode(w http.ResponseWriter, r *http.Request, in *factorIn) bool {
+// decode reads a request's JSON body into in, answering when it cannot.
+func decode[T any](s *Server, w http.ResponseWriter, r *http.Request, in *T) bool {
 	if err := readJSON(r, in); err != nil {
 		s.writeError(w, r, err)
 		return false
@@ -156,7 +155,7 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, in *factorIn) bo
 
 func (s *Server) apiStartTOTP(w http.ResponseWriter, r *http.Request, sess store.Session) {
 	var in factorIn
-	if !s.decode(w, r, &in) {
+	if !decode(s, w, r, &in) {
 		return
 	}
 	en, err := s.Flow.StartTOTP(r.Context(), s.client(r), sess, in.Name)
@@ -169,27 +168,22 @@ func (s *Server) apiStartTOTP(w http.ResponseWriter, r *http.Request, sess store
 
 func (s *Server) apiConfirmTOTP(w http.ResponseWriter, r *http.Request, sess store.Session) {
 	var in factorIn
-	if !s.decode(w, r, &in) {
+	if !decode(s, w, r, &in) {
 		return
 	}
-	s.answerChange(w, r, s.Flow.ConfirmTOTP(r.Context(), s.client(r), sess, r.PathValue("id"), in.Code))
+	s.answerChange(w, r, sess, s.Flow.ConfirmTOTP(r.Context(), s.client(r), sess, r.PathValue("id"), in.Code))
 }
 
 func (s *Server) apiRemoveTOTP(w http.ResponseWriter, r *http.Request, sess store.Session) {
-	s.answerChange(w, r, s.Flow.RemoveTOTP(r.Context(), s.client(r), sess, r.PathValue("id")))
+	s.answerChange(w, r, sess, s.Flow.RemoveTOTP(r.Context(), s.client(r), sess, r.PathValue("id")))
 }
 
 // answerChange answers a change to the sign-in methods with the methods
 // as they now are.
-func (s *Server) answerChange(w http.ResponseWriter, r *http.Request, err error) {
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	sess, err := s.currentSession(r)
+func (s *Server) answerChange(w http.ResponseWriter, r *http.Request, sess store.Session, err error) {
 	if err == nil {
 		var out securityJSON
-		if out, _, err = s.security(r, sess); err == nil {
+		if out, err = s.security(r, sess); err == nil {
 			writeJSON(w, http.StatusOK, out)
 			return
 		}
@@ -208,7 +202,7 @@ func (s *Server) apiRecoveryCodes(w http.ResponseWriter, r *http.Request, sess s
 
 func (s *Server) apiTwoStep(w http.ResponseWriter, r *http.Request, sess store.Session) {
 	var in factorIn
-	if !s.decode(w, r, &in) {
+	if !decode(s, w, r, &in) {
 		return
 	}
 	if in.On == nil {
@@ -225,7 +219,7 @@ func (s *Server) apiTwoStep(w http.ResponseWriter, r *http.Request, sess store.S
 
 func (s *Server) apiStepUp(w http.ResponseWriter, r *http.Request, sess store.Session) {
 	var in factorIn
-	if !s.decode(w, r, &in) {
+	if !decode(s, w, r, &in) {
 		return
 	}
 	iss, err := s.Flow.StepUp(r.Context(), s.client(r), sess, in.Password, in.Code)
@@ -279,7 +273,7 @@ func (s *Server) pageSecondStep(w http.ResponseWriter, r *http.Request) {
 // authenticator app's code when the account has one.
 func (s *Server) pageStepUp(w http.ResponseWriter, r *http.Request, sess store.Session) {
 	v := s.view(r, "step_up")
-	sec, _, err := s.security(r, sess)
+	sec, err := s.security(r, sess)
 	if err != nil {
 		s.afterAction(w, r, err)
 		return
