@@ -35,6 +35,9 @@ type PasskeyCeremony struct {
 // ErrPasskeyRefused: the browser's answer did not prove what it should.
 const ErrPasskeyRefused = "passkey_refused"
 
+// errNoPasskeys answers on a service configured without passkeys.
+func errNoPasskeys() *Error { return fail(ErrInvalidInput, "passkeys are not available on this service") }
+
 func errPasskeyRefused() *Error {
 	return fail(ErrPasskeyRefused, "that passkey could not be used here; try again, or choose another way")
 }
@@ -59,9 +62,6 @@ func passkeyUser(ctx context.Context, q store.Queries, accountID string) (*passk
 // beginCeremony keeps a ceremony's session data sealed and returns what the
 // browser needs.
 func (s *Service) beginCeremony(ctx context.Context, kind, accountID, ref string, options json.RawMessage, data []byte) (*PasskeyCeremony, error) {
-	if s.RP == nil {
-		return nil, fail(ErrInvalidInput, "passkeys are not available on this service")
-	}
 	now := s.Now().UTC()
 	tok := keys.Token()
 	c := passkey.Ceremony{ID: store.NewID(), TokenHash: keys.HashToken(tok), Kind: kind, AccountID: accountID, Ref: ref,
@@ -76,7 +76,7 @@ func (s *Service) beginCeremony(ctx context.Context, kind, accountID, ref string
 // transaction, and checks it is of kind, for ref, and still live.
 func (s *Service) takeCeremony(ctx context.Context, q store.Queries, token, kind, ref string, now time.Time) (passkey.Ceremony, []byte, error) {
 	if s.RP == nil {
-		return passkey.Ceremony{}, nil, fail(ErrInvalidInput, "passkeys are not available on this service")
+		return passkey.Ceremony{}, nil, errNoPasskeys()
 	}
 	c, err := q.TakeCeremony(ctx, keys.HashToken(token))
 	if errors.Is(err, store.ErrNotFound) {
@@ -99,7 +99,7 @@ func (s *Service) BeginPasskeyRegistration(ctx context.Context, c Client, sess s
 		return nil, err
 	}
 	if s.RP == nil {
-		return nil, fail(ErrInvalidInput, "passkeys are not available on this service")
+		return nil, errNoPasskeys()
 	}
 	u, err := passkeyUser(ctx, s.Store, sess.AccountID)
 	if err != nil {
@@ -173,7 +173,7 @@ func (s *Service) passkeyRefused(ctx context.Context, accountID string, err erro
 // offers the person's passkeys for this site (also as autofill).
 func (s *Service) BeginPasskeySignIn(ctx context.Context, c Client) (*PasskeyCeremony, error) {
 	if s.RP == nil {
-		return nil, fail(ErrInvalidInput, "passkeys are not available on this service")
+		return nil, errNoPasskeys()
 	}
 	if ok, at, err := s.Limiter.Allow(ctx, "passkey", c.IP, s.Limits.PasswordPerIP); err != nil {
 		return nil, err
@@ -290,7 +290,7 @@ func (s *Service) BeginSecondStepPasskey(ctx context.Context, c Client, token st
 // beginAccountCeremony starts a ceremony for one of the account's passkeys.
 func (s *Service) beginAccountCeremony(ctx context.Context, kind, accountID, ref string) (*PasskeyCeremony, error) {
 	if s.RP == nil {
-		return nil, fail(ErrInvalidInput, "passkeys are not available on this service")
+		return nil, errNoPasskeys()
 	}
 	u, err := passkeyUser(ctx, s.Store, accountID)
 	if err != nil {
