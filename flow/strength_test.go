@@ -2,6 +2,7 @@ package flow_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -334,6 +335,59 @@ func TestSecondStepBySMS(t *testing.T) {
 		}
 		if lvl := assurance.Level(assurance.Factors(done.Session.Session.Method)); lvl != assurance.AAL2 {
 			t.Fatalf("password and SMS reached AAL%d", lvl)
+		}
+	})
+}
+
+// Wrong app codes count against the app's own factor, with the usual
+// waits: the 100th in a row turns it off for devices that never signed in
+// here (a stranger holding the password), until the owner turns it back on.
+func TestHundredWrongAppCodesTurnTheAppOff(t *testing.T) {
+	backends(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		e.account("ren@example.jp", strongPassword)
+		_, _, key, _ := e.twoStep("ren@example.jp")
+		stranger := flow.Client{IP: "198.51.100.9", UserAgent: "curl/8", DeviceToken: "stranger"}
+		counted, waits := 0, 0
+		var last error
+		held := ""
+		for counted < 100 {
+			if held == "" {
+				// One held sign-in takes many answers, until it expires.
+				res, err := e.svc.PasswordSignIn(ctx, stranger, "ren@example.jp", strongPassword)
+				if err != nil {
+					t.Fatalf("password after %d wrong codes: %v", counted, err)
+				}
+				held = res.Pending.Token
+			}
+			_, last = e.svc.SecondStep(ctx, stranger, held, flow.MethodTOTP, wrongOf(e.appCode(key)))
+			var fe *flow.Error
+			if !errors.As(last, &fe) {
+				t.Fatalf("wrong code %d: %v", counted+1, last)
+			}
+			switch fe.Code {
+			case flow.ErrFactorLocked:
+				waits++
+				e.clk.Add(fe.RetryAt.Sub(e.clk.Now()))
+				continue
+			case flow.ErrFlowExpired:
+				held = ""
+				continue
+			}
+			counted++
+		}
+		flowErr(t, last, flow.ErrFactorDisabled)
+		if waits < 5 {
+			t.Fatalf("only %d waits on the way to 100 wrong codes", waits)
+		}
+		e.clk.Add(time.Minute)
+		res, _ := e.svc.PasswordSignIn(ctx, stranger, "ren@example.jp", strongPassword)
+		_, err := e.svc.SecondStep(ctx, stranger, res.Pending.Token, flow.MethodTOTP, e.appCode(key))
+		flowErr(t, err, flow.ErrFactorDisabled) // even the right code, from there
+		// The owner's own device still signs in with the app.
+		res, _ = e.svc.PasswordSignIn(ctx, client, "ren@example.jp", strongPassword)
+		if done, err := e.svc.SecondStep(ctx, client, res.Pending.Token, flow.MethodTOTP, e.appCode(key)); err != nil || done.Session == nil {
+			t.Fatalf("the owner's device: %v", err)
 		}
 	})
 }
