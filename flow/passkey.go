@@ -36,7 +36,9 @@ type PasskeyCeremony struct {
 const ErrPasskeyRefused = "passkey_refused"
 
 // errNoPasskeys answers on a service configured without passkeys.
-func errNoPasskeys() *Error { return fail(ErrInvalidInput, "passkeys are not available on this service") }
+func errNoPasskeys() *Error {
+	return fail(ErrInvalidInput, "passkeys are not available on this service")
+}
 
 func errPasskeyRefused() *Error {
 	return fail(ErrPasskeyRefused, "that passkey could not be used here; try again, or choose another way")
