@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wardhq/ward/openid"
 	"github.com/wardhq/ward/passkey"
 	"github.com/wardhq/ward/recovery"
 	"github.com/wardhq/ward/store"
@@ -46,6 +47,8 @@ func Run(t *testing.T, open Opener) {
 		{"RecoveryCodeUsedOnceUnderABurst", testRecoveryBurst},
 		{"Passkeys", testPasskeys},
 		{"PasskeyCeremonyTakenOnceUnderABurst", testCeremonyBurst},
+		{"OpenIDProvider", testOpenID},
+		{"OpenIDCodeAndRefreshUsedOnceUnderABurst", testOpenIDBursts},
 		{"Sessions", testSessions},
 		{"Devices", testDevices},
 		{"Events", testEvents},
@@ -726,6 +729,118 @@ func testCeremonyBurst(t *testing.T, s store.Store) {
 		_, err := s.TakeCeremony(ctx, "burst")
 		return err
 	})
+}
+
+func testOpenID(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	c := openid.Client{ID: "app", Name: "App", SecretHash: "h", RedirectURIs: []string{"https://app.example/cb", "https://app.example/cb2"},
+		FirstParty: true, BackchannelLogoutURI: "https://app.example/bcl", CreatedAt: t0}
+	must(t, s.CreateClient(ctx, c))
+	must(t, s.CreateClient(ctx, openid.Client{ID: "spa", Name: "SPA", RedirectURIs: []string{"http://127.0.0.1/cb"}, CreatedAt: t0.Add(time.Second)}))
+	if err := s.CreateClient(ctx, c); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("one client id twice: %v", err)
+	}
+	got, err := s.ClientByID(ctx, "app")
+	must(t, err)
+	if got.Name != "App" || len(got.RedirectURIs) != 2 || got.RedirectURIs[1] != "https://app.example/cb2" || !got.FirstParty || got.Public() ||
+		got.BackchannelLogoutURI != c.BackchannelLogoutURI || len(got.PostLogoutURIs) != 0 || !got.CreatedAt.Equal(t0) {
+		t.Fatalf("client read back %+v", got)
+	}
+	if _, err := s.ClientByID(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown client: %v", err)
+	}
+	if list, err := s.Clients(ctx); err != nil || len(list) != 2 || list[0].ID != "app" || !list[1].Public() {
+		t.Fatalf("clients: %+v %v", list, err)
+	}
+
+	g := openid.Grant{ID: "g1", ClientID: "app", Request: []byte(`{"scope":"openid"}`), CreatedAt: t0, ExpiresAt: t0.Add(10 * time.Minute)}
+	must(t, s.CreateGrant(ctx, g))
+	gg, err := s.GrantByID(ctx, "g1")
+	must(t, err)
+	if gg.Done || gg.AccountID != "" || !gg.AuthTime.IsZero() || string(gg.Request) != `{"scope":"openid"}` {
+		t.Fatalf("grant read back %+v", gg)
+	}
+	must(t, s.CompleteGrant(ctx, "g1", "a1", "s1", "password+totp", t0.Add(time.Minute)))
+	if err := s.CompleteGrant(ctx, "g1", "a2", "s2", "password", t0); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("a grant completed twice: %v", err)
+	}
+	must(t, s.SetGrantCode(ctx, "g1", "ch1"))
+	if err := s.SetGrantCode(ctx, "g1", "ch2"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a second code for one grant: %v", err)
+	}
+	gg, err = s.GrantByCodeHash(ctx, "ch1")
+	must(t, err)
+	if !gg.Done || gg.AccountID != "a1" || gg.SessionID != "s1" || gg.Method != "password+totp" || !gg.AuthTime.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("grant by code %+v", gg)
+	}
+	if _, err := s.GrantByCodeHash(ctx, ""); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("empty code: %v", err)
+	}
+	must(t, s.DeleteGrant(ctx, "g1"))
+	if _, err := s.GrantByCodeHash(ctx, "ch1"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("exchanged code still found: %v", err)
+	}
+
+	tok := func(id, kind, hash, family, client, account string) openid.Token {
+		return openid.Token{ID: id, Kind: kind, TokenHash: hash, Family: family, ClientID: client, AccountID: account, SessionID: "s1",
+			Scopes: []string{"openid", "email"}, Method: "password", AuthTime: t0, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+	}
+	must(t, s.CreateToken(ctx, tok("at1", openid.KindAccess, "", "f1", "app", "a1")))
+	must(t, s.CreateToken(ctx, tok("rt1", openid.KindRefresh, "rh1", "f1", "app", "a1")))
+	must(t, s.CreateToken(ctx, tok("rt2", openid.KindRefresh, "rh2", "f2", "spa", "a1")))
+	must(t, s.CreateToken(ctx, tok("rt3", openid.KindRefresh, "rh3", "f3", "app", "a2")))
+	rt, err := s.TokenByHash(ctx, "rh1")
+	must(t, err)
+	if rt.ID != "rt1" || rt.Kind != openid.KindRefresh || rt.Family != "f1" || len(rt.Scopes) != 2 || rt.UsedAt != nil || !rt.ExpiresAt.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("refresh token read back %+v", rt)
+	}
+	if _, err := s.TokenByHash(ctx, ""); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("empty hash: %v", err)
+	}
+	must(t, s.UseRefreshToken(ctx, "rt1", t0))
+	if err := s.UseRefreshToken(ctx, "rt1", t0); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("a refresh token used twice: %v", err)
+	}
+	must(t, s.RevokeFamily(ctx, "f1", t0))
+	if at, _ := s.TokenByID(ctx, "at1"); at.RevokedAt == nil {
+		t.Fatal("the family's access token outlived its revocation")
+	}
+	must(t, s.RevokeToken(ctx, "rt2", t0))
+	if err := s.UseRefreshToken(ctx, "rt2", t0); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("a revoked refresh token was used: %v", err)
+	}
+	if n, err := s.RevokeAccountClientTokens(ctx, "a2", "", t0); err != nil || n != 1 {
+		t.Fatalf("revoking a2's tokens: %d %v", n, err)
+	}
+	if _, err := s.TokenByID(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown token: %v", err)
+	}
+
+	must(t, s.CreateKey(ctx, openid.Key{ID: "k1", Alg: "RS256", Private: []byte{0, 1, 0xff}, CreatedAt: t0}))
+	must(t, s.CreateKey(ctx, openid.Key{ID: "k2", Alg: "ES256", Private: []byte("p2"), CreatedAt: t0.Add(time.Hour)}))
+	must(t, s.RetireKeys(ctx, t0.Add(time.Minute), t0.Add(2*time.Hour)))
+	keys, err := s.Keys(ctx)
+	must(t, err)
+	if len(keys) != 2 || keys[0].ID != "k2" || keys[0].RetiredAt != nil || keys[1].RetiredAt == nil || string(keys[1].Private) != "\x00\x01\xff" {
+		t.Fatalf("keys: %+v", keys)
+	}
+	if _, err := s.DeleteExpired(ctx, t0.Add(2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.TokenByID(ctx, "at1"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("an expired token outlived DeleteExpired: %v", err)
+	}
+}
+
+// 100 exchanges of one code at once: one deletes its grant; 100 uses of
+// one refresh token at once: one rotates it.
+func testOpenIDBursts(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	must(t, s.CreateGrant(ctx, openid.Grant{ID: "gb", ClientID: "app", Request: []byte("{}"), CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}))
+	oneWins(t, "one authorization code", 100, store.ErrNotFound, func() error { return s.DeleteGrant(ctx, "gb") })
+	must(t, s.CreateToken(ctx, openid.Token{ID: "rb", Kind: openid.KindRefresh, TokenHash: "rbh", Family: "fb", ClientID: "app", AccountID: "a1",
+		AuthTime: t0, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}))
+	oneWins(t, "one refresh token", 100, store.ErrConflict, func() error { return s.UseRefreshToken(ctx, "rb", t0) })
 }
 
 func testMessages(t *testing.T, s store.Store) {

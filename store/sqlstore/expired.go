@@ -21,6 +21,8 @@ func (s *DB) DeleteExpired(ctx context.Context, t time.Time) (int, error) {
 		{`DELETE FROM suppressions WHERE until_at < ?`, t},
 		{`DELETE FROM rate_hits WHERE window_start < ?`, t.Add(-24 * time.Hour)},
 		{`DELETE FROM passkey_ceremonies WHERE expires_at < ?`, t},
+		{`DELETE FROM oidc_grants WHERE expires_at < ?`, t},
+		{`DELETE FROM oidc_tokens WHERE expires_at < ?`, t},
 	} {
 		res, err := s.exec(ctx, q.sql, ts(q.at))
 		if err != nil {
