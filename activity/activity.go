@@ -41,6 +41,9 @@ const (
 	RecoveryCodesMade = "recovery_codes_made"
 	// SteppedUp: a signed-in session proved its owner again.
 	SteppedUp = "stepped_up"
+	// AppSignIn: the person was signed in to an app (OpenID Connect);
+	// Reasons name it and Ref is its client ID.
+	AppSignIn = "app_sign_in"
 )
 
 // Results.

@@ -28,6 +28,7 @@ import (
 	"github.com/wardhq/ward/keys"
 	"github.com/wardhq/ward/mailcheck"
 	"github.com/wardhq/ward/notify"
+	"github.com/wardhq/ward/openid/provider"
 	"github.com/wardhq/ward/passkey"
 	"github.com/wardhq/ward/risk"
 	"github.com/wardhq/ward/session"
@@ -205,7 +206,13 @@ func New(ctx context.Context, c config.Config, log *slog.Logger, o Options) (*In
 	}
 	u, _ := url.Parse(c.PublicURL)
 	checker := MailChecker(c, st, k, dkimKeys, comp)
-	srv := &web.Server{Places: geo, MailCheck: checker, Flow: fs, Accounts: accts, Sessions: sessions, Mailbox: st, Composer: comp, DevMailbox: c.DevMode(),
+	oidcStore := &provider.Storage{Store: st, Keys: k, DevMode: c.DevMode(), Now: now}
+	oidcProvider, err := provider.New(strings.TrimRight(c.PublicURL, "/"), oidcStore, u.Scheme != "https")
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	srv := &web.Server{OpenID: &web.OpenID{Provider: oidcProvider, Storage: oidcStore, Issuer: strings.TrimRight(c.PublicURL, "/")}, Places: geo, MailCheck: checker, Flow: fs, Accounts: accts, Sessions: sessions, Mailbox: st, Composer: comp, DevMailbox: c.DevMode(),
 		SecureCookies: u.Scheme == "https", AdminToken: c.AdminToken, TrustedProxies: proxies, Log: log, Now: now,
 		Audit: sec, Limiter: limiter, MailCheckRate: c.MailCheckRate(), LinkRate: c.LinkRate()}
 	h, err := srv.Handler()

@@ -1,8 +1,8 @@
-// Package openid makes ward an OpenID Connect provider on
-// zitadel/oidc's certified op package: apps registered by the operator
-// sign people in through ward's own pages and learn how strongly each
-// sign-in was proven (amr, acr). This file holds its records and the
-// storage they need; provider.go adapts them to the op package.
+// Package openid is ward as an OpenID Connect provider: apps registered
+// by the operator sign people in through ward's own pages and learn how
+// strongly each sign-in was proven (amr, acr). This package holds the
+// provider's records and the storage they need; openid/provider adapts
+// them to zitadel/oidc's certified op package.
 package openid
 
 import (

@@ -228,6 +228,11 @@ func (s *Server) accountError(w http.ResponseWriter, r *http.Request, sess store
 }
 
 func (s *Server) pageAccount(w http.ResponseWriter, r *http.Request, sess store.Session) {
+	// Every way of signing in (a code, a second step, a passkey, a
+	// step-up) ends here; one begun for an app goes back to it.
+	if s.backToApp(w, r) {
+		return
+	}
 	v := s.view(r, "account")
 	switch r.URL.Query().Get("changed") {
 	case "1":

@@ -39,7 +39,9 @@ type Mailbox interface {
 
 // Server holds what the handlers need.
 type Server struct {
-	Flow     *flow.Service
+	Flow *flow.Service
+	// OpenID is the OpenID Connect provider (nil: none).
+	OpenID   *OpenID
 	Accounts *account.Service
 	Sessions *session.Manager
 	// Mailbox is read only by the dev mailbox pages.
@@ -96,6 +98,9 @@ func (s *Server) Handler() (http.Handler, error) {
 	s.routeContacts(mux)
 	s.routeStrength(mux)
 	s.routePasskeys(mux)
+	if s.OpenID != nil {
+		s.routeOpenID(mux)
+	}
 	s.routePages(mux)
 	// Browsers send Sec-Fetch-Site or Origin on every state-changing
 	// request; a cross-origin one is refused before any handler runs.

@@ -37,6 +37,10 @@ Usage:
   ward account show EMAIL|ID
   ward account disable|enable EMAIL|ID
   ward account sign-out EMAIL|ID     (ends every session; the account stays usable)
+  ward client create --name N --redirect-uri URI... [--public] [--third-party] [--post-logout-uri URI] [--backchannel-logout-uri URI]
+                                        register an app that signs people in with ward (OpenID Connect)
+  ward client list                      the registered apps
+  ward client rotate-keys               new token signing keys (the old ones stay published a day)
   ward loadtest [--target URL] [--concurrency 1,8,32] [--duration 10s] [--accounts 2000] [--postgres DSN]
   ward dkim keygen [--config FILE]      make a new DKIM key pair (rotation) and print the DNS records
   ward dkim records [--config FILE]     print the DNS TXT records of every DKIM key
@@ -75,6 +79,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return accountCmd(ctx, args[1:], stdin, stdout)
 	case "loadtest":
 		return loadtestCmd(ctx, args[1:], stdout)
+	case "client":
+		return clientCmd(ctx, args[1:], stdout)
 	case "dkim":
 		return dkimCmd(args[1:], stdout)
 	case "check-mail":

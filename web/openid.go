@@ -1,0 +1,154 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+
+	"github.com/wardhq/ward/assurance"
+	"github.com/wardhq/ward/openid/provider"
+	"github.com/wardhq/ward/store"
+)
+
+// OpenID is the OpenID Connect provider web serves: the op package's
+// endpoints, and the bridge from an authorization request to ward's own
+// sign-in pages.
+type OpenID struct {
+	Provider *op.Provider
+	Storage  *provider.Storage
+	// Issuer is public_url: where the browser comes back after signing in.
+	Issuer string
+}
+
+// oidcCookie carries an authorization request through ward's sign-in
+// pages, which send the browser back to it when they are done.
+const oidcCookie = "ward_oidc"
+
+func (s *Server) routeOpenID(mux *http.ServeMux) {
+	for _, p := range provider.Paths {
+		if p == "/end_session" {
+			continue
+		}
+		mux.Handle(p, s.OpenID.Provider)
+	}
+	// An app's sign-out signs the person out of ward in this browser too,
+	// then the op package answers (id_token_hint, post-logout redirect).
+	mux.HandleFunc("/end_session", func(w http.ResponseWriter, r *http.Request) {
+		if sess, err := s.currentSession(r); err == nil {
+			if err := s.Flow.SignOut(r.Context(), s.client(r), sess); err != nil {
+				s.afterAction(w, r, err)
+				return
+			}
+			s.setCookie(w, "ward_session", "", -1)
+		}
+		s.OpenID.Provider.ServeHTTP(w, r)
+	})
+	mux.HandleFunc("GET "+provider.LoginPath, s.pageOpenIDLogin)
+}
+
+// pageOpenIDLogin is where an app's authorization request meets ward's
+// sign-in: with a session that satisfies the request (fresh enough for
+// prompt=login and max_age, strong enough for acr_values), the request is
+// completed and the browser goes back to the app; otherwise the person
+// signs in (or steps up) first and comes back here.
+func (s *Server) pageOpenIDLogin(w http.ResponseWriter, r *http.Request) {
+	ctx, id := r.Context(), r.URL.Query().Get("id")
+	req, err := s.OpenID.Storage.RequestByID(ctx, id)
+	if err != nil {
+		v := s.view(r, "title")
+		v.Error = tr(v.Lang, "err_flow_invalid")
+		s.render(w, r, http.StatusBadRequest, "message", v)
+		return
+	}
+	s.setCookie(w, oidcCookie, "", -1)
+	sess, serr := s.currentSession(r)
+	signedIn := serr == nil
+	need := provider.RequiredLevel(req.ACRValues)
+	fresh := signedIn && freshFor(sess, req, s.Now())
+	strong := signedIn && assurance.Level(assurance.Factors(sess.Method)) >= need
+	switch {
+	case fresh && strong:
+		if err := s.OpenID.Storage.Complete(ctx, id, sess); err != nil {
+			s.afterAction(w, r, err)
+			return
+		}
+		if c, err := s.OpenID.Storage.Store.ClientByID(ctx, req.ClientID); err == nil {
+			if err := s.Flow.AppSignIn(ctx, s.client(r), sess, c.ID, c.Name); err != nil {
+				s.afterAction(w, r, err)
+				return
+			}
+		}
+		http.Redirect(w, r, s.OpenID.Issuer+"/authorize/callback?id="+url.QueryEscape(id), http.StatusFound)
+	case contains(req.Prompt, oidc.PromptNone):
+		provider.Fail(w, r, s.OpenID.Provider, s.OpenID.Storage, id, oidc.ErrLoginRequired().WithDescription("the person must sign in"))
+	case fresh && !strong:
+		// A stronger proof: the step-up page, then back here. An account
+		// with nothing stronger cannot reach the level.
+		sec, err := s.security(r, sess)
+		if err != nil {
+			s.afterAction(w, r, err)
+			return
+		}
+		if len(sec.Authenticators) == 0 && len(sec.Passkeys) == 0 {
+			provider.Fail(w, r, s.OpenID.Provider, s.OpenID.Storage, id,
+				oidc.ErrAccessDenied().WithDescription("this account has no second factor, so the sign-in cannot reach the level asked for"))
+			return
+		}
+		s.setCookie(w, oidcCookie, id, 0)
+		http.Redirect(w, r, "/account/step-up", http.StatusSeeOther)
+	default:
+		s.setCookie(w, oidcCookie, id, 0)
+		q := url.Values{}
+		for _, t := range req.UILocales {
+			if b, _ := t.Base(); b.String() == "ja" || b.String() == "en" {
+				q.Set("lang", b.String())
+				break
+			}
+		}
+		if req.LoginHint != "" {
+			q.Set("email", req.LoginHint)
+		}
+		http.Redirect(w, r, "/sign-in?"+q.Encode(), http.StatusSeeOther)
+	}
+}
+
+// freshFor reports whether the session's last proof is recent enough for
+// the request: after the request itself for prompt=login, and within
+// max_age seconds.
+func freshFor(sess store.Session, req provider.Request, now time.Time) bool {
+	auth := sess.CreatedAt
+	if sess.StepUpAt != nil && sess.StepUpAt.After(auth) {
+		auth = *sess.StepUpAt
+	}
+	if contains(req.Prompt, oidc.PromptLogin) && auth.Before(req.CreatedAt) {
+		return false
+	}
+	if req.MaxAge != nil && now.Sub(auth) > time.Duration(*req.MaxAge)*time.Second {
+		return false
+	}
+	return true
+}
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// backToApp sends a browser that signed in for an app's request back to
+// it, and reports whether it did.
+func (s *Server) backToApp(w http.ResponseWriter, r *http.Request) bool {
+	id := s.cookie(r, oidcCookie)
+	if s.OpenID == nil || id == "" {
+		return false
+	}
+	s.setCookie(w, oidcCookie, "", -1)
+	http.Redirect(w, r, provider.LoginPath+"?id="+url.QueryEscape(id), http.StatusSeeOther)
+	return true
+}

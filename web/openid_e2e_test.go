@@ -1,0 +1,217 @@
+package web_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	gooidc "github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+
+	"github.com/wardhq/ward/openid"
+)
+
+const appRedirect = "https://app.example/callback"
+
+// rp is an app signing people in with ward, as apps do: go-oidc for
+// discovery and ID token verification, x/oauth2 for the code flow.
+type rp struct {
+	t        *testing.T
+	w        *ward
+	conf     oauth2.Config
+	provider *gooidc.Provider
+	verifier *gooidc.IDTokenVerifier
+}
+
+func newRP(t *testing.T, w *ward, public bool, scopes ...string) *rp {
+	t.Helper()
+	ctx := context.Background()
+	c, secret, err := openid.Register(ctx, w.in.Store, openid.Registration{Name: "Shop", RedirectURIs: []string{appRedirect}, Public: public},
+		false, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := gooidc.NewProvider(ctx, w.srv.URL)
+	if err != nil {
+		t.Fatalf("discovery: %v", err)
+	}
+	return &rp{t: t, w: w, provider: p, verifier: p.Verifier(&gooidc.Config{ClientID: c.ID}),
+		conf: oauth2.Config{ClientID: c.ID, ClientSecret: secret, Endpoint: p.Endpoint(), RedirectURL: appRedirect,
+			Scopes: append([]string{gooidc.ScopeOpenID}, scopes...)}}
+}
+
+// follow walks a browser's redirects until it leaves ward for the app
+// (returning that URL) or stops at one of ward's pages (returning its path).
+func (a *rp) follow(c *http.Client, start string) *url.URL {
+	a.t.Helper()
+	next := start
+	for range 10 {
+		res, err := c.Get(next)
+		if err != nil {
+			a.t.Fatal(err)
+		}
+		res.Body.Close()
+		loc, err := res.Location()
+		if err != nil {
+			u, _ := url.Parse(next)
+			return u // a page, not a redirect
+		}
+		if !strings.HasPrefix(loc.String(), a.w.srv.URL) {
+			return loc
+		}
+		next = loc.String()
+	}
+	a.t.Fatal("too many redirects")
+	return nil
+}
+
+// signIn signs the browser in to ward with a code by mail.
+func (a *rp) signIn(c *http.Client, email string) {
+	a.t.Helper()
+	r := a.w.do(c, "POST", "/api/v1/sign-in/code", map[string]string{"email": email})
+	r = a.w.do(c, "POST", "/api/v1/flows/verify", map[string]string{"flow": r.body["flow"].(string), "code": a.w.code(email)})
+	if r.status != 200 {
+		a.t.Fatalf("sign-in: %d %s", r.status, r.raw)
+	}
+}
+
+// authorize runs the code flow with PKCE in browser c (signing in when
+// ward asks) and returns the code the app gets.
+func (a *rp) authorize(c *http.Client, email string, opts ...oauth2.AuthCodeOption) (code, verifier string) {
+	a.t.Helper()
+	verifier = oauth2.GenerateVerifier()
+	u := a.follow(c, a.conf.AuthCodeURL("st-1", append(opts, oauth2.S256ChallengeOption(verifier), gooidc.Nonce("n-1"))...))
+	if strings.HasPrefix(u.String(), a.w.srv.URL) || u.Path == "/sign-in" {
+		if u.Path != "/sign-in" {
+			a.t.Fatalf("ward stopped at %s", u)
+		}
+		a.signIn(c, email)
+		u = a.follow(c, a.w.srv.URL+"/account") // signed in: back to the app's request
+	}
+	if u.Query().Get("error") != "" || u.Query().Get("state") != "st-1" || u.Query().Get("code") == "" {
+		a.t.Fatalf("redirect to the app: %s", u)
+	}
+	return u.Query().Get("code"), verifier
+}
+
+// The code flow with PKCE, as an app runs it: discovery, sign-in on
+// ward's pages, code exchange, ID token verified by go-oidc (signature,
+// issuer, audience, nonce), claims (amr, acr, email), userinfo; refresh
+// rotation, and a reused refresh token revoking the family; a replayed
+// code, a wrong secret and a missing verifier refused.
+func TestOpenIDCodeFlow(t *testing.T) {
+	for _, driver := range []string{"sqlite", "postgres"} {
+		t.Run(driver, func(t *testing.T) { testCodeFlow(t, startAtLocalhost(t, driver)) })
+	}
+}
+
+func testCodeFlow(t *testing.T, w *ward) {
+	{
+		ctx := context.Background()
+		w.createAccount("aoi@example.jp", "")
+		app := newRP(t, w, false, gooidc.ScopeEmail, gooidc.ScopeOfflineAccess)
+		c := browserish()
+		code, verifier := app.authorize(c, "aoi@example.jp")
+		tok, err := app.conf.Exchange(ctx, code, oauth2.VerifierOption(verifier))
+		if err != nil {
+			t.Fatalf("exchange: %v", err)
+		}
+		raw, _ := tok.Extra("id_token").(string)
+		idt, err := app.verifier.Verify(ctx, raw)
+		if err != nil {
+			t.Fatalf("ID token: %v", err)
+		}
+		var claims struct {
+			Email         string   `json:"email"`
+			EmailVerified bool     `json:"email_verified"`
+			AMR           []string `json:"amr"`
+			ACR           string   `json:"acr"`
+			AuthTime      int64    `json:"auth_time"`
+		}
+		if err := idt.Claims(&claims); err != nil {
+			t.Fatal(err)
+		}
+		if idt.Nonce != "n-1" || claims.Email != "aoi@example.jp" || !claims.EmailVerified || !slices.Equal(claims.AMR, []string{"email"}) ||
+			claims.ACR != "aal0" || claims.AuthTime == 0 || idt.Subject == "" {
+			t.Fatalf("claims: nonce %q sub %q %+v", idt.Nonce, idt.Subject, claims)
+		}
+		ui, err := app.provider.UserInfo(ctx, oauth2.StaticTokenSource(tok))
+		if err != nil || ui.Email != "aoi@example.jp" || ui.Subject != idt.Subject {
+			t.Fatalf("userinfo: %+v %v", ui, err)
+		}
+		// The code is spent.
+		if _, err := app.conf.Exchange(ctx, code, oauth2.VerifierOption(verifier)); !isOAuthError(err, "invalid_grant") {
+			t.Fatalf("a replayed code: %v", err)
+		}
+
+		// Refresh: rotated each time; the old one presented again revokes
+		// every token of the sign-in.
+		refresh := func(rt string) (*oauth2.Token, error) {
+			return app.conf.TokenSource(ctx, &oauth2.Token{RefreshToken: rt, Expiry: time.Now().Add(-time.Hour)}).Token()
+		}
+		next, err := refresh(tok.RefreshToken)
+		if err != nil || next.RefreshToken == "" || next.RefreshToken == tok.RefreshToken {
+			t.Fatalf("refresh: %+v %v", next, err)
+		}
+		if _, err := refresh(tok.RefreshToken); !isOAuthError(err, "invalid_grant") {
+			t.Fatalf("a reused refresh token: %v", err)
+		}
+		if _, err := refresh(next.RefreshToken); !isOAuthError(err, "invalid_grant") {
+			t.Fatalf("the family survived a reuse: %v", err)
+		}
+		if _, err := app.provider.UserInfo(ctx, oauth2.StaticTokenSource(next)); err == nil {
+			t.Fatal("an access token of a revoked family still reads userinfo")
+		}
+
+		// A second sign-in needs no password: the session is there. A wrong
+		// secret and a missing verifier are refused.
+		code, verifier = app.authorize(c, "aoi@example.jp")
+		bad := app.conf
+		bad.ClientSecret = "not-the-secret"
+		if _, err := bad.Exchange(ctx, code, oauth2.VerifierOption(verifier)); !isOAuthError(err, "invalid_client") {
+			t.Fatalf("a wrong secret: %v", err)
+		}
+		if _, err := app.conf.Exchange(ctx, code); !isOAuthError(err, "invalid_request") {
+			t.Fatalf("a missing verifier: %v", err)
+		}
+	}
+}
+
+// A public app must use PKCE; a redirect URI that is not registered
+// exactly is never redirected to; an app asking for two factors from an
+// account that has none gets access_denied, not a weaker token.
+func TestOpenIDRefusals(t *testing.T) {
+	w := startAtLocalhost(t, "sqlite")
+	w.createAccount("ren@example.jp", "")
+	app := newRP(t, w, true)
+	c := browserish()
+	app.signIn(c, "ren@example.jp")
+	u := app.follow(c, app.conf.AuthCodeURL("st-1"))
+	if u.Query().Get("error") != "invalid_request" || u.Query().Get("code") != "" {
+		t.Fatalf("a public app without PKCE: %s", u)
+	}
+	wrong := app.conf
+	wrong.RedirectURL = appRedirect + "/../evil"
+	res, err := c.Get(wrong.AuthCodeURL("st-1", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if loc, _ := res.Location(); loc != nil && !strings.HasPrefix(loc.String(), w.srv.URL) {
+		t.Fatalf("redirected to an unregistered URI: %s", loc)
+	}
+	u = app.follow(c, app.conf.AuthCodeURL("st-1", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()), oauth2.SetAuthURLParam("acr_values", "aal2")))
+	if u.Query().Get("error") != "access_denied" {
+		t.Fatalf("aal2 from an account without a second factor: %s", u)
+	}
+}
+
+func isOAuthError(err error, code string) bool {
+	var re *oauth2.RetrieveError
+	return errors.As(err, &re) && re.ErrorCode == code
+}
