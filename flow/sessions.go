@@ -31,6 +31,9 @@ func (s *Service) EndSession(ctx context.Context, c Client, sess store.Session, 
 			if err := q.RevokeSession(ctx, target, now); err != nil {
 				return err
 			}
+			if _, err := q.RevokeSessionTokens(ctx, sess.AccountID, target, "", now); err != nil {
+				return err
+			}
 			return activity.Record(ctx, q, now, store.Event{AccountID: sess.AccountID, Kind: activity.SessionEnded, Result: activity.Success,
 				IP: c.IP, Device: s.deviceLabel(c), DeviceID: x.DeviceID})
 		})
@@ -77,10 +80,23 @@ func (s *Service) SignOutAccount(ctx context.Context, accountID, ip string) (int
 // endSessions ends every live session of the account but keep (which may
 // be empty) and records it as ev says who did it.
 func endSessions(ctx context.Context, q store.Queries, accountID, keep string, now time.Time, ev store.Event) (int, error) {
-	n, err := q.RevokeOtherSessions(ctx, accountID, keep, now)
+	n, err := revokeOtherSessions(ctx, q, accountID, keep, now)
 	if err != nil {
 		return 0, err
 	}
 	ev.AccountID, ev.Kind, ev.Result = accountID, activity.SessionEnded, activity.Success
 	return n, activity.Record(ctx, q, now, ev)
+}
+
+// revokeOtherSessions ends every session of the account but keep, and
+// with them the tokens apps got through them (OpenID Connect).
+func revokeOtherSessions(ctx context.Context, q store.Queries, accountID, keep string, now time.Time) (int, error) {
+	n, err := q.RevokeOtherSessions(ctx, accountID, keep, now)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := q.RevokeSessionTokens(ctx, accountID, "", keep, now); err != nil {
+		return 0, err
+	}
+	return n, nil
 }

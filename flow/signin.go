@@ -108,11 +108,7 @@ func (s *Service) rotate(ctx context.Context, q store.Queries, f store.Flow, c C
 	if err != nil {
 		return nil, err
 	}
-	if err := q.RevokeSession(ctx, old.ID, now); err != nil {
-		return nil, err
-	}
-	iss, err := s.Sessions.Issue(ctx, q, session.Start{AccountID: old.AccountID, DeviceID: old.DeviceID, IP: c.IP, UserAgent: c.UserAgent,
-		Method: old.Method, StepUp: true})
+	iss, err := s.replaceSession(ctx, q, old, c, old.Method)
 	return &iss, err
 }
 

@@ -168,8 +168,13 @@ func (s *Service) replaceSession(ctx context.Context, q store.Queries, sess stor
 		}
 		return session.Issued{}, err
 	}
-	return s.Sessions.Issue(ctx, q, session.Start{AccountID: sess.AccountID, DeviceID: sess.DeviceID, IP: c.IP, UserAgent: c.UserAgent,
+	iss, err := s.Sessions.Issue(ctx, q, session.Start{AccountID: sess.AccountID, DeviceID: sess.DeviceID, IP: c.IP, UserAgent: c.UserAgent,
 		Method: method, StepUp: true})
+	if err != nil {
+		return iss, err
+	}
+	// What apps got through the old session now ends with the new one.
+	return iss, q.MoveSessionTokens(ctx, sess.ID, iss.Session.ID)
 }
 
 // checkPassword checks the account's password for a signed-in person,

@@ -125,6 +125,13 @@ type Store interface {
 	// ("" for every client): the person revoked the app, or signed out
 	// everywhere.
 	RevokeAccountClientTokens(ctx context.Context, accountID, clientID string, at time.Time) (int, error)
+	// RevokeSessionTokens revokes the tokens apps got through ward
+	// sessions that end: the session sessionID, or (sessionID "") every
+	// session of the account but except.
+	RevokeSessionTokens(ctx context.Context, accountID, sessionID, except string, at time.Time) (int, error)
+	// MoveSessionTokens hands the tokens of a session replaced by a fresh
+	// one (a step-up) to the new session, so that its end ends them.
+	MoveSessionTokens(ctx context.Context, from, to string) error
 
 	CreateKey(ctx context.Context, k Key) error
 	// Keys lists every key, newest first.

@@ -179,6 +179,17 @@ func testCodeFlow(t *testing.T, w *ward) {
 		if _, err := app.conf.Exchange(ctx, code); !isOAuthError(err, "invalid_request") {
 			t.Fatalf("a missing verifier: %v", err)
 		}
+		// Signing out of ward ends what the app got through that sign-in.
+		tok, err = app.conf.Exchange(ctx, code, oauth2.VerifierOption(verifier))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := w.do(c, "DELETE", "/api/v1/session", nil); r.status != 200 {
+			t.Fatalf("sign out: %d %s", r.status, r.raw)
+		}
+		if _, err := refresh(tok.RefreshToken); !isOAuthError(err, "invalid_grant") {
+			t.Fatalf("a refresh token outlived the sign-out: %v", err)
+		}
 	}
 }
 

@@ -812,6 +812,22 @@ func testOpenID(t *testing.T, s store.Store) {
 	if n, err := s.RevokeAccountClientTokens(ctx, "a2", "", t0); err != nil || n != 1 {
 		t.Fatalf("revoking a2's tokens: %d %v", n, err)
 	}
+	// Sessions: a step-up hands tokens on; an ended session ends them.
+	for _, id := range []string{"s-keep", "s-old", "s-other"} {
+		tk := tok("t-"+id, openid.KindRefresh, "h-"+id, "f-"+id, "app", "a3")
+		tk.SessionID = id
+		must(t, s.CreateToken(ctx, tk))
+	}
+	must(t, s.MoveSessionTokens(ctx, "s-old", "s-new"))
+	if n, err := s.RevokeSessionTokens(ctx, "a3", "s-new", "", t0); err != nil || n != 1 {
+		t.Fatalf("revoking one session's tokens: %d %v", n, err)
+	}
+	if n, err := s.RevokeSessionTokens(ctx, "a3", "", "s-keep", t0); err != nil || n != 1 {
+		t.Fatalf("revoking every other session's tokens: %d %v", n, err)
+	}
+	if kept, _ := s.TokenByID(ctx, "t-s-keep"); kept.RevokedAt != nil {
+		t.Fatal("the kept session's token was revoked")
+	}
 	if _, err := s.TokenByID(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("unknown token: %v", err)
 	}

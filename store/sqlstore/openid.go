@@ -201,6 +201,23 @@ func (s *DB) RevokeAccountClientTokens(ctx context.Context, accountID, clientID 
 	return int(n), err
 }
 
+func (s *DB) RevokeSessionTokens(ctx context.Context, accountID, sessionID, except string, at time.Time) (int, error) {
+	res, err := s.exec(ctx, `UPDATE oidc_tokens SET revoked_at = ? WHERE account_id = ? AND (session_id = ? OR ? = '') AND session_id <> ?
+		AND revoked_at IS NULL`, ts(at), accountID, sessionID, sessionID, except)
+	if err != nil {
+		return 0, fmt.Errorf("revoking the tokens of ended sessions: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+func (s *DB) MoveSessionTokens(ctx context.Context, from, to string) error {
+	if _, err := s.exec(ctx, `UPDATE oidc_tokens SET session_id = ? WHERE session_id = ?`, to, from); err != nil {
+		return fmt.Errorf("moving tokens to a new session: %w", err)
+	}
+	return nil
+}
+
 func (s *DB) CreateKey(ctx context.Context, k openid.Key) error {
 	_, err := s.exec(ctx, `INSERT INTO oidc_keys (id, alg, private, created_at, retired_at) VALUES (?,?,?,?,?)`, k.ID, k.Alg,
 		base64.StdEncoding.EncodeToString(k.Private), ts(k.CreatedAt), tsPtr(k.RetiredAt))
