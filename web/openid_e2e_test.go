@@ -226,3 +226,62 @@ func isOAuthError(err error, code string) bool {
 	var re *oauth2.RetrieveError
 	return errors.As(err, &re) && re.ErrorCode == code
 }
+
+// An app asking for acr_values=aal2 (or max_age=0) gets the person asked
+// for a stronger or fresh proof first, and the ID token says what was
+// reached.
+func TestOpenIDStepUpForTheLevelAsked(t *testing.T) {
+	w := startAtLocalhost(t, "sqlite")
+	const email, password = "sena@example.jp", "correct horse battery staple"
+	w.createAccount(email, password)
+	app := newRP(t, w, false)
+	c := browserish()
+	r := w.do(c, "POST", "/api/v1/sign-in/password", map[string]string{"email": email, "password": password})
+	r = w.do(c, "POST", "/api/v1/flows/verify", map[string]string{"flow": r.body["flow"].(string), "code": w.code(email)})
+	if r.status != 200 {
+		t.Fatalf("sign-in: %d %s", r.status, r.raw)
+	}
+	r = w.do(c, "POST", "/api/v1/account/authenticators", map[string]string{"name": "phone"})
+	key := r.body["key"].(string)
+	if r = w.do(c, "POST", "/api/v1/account/authenticators/"+r.body["id"].(string)+"/confirm", map[string]string{"code": oathtool(t, key, 0)}); r.status != 200 {
+		t.Fatalf("app: %d %s", r.status, r.raw)
+	}
+	verifier := oauth2.GenerateVerifier()
+	u := app.follow(c, app.conf.AuthCodeURL("st-2", oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("acr_values", "aal2")))
+	if u.Path != "/account/step-up" {
+		t.Fatalf("an AAL1 session asked for aal2 went to %s", u)
+	}
+	form := url.Values{"password": {password}, "code": {oathtool(t, key, 30*time.Second)}}
+	res, err := c.PostForm(w.srv.URL+"/account/step-up", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	loc, _ := res.Location()
+	u = app.follow(c, loc.String())
+	code := u.Query().Get("code")
+	if code == "" {
+		t.Fatalf("after the step-up: %s", u)
+	}
+	tok, err := app.conf.Exchange(context.Background(), code, oauth2.VerifierOption(verifier))
+	if err != nil {
+		t.Fatal(err)
+	}
+	idt, err := app.verifier.Verify(context.Background(), tok.Extra("id_token").(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var claims struct {
+		ACR string   `json:"acr"`
+		AMR []string `json:"amr"`
+	}
+	idt.Claims(&claims)
+	if claims.ACR != "aal2" || !slices.Contains(claims.AMR, "otp") || !slices.Contains(claims.AMR, "mfa") {
+		t.Fatalf("claims after the step-up: %+v", claims)
+	}
+	// max_age=0: a fresh sign-in, whatever the session.
+	u = app.follow(c, app.conf.AuthCodeURL("st-3", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()), oauth2.SetAuthURLParam("max_age", "0")))
+	if u.Path != "/sign-in" {
+		t.Fatalf("max_age=0 went to %s", u)
+	}
+}
