@@ -125,6 +125,8 @@ type Store interface {
 	// ("" for every client): the person revoked the app, or signed out
 	// everywhere.
 	RevokeAccountClientTokens(ctx context.Context, accountID, clientID string, at time.Time) (int, error)
+	// AccountClients lists the apps holding live tokens of the account.
+	AccountClients(ctx context.Context, accountID string, now time.Time) ([]Client, error)
 	// RevokeSessionTokens revokes the tokens apps got through ward
 	// sessions that end: the session sessionID, or (sessionID "") every
 	// session of the account but except.

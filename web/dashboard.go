@@ -36,12 +36,15 @@ func (s *Server) row(e store.Event, lang string, loc *time.Location) activityRow
 	if e.Method != "" {
 		r.Method = strengthWords(lang, e.Method)
 	}
-	if r.SignIn {
+	switch {
+	case r.SignIn:
 		why := make([]string, len(e.Reasons))
 		for i, x := range e.Reasons {
 			why[i] = reasonText(lang, x)
 		}
 		r.Why = strings.Join(why, ", ")
+	case e.Kind == activity.AppSignIn:
+		r.Why = strings.Join(e.Reasons, ", ") // the app's name
 	}
 	return r
 }
@@ -65,6 +68,10 @@ type dashboard struct {
 	Secured    *struct{ Sessions int }
 	Contacts   []contactRow
 	Notices    []noticeRow
+	// Apps hold access to the account (OpenID Connect), when ward is a
+	// provider (ShowApps).
+	Apps     []appJSON
+	ShowApps bool
 }
 
 // noticeRow is one event with its settings per channel.
@@ -194,6 +201,12 @@ func (s *Server) fillAccount(r *http.Request, v *view, sess store.Session) error
 		return err
 	}
 	v.Security = &sec
+	if s.OpenID != nil {
+		if d.Apps, err = s.apps(r, sess); err != nil {
+			return err
+		}
+		d.ShowApps = true
+	}
 	devices, err := s.Flow.Devices(ctx, sess)
 	if err != nil {
 		return err
@@ -247,6 +260,8 @@ func (s *Server) pageAccount(w http.ResponseWriter, r *http.Request, sess store.
 		v.Notice = tr(v.Lang, "stepped_up")
 	case "recovery":
 		v.Notice = tr(v.Lang, "recovery_signed_in")
+	case "app":
+		v.Notice = tr(v.Lang, "apps_revoked")
 	}
 	if err := s.fillAccount(r, v, sess); err != nil {
 		s.afterAction(w, r, err)

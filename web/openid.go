@@ -47,6 +47,43 @@ func (s *Server) routeOpenID(mux *http.ServeMux) {
 		s.OpenID.Provider.ServeHTTP(w, r)
 	})
 	mux.HandleFunc("GET "+provider.LoginPath, s.pageOpenIDLogin)
+	mux.HandleFunc("GET /api/v1/account/apps", s.signedIn(func(w http.ResponseWriter, r *http.Request, sess store.Session) {
+		apps, err := s.apps(r, sess)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"apps": apps})
+	}))
+	mux.HandleFunc("DELETE /api/v1/account/apps/{id}", s.signedIn(func(w http.ResponseWriter, r *http.Request, sess store.Session) {
+		if err := s.Flow.RevokeApp(r.Context(), s.client(r), sess, r.PathValue("id")); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"state": "revoked"})
+	}))
+	mux.HandleFunc("POST /account/apps/{id}/revoke", s.pageSignedIn(func(w http.ResponseWriter, r *http.Request, sess store.Session) {
+		if err := s.Flow.RevokeApp(r.Context(), s.client(r), sess, r.PathValue("id")); err != nil {
+			s.afterAction(w, r, err)
+			return
+		}
+		http.Redirect(w, r, "/account?changed=app#apps", http.StatusSeeOther)
+	}))
+}
+
+// appJSON is an app holding access to the account.
+type appJSON struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+func (s *Server) apps(r *http.Request, sess store.Session) ([]appJSON, error) {
+	list, err := s.Flow.Apps(r.Context(), sess)
+	out := make([]appJSON, 0, len(list))
+	for _, c := range list {
+		out = append(out, appJSON{ID: c.ID, Name: c.Name})
+	}
+	return out, err
 }
 
 // pageOpenIDLogin is where an app's authorization request meets ward's

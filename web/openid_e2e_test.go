@@ -279,6 +279,20 @@ func TestOpenIDStepUpForTheLevelAsked(t *testing.T) {
 	if claims.ACR != "aal2" || !slices.Contains(claims.AMR, "otp") || !slices.Contains(claims.AMR, "mfa") {
 		t.Fatalf("claims after the step-up: %+v", claims)
 	}
+	// The dashboard lists the app; removing its access ends its token.
+	r = w.do(c, "GET", "/api/v1/account/apps", nil)
+	if !strings.Contains(r.raw, `"name":"Shop"`) {
+		t.Fatalf("apps: %s", r.raw)
+	}
+	if r = w.do(c, "DELETE", "/api/v1/account/apps/"+app.conf.ClientID, nil); r.status != 200 {
+		t.Fatalf("revoke: %d %s", r.status, r.raw)
+	}
+	if _, err := app.provider.UserInfo(context.Background(), oauth2.StaticTokenSource(tok)); err == nil {
+		t.Fatal("a revoked app still reads userinfo")
+	}
+	if r = w.do(c, "GET", "/api/v1/account/activity", nil); !strings.Contains(r.raw, `"kind":"app_revoked"`) || !strings.Contains(r.raw, `"kind":"app_sign_in"`) {
+		t.Fatalf("activity: %s", r.raw)
+	}
 	// max_age=0: a fresh sign-in, whatever the session.
 	u = app.follow(c, app.conf.AuthCodeURL("st-3", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()), oauth2.SetAuthURLParam("max_age", "0")))
 	if u.Path != "/sign-in" {

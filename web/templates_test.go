@@ -50,7 +50,7 @@ func TestEveryPageInBothLanguages(t *testing.T) {
 				Events: []store.Event{{ID: "e1", At: now, Kind: "sign_in", Result: "success", Method: "password", IP: "203.0.113.5", Device: "Chrome on macOS",
 					Reasons: []string{"new_device"}}, {ID: "e2", At: now, Kind: "code_sent", Result: "suppressed", Method: "email"}},
 				NotMine: &flow.AddressRemoval{Contact: "h***@example.jp"},
-				Dash: &dashboard{Filters: activityFilters, Filter: "success", NextBefore: "x",
+				Dash: &dashboard{Filters: activityFilters, Filter: "success", NextBefore: "x", ShowApps: true, Apps: []appJSON{{ID: "app_1", Name: "Shop"}},
 					Rows: []activityRow{{Event: store.Event{ID: "e1", At: now, Kind: "sign_in", Result: "step_up_required", Method: "password", IP: "198.51.100.7",
 						Reasons: []string{"new_country:DE", "impossible_travel:Tokyo:Frankfurt:40"}}, Place: "Frankfurt, Germany", Unusual: true, SignIn: true},
 						{Event: store.Event{ID: "e2", At: now, Kind: "code_sent", Result: "held", Method: "email"}}},

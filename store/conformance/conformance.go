@@ -812,6 +812,9 @@ func testOpenID(t *testing.T, s store.Store) {
 	if n, err := s.RevokeAccountClientTokens(ctx, "a2", "", t0); err != nil || n != 1 {
 		t.Fatalf("revoking a2's tokens: %d %v", n, err)
 	}
+	if apps, err := s.AccountClients(ctx, "a1", t0); err != nil || len(apps) != 0 {
+		t.Fatalf("a1 has only revoked tokens, yet lists apps %+v %v", apps, err)
+	}
 	// Sessions: a step-up hands tokens on; an ended session ends them.
 	for _, id := range []string{"s-keep", "s-old", "s-other"} {
 		tk := tok("t-"+id, openid.KindRefresh, "h-"+id, "f-"+id, "app", "a3")
@@ -827,6 +830,12 @@ func testOpenID(t *testing.T, s store.Store) {
 	}
 	if kept, _ := s.TokenByID(ctx, "t-s-keep"); kept.RevokedAt != nil {
 		t.Fatal("the kept session's token was revoked")
+	}
+	if apps, err := s.AccountClients(ctx, "a3", t0); err != nil || len(apps) != 1 || apps[0].ID != "app" {
+		t.Fatalf("a3's apps: %+v %v", apps, err)
+	}
+	if apps, _ := s.AccountClients(ctx, "a3", t0.Add(2*time.Hour)); len(apps) != 0 {
+		t.Fatalf("expired tokens still list their app: %+v", apps)
 	}
 	if _, err := s.TokenByID(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("unknown token: %v", err)

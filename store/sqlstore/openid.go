@@ -201,6 +201,24 @@ func (s *DB) RevokeAccountClientTokens(ctx context.Context, accountID, clientID 
 	return int(n), err
 }
 
+func (s *DB) AccountClients(ctx context.Context, accountID string, now time.Time) ([]openid.Client, error) {
+	rows, err := s.query(ctx, `SELECT `+clientCols+` FROM oidc_clients WHERE id IN (SELECT client_id FROM oidc_tokens
+		WHERE account_id = ? AND revoked_at IS NULL AND expires_at > ?) ORDER BY name, id`, accountID, ts(now))
+	if err != nil {
+		return nil, fmt.Errorf("listing an account's apps: %w", err)
+	}
+	defer rows.Close()
+	var out []openid.Client
+	for rows.Next() {
+		c, err := scanClient(rows)
+		if err != nil {
+			return nil, fmt.Errorf("reading an app: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
 func (s *DB) RevokeSessionTokens(ctx context.Context, accountID, sessionID, except string, at time.Time) (int, error) {
 	res, err := s.exec(ctx, `UPDATE oidc_tokens SET revoked_at = ? WHERE account_id = ? AND (session_id = ? OR ? = '') AND session_id <> ?
 		AND revoked_at IS NULL`, ts(at), accountID, sessionID, sessionID, except)
