@@ -44,6 +44,8 @@ const (
 	// AppSignIn: the person was signed in to an app (OpenID Connect);
 	// Reasons name it and Ref is its client ID.
 	AppSignIn = "app_sign_in"
+	// AppConsented: the person allowed a third-party app what it asked.
+	AppConsented = "app_consented"
 	// AppRevoked: the person took an app's access away.
 	AppRevoked = "app_revoked"
 )

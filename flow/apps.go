@@ -2,7 +2,9 @@ package flow
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"slices"
 
 	"github.com/wardhq/ward/activity"
 	"github.com/wardhq/ward/audit"
@@ -36,7 +38,47 @@ func (s *Service) RevokeApp(ctx context.Context, c Client, sess store.Session, c
 		if _, err := q.RevokeAccountClientTokens(ctx, sess.AccountID, app.ID, now); err != nil {
 			return err
 		}
+		if err := q.RevokeConsent(ctx, sess.AccountID, app.ID); err != nil {
+			return err
+		}
 		return activity.Record(ctx, q, now, store.Event{AccountID: sess.AccountID, Kind: activity.AppRevoked, Result: activity.Success,
 			IP: c.IP, Device: s.deviceLabel(c), Reasons: []string{app.Name}, Ref: app.ID})
+	})
+}
+
+// NeedsConsent reports whether the person must be asked before an app
+// gets scopes: never for the operator's own apps; for others when they
+// ask (prompt=consent) or ask for more than was allowed before.
+func (s *Service) NeedsConsent(ctx context.Context, sess store.Session, app openid.Client, scopes []string, prompt bool) (bool, error) {
+	if app.FirstParty {
+		return false, nil
+	}
+	if prompt {
+		return true, nil
+	}
+	given, err := s.Store.Consent(ctx, sess.AccountID, app.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	for _, sc := range scopes {
+		if !slices.Contains(given, sc) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// Consent records that the person allowed an app the scopes.
+func (s *Service) Consent(ctx context.Context, c Client, sess store.Session, app openid.Client, scopes []string) error {
+	now := s.Now().UTC()
+	return s.Store.InTx(ctx, func(q store.Queries) error {
+		if err := q.GrantConsent(ctx, sess.AccountID, app.ID, scopes, now); err != nil {
+			return err
+		}
+		return activity.Record(ctx, q, now, store.Event{AccountID: sess.AccountID, Kind: activity.AppConsented, Result: activity.Success,
+			IP: c.IP, Device: s.deviceLabel(c), Reasons: append([]string{app.Name}, scopes...), Ref: app.ID})
 	})
 }

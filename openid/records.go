@@ -135,6 +135,12 @@ type Store interface {
 	// one (a step-up) to the new session, so that its end ends them.
 	MoveSessionTokens(ctx context.Context, from, to string) error
 
+	// Consent is what the account allowed the client (store.ErrNotFound:
+	// nothing yet); GrantConsent records it, RevokeConsent forgets it.
+	Consent(ctx context.Context, accountID, clientID string) ([]string, error)
+	GrantConsent(ctx context.Context, accountID, clientID string, scopes []string, at time.Time) error
+	RevokeConsent(ctx context.Context, accountID, clientID string) error
+
 	CreateKey(ctx context.Context, k Key) error
 	// Keys lists every key, newest first.
 	Keys(ctx context.Context) ([]Key, error)

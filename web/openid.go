@@ -9,6 +9,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/wardhq/ward/assurance"
+	"github.com/wardhq/ward/openid"
 	"github.com/wardhq/ward/openid/provider"
 	"github.com/wardhq/ward/store"
 )
@@ -47,6 +48,7 @@ func (s *Server) routeOpenID(mux *http.ServeMux) {
 		s.OpenID.Provider.ServeHTTP(w, r)
 	})
 	mux.HandleFunc("GET "+provider.LoginPath, s.pageOpenIDLogin)
+	mux.HandleFunc("POST /oauth/consent", s.pageSignedIn(s.pageConsent))
 	mux.HandleFunc("GET /api/v1/account/apps", s.signedIn(func(w http.ResponseWriter, r *http.Request, sess store.Session) {
 		apps, err := s.apps(r, sess)
 		if err != nil {
@@ -108,17 +110,21 @@ func (s *Server) pageOpenIDLogin(w http.ResponseWriter, r *http.Request) {
 	strong := signedIn && assurance.Level(assurance.Factors(sess.Method)) >= need
 	switch {
 	case fresh && strong:
-		if err := s.OpenID.Storage.Complete(ctx, id, sess); err != nil {
+		app, err := s.OpenID.Storage.Store.ClientByID(ctx, req.ClientID)
+		if err != nil {
 			s.afterAction(w, r, err)
 			return
 		}
-		if c, err := s.OpenID.Storage.Store.ClientByID(ctx, req.ClientID); err == nil {
-			if err := s.Flow.AppSignIn(ctx, s.client(r), sess, c.ID, c.Name); err != nil {
-				s.afterAction(w, r, err)
-				return
-			}
+		ask, err := s.Flow.NeedsConsent(ctx, sess, app, req.Scopes, contains(req.Prompt, oidc.PromptConsent))
+		if err != nil {
+			s.afterAction(w, r, err)
+			return
 		}
-		http.Redirect(w, r, s.OpenID.Issuer+"/authorize/callback?id="+url.QueryEscape(id), http.StatusFound)
+		if ask {
+			s.consentPage(w, r, id, app, req.Scopes)
+			return
+		}
+		s.completeOpenID(w, r, id, sess, app)
 	case contains(req.Prompt, oidc.PromptNone):
 		provider.Fail(w, r, s.OpenID.Provider, s.OpenID.Storage, id, oidc.ErrLoginRequired().WithDescription("the person must sign in"))
 	case fresh && !strong:
@@ -150,6 +156,57 @@ func (s *Server) pageOpenIDLogin(w http.ResponseWriter, r *http.Request) {
 		}
 		http.Redirect(w, r, "/sign-in?"+q.Encode(), http.StatusSeeOther)
 	}
+}
+
+// completeOpenID completes the app's request with the session, records the
+// sign-in, and sends the browser back to the app.
+func (s *Server) completeOpenID(w http.ResponseWriter, r *http.Request, id string, sess store.Session, app openid.Client) {
+	ctx := r.Context()
+	if err := s.OpenID.Storage.Complete(ctx, id, sess); err != nil {
+		s.afterAction(w, r, err)
+		return
+	}
+	if err := s.Flow.AppSignIn(ctx, s.client(r), sess, app.ID, app.Name); err != nil {
+		s.afterAction(w, r, err)
+		return
+	}
+	http.Redirect(w, r, s.OpenID.Issuer+"/authorize/callback?id="+url.QueryEscape(id), http.StatusFound)
+}
+
+// consentView is the consent screen: which app, asking what.
+type consentView struct {
+	ID, App string
+	Scopes  []string
+}
+
+func (s *Server) consentPage(w http.ResponseWriter, r *http.Request, id string, app openid.Client, scopes []string) {
+	v := s.view(r, "consent")
+	v.Consent = &consentView{ID: id, App: app.Name, Scopes: scopes}
+	s.render(w, r, http.StatusOK, "consent", v)
+}
+
+// pageConsent takes the person's answer on the consent screen.
+func (s *Server) pageConsent(w http.ResponseWriter, r *http.Request, sess store.Session) {
+	ctx, id := r.Context(), r.PostFormValue("id")
+	req, err := s.OpenID.Storage.RequestByID(ctx, id)
+	if err != nil {
+		s.afterAction(w, r, err)
+		return
+	}
+	app, err := s.OpenID.Storage.Store.ClientByID(ctx, req.ClientID)
+	if err != nil {
+		s.afterAction(w, r, err)
+		return
+	}
+	if r.PostFormValue("decision") != "allow" {
+		provider.Fail(w, r, s.OpenID.Provider, s.OpenID.Storage, id, oidc.ErrAccessDenied().WithDescription("the person did not allow it"))
+		return
+	}
+	if err := s.Flow.Consent(ctx, s.client(r), sess, app, req.Scopes); err != nil {
+		s.afterAction(w, r, err)
+		return
+	}
+	s.completeOpenID(w, r, id, sess, app)
 }
 
 // freshFor reports whether the session's last proof is recent enough for

@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -30,9 +31,13 @@ type rp struct {
 
 func newRP(t *testing.T, w *ward, public bool, scopes ...string) *rp {
 	t.Helper()
+	return registerRP(t, w, openid.Registration{Name: "Shop", RedirectURIs: []string{appRedirect}, Public: public}, scopes...)
+}
+
+func registerRP(t *testing.T, w *ward, reg openid.Registration, scopes ...string) *rp {
+	t.Helper()
 	ctx := context.Background()
-	c, secret, err := openid.Register(ctx, w.in.Store, openid.Registration{Name: "Shop", RedirectURIs: []string{appRedirect}, Public: public},
-		false, time.Now())
+	c, secret, err := openid.Register(ctx, w.in.Store, reg, false, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -297,5 +302,60 @@ func TestOpenIDStepUpForTheLevelAsked(t *testing.T) {
 	u = app.follow(c, app.conf.AuthCodeURL("st-3", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()), oauth2.SetAuthURLParam("max_age", "0")))
 	if u.Path != "/sign-in" {
 		t.Fatalf("max_age=0 went to %s", u)
+	}
+}
+
+// A third-party app shows the consent screen with its name and what it
+// asks; once allowed it is not asked again (unless prompt=consent); "don't
+// allow" gives the app access_denied.
+func TestOpenIDConsentForThirdPartyApps(t *testing.T) {
+	w := startAtLocalhost(t, "sqlite")
+	w.createAccount("yui@example.jp", "")
+	app := registerRP(t, w, openid.Registration{Name: "Partner Game", RedirectURIs: []string{appRedirect}, ThirdParty: true}, gooidc.ScopeEmail)
+	c := browserish()
+	app.signIn(c, "yui@example.jp")
+	ask := func(opts ...oauth2.AuthCodeOption) (*url.URL, string) {
+		t.Helper()
+		u := app.follow(c, app.conf.AuthCodeURL("st-c", append(opts, oauth2.S256ChallengeOption(oauth2.GenerateVerifier()))...))
+		if u.Path != "/oauth/login" {
+			return u, ""
+		}
+		res, err := c.Get(u.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		return u, string(body)
+	}
+	u, page := ask()
+	if !strings.Contains(page, "Partner Game") || !strings.Contains(page, "see your email address") {
+		t.Fatalf("no consent screen at %s:\n%s", u, page)
+	}
+	decide := func(decision string) *url.URL {
+		t.Helper()
+		res, err := c.PostForm(w.srv.URL+"/oauth/consent", url.Values{"id": {u.Query().Get("id")}, "decision": {decision}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		loc, _ := res.Location()
+		if !strings.HasPrefix(loc.String(), w.srv.URL) {
+			return loc
+		}
+		return app.follow(c, loc.String())
+	}
+	if back := decide("deny"); back.Query().Get("error") != "access_denied" {
+		t.Fatalf("don't allow: %s", back)
+	}
+	u, _ = ask()
+	if back := decide("allow"); back.Query().Get("code") == "" {
+		t.Fatalf("allow: %s", back)
+	}
+	if again, _ := ask(); again.Query().Get("code") == "" {
+		t.Fatalf("asked again after allowing: %s", again)
+	}
+	if _, page = ask(oauth2.SetAuthURLParam("prompt", "consent")); !strings.Contains(page, "Partner Game") {
+		t.Fatal("prompt=consent did not ask")
 	}
 }

@@ -28,7 +28,7 @@ type pages struct {
 }
 
 var pageNames = []string{"sign_in", "code", "reset", "new_password", "account", "not_mine", "message", "dev_mail", "check_mail", "not_me", "secure", "confirm_contact",
-	"second_step", "step_up", "totp_setup", "recovery_codes"}
+	"second_step", "step_up", "totp_setup", "recovery_codes", "consent"}
 
 // deref reads an optional time for a template (nil: the zero time).
 func deref(t *time.Time) time.Time {
@@ -78,6 +78,8 @@ type view struct {
 	Enrolment       *enrolmentView
 	// Codes are new recovery codes, shown once.
 	Codes []string
+	// Consent is an app asking for the person's permission.
+	Consent *consentView
 	// Loc is the viewer's time zone, found once per request.
 	Loc *time.Location
 }

@@ -128,6 +128,7 @@ type Request struct {
 	UILocales []language.Tag
 	LoginHint string
 	ACRValues []string
+	Scopes    []string
 	CreatedAt time.Time
 }
 
@@ -142,7 +143,7 @@ func (s *Storage) RequestByID(ctx context.Context, id string) (Request, error) {
 		return Request{}, err
 	}
 	return Request{GrantID: g.ID, ClientID: g.ClientID, Prompt: a.r.Prompt, MaxAge: a.r.MaxAge, UILocales: a.r.UILocales,
-		LoginHint: a.r.LoginHint, ACRValues: a.r.ACRValues, CreatedAt: g.CreatedAt}, nil
+		LoginHint: a.r.LoginHint, ACRValues: a.r.ACRValues, Scopes: a.r.Scopes, CreatedAt: g.CreatedAt}, nil
 }
 
 // Complete records that the person signed in for a grant, with the

@@ -841,6 +841,19 @@ func testOpenID(t *testing.T, s store.Store) {
 		t.Fatalf("unknown token: %v", err)
 	}
 
+	if _, err := s.Consent(ctx, "at", "app"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("no consent yet: %v", err)
+	}
+	authenticators(t, s) // account "at"
+	must(t, s.GrantConsent(ctx, "at", "app", []string{"openid", "email"}, t0))
+	must(t, s.GrantConsent(ctx, "at", "app", []string{"openid", "email", "phone"}, t0.Add(time.Minute)))
+	if scopes, err := s.Consent(ctx, "at", "app"); err != nil || len(scopes) != 3 {
+		t.Fatalf("consent: %v %v", scopes, err)
+	}
+	must(t, s.RevokeConsent(ctx, "at", "app"))
+	if _, err := s.Consent(ctx, "at", "app"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a revoked consent: %v", err)
+	}
 	must(t, s.CreateKey(ctx, openid.Key{ID: "k1", Alg: "RS256", Private: []byte{0, 1, 0xff}, CreatedAt: t0}))
 	must(t, s.CreateKey(ctx, openid.Key{ID: "k2", Alg: "ES256", Private: []byte("p2"), CreatedAt: t0.Add(time.Hour)}))
 	must(t, s.RetireKeys(ctx, t0.Add(time.Minute), t0.Add(2*time.Hour)))

@@ -236,6 +236,32 @@ func (s *DB) MoveSessionTokens(ctx context.Context, from, to string) error {
 	return nil
 }
 
+func (s *DB) Consent(ctx context.Context, accountID, clientID string) ([]string, error) {
+	var scopes []string
+	if err := s.row(ctx, `SELECT scopes FROM oidc_consents WHERE account_id = ? AND client_id = ?`, accountID, clientID).
+		Scan(jsonStrings{&scopes}); err != nil {
+		return nil, notFound(err, "reading a consent")
+	}
+	return scopes, nil
+}
+
+func (s *DB) GrantConsent(ctx context.Context, accountID, clientID string, scopes []string, at time.Time) error {
+	_, err := s.exec(ctx, `INSERT INTO oidc_consents (account_id, client_id, scopes, granted_at) VALUES (?,?,?,?)
+		ON CONFLICT (account_id, client_id) DO UPDATE SET scopes = excluded.scopes, granted_at = excluded.granted_at`,
+		accountID, clientID, listJSON(scopes), ts(at))
+	if err != nil {
+		return fmt.Errorf("recording a consent: %w", err)
+	}
+	return nil
+}
+
+func (s *DB) RevokeConsent(ctx context.Context, accountID, clientID string) error {
+	if _, err := s.exec(ctx, `DELETE FROM oidc_consents WHERE account_id = ? AND client_id = ?`, accountID, clientID); err != nil {
+		return fmt.Errorf("forgetting a consent: %w", err)
+	}
+	return nil
+}
+
 func (s *DB) CreateKey(ctx context.Context, k openid.Key) error {
 	_, err := s.exec(ctx, `INSERT INTO oidc_keys (id, alg, private, created_at, retired_at) VALUES (?,?,?,?,?)`, k.ID, k.Alg,
 		base64.StdEncoding.EncodeToString(k.Private), ts(k.CreatedAt), tsPtr(k.RetiredAt))
