@@ -2,9 +2,12 @@ package flow
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
+	"time"
 
 	"github.com/wardhq/ward/activity"
 	"github.com/wardhq/ward/audit"
@@ -81,4 +84,64 @@ func (s *Service) Consent(ctx context.Context, c Client, sess store.Session, app
 		return activity.Record(ctx, q, now, store.Event{AccountID: sess.AccountID, Kind: activity.AppConsented, Result: activity.Success,
 			IP: c.IP, Device: s.deviceLabel(c), Reasons: append([]string{app.Name}, scopes...), Ref: app.ID})
 	})
+}
+
+// AppLogout tells an app that a sign-in it got through ward has ended
+// (OpenID Connect back-channel logout). The provider implements it.
+type AppLogout interface {
+	Logout(ctx context.Context, app openid.Client, accountID string) error
+}
+
+// logoutJob is the telling of one app, left for later so that a slow or
+// failing app never holds up the sign-out, and is retried until it hears.
+type logoutJob struct {
+	ClientID  string    `json:"client_id"`
+	AccountID string    `json:"account_id"`
+	At        time.Time `json:"at"`
+}
+
+// logoutAD binds a sealed logout job to its purpose (RunLater tells the
+// kinds of deferred work apart by it).
+var logoutAD = []byte("ward flow: app logout")
+
+// tellApps leaves a logout notice for each app that has a back-channel
+// logout URI, in the caller's transaction: the notices go if and only if
+// the sessions end.
+func (s *Service) tellApps(ctx context.Context, q store.Queries, accountID string, apps []string, now time.Time) error {
+	if s.Logouts == nil || s.Later == nil {
+		return nil
+	}
+	for _, id := range apps {
+		app, err := q.ClientByID(ctx, id)
+		if errors.Is(err, store.ErrNotFound) || err == nil && app.BackchannelLogoutURI == "" {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		b, err := json.Marshal(logoutJob{ClientID: id, AccountID: accountID, At: now})
+		if err != nil {
+			return err
+		}
+		if err := s.Later.Defer(ctx, q, s.Keys.Seal(b, logoutAD)); err != nil {
+			return fmt.Errorf("leaving a logout notice for %s: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// runLogout tells one app, from a logout job.
+func (s *Service) runLogout(ctx context.Context, plain []byte) error {
+	var j logoutJob
+	if err := json.Unmarshal(plain, &j); err != nil {
+		return fmt.Errorf("reading a logout notice: %w", err)
+	}
+	app, err := s.Store.ClientByID(ctx, j.ClientID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // the app was removed since
+	}
+	if err != nil {
+		return err
+	}
+	return s.Logouts.Logout(ctx, app, j.AccountID)
 }

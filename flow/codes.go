@@ -110,6 +110,10 @@ func (s *Service) issue(ctx context.Context, q store.Queries, f store.Flow, lang
 func (s *Service) RunLater(ctx context.Context, payload []byte) error {
 	plain, err := s.Keys.Open(payload, laterAD)
 	if err != nil {
+		// Not a code: each kind of deferred work is sealed for its purpose.
+		if plain, lerr := s.Keys.Open(payload, logoutAD); lerr == nil && s.Logouts != nil {
+			return s.runLogout(ctx, plain)
+		}
 		return fmt.Errorf("opening deferred work: %w", err)
 	}
 	var job codeJob

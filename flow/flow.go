@@ -116,6 +116,9 @@ type Service struct {
 	Limits Limits
 	// Brand is the service's name, shown by authenticator apps.
 	Brand string
+	// Logouts tells apps that sign-ins they got through ward ended
+	// (nil: none are told).
+	Logouts AppLogout
 	// RP is ward as a WebAuthn relying party, for passkeys (nil: none).
 	RP  *passkey.RP
 	Now func() time.Time

@@ -25,7 +25,7 @@ func (s *Service) setPassword(ctx context.Context, q store.Queries, a store.Acco
 	if err := q.UpdateAccountPassword(ctx, a.ID, hash, now); err != nil {
 		return err
 	}
-	if _, err := revokeOtherSessions(ctx, q, a.ID, keep, now); err != nil {
+	if _, err := s.revokeOtherSessions(ctx, q, a.ID, keep, now); err != nil {
 		return err
 	}
 	if err := activity.Record(ctx, q, now, store.Event{AccountID: a.ID, Kind: kind, Result: activity.Success, Method: "password",

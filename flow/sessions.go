@@ -31,7 +31,11 @@ func (s *Service) EndSession(ctx context.Context, c Client, sess store.Session, 
 			if err := q.RevokeSession(ctx, target, now); err != nil {
 				return err
 			}
-			if _, err := q.RevokeSessionTokens(ctx, sess.AccountID, target, "", now); err != nil {
+			apps, err := q.RevokeSessionTokens(ctx, sess.AccountID, target, "", now)
+			if err != nil {
+				return err
+			}
+			if err := s.tellApps(ctx, q, sess.AccountID, apps, now); err != nil {
 				return err
 			}
 			return activity.Record(ctx, q, now, store.Event{AccountID: sess.AccountID, Kind: activity.SessionEnded, Result: activity.Success,
@@ -57,7 +61,7 @@ func (s *Service) EndOtherSessions(ctx context.Context, c Client, sess store.Ses
 // endOthers ends every session of the account but sess, inside the
 // caller's transaction, and records it.
 func (s *Service) endOthers(ctx context.Context, q store.Queries, c Client, sess store.Session, now time.Time) (int, error) {
-	return endSessions(ctx, q, sess.AccountID, sess.ID, now, store.Event{IP: c.IP, Device: s.deviceLabel(c),
+	return s.endSessions(ctx, q, sess.AccountID, sess.ID, now, store.Event{IP: c.IP, Device: s.deviceLabel(c),
 		Reasons: []string{"signed_out_other_sessions"}})
 }
 
@@ -68,7 +72,7 @@ func (s *Service) SignOutAccount(ctx context.Context, accountID, ip string) (int
 	var n int
 	err := s.Store.InTx(ctx, func(q store.Queries) error {
 		var err error
-		n, err = endSessions(ctx, q, accountID, "", now, store.Event{Method: "admin", IP: ip, Reasons: []string{"signed_out_by_operator"}})
+		n, err = s.endSessions(ctx, q, accountID, "", now, store.Event{Method: "admin", IP: ip, Reasons: []string{"signed_out_by_operator"}})
 		return err
 	})
 	if err != nil {
@@ -79,8 +83,8 @@ func (s *Service) SignOutAccount(ctx context.Context, accountID, ip string) (int
 
 // endSessions ends every live session of the account but keep (which may
 // be empty) and records it as ev says who did it.
-func endSessions(ctx context.Context, q store.Queries, accountID, keep string, now time.Time, ev store.Event) (int, error) {
-	n, err := revokeOtherSessions(ctx, q, accountID, keep, now)
+func (s *Service) endSessions(ctx context.Context, q store.Queries, accountID, keep string, now time.Time, ev store.Event) (int, error) {
+	n, err := s.revokeOtherSessions(ctx, q, accountID, keep, now)
 	if err != nil {
 		return 0, err
 	}
@@ -90,13 +94,14 @@ func endSessions(ctx context.Context, q store.Queries, accountID, keep string, n
 
 // revokeOtherSessions ends every session of the account but keep, and
 // with them the tokens apps got through them (OpenID Connect).
-func revokeOtherSessions(ctx context.Context, q store.Queries, accountID, keep string, now time.Time) (int, error) {
+func (s *Service) revokeOtherSessions(ctx context.Context, q store.Queries, accountID, keep string, now time.Time) (int, error) {
 	n, err := q.RevokeOtherSessions(ctx, accountID, keep, now)
 	if err != nil {
 		return 0, err
 	}
-	if _, err := q.RevokeSessionTokens(ctx, accountID, "", keep, now); err != nil {
+	apps, err := q.RevokeSessionTokens(ctx, accountID, "", keep, now)
+	if err != nil {
 		return 0, err
 	}
-	return n, nil
+	return n, s.tellApps(ctx, q, accountID, apps, now)
 }

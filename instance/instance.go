@@ -206,7 +206,8 @@ func New(ctx context.Context, c config.Config, log *slog.Logger, o Options) (*In
 	}
 	u, _ := url.Parse(c.PublicURL)
 	checker := MailChecker(c, st, k, dkimKeys, comp)
-	oidcStore := &provider.Storage{Store: st, Keys: k, DevMode: c.DevMode(), Now: now}
+	oidcStore := &provider.Storage{Store: st, Keys: k, DevMode: c.DevMode(), Issuer: strings.TrimRight(c.PublicURL, "/"), Now: now}
+	fs.Logouts = oidcStore
 	oidcProvider, err := provider.New(strings.TrimRight(c.PublicURL, "/"), oidcStore, u.Scheme != "https")
 	if err != nil {
 		st.Close()

@@ -129,8 +129,9 @@ type Store interface {
 	AccountClients(ctx context.Context, accountID string, now time.Time) ([]Client, error)
 	// RevokeSessionTokens revokes the tokens apps got through ward
 	// sessions that end: the session sessionID, or (sessionID "") every
-	// session of the account but except.
-	RevokeSessionTokens(ctx context.Context, accountID, sessionID, except string, at time.Time) (int, error)
+	// session of the account but except. It returns the apps that held
+	// live ones, to be told (back-channel logout).
+	RevokeSessionTokens(ctx context.Context, accountID, sessionID, except string, at time.Time) ([]string, error)
 	// MoveSessionTokens hands the tokens of a session replaced by a fresh
 	// one (a step-up) to the new session, so that its end ends them.
 	MoveSessionTokens(ctx context.Context, from, to string) error

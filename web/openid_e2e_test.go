@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -357,5 +358,50 @@ func TestOpenIDConsentForThirdPartyApps(t *testing.T) {
 	}
 	if _, page = ask(oauth2.SetAuthURLParam("prompt", "consent")); !strings.Contains(page, "Partner Game") {
 		t.Fatal("prompt=consent did not ask")
+	}
+}
+
+// When the person signs out of ward, an app with a back-channel logout
+// URI receives a logout token, signed like ID tokens, naming them.
+func TestOpenIDBackChannelLogout(t *testing.T) {
+	w := startAtLocalhost(t, "sqlite")
+	w.createAccount("nao@example.jp", "")
+	got := make(chan string, 4)
+	appSrv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		got <- r.PostFormValue("logout_token")
+		rw.WriteHeader(http.StatusOK)
+	}))
+	defer appSrv.Close()
+	app := registerRP(t, w, openid.Registration{Name: "Shop", RedirectURIs: []string{appRedirect}, BackchannelLogoutURI: appSrv.URL + "/logout"},
+		gooidc.ScopeOfflineAccess)
+	c := browserish()
+	code, verifier := app.authorize(c, "nao@example.jp")
+	tok, err := app.conf.Exchange(context.Background(), code, oauth2.VerifierOption(verifier))
+	if err != nil {
+		t.Fatal(err)
+	}
+	idt, _ := app.verifier.Verify(context.Background(), tok.Extra("id_token").(string))
+	if r := w.do(c, "DELETE", "/api/v1/session", nil); r.status != 200 {
+		t.Fatalf("sign out: %d %s", r.status, r.raw)
+	}
+	w.drain()
+	var raw string
+	select {
+	case raw = <-got:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no logout token arrived")
+	}
+	lt, err := app.verifier.Verify(context.Background(), raw)
+	if err != nil {
+		t.Fatalf("logout token: %v", err)
+	}
+	var claims struct {
+		Events map[string]any `json:"events"`
+		Nonce  string         `json:"nonce"`
+		JTI    string         `json:"jti"`
+	}
+	lt.Claims(&claims)
+	if lt.Subject != idt.Subject || claims.Events["http://schemas.openid.net/event/backchannel-logout"] == nil || claims.Nonce != "" || claims.JTI == "" {
+		t.Fatalf("logout token: sub %q %+v", lt.Subject, claims)
 	}
 }

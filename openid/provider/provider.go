@@ -18,7 +18,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -53,7 +55,10 @@ type Storage struct {
 	Keys  *keys.Keys
 	// DevMode allows http redirect URIs (on a developer's machine).
 	DevMode bool
-	Now     func() time.Time
+	// Issuer names ward in the logout tokens it signs; HTTP posts them.
+	Issuer string
+	HTTP   *http.Client
+	Now    func() time.Time
 }
 
 var _ op.Storage = (*Storage)(nil)
@@ -663,8 +668,10 @@ func New(issuer string, st *Storage, insecure bool) (*op.Provider, error) {
 		CodeMethodS256:        true,
 		AuthMethodPost:        true,
 		GrantTypeRefreshToken: true,
-		SupportedUILocales:    []language.Tag{language.Japanese, language.English},
-		SupportedScopes:       []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, oidc.ScopePhone, oidc.ScopeOfflineAccess},
+		// Apps with a back-channel logout URI hear when a sign-in ends.
+		BackChannelLogoutSupported: true,
+		SupportedUILocales:         []language.Tag{language.Japanese, language.English},
+		SupportedScopes:            []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, oidc.ScopePhone, oidc.ScopeOfflineAccess},
 		SupportedClaims: []string{"sub", "aud", "exp", "iat", "iss", "auth_time", "nonce", "acr", "amr", "c_hash", "at_hash", "azp",
 			"email", "email_verified", "phone_number", "phone_number_verified", "locale"},
 	}
@@ -690,4 +697,55 @@ func Fail(w http.ResponseWriter, r *http.Request, p *op.Provider, st *Storage, g
 		return
 	}
 	op.AuthRequestError(w, r, ar, err, p)
+}
+
+// backchannelEvent is the event a logout token carries.
+const backchannelEvent = "http://schemas.openid.net/event/backchannel-logout"
+
+// Logout tells an app that the person's sign-in ended: a logout token
+// (OpenID Connect Back-Channel Logout 1.0, §2.4) signed like ID tokens,
+// posted to the app's back-channel logout URI. An answer other than 200
+// or 204 is an error, and the job that called it tries again later.
+func (s *Storage) Logout(ctx context.Context, app openid.Client, accountID string) error {
+	key, err := s.SigningKey(ctx)
+	if err != nil {
+		return err
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: key.SignatureAlgorithm(), Key: jose.JSONWebKey{Key: key.Key(), KeyID: key.ID()}},
+		(&jose.SignerOptions{}).WithType("logout+jwt"))
+	if err != nil {
+		return err
+	}
+	now := s.Now().UTC()
+	claims, err := json.Marshal(map[string]any{"iss": s.Issuer, "aud": app.ID, "sub": accountID, "iat": now.Unix(),
+		"exp": now.Add(2 * time.Minute).Unix(), "jti": keys.Token(), "events": map[string]any{backchannelEvent: map[string]any{}}})
+	if err != nil {
+		return err
+	}
+	jws, err := signer.Sign(claims)
+	if err != nil {
+		return fmt.Errorf("signing a logout token: %w", err)
+	}
+	tok, err := jws.CompactSerialize()
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, app.BackchannelLogoutURI, strings.NewReader(url.Values{"logout_token": {tok}}.Encode()))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	client := s.HTTP
+	if client == nil {
+		client = &http.Client{Timeout: 10 * time.Second}
+	}
+	res, err := client.Do(req)
+	if err != nil {
+		return fmt.Errorf("telling %s of a logout: %w", app.ID, err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK && res.StatusCode != http.StatusNoContent {
+		return fmt.Errorf("telling %s of a logout: it answered %s", app.ID, res.Status)
+	}
+	return nil
 }

@@ -822,11 +822,14 @@ func testOpenID(t *testing.T, s store.Store) {
 		must(t, s.CreateToken(ctx, tk))
 	}
 	must(t, s.MoveSessionTokens(ctx, "s-old", "s-new"))
-	if n, err := s.RevokeSessionTokens(ctx, "a3", "s-new", "", t0); err != nil || n != 1 {
-		t.Fatalf("revoking one session's tokens: %d %v", n, err)
+	if apps, err := s.RevokeSessionTokens(ctx, "a3", "s-new", "", t0); err != nil || len(apps) != 1 || apps[0] != "app" {
+		t.Fatalf("revoking one session's tokens: %v %v", apps, err)
 	}
-	if n, err := s.RevokeSessionTokens(ctx, "a3", "", "s-keep", t0); err != nil || n != 1 {
-		t.Fatalf("revoking every other session's tokens: %d %v", n, err)
+	if apps, err := s.RevokeSessionTokens(ctx, "a3", "", "s-keep", t0); err != nil || len(apps) != 1 {
+		t.Fatalf("revoking every other session's tokens: %v %v", apps, err)
+	}
+	if apps, err := s.RevokeSessionTokens(ctx, "a3", "", "s-keep", t0); err != nil || len(apps) != 0 {
+		t.Fatalf("nothing left to revoke, yet apps to tell: %v %v", apps, err)
 	}
 	if kept, _ := s.TokenByID(ctx, "t-s-keep"); kept.RevokedAt != nil {
 		t.Fatal("the kept session's token was revoked")

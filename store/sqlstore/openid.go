@@ -219,14 +219,30 @@ func (s *DB) AccountClients(ctx context.Context, accountID string, now time.Time
 	return out, rows.Err()
 }
 
-func (s *DB) RevokeSessionTokens(ctx context.Context, accountID, sessionID, except string, at time.Time) (int, error) {
-	res, err := s.exec(ctx, `UPDATE oidc_tokens SET revoked_at = ? WHERE account_id = ? AND (session_id = ? OR ? = '') AND session_id <> ?
-		AND revoked_at IS NULL`, ts(at), accountID, sessionID, sessionID, except)
+func (s *DB) RevokeSessionTokens(ctx context.Context, accountID, sessionID, except string, at time.Time) ([]string, error) {
+	const which = `account_id = ? AND (session_id = ? OR ? = '') AND session_id <> ? AND revoked_at IS NULL`
+	rows, err := s.query(ctx, `SELECT DISTINCT client_id FROM oidc_tokens WHERE `+which+` AND expires_at > ? ORDER BY client_id`,
+		accountID, sessionID, sessionID, except, ts(at))
 	if err != nil {
-		return 0, fmt.Errorf("revoking the tokens of ended sessions: %w", err)
+		return nil, fmt.Errorf("finding the apps of ended sessions: %w", err)
 	}
-	n, err := res.RowsAffected()
-	return int(n), err
+	var apps []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("finding the apps of ended sessions: %w", err)
+		}
+		apps = append(apps, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if _, err := s.exec(ctx, `UPDATE oidc_tokens SET revoked_at = ? WHERE `+which, ts(at), accountID, sessionID, sessionID, except); err != nil {
+		return nil, fmt.Errorf("revoking the tokens of ended sessions: %w", err)
+	}
+	return apps, nil
 }
 
 func (s *DB) MoveSessionTokens(ctx context.Context, from, to string) error {
