@@ -23,7 +23,7 @@ const appRedirect = "https://app.example/callback"
 // rp is an app signing people in with ward, as apps do: go-oidc for
 // discovery and ID token verification, x/oauth2 for the code flow.
 type rp struct {
-	t        *testing.T
+	t        testing.TB
 	w        *ward
 	conf     oauth2.Config
 	provider *gooidc.Provider
@@ -35,7 +35,7 @@ func newRP(t *testing.T, w *ward, public bool, scopes ...string) *rp {
 	return registerRP(t, w, openid.Registration{Name: "Shop", RedirectURIs: []string{appRedirect}, Public: public}, scopes...)
 }
 
-func registerRP(t *testing.T, w *ward, reg openid.Registration, scopes ...string) *rp {
+func registerRP(t testing.TB, w *ward, reg openid.Registration, scopes ...string) *rp {
 	t.Helper()
 	ctx := context.Background()
 	c, secret, err := openid.Register(ctx, w.in.Store, reg, false, time.Now())

@@ -21,6 +21,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -59,6 +60,11 @@ type Storage struct {
 	Issuer string
 	HTTP   *http.Client
 	Now    func() time.Time
+
+	// parsed keeps opened signing keys by ID: opening and parsing an RSA
+	// key costs more than the query that lists them.
+	mu     sync.Mutex
+	parsed map[string]*signingKey
 }
 
 var _ op.Storage = (*Storage)(nil)
@@ -571,17 +577,36 @@ func (s *Storage) keys(ctx context.Context) ([]*signingKey, error) {
 		if k.RetiredAt != nil && now.Sub(*k.RetiredAt) > KeysPublishedFor {
 			continue
 		}
-		der, err := s.Keys.Open(k.Private, keyAD(k.ID))
+		sk, err := s.open(k)
 		if err != nil {
-			return nil, fmt.Errorf("opening signing key %s: %w", k.ID, err)
+			return nil, err
 		}
-		priv, err := x509.ParsePKCS8PrivateKey(der)
-		if err != nil {
-			return nil, fmt.Errorf("reading signing key %s: %w", k.ID, err)
-		}
-		out = append(out, &signingKey{id: k.ID, alg: jose.SignatureAlgorithm(k.Alg), key: priv})
+		out = append(out, sk)
 	}
 	return out, nil
+}
+
+// open unseals and parses a stored key, once per key.
+func (s *Storage) open(k openid.Key) (*signingKey, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sk, ok := s.parsed[k.ID]; ok {
+		return sk, nil
+	}
+	der, err := s.Keys.Open(k.Private, keyAD(k.ID))
+	if err != nil {
+		return nil, fmt.Errorf("opening signing key %s: %w", k.ID, err)
+	}
+	priv, err := x509.ParsePKCS8PrivateKey(der)
+	if err != nil {
+		return nil, fmt.Errorf("reading signing key %s: %w", k.ID, err)
+	}
+	if s.parsed == nil {
+		s.parsed = map[string]*signingKey{}
+	}
+	sk := &signingKey{id: k.ID, alg: jose.SignatureAlgorithm(k.Alg), key: priv}
+	s.parsed[k.ID] = sk
+	return sk, nil
 }
 
 // SigningKey is the newest RS256 key.
