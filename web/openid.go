@@ -170,7 +170,19 @@ func (s *Server) completeOpenID(w http.ResponseWriter, r *http.Request, id strin
 		s.afterAction(w, r, err)
 		return
 	}
-	http.Redirect(w, r, s.OpenID.Issuer+"/authorize/callback?id="+url.QueryEscape(id), http.StatusFound)
+	// A page that moves on by itself, not a redirect: the browser often
+	// arrives here from a form (sign-in, step-up, consent), and ward's
+	// form-action policy rightly keeps a form's redirects on ward. Going
+	// on from a page of its own is a plain navigation to the app.
+	v := s.view(r, "continue_to_app")
+	v.Continue = &continueView{App: app.Name, URL: s.OpenID.Issuer + "/authorize/callback?id=" + url.QueryEscape(id)}
+	s.render(w, r, http.StatusOK, "continue", v)
+}
+
+// continueView is the page that goes on to an app.
+type continueView struct {
+	App string
+	URL string
 }
 
 // consentView is the consent screen: which app, asking what.

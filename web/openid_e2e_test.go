@@ -3,10 +3,12 @@ package web_test
 import (
 	"context"
 	"errors"
+	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -19,6 +21,23 @@ import (
 )
 
 const appRedirect = "https://app.example/callback"
+
+var refresh = regexp.MustCompile(`http-equiv="refresh" content="0;url=([^"]+)"`)
+
+// onward is where an answer sends the browser: its redirect, or the page
+// that goes on to the app by itself; nil for a page that stays.
+func onward(res *http.Response) *url.URL {
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if loc, err := res.Location(); err == nil {
+		return loc
+	}
+	if m := refresh.FindSubmatch(body); m != nil {
+		u, _ := url.Parse(html.UnescapeString(string(m[1])))
+		return u
+	}
+	return nil
+}
 
 // rp is an app signing people in with ward, as apps do: go-oidc for
 // discovery and ID token verification, x/oauth2 for the code flow.
@@ -61,9 +80,8 @@ func (a *rp) follow(c *http.Client, start string) *url.URL {
 		if err != nil {
 			a.t.Fatal(err)
 		}
-		res.Body.Close()
-		loc, err := res.Location()
-		if err != nil {
+		loc := onward(res)
+		if loc == nil {
 			u, _ := url.Parse(next)
 			return u // a page, not a redirect
 		}
@@ -339,8 +357,7 @@ func TestOpenIDConsentForThirdPartyApps(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res.Body.Close()
-		loc, _ := res.Location()
+		loc := onward(res)
 		if !strings.HasPrefix(loc.String(), w.srv.URL) {
 			return loc
 		}

@@ -28,7 +28,7 @@ type pages struct {
 }
 
 var pageNames = []string{"sign_in", "code", "reset", "new_password", "account", "not_mine", "message", "dev_mail", "check_mail", "not_me", "secure", "confirm_contact",
-	"second_step", "step_up", "totp_setup", "recovery_codes", "consent"}
+	"second_step", "step_up", "totp_setup", "recovery_codes", "consent", "continue"}
 
 // deref reads an optional time for a template (nil: the zero time).
 func deref(t *time.Time) time.Time {
@@ -80,6 +80,8 @@ type view struct {
 	Codes []string
 	// Consent is an app asking for the person's permission.
 	Consent *consentView
+	// Continue goes on to an app after signing in for it.
+	Continue *continueView
 	// Loc is the viewer's time zone, found once per request.
 	Loc *time.Location
 }

@@ -45,6 +45,7 @@ func TestEveryPageInBothLanguages(t *testing.T) {
 					Authenticators: []authenticatorJSON{{ID: "t1", Name: "phone", CreatedAt: now, Confirmed: true, LastUsedAt: &now}, {ID: "t2", Name: "tablet", CreatedAt: now}}},
 				Enrolment: &enrolmentView{TOTPEnrolment: flow.TOTPEnrolment{ID: "t2", Name: "tablet", Key: "JBSW Y3DP"}, QRURI: "data:image/png;base64,AA=="},
 				Codes:     []string{"4kq7m-x2c9p", "abcde-fghjk"},
+				Continue:  &continueView{App: "Shop", URL: "http://localhost:8080/authorize/callback?id=g1"},
 				Consent:   &consentView{ID: "g1", App: "Shop", Scopes: []string{"openid", "email", "phone", "profile", "offline_access"}},
 				Account:   store.Account{Email: "hana@example.jp", Language: lang},
 				Delivery:  &flow.Delivery{Status: "retrying", Detail: "451 try later", Alternatives: []flow.Alternative{{ID: "c2", Destination: "+81********78"}}},
