@@ -2,6 +2,8 @@ package web_test
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"html"
 	"io"
@@ -18,6 +20,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/wardhq/ward/openid"
+	"github.com/wardhq/ward/openid/provider"
 )
 
 const appRedirect = "https://app.example/callback"
@@ -421,4 +424,95 @@ func TestOpenIDBackChannelLogout(t *testing.T) {
 	if lt.Subject != idt.Subject || claims.Events["http://schemas.openid.net/event/backchannel-logout"] == nil || claims.Nonce != "" || claims.JTI == "" {
 		t.Fatalf("logout token: sub %q %+v", lt.Subject, claims)
 	}
+}
+
+// prompt=none answers login_required without a session and a code with
+// one; a resource server introspects an access token (active), and after
+// the app revokes it (RFC 7009) it is inactive; new signing keys sign new
+// ID tokens while tokens signed by the old keys still verify.
+func TestOpenIDPromptNoneIntrospectionRevocationRotation(t *testing.T) {
+	w := startAtLocalhost(t, "sqlite")
+	w.createAccount("kou@example.jp", "")
+	app := newRP(t, w, false, gooidc.ScopeEmail)
+	c := browserish()
+	none := oauth2.SetAuthURLParam("prompt", "none")
+	if u := app.follow(c, app.conf.AuthCodeURL("st-n", none, oauth2.S256ChallengeOption(oauth2.GenerateVerifier()))); u.Query().Get("error") != "login_required" {
+		t.Fatalf("prompt=none without a session: %s", u)
+	}
+	app.signIn(c, "kou@example.jp")
+	verifier := oauth2.GenerateVerifier()
+	u := app.follow(c, app.conf.AuthCodeURL("st-n", none, oauth2.S256ChallengeOption(verifier)))
+	if u.Query().Get("code") == "" {
+		t.Fatalf("prompt=none with a session: %s", u)
+	}
+	ctx := context.Background()
+	tok, err := app.conf.Exchange(ctx, u.Query().Get("code"), oauth2.VerifierOption(verifier))
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldID := tok.Extra("id_token").(string)
+
+	post := func(path string, form url.Values) resp {
+		t.Helper()
+		req, _ := http.NewRequest("POST", w.srv.URL+path, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(app.conf.ClientID, app.conf.ClientSecret)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		raw, _ := io.ReadAll(res.Body)
+		var m map[string]any
+		json.Unmarshal(raw, &m)
+		return resp{status: res.StatusCode, body: m, raw: string(raw)}
+	}
+	r := post("/oauth/introspect", url.Values{"token": {tok.AccessToken}})
+	if r.body["active"] != true || r.body["client_id"] != app.conf.ClientID || r.body["email"] != "kou@example.jp" {
+		t.Fatalf("introspection: %s", r.raw)
+	}
+	if r = post("/revoke", url.Values{"token": {tok.AccessToken}, "token_type_hint": {"access_token"}}); r.status != 200 {
+		t.Fatalf("revocation: %d %s", r.status, r.raw)
+	}
+	if r = post("/oauth/introspect", url.Values{"token": {tok.AccessToken}}); r.body["active"] == true {
+		t.Fatalf("a revoked token is still active: %s", r.raw)
+	}
+
+	// Rotation: the old ID token still verifies; new ones carry a new kid.
+	st := &provider.Storage{Store: w.in.Store, Keys: w.in.Keys, Now: time.Now}
+	if err := st.MakeKeys(ctx); err != nil {
+		t.Fatal(err)
+	}
+	fresh := newRP(t, w, false) // a new relying party: keys fetched anew
+	verifier = oauth2.GenerateVerifier()
+	u = fresh.follow(c, fresh.conf.AuthCodeURL("st-r", oauth2.S256ChallengeOption(verifier)))
+	tok2, err := fresh.conf.Exchange(ctx, u.Query().Get("code"), oauth2.VerifierOption(verifier))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fresh.verifier.Verify(ctx, tok2.Extra("id_token").(string)); err != nil {
+		t.Fatalf("an ID token signed by the new key: %v", err)
+	}
+	oldRP := gooidc.NewVerifier(w.srv.URL, gooidc.NewRemoteKeySet(ctx, w.srv.URL+"/keys"), &gooidc.Config{ClientID: app.conf.ClientID})
+	if _, err := oldRP.Verify(ctx, oldID); err != nil {
+		t.Fatalf("an ID token signed before the rotation: %v", err)
+	}
+	if kid(t, oldID) == kid(t, tok2.Extra("id_token").(string)) {
+		t.Fatal("the rotation did not change the signing key")
+	}
+}
+
+// kid reads the key ID of a signed token's header.
+func kid(t *testing.T, jwt string) string {
+	t.Helper()
+	head, _, _ := strings.Cut(jwt, ".")
+	b, err := base64.RawURLEncoding.DecodeString(head)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h struct {
+		Kid string `json:"kid"`
+	}
+	json.Unmarshal(b, &h)
+	return h.Kid
 }
