@@ -73,6 +73,10 @@ type Config struct {
 		} `yaml:"dkim"`
 	} `yaml:"mail"`
 
+	OIDC struct {
+		ClientsFile string `yaml:"clients_file" doc:"YAML list of the apps that sign people in with ward (OpenID Connect), applied at every start: id, name, redirect_uris, post_logout_uris, public, third_party, backchannel_logout_uri, secret_sha256 (hex SHA-256 of a confidential app's secret). Empty: only apps registered with ward client create."`
+	} `yaml:"oidc"`
+
 	SMS struct {
 		Twilio struct {
 			AccountSID          string `yaml:"account_sid" doc:"Twilio account SID. Empty: no SMS gateway (SMS go to the dev mailbox while mail does too)."`

@@ -14,6 +14,7 @@ import (
 	"net/mail"
 	"net/netip"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -28,6 +29,7 @@ import (
 	"github.com/wardhq/ward/keys"
 	"github.com/wardhq/ward/mailcheck"
 	"github.com/wardhq/ward/notify"
+	"github.com/wardhq/ward/openid"
 	"github.com/wardhq/ward/openid/provider"
 	"github.com/wardhq/ward/passkey"
 	"github.com/wardhq/ward/risk"
@@ -208,6 +210,10 @@ func New(ctx context.Context, c config.Config, log *slog.Logger, o Options) (*In
 	checker := MailChecker(c, st, k, dkimKeys, comp)
 	oidcStore := &provider.Storage{Store: st, Keys: k, DevMode: c.DevMode(), Issuer: strings.TrimRight(c.PublicURL, "/"), Now: now}
 	fs.Logouts = oidcStore
+	if err := applyClientsFile(ctx, c, st); err != nil {
+		st.Close()
+		return nil, err
+	}
 	oidcProvider, err := provider.New(strings.TrimRight(c.PublicURL, "/"), oidcStore, u.Scheme != "https")
 	if err != nil {
 		st.Close()
@@ -334,4 +340,26 @@ func (in *Instance) sweep(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+// applyClientsFile registers the apps of oidc.clients_file, replacing the
+// ones it lists: the file is the operator's record of them.
+func applyClientsFile(ctx context.Context, c config.Config, st store.Store) error {
+	if c.OIDC.ClientsFile == "" {
+		return nil
+	}
+	text, err := os.ReadFile(c.OIDC.ClientsFile)
+	if err != nil {
+		return fmt.Errorf("oidc.clients_file: %w", err)
+	}
+	list, err := openid.ParseClients(text, c.DevMode(), time.Now())
+	if err != nil {
+		return fmt.Errorf("oidc.clients_file: %w", err)
+	}
+	for _, cl := range list {
+		if err := st.PutClient(ctx, cl); err != nil {
+			return err
+		}
+	}
+	return nil
 }

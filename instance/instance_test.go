@@ -8,6 +8,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -82,5 +85,30 @@ func stopDuringDelivery(t *testing.T, engine string) {
 		if ms[0].Kind != notify.KindCode || ms[0].Status != store.MessageSent || ms[0].Attempts != 1 || len(relay.Received()) != 1 {
 			t.Fatalf("the delivery in progress at stop: status %s after %d attempts, relay got %d", ms[0].Status, ms[0].Attempts, len(relay.Received()))
 		}
+	}
+}
+
+// The operator's clients file registers its apps at start, and a bad one
+// stops ward with a message naming it.
+func TestClientsFileIsAppliedAtStart(t *testing.T) {
+	c := config.Default()
+	c.DataDir = t.TempDir()
+	c.OIDC.ClientsFile = filepath.Join(c.DataDir, "clients.yaml")
+	if err := os.WriteFile(c.OIDC.ClientsFile, []byte("- {id: shop, name: Shop, public: true, redirect_uris: [https://shop.example/cb]}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	in, err := instance.New(context.Background(), c, slog.New(slog.NewTextHandler(io.Discard, nil)), instance.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := in.Store.ClientByID(context.Background(), "shop")
+	in.Store.Close()
+	if err != nil || cl.Name != "Shop" || !cl.Public() {
+		t.Fatalf("the file's app: %+v %v", cl, err)
+	}
+	os.WriteFile(c.OIDC.ClientsFile, []byte("- {id: shop, redirect_uris: [https://shop.example/cb], public: true}\n"), 0o600) // no name
+	if _, err := instance.New(context.Background(), c, slog.New(slog.NewTextHandler(io.Discard, nil)), instance.Options{}); err == nil ||
+		!strings.Contains(err.Error(), "oidc.clients_file") {
+		t.Fatalf("a bad clients file: %v", err)
 	}
 }

@@ -95,6 +95,9 @@ type Key struct {
 type Store interface {
 	// CreateClient adds a client; store.ErrConflict when its ID is taken.
 	CreateClient(ctx context.Context, c Client) error
+	// PutClient adds a client or replaces the one with its ID (the
+	// operator's clients file is the truth for the apps it lists).
+	PutClient(ctx context.Context, c Client) error
 	ClientByID(ctx context.Context, id string) (Client, error)
 	Clients(ctx context.Context) ([]Client, error)
 

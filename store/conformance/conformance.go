@@ -752,6 +752,15 @@ func testOpenID(t *testing.T, s store.Store) {
 	if list, err := s.Clients(ctx); err != nil || len(list) != 2 || list[0].ID != "app" || !list[1].Public() {
 		t.Fatalf("clients: %+v %v", list, err)
 	}
+	// The clients file replaces what it lists, and adds what is new.
+	must(t, s.PutClient(ctx, openid.Client{ID: "spa", Name: "SPA 2", RedirectURIs: []string{"http://127.0.0.1/cb2"}, CreatedAt: t0}))
+	must(t, s.PutClient(ctx, openid.Client{ID: "cfg", Name: "From config", SecretHash: "h2", RedirectURIs: []string{"https://cfg.example/cb"}, CreatedAt: t0}))
+	if got, _ := s.ClientByID(ctx, "spa"); got.Name != "SPA 2" || got.RedirectURIs[0] != "http://127.0.0.1/cb2" {
+		t.Fatalf("replaced client: %+v", got)
+	}
+	if got, err := s.ClientByID(ctx, "cfg"); err != nil || got.SecretHash != "h2" {
+		t.Fatalf("added client: %+v %v", got, err)
+	}
 
 	g := openid.Grant{ID: "g1", ClientID: "app", Request: []byte(`{"scope":"openid"}`), CreatedAt: t0, ExpiresAt: t0.Add(10 * time.Minute)}
 	must(t, s.CreateGrant(ctx, g))

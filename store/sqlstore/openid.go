@@ -29,6 +29,17 @@ func (s *DB) CreateClient(ctx context.Context, c openid.Client) error {
 	return nil
 }
 
+func (s *DB) PutClient(ctx context.Context, c openid.Client) error {
+	_, err := s.exec(ctx, `INSERT INTO oidc_clients (`+clientCols+`) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (id) DO UPDATE SET
+		name = excluded.name, secret_hash = excluded.secret_hash, redirect_uris = excluded.redirect_uris,
+		post_logout_uris = excluded.post_logout_uris, first_party = excluded.first_party, backchannel_uri = excluded.backchannel_uri`,
+		c.ID, c.Name, c.SecretHash, listJSON(c.RedirectURIs), listJSON(c.PostLogoutURIs), b2i(c.FirstParty), c.BackchannelLogoutURI, ts(c.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("registering an app from the clients file: %w", err)
+	}
+	return nil
+}
+
 // tsOrZero stores the zero time as 0 (not yet known).
 func tsOrZero(t time.Time) int64 {
 	if t.IsZero() {
