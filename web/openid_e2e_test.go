@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -19,6 +20,7 @@ import (
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
+	"github.com/wardhq/ward/config"
 	"github.com/wardhq/ward/openid"
 	"github.com/wardhq/ward/openid/provider"
 )
@@ -515,4 +517,34 @@ func kid(t *testing.T, jwt string) string {
 	}
 	json.Unmarshal(b, &h)
 	return h.Kid
+}
+
+// Two instances on one PostgreSQL database are one provider: a code
+// issued by one is exchanged at the other, which signs with the same keys;
+// a refresh token rotated at one is known as used at the other.
+func TestOpenIDInstancesShareKeysCodesAndTokens(t *testing.T) {
+	secret := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
+	var dsn string
+	a := startAtLocalhost(t, "postgres", func(c *config.Config) { c.SecretKey, dsn = secret, c.Database.DSN })
+	b := startOn(t, "postgres", nil, func(c *config.Config) { c.SecretKey, c.Database.DSN, c.PublicURL = secret, dsn, a.srv.URL })
+	a.createAccount("mao@example.jp", "")
+	app := newRP(t, a, false, gooidc.ScopeOfflineAccess)
+	code, verifier := app.authorize(browserish(), "mao@example.jp")
+	atB := app.conf
+	atB.Endpoint.TokenURL = b.srv.URL + "/oauth/token"
+	ctx := context.Background()
+	tok, err := atB.Exchange(ctx, code, oauth2.VerifierOption(verifier))
+	if err != nil {
+		t.Fatalf("a code from one instance at the other: %v", err)
+	}
+	if _, err := app.verifier.Verify(ctx, tok.Extra("id_token").(string)); err != nil {
+		t.Fatalf("the other instance's ID token: %v", err)
+	}
+	if _, err := atB.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken, Expiry: time.Now().Add(-time.Hour)}).Token(); err != nil {
+		t.Fatalf("refresh at the other instance: %v", err)
+	}
+	_, err = app.conf.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken, Expiry: time.Now().Add(-time.Hour)}).Token()
+	if !isOAuthError(err, "invalid_grant") {
+		t.Fatalf("a refresh token used at one instance, reused at the other: %v", err)
+	}
 }
