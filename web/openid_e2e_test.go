@@ -548,3 +548,25 @@ func TestOpenIDInstancesShareKeysCodesAndTokens(t *testing.T) {
 		t.Fatalf("a refresh token used at one instance, reused at the other: %v", err)
 	}
 }
+
+// ui_locales and login_hint reach ward's sign-in page: in Japanese, with
+// the address filled in.
+func TestOpenIDUILocalesAndLoginHint(t *testing.T) {
+	w := startAtLocalhost(t, "sqlite")
+	app := newRP(t, w, false)
+	c := browserish()
+	u := app.follow(c, app.conf.AuthCodeURL("st-l", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()),
+		oauth2.SetAuthURLParam("ui_locales", "ja-JP en"), oauth2.SetAuthURLParam("login_hint", "yuka@example.jp")))
+	if u.Path != "/sign-in" {
+		t.Fatalf("went to %s", u)
+	}
+	res, err := c.Get(u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if !strings.Contains(string(body), `<html lang="ja">`) || !strings.Contains(string(body), `value="yuka@example.jp"`) {
+		t.Fatalf("the sign-in page:\n%s", body)
+	}
+}

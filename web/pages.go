@@ -133,6 +133,8 @@ func (s *Server) routePages(mux *http.ServeMux) {
 	})
 	mux.HandleFunc("GET /sign-in", func(w http.ResponseWriter, r *http.Request) {
 		v := s.view(r, "sign_in")
+		// An app's login_hint comes through here.
+		v.Email = r.URL.Query().Get("email")
 		if r.URL.Query().Get("reset") == "done" {
 			v.Notice = tr(v.Lang, "reset_done")
 		}
