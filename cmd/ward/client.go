@@ -5,11 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"strings"
 	"time"
 
-	"github.com/wardhq/ward/instance"
 	"github.com/wardhq/ward/openid"
 	"github.com/wardhq/ward/openid/provider"
 )
@@ -35,11 +33,7 @@ func clientCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.BoolVar(&reg.Public, "public", false, "a public app (SPA, mobile, desktop): no secret, PKCE required")
 	fs.BoolVar(&reg.ThirdParty, "third-party", false, "someone else's app: people are asked to consent")
 	fs.StringVar(&reg.BackchannelLogoutURI, "backchannel-logout-uri", "", "where ward posts a logout token when a session ends")
-	c, err := loadConfig(fs, args[1:])
-	if err != nil {
-		return err
-	}
-	in, err := instance.New(ctx, c, slog.New(slog.NewTextHandler(io.Discard, nil)), instance.Options{})
+	c, in, err := openInstance(ctx, fs, args[1:])
 	if err != nil {
 		return err
 	}

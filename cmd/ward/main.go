@@ -130,6 +130,17 @@ func loadConfig(fs *flag.FlagSet, args []string) (config.Config, error) {
 	return config.Parse(text, os.Environ())
 }
 
+// openInstance reads the configuration and the command's flags, and opens
+// ward for a command that works on its data (no server).
+func openInstance(ctx context.Context, fs *flag.FlagSet, args []string) (config.Config, *instance.Instance, error) {
+	c, err := loadConfig(fs, args)
+	if err != nil {
+		return c, nil, err
+	}
+	in, err := instance.New(ctx, c, slog.New(slog.NewTextHandler(io.Discard, nil)), instance.Options{})
+	return c, in, err
+}
+
 func logger(c config.Config, w io.Writer) *slog.Logger {
 	var lv slog.Level
 	lv.UnmarshalText([]byte(c.LogLevel))
@@ -185,11 +196,7 @@ func accountCmd(ctx context.Context, args []string, stdin io.Reader, stdout io.W
 	phone := fs.String("phone", "", "phone in E.164, like +819012345678")
 	lang := fs.String("language", "ja", "ja or en")
 	pwStdin := fs.Bool("password-stdin", false, "read a password from standard input")
-	c, err := loadConfig(fs, args[1:])
-	if err != nil {
-		return err
-	}
-	in, err := instance.New(ctx, c, slog.New(slog.NewTextHandler(io.Discard, nil)), instance.Options{})
+	_, in, err := openInstance(ctx, fs, args[1:])
 	if err != nil {
 		return err
 	}

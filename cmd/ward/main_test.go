@@ -136,3 +136,27 @@ func TestDKIMRecords(t *testing.T) {
 		t.Fatalf("keygen: %v\n%s", err, out)
 	}
 }
+
+func TestClientCommands(t *testing.T) {
+	t.Setenv("WARD_DATA_DIR", t.TempDir())
+	out, err := ward(t, "", "client", "create", "--name", "Shop", "--redirect-uri", "https://shop.example/callback", "--redirect-uri", "https://shop.example/cb2")
+	if err != nil || !strings.Contains(out, "client_id:     app_") || !strings.Contains(out, "client_secret: ") || !strings.Contains(out, "shown this once") {
+		t.Fatalf("create: %v\n%s", err, out)
+	}
+	if out, err = ward(t, "", "client", "create", "--name", "CLI", "--public", "--redirect-uri", "http://127.0.0.1/callback"); err != nil ||
+		strings.Contains(out, "client_secret") || !strings.Contains(out, "PKCE") {
+		t.Fatalf("public: %v\n%s", err, out)
+	}
+	if _, err := ward(t, "", "client", "create", "--name", "Bad", "--redirect-uri", "https://shop.example/cb#frag"); err == nil {
+		t.Fatal("a redirect URI with a fragment was registered")
+	}
+	if _, err := ward(t, "", "client", "create", "--redirect-uri", "https://shop.example/cb"); err == nil || !strings.Contains(err.Error(), "--name") {
+		t.Fatalf("no name: %v", err)
+	}
+	if out, err = ward(t, "", "client", "list"); err != nil || !strings.Contains(out, "Shop  confidential") || !strings.Contains(out, "CLI  public") {
+		t.Fatalf("list: %v\n%s", err, out)
+	}
+	if out, err = ward(t, "", "client", "rotate-keys"); err != nil || !strings.Contains(out, "new signing keys") {
+		t.Fatalf("rotate: %v\n%s", err, out)
+	}
+}

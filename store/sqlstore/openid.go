@@ -65,7 +65,12 @@ func (s *DB) ClientByID(ctx context.Context, id string) (openid.Client, error) {
 }
 
 func (s *DB) Clients(ctx context.Context) ([]openid.Client, error) {
-	rows, err := s.query(ctx, `SELECT `+clientCols+` FROM oidc_clients ORDER BY created_at, id`)
+	return s.clients(ctx, `SELECT `+clientCols+` FROM oidc_clients ORDER BY created_at, id`)
+}
+
+// clients reads the apps a query lists.
+func (s *DB) clients(ctx context.Context, q string, args ...any) ([]openid.Client, error) {
+	rows, err := s.query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("listing apps: %w", err)
 	}
@@ -213,21 +218,8 @@ func (s *DB) RevokeAccountClientTokens(ctx context.Context, accountID, clientID 
 }
 
 func (s *DB) AccountClients(ctx context.Context, accountID string, now time.Time) ([]openid.Client, error) {
-	rows, err := s.query(ctx, `SELECT `+clientCols+` FROM oidc_clients WHERE id IN (SELECT client_id FROM oidc_tokens
+	return s.clients(ctx, `SELECT `+clientCols+` FROM oidc_clients WHERE id IN (SELECT client_id FROM oidc_tokens
 		WHERE account_id = ? AND revoked_at IS NULL AND expires_at > ?) ORDER BY name, id`, accountID, ts(now))
-	if err != nil {
-		return nil, fmt.Errorf("listing an account's apps: %w", err)
-	}
-	defer rows.Close()
-	var out []openid.Client
-	for rows.Next() {
-		c, err := scanClient(rows)
-		if err != nil {
-			return nil, fmt.Errorf("reading an app: %w", err)
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
 }
 
 func (s *DB) RevokeSessionTokens(ctx context.Context, accountID, sessionID, except string, at time.Time) ([]string, error) {
