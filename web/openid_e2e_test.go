@@ -18,9 +18,11 @@ import (
 	"time"
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
+	zoidc "github.com/zitadel/oidc/v3/pkg/oidc"
 	"golang.org/x/oauth2"
 
 	"github.com/wardhq/ward/config"
+	"github.com/wardhq/ward/keys"
 	"github.com/wardhq/ward/openid"
 	"github.com/wardhq/ward/openid/provider"
 )
@@ -568,5 +570,35 @@ func TestOpenIDUILocalesAndLoginHint(t *testing.T) {
 	res.Body.Close()
 	if !strings.Contains(string(body), `<html lang="ja">`) || !strings.Contains(string(body), `value="yuka@example.jp"`) {
 		t.Fatalf("the sign-in page:\n%s", body)
+	}
+}
+
+// A code presented after its request expired is refused.
+func TestOpenIDExpiredCode(t *testing.T) {
+	w := startAtLocalhost(t, "sqlite")
+	w.createAccount("sae@example.jp", "")
+	a, err := w.in.Accounts.Find(context.Background(), "sae@example.jp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := newRP(t, w, false)
+	ctx := context.Background()
+	// A request made eleven minutes ago, signed in for, its code issued.
+	past := &provider.Storage{Store: w.in.Store, Keys: w.in.Keys, Now: func() time.Time { return time.Now().Add(-provider.GrantTTL - time.Minute) }}
+	verifier := oauth2.GenerateVerifier()
+	ar, err := past.CreateAuthRequest(ctx, &zoidc.AuthRequest{Scopes: []string{"openid"}, ResponseType: zoidc.ResponseTypeCode, ClientID: app.conf.ClientID,
+		RedirectURI: appRedirect, CodeChallenge: oauth2.S256ChallengeFromVerifier(verifier), CodeChallengeMethod: zoidc.CodeChallengeMethodS256}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.in.Store.CompleteGrant(ctx, ar.GetID(), a.ID, "", "email_code", time.Now().Add(-11*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	code := keys.Token()
+	if err := past.SaveAuthCode(ctx, ar.GetID(), code); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.conf.Exchange(ctx, code, oauth2.VerifierOption(verifier)); !isOAuthError(err, "invalid_grant") {
+		t.Fatalf("an expired code: %v", err)
 	}
 }
