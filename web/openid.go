@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
@@ -115,7 +116,7 @@ func (s *Server) pageOpenIDLogin(w http.ResponseWriter, r *http.Request) {
 			s.afterAction(w, r, err)
 			return
 		}
-		ask, err := s.Flow.NeedsConsent(ctx, sess, app, req.Scopes, contains(req.Prompt, oidc.PromptConsent))
+		ask, err := s.Flow.NeedsConsent(ctx, sess, app, req.Scopes, slices.Contains(req.Prompt, oidc.PromptConsent))
 		if err != nil {
 			s.afterAction(w, r, err)
 			return
@@ -125,7 +126,7 @@ func (s *Server) pageOpenIDLogin(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.completeOpenID(w, r, id, sess, app)
-	case contains(req.Prompt, oidc.PromptNone):
+	case slices.Contains(req.Prompt, oidc.PromptNone):
 		provider.Fail(w, r, s.OpenID.Provider, s.OpenID.Storage, id, oidc.ErrLoginRequired().WithDescription("the person must sign in"))
 	case fresh && !strong:
 		// A stronger proof: the step-up page, then back here. An account
@@ -229,22 +230,13 @@ func freshFor(sess store.Session, req provider.Request, now time.Time) bool {
 	if sess.StepUpAt != nil && sess.StepUpAt.After(auth) {
 		auth = *sess.StepUpAt
 	}
-	if contains(req.Prompt, oidc.PromptLogin) && auth.Before(req.CreatedAt) {
+	if slices.Contains(req.Prompt, oidc.PromptLogin) && auth.Before(req.CreatedAt) {
 		return false
 	}
 	if req.MaxAge != nil && now.Sub(auth) > time.Duration(*req.MaxAge)*time.Second {
 		return false
 	}
 	return true
-}
-
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // backToApp sends a browser that signed in for an app's request back to
