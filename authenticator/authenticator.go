@@ -96,11 +96,11 @@ type Store interface {
 	// TakePairing removes and returns the pairing with this code hash, in
 	// one step (store.ErrNotFound: none, or taken already).
 	TakePairing(ctx context.Context, codeHash string) (Pairing, error)
-	CreateDevice(ctx context.Context, d Device) error
-	DeviceByTokenHash(ctx context.Context, hash string) (Device, error)
-	DevicesByAccount(ctx context.Context, accountID string) ([]Device, error)
-	DeleteDevice(ctx context.Context, accountID, id string) error
-	TouchDevice(ctx context.Context, id string, at time.Time) error
+	CreatePairedDevice(ctx context.Context, d Device) error
+	PairedDeviceByToken(ctx context.Context, hash string) (Device, error)
+	PairedDevices(ctx context.Context, accountID string) ([]Device, error)
+	DeletePairedDevice(ctx context.Context, accountID, id string) error
+	TouchPairedDevice(ctx context.Context, id string, at time.Time) error
 
 	CreatePrompt(ctx context.Context, p Prompt) error
 	PromptByID(ctx context.Context, id string) (Prompt, error)

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/wardhq/ward/authenticator"
 	"github.com/wardhq/ward/openid"
 	"github.com/wardhq/ward/passkey"
 	"github.com/wardhq/ward/recovery"
@@ -67,6 +68,7 @@ type Queries interface {
 	recovery.Store
 	passkey.Store
 	openid.Store
+	authenticator.Store
 	// DeleteExpired removes flows and link tokens that ended before t, and
 	// codes issued more than two days before t.
 	DeleteExpired(ctx context.Context, t time.Time) (int, error)

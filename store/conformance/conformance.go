@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wardhq/ward/authenticator"
 	"github.com/wardhq/ward/openid"
 	"github.com/wardhq/ward/passkey"
 	"github.com/wardhq/ward/recovery"
@@ -49,6 +50,8 @@ func Run(t *testing.T, open Opener) {
 		{"PasskeyCeremonyTakenOnceUnderABurst", testCeremonyBurst},
 		{"OpenIDProvider", testOpenID},
 		{"OpenIDCodeAndRefreshUsedOnceUnderABurst", testOpenIDBursts},
+		{"PairedAuthenticatorsAndPrompts", testPairedAuthenticators},
+		{"PromptAnsweredOnceUnderABurst", testPromptBurst},
 		{"Sessions", testSessions},
 		{"Devices", testDevices},
 		{"Events", testEvents},
@@ -891,6 +894,81 @@ func testOpenIDBursts(t *testing.T, s store.Store) {
 	must(t, s.CreateToken(ctx, openid.Token{ID: "rb", Kind: openid.KindRefresh, TokenHash: "rbh", Family: "fb", ClientID: "app", AccountID: "a1",
 		AuthTime: t0, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}))
 	oneWins(t, "one refresh token", 100, store.ErrConflict, func() error { return s.UseRefreshToken(ctx, "rb", t0) })
+}
+
+func testPairedAuthenticators(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	authenticators(t, s) // account "at"
+	must(t, s.CreatePairing(ctx, authenticator.Pairing{ID: "pp", AccountID: "at", CodeHash: "ch", Name: "phone", CreatedAt: t0, ExpiresAt: t0.Add(time.Minute)}))
+	p, err := s.TakePairing(ctx, "ch")
+	must(t, err)
+	if p.AccountID != "at" || p.Name != "phone" || !p.ExpiresAt.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("pairing read back %+v", p)
+	}
+	if _, err := s.TakePairing(ctx, "ch"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a pairing code used twice: %v", err)
+	}
+	key := []byte{4, 0, 0xff, 1}
+	must(t, s.CreatePairedDevice(ctx, authenticator.Device{ID: "d1", AccountID: "at", Name: "phone", PublicKey: key, TokenHash: "th1", CreatedAt: t0}))
+	must(t, s.CreatePairedDevice(ctx, authenticator.Device{ID: "d2", AccountID: "at", Name: "tablet", PublicKey: key, TokenHash: "th2", CreatedAt: t0.Add(time.Second)}))
+	d, err := s.PairedDeviceByToken(ctx, "th1")
+	must(t, err)
+	if d.ID != "d1" || string(d.PublicKey) != string(key) || d.LastUsedAt != nil {
+		t.Fatalf("device read back %+v", d)
+	}
+	must(t, s.TouchPairedDevice(ctx, "d1", t0.Add(time.Minute)))
+	if list, err := s.PairedDevices(ctx, "at"); err != nil || len(list) != 2 || list[0].LastUsedAt == nil {
+		t.Fatalf("devices: %+v %v", list, err)
+	}
+	if err := s.DeletePairedDevice(ctx, "someone-else", "d2"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("another account removed a device: %v", err)
+	}
+	must(t, s.DeletePairedDevice(ctx, "at", "d2"))
+	if _, err := s.PairedDeviceByToken(ctx, "th2"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a removed device: %v", err)
+	}
+
+	mk := func(id, flow string, at time.Time) authenticator.Prompt {
+		return authenticator.Prompt{ID: id, AccountID: "at", FlowID: flow, Number: "42", Nonce: "n-" + id, Context: []byte(`{"app":"ward"}`),
+			State: authenticator.Pending, CreatedAt: at, ExpiresAt: at.Add(90 * time.Second)}
+	}
+	must(t, s.CreatePrompt(ctx, mk("p1", "f1", t0)))
+	must(t, s.CreatePrompt(ctx, mk("p2", "f1", t0.Add(time.Second))))
+	if latest, err := s.LatestPrompt(ctx, "f1"); err != nil || latest.ID != "p2" || string(latest.Context) != `{"app":"ward"}` {
+		t.Fatalf("latest prompt: %+v %v", latest, err)
+	}
+	if pending, err := s.PendingPrompts(ctx, "at", t0.Add(time.Minute)); err != nil || len(pending) != 2 {
+		t.Fatalf("pending: %+v %v", pending, err)
+	}
+	must(t, s.SetPromptState(ctx, "p1", authenticator.Pending, authenticator.Approved, "d1", t0.Add(10*time.Second)))
+	if err := s.SetPromptState(ctx, "p1", authenticator.Pending, authenticator.Denied, "d1", t0.Add(11*time.Second)); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("a prompt answered twice: %v", err)
+	}
+	must(t, s.SetPromptState(ctx, "p1", authenticator.Approved, authenticator.Used, "", t0.Add(12*time.Second)))
+	got, _ := s.PromptByID(ctx, "p1")
+	if got.State != authenticator.Used || got.DeviceID != "d1" || got.AnsweredAt == nil {
+		t.Fatalf("after use: %+v", got)
+	}
+	if err := s.SetPromptState(ctx, "p2", authenticator.Pending, authenticator.Approved, "d1", t0.Add(2*time.Minute)); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("an expired prompt was approved: %v", err)
+	}
+	if n, err := s.CountPrompts(ctx, "at", t0.Add(time.Millisecond)); err != nil || n != 1 {
+		t.Fatalf("prompts since: %d %v", n, err)
+	}
+	if _, err := s.LatestPrompt(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("no prompt: %v", err)
+	}
+}
+
+// 100 answers to one prompt at once: one approves it.
+func testPromptBurst(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	authenticators(t, s)
+	must(t, s.CreatePrompt(ctx, authenticator.Prompt{ID: "pb", AccountID: "at", FlowID: "f", Number: "07", Nonce: "n", Context: []byte("{}"),
+		State: authenticator.Pending, CreatedAt: t0, ExpiresAt: t0.Add(time.Minute)}))
+	oneWins(t, "one prompt", 100, store.ErrConflict, func() error {
+		return s.SetPromptState(ctx, "pb", authenticator.Pending, authenticator.Approved, "d", t0)
+	})
 }
 
 func testMessages(t *testing.T, s store.Store) {

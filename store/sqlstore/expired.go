@@ -23,6 +23,8 @@ func (s *DB) DeleteExpired(ctx context.Context, t time.Time) (int, error) {
 		{`DELETE FROM passkey_ceremonies WHERE expires_at < ?`, t},
 		{`DELETE FROM oidc_grants WHERE expires_at < ?`, t},
 		{`DELETE FROM oidc_tokens WHERE expires_at < ?`, t},
+		{`DELETE FROM authenticator_pairings WHERE expires_at < ?`, t},
+		{`DELETE FROM authenticator_prompts WHERE expires_at < ?`, t.Add(-24 * time.Hour)},
 	} {
 		res, err := s.exec(ctx, q.sql, ts(q.at))
 		if err != nil {
