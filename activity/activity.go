@@ -44,6 +44,10 @@ const (
 	// AppSignIn: the person was signed in to an app (OpenID Connect);
 	// Reasons name it and Ref is its client ID.
 	AppSignIn = "app_sign_in"
+	// PromptSent and PromptAnswered: an approval prompt to a paired
+	// authenticator, and its answer (Result says which).
+	PromptSent     = "prompt_sent"
+	PromptAnswered = "prompt_answered"
 	// AppConsented: the person allowed a third-party app what it asked.
 	AppConsented = "app_consented"
 	// AppRevoked: the person took an app's access away.

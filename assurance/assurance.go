@@ -24,7 +24,10 @@ const (
 	Passkey = "passkey"
 	// SecurityKey is a passkey used without verifying its user: it proves
 	// possession only, like an authenticator app.
-	SecurityKey  = "security_key"
+	SecurityKey = "security_key"
+	// Push is an approval on a paired ward Authenticator with number
+	// matching: a software key on the person's phone.
+	Push         = "push"
 	RecoveryCode = "recovery_code"
 )
 
@@ -73,7 +76,7 @@ func Level(factors []string) int {
 			return AAL2
 		case Password:
 			know, counted = true, true
-		case TOTP, SMSCode, SecurityKey:
+		case TOTP, SMSCode, SecurityKey, Push:
 			have, counted = true, true
 		case RecoveryCode:
 			return AAL1
@@ -115,6 +118,8 @@ func AMR(factors []string) []string {
 			add("hwk", "user")
 		case SecurityKey:
 			add("hwk")
+		case Push:
+			add("swk")
 		case RecoveryCode:
 			add("recovery")
 		}
@@ -128,5 +133,5 @@ func AMR(factors []string) []string {
 // Second reports whether a factor is one two-step verification accepts
 // after a password: something the person has, not an email code.
 func Second(factor string) bool {
-	return factor == TOTP || factor == Passkey || factor == SecurityKey || factor == SMSCode
+	return factor == TOTP || factor == Passkey || factor == SecurityKey || factor == SMSCode || factor == Push
 }

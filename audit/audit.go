@@ -35,6 +35,9 @@ const (
 	// PasskeyRefused: a passkey answer that proved nothing (wrong origin
 	// or RP ID, bad signature, unknown or removed passkey, a copied one).
 	PasskeyRefused = "passkey_refused"
+	// AnswerRefused: an authenticator answer that proves nothing (not
+	// signed by the device, another prompt's, replayed).
+	AnswerRefused = "answer_refused"
 )
 
 // Log writes security events. A nil *Log writes nothing.

@@ -32,6 +32,9 @@ const (
 	// ErrNotReady: two-step verification needs a second method set up
 	// first, or the last one cannot go while it is on.
 	ErrNotReady = "second_factor_required"
+	// ErrAnswerRefused: an authenticator's answer that proves nothing
+	// (not signed by the device, for another prompt, replayed, late).
+	ErrAnswerRefused = "answer_refused"
 )
 
 // Error is a refusal the person can act on. Message is safe to show.

@@ -47,7 +47,11 @@ func secondFactors(ctx context.Context, q store.Queries, accountID string) (int,
 		return 0, err
 	}
 	keys, err := q.PasskeysByAccount(ctx, accountID)
-	return apps + len(keys), err
+	if err != nil {
+		return 0, err
+	}
+	devices, err := q.PairedDevices(ctx, accountID)
+	return apps + len(keys) + len(devices), err
 }
 
 // confirmedApps counts the account's set-up authenticator apps.
@@ -393,6 +397,11 @@ func methodsOf(ctx context.Context, q store.Queries, accountID string, now time.
 		return nil, err
 	} else if len(keys) > 0 {
 		out = append(out, MethodPasskey)
+	}
+	if devices, err := q.PairedDevices(ctx, accountID); err != nil {
+		return nil, err
+	} else if len(devices) > 0 {
+		out = append(out, MethodPush)
 	}
 	if phone, err := stepPhone(ctx, q, accountID, now); err != nil {
 		return nil, err

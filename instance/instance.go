@@ -219,7 +219,7 @@ func New(ctx context.Context, c config.Config, log *slog.Logger, o Options) (*In
 		st.Close()
 		return nil, err
 	}
-	srv := &web.Server{OpenID: &web.OpenID{Provider: oidcProvider, Storage: oidcStore, Issuer: strings.TrimRight(c.PublicURL, "/")}, Places: geo, MailCheck: checker, Flow: fs, Accounts: accts, Sessions: sessions, Mailbox: st, Composer: comp, DevMailbox: c.DevMode(),
+	srv := &web.Server{PublicURL: c.PublicURL, OpenID: &web.OpenID{Provider: oidcProvider, Storage: oidcStore, Issuer: strings.TrimRight(c.PublicURL, "/")}, Places: geo, MailCheck: checker, Flow: fs, Accounts: accts, Sessions: sessions, Mailbox: st, Composer: comp, DevMailbox: c.DevMode(),
 		SecureCookies: u.Scheme == "https", AdminToken: c.AdminToken, TrustedProxies: proxies, Log: log, Now: now,
 		Audit: sec, Limiter: limiter, MailCheckRate: c.MailCheckRate(), LinkRate: c.LinkRate()}
 	h, err := srv.Handler()

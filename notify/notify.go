@@ -117,6 +117,7 @@ const (
 	ChangePasskey       = "passkey"
 	ChangeTwoStep       = "two_step"
 	ChangeRecoveryCodes = "recovery_codes"
+	ChangePush          = "push"
 )
 
 // change reads the message's change, in either way it was written.

@@ -20,6 +20,7 @@ const (
 	FactorSMSCode      = assurance.SMSCode
 	FactorTOTP         = assurance.TOTP
 	FactorRecoveryCode = assurance.RecoveryCode
+	FactorPush         = assurance.Push
 )
 
 // Policy is the schedule of waits and the disabling limit.

@@ -59,7 +59,7 @@ func statusOf(code string) int {
 	switch code {
 	case flow.ErrInvalidInput:
 		return http.StatusBadRequest
-	case flow.ErrWrongCode, flow.ErrWrongCredentials, flow.ErrPasskeyRefused:
+	case flow.ErrWrongCode, flow.ErrWrongCredentials, flow.ErrPasskeyRefused, flow.ErrAnswerRefused:
 		return http.StatusUnauthorized
 	case flow.ErrTooManyAttempts, flow.ErrFactorLocked, flow.ErrRateLimited:
 		return http.StatusTooManyRequests

@@ -41,9 +41,11 @@ type Mailbox interface {
 type Server struct {
 	Flow *flow.Service
 	// OpenID is the OpenID Connect provider (nil: none).
-	OpenID   *OpenID
-	Accounts *account.Service
-	Sessions *session.Manager
+	OpenID *OpenID
+	// PublicURL is where people reach ward (links it hands out).
+	PublicURL string
+	Accounts  *account.Service
+	Sessions  *session.Manager
 	// Mailbox is read only by the dev mailbox pages.
 	Mailbox  Mailbox
 	Composer *notify.Composer
@@ -98,6 +100,7 @@ func (s *Server) Handler() (http.Handler, error) {
 	s.routeContacts(mux)
 	s.routeStrength(mux)
 	s.routePasskeys(mux)
+	s.routeAuthenticator(mux)
 	if s.OpenID != nil {
 		s.routeOpenID(mux)
 	}

@@ -56,12 +56,14 @@ func (s *Server) routeStrength(mux *http.ServeMux) {
 // securityJSON is the account's sign-in methods and the current session's
 // strength.
 type securityJSON struct {
-	TwoStep           bool                `json:"two_step"`
-	TwoStepSince      *time.Time          `json:"two_step_since,omitempty"`
-	Authenticators    []authenticatorJSON `json:"authenticators"`
-	Passkeys          []passkeyJSON       `json:"passkeys"`
-	RecoveryCodesLeft int                 `json:"recovery_codes_left"`
-	Session           strengthJSON        `json:"session"`
+	TwoStep        bool                `json:"two_step"`
+	TwoStepSince   *time.Time          `json:"two_step_since,omitempty"`
+	Authenticators []authenticatorJSON `json:"authenticators"`
+	Passkeys       []passkeyJSON       `json:"passkeys"`
+	// Paired are ward Authenticators (push approval).
+	Paired            []pairedJSON `json:"paired_authenticators"`
+	RecoveryCodesLeft int          `json:"recovery_codes_left"`
+	Session           strengthJSON `json:"session"`
 	// Words say the session's strength in the reader's language.
 	Words string `json:"-"`
 }
@@ -86,6 +88,14 @@ func toStrengthJSON(method string) strengthJSON {
 	return strengthJSON{Factors: f, AMR: assurance.AMR(f), AAL: assurance.Level(f)}
 }
 
+// pairedJSON is a paired ward Authenticator.
+type pairedJSON struct {
+	ID         string     `json:"id"`
+	Name       string     `json:"name"`
+	CreatedAt  time.Time  `json:"created_at"`
+	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
+}
+
 type enrolmentJSON struct {
 	ID   string `json:"id"`
 	Name string `json:"name"`
@@ -102,7 +112,7 @@ func qrDataURI(png []byte) string {
 // security reads what the dashboard and the API show of the sign-in methods.
 func (s *Server) security(r *http.Request, sess store.Session) (securityJSON, error) {
 	ctx := r.Context()
-	out := securityJSON{Session: toStrengthJSON(sess.Method), Authenticators: []authenticatorJSON{}, Passkeys: []passkeyJSON{},
+	out := securityJSON{Session: toStrengthJSON(sess.Method), Authenticators: []authenticatorJSON{}, Passkeys: []passkeyJSON{}, Paired: []pairedJSON{},
 		Words: strengthWords(s.language(r, ""), sess.Method)}
 	a, err := s.Flow.Account(ctx, sess)
 	if err != nil {
@@ -123,6 +133,13 @@ func (s *Server) security(r *http.Request, sess store.Session) (securityJSON, er
 	}
 	for _, p := range keys {
 		out.Passkeys = append(out.Passkeys, toPasskeyJSON(p))
+	}
+	paired, err := s.Flow.PairedDevices(ctx, sess)
+	if err != nil {
+		return out, err
+	}
+	for _, d := range paired {
+		out.Paired = append(out.Paired, pairedJSON{ID: d.ID, Name: d.Name, CreatedAt: d.CreatedAt, LastUsedAt: d.LastUsedAt})
 	}
 	out.RecoveryCodesLeft, err = s.Flow.RecoveryCodesLeft(ctx, sess)
 	return out, err

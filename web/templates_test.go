@@ -41,7 +41,7 @@ func TestEveryPageInBothLanguages(t *testing.T) {
 				Reset:  true,
 				Pending: &flow.Pending{Token: "tok", Destination: "h***@example.jp", ExpiresAt: now, ResendAfter: now, Reasons: []string{"new_device", "new_country:US"},
 					Methods: []string{"totp", "passkey", "sms_code", "recovery_code"}, Channel: "sms"},
-				Security: &securityJSON{Passkeys: []passkeyJSON{{ID: "p1", Name: "laptop", CreatedAt: now, Synced: true}, {ID: "p2", Name: "key", CreatedAt: now, LastUsedAt: &now}}, TwoStep: true, TwoStepSince: &now, RecoveryCodesLeft: 9, Session: toStrengthJSON("password+totp"), Words: "password and app",
+				Security: &securityJSON{Paired: []pairedJSON{{ID: "d1", Name: "phone", CreatedAt: now}}, Passkeys: []passkeyJSON{{ID: "p1", Name: "laptop", CreatedAt: now, Synced: true}, {ID: "p2", Name: "key", CreatedAt: now, LastUsedAt: &now}}, TwoStep: true, TwoStepSince: &now, RecoveryCodesLeft: 9, Session: toStrengthJSON("password+totp"), Words: "password and app",
 					Authenticators: []authenticatorJSON{{ID: "t1", Name: "phone", CreatedAt: now, Confirmed: true, LastUsedAt: &now}, {ID: "t2", Name: "tablet", CreatedAt: now}}},
 				Enrolment: &enrolmentView{TOTPEnrolment: flow.TOTPEnrolment{ID: "t2", Name: "tablet", Key: "JBSW Y3DP"}, QRURI: "data:image/png;base64,AA=="},
 				Codes:     []string{"4kq7m-x2c9p", "abcde-fghjk"},
