@@ -88,6 +88,9 @@ type Context struct {
 	Device    string    `json:"device,omitempty"`
 	NewDevice bool      `json:"new_device,omitempty"`
 	Reasons   []string  `json:"reasons,omitempty"`
+	// DeviceHash stands for the requester's device cookie, for
+	// suppressing it after "not me"; never shown to the authenticator.
+	DeviceHash string `json:"device_hash,omitempty"`
 }
 
 // Store keeps devices, pairings and prompts.

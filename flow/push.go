@@ -159,7 +159,7 @@ func (s *Service) BeginPush(ctx context.Context, c Client, token string) (*PushP
 		return nil, err
 	}
 	cx, err := json.Marshal(authenticator.Context{App: s.Brand, At: now, IP: c.IP, Place: s.place(c.IP, a.Language), Device: s.deviceLabel(c),
-		NewDevice: !known})
+		NewDevice: !known, DeviceHash: deviceHash(c)})
 	if err != nil {
 		return nil, err
 	}
@@ -178,6 +178,13 @@ func (s *Service) BeginPush(ctx context.Context, c Client, token string) (*PushP
 		// After wrong numbers the factor rests, or is off, like any other.
 		if err := s.factorUsable(ctx, q, s.subject(f.AccountID, ""), throttle.FactorPush, false, now); err != nil {
 			return err
+		}
+		// After "deny" or "not me", no new prompt from that source rings
+		// the phone for a while (push fatigue).
+		if held, err := q.Suppressed(ctx, promptKey(f.AccountID), sources(c.IP, deviceHash(c)), now); err != nil {
+			return err
+		} else if held {
+			return fail(ErrBlocked, "sign-ins from here were declined on your authenticator; use another way, or try again later")
 		}
 		pending, err := q.PendingPrompts(ctx, f.AccountID, now)
 		if err != nil {
@@ -248,6 +255,7 @@ func (s *Service) DevicePrompts(ctx context.Context, token string) ([]DeviceProm
 		if err := json.Unmarshal(p.Context, &cx); err != nil {
 			return nil, err
 		}
+		cx.DeviceHash = "" // the requester's cookie stays on ward
 		out = append(out, DevicePrompt{ID: p.ID, Nonce: p.Nonce, Context: cx, ExpiresAt: p.ExpiresAt})
 	}
 	return out, nil
@@ -294,8 +302,14 @@ func (s *Service) AnswerPrompt(ctx context.Context, c Client, token string, payl
 		}
 		var cx authenticator.Context
 		json.Unmarshal(p.Context, &cx)
-		return activity.Record(ctx, q, now, store.Event{AccountID: d.AccountID, Kind: activity.PromptAnswered, Result: to, Method: MethodPush,
-			IP: cx.IP, Device: cx.Device, FlowID: p.FlowID, Ref: p.ID})
+		if err := activity.Record(ctx, q, now, store.Event{AccountID: d.AccountID, Kind: activity.PromptAnswered, Result: to, Method: MethodPush,
+			IP: cx.IP, Device: cx.Device, FlowID: p.FlowID, Ref: p.ID}); err != nil {
+			return err
+		}
+		if to == authenticator.Denied || to == authenticator.Reported {
+			return s.declined(ctx, q, d.AccountID, p, cx, to == authenticator.Reported, now)
+		}
+		return nil
 	})
 	if errors.Is(err, store.ErrConflict) {
 		return "", fail(ErrAnswerRefused, "this request was already answered, or has expired")
@@ -309,6 +323,38 @@ func (s *Service) AnswerPrompt(ctx context.Context, c Client, token string, payl
 		return "", e
 	}
 	return to, nil
+}
+
+// promptKey is what prompt suppressions are kept under for an account.
+func promptKey(accountID string) string { return "push:" + accountID }
+
+// declined holds back further prompts from the requester's sources after
+// "deny" or "not me"; "not me" also stops codes to the account's email
+// from there and is recorded as an unsolicited report, with the
+// requester's IP and device, like "this wasn't me" on a code mail.
+func (s *Service) declined(ctx context.Context, q store.Queries, accountID string, p authenticator.Prompt, cx authenticator.Context,
+	notMe bool, now time.Time) error {
+	until := now.Add(s.Unsolicited.SuppressFor)
+	keys := []string{promptKey(accountID)}
+	if notMe {
+		a, err := q.AccountByID(ctx, accountID)
+		if err != nil {
+			return err
+		}
+		keys = append(keys, s.Keys.Identifier(notify.Email, a.Email))
+	}
+	for _, k := range keys {
+		for _, src := range sources(cx.IP, cx.DeviceHash) {
+			if err := q.Suppress(ctx, k, src, until, now); err != nil {
+				return err
+			}
+		}
+	}
+	if !notMe {
+		return nil
+	}
+	return activity.Record(ctx, q, now, store.Event{AccountID: accountID, Kind: activity.UnsolicitedReported, Result: activity.Success,
+		Method: MethodPush, IP: cx.IP, Device: cx.Device, FlowID: p.FlowID, Reasons: []string{"not_me"}, Ref: p.ID})
 }
 
 // PushStatus tells a sign-in page waiting on its prompt where it stands,

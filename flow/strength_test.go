@@ -3,6 +3,7 @@ package flow_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,7 +14,10 @@ import (
 
 	"github.com/wardhq/ward/account"
 	"github.com/wardhq/ward/assurance"
+	"github.com/wardhq/ward/authenticator"
+	"github.com/wardhq/ward/config"
 	"github.com/wardhq/ward/flow"
+	"github.com/wardhq/ward/internal/testdevice"
 	"github.com/wardhq/ward/store"
 )
 
@@ -388,6 +392,64 @@ func TestHundredWrongAppCodesTurnTheAppOff(t *testing.T) {
 		res, _ = e.svc.PasswordSignIn(ctx, client, "ren@example.jp", strongPassword)
 		if done, err := e.svc.SecondStep(ctx, client, res.Pending.Token, flow.MethodTOTP, e.appCode(key)); err != nil || done.Session == nil {
 			t.Fatalf("the owner's device: %v", err)
+		}
+	})
+}
+
+// "No, it's not me" on the authenticator ends the sign-in, is recorded
+// with the requester's IP, and stops prompts and mailed codes from that
+// source; the owner, elsewhere, is not held back.
+func TestPushNotMeStopsTheSource(t *testing.T) {
+	backends(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		e.svc.Unsolicited = config.Default().Unsolicited()
+		a := e.account("tomo@example.jp", strongPassword)
+		sess, _, _, _ := e.twoStep("tomo@example.jp")
+		p, err := e.svc.StartPairing(ctx, client, sess, "phone")
+		if err != nil {
+			t.Fatal(err)
+		}
+		phone, _ := testdevice.New()
+		paired, err := e.svc.Pair(ctx, client, p.Code, phone.PublicKey())
+		if err != nil {
+			t.Fatal(err)
+		}
+		stranger := flow.Client{IP: "198.51.100.23", UserAgent: "curl/8", DeviceToken: "stranger-device"}
+		res, err := e.svc.PasswordSignIn(ctx, stranger, "tomo@example.jp", strongPassword)
+		if err != nil || !slices.Contains(res.Pending.Methods, flow.MethodPush) {
+			t.Fatalf("held sign-in: %+v %v", res, err)
+		}
+		if _, err := e.svc.BeginPush(ctx, stranger, res.Pending.Token); err != nil {
+			t.Fatal(err)
+		}
+		prompts, _ := e.svc.DevicePrompts(ctx, paired.Token)
+		if len(prompts) != 1 || prompts[0].Context.IP != stranger.IP || !prompts[0].Context.NewDevice || prompts[0].Context.DeviceHash != "" {
+			t.Fatalf("what the phone sees: %+v", prompts)
+		}
+		payload, sig, _ := phone.Sign(authenticator.Answer{PromptID: prompts[0].ID, Nonce: prompts[0].Nonce, Decision: authenticator.NotMe})
+		if state, err := e.svc.AnswerPrompt(ctx, client, paired.Token, payload, sig); err != nil || state != authenticator.Reported {
+			t.Fatalf("not me: %q %v", state, err)
+		}
+		_, err = e.svc.PushStatus(ctx, stranger, res.Pending.Token)
+		flowErr(t, err, flow.ErrBlocked)
+		evs, _ := e.st.Events(ctx, a.ID, time.Time{}, 5)
+		if !slices.ContainsFunc(evs, func(ev store.Event) bool { return ev.Kind == "unsolicited_reported" && ev.IP == stranger.IP }) {
+			t.Fatalf("not recorded with the requester's IP: %+v", evs)
+		}
+		e.clk.Add(time.Minute)
+		res, _ = e.svc.PasswordSignIn(ctx, stranger, "tomo@example.jp", strongPassword)
+		_, err = e.svc.BeginPush(ctx, stranger, res.Pending.Token)
+		flowErr(t, err, flow.ErrBlocked)
+		before, _ := e.st.MessagesTo(ctx, "tomo@example.jp", 100)
+		if _, err := e.svc.StartCodeSignIn(ctx, stranger, "tomo@example.jp", "en"); err != nil {
+			t.Fatal(err)
+		}
+		if after, _ := e.st.MessagesTo(ctx, "tomo@example.jp", 100); len(after) != len(before) {
+			t.Fatal("a code was mailed to the account from the reported source")
+		}
+		res, _ = e.svc.PasswordSignIn(ctx, client, "tomo@example.jp", strongPassword)
+		if _, err := e.svc.BeginPush(ctx, client, res.Pending.Token); err != nil {
+			t.Fatalf("the owner's own sign-in: %v", err)
 		}
 	})
 }

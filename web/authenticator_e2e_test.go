@@ -178,5 +178,9 @@ func TestAuthenticatorPushApproval(t *testing.T) {
 		if r = status(flowTok); r.body["error"] != "blocked" {
 			t.Fatalf("after a denial: %s", r.raw)
 		}
+		// And no new prompt from here rings the phone for a while.
+		if r = w.do(other, "POST", "/api/v1/flows/second-step/push", map[string]string{"flow": signIn()}); r.body["error"] != "blocked" {
+			t.Fatalf("a prompt right after a denial: %d %s", r.status, r.raw)
+		}
 	})
 }
