@@ -82,6 +82,8 @@ type view struct {
 	Consent *consentView
 	// Continue goes on to an app after signing in for it.
 	Continue *continueView
+	// Push is an approval request the sign-in page waits on.
+	Push *pushJSON
 	// Loc is the viewer's time zone, found once per request.
 	Loc *time.Location
 }

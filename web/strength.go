@@ -269,6 +269,27 @@ func (s *Server) pageSecondStep(w http.ResponseWriter, r *http.Request) {
 		} else {
 			v.Notice = tr(v.Lang, "code_sent_to") + " " + p.Destination
 		}
+	case r.PostFormValue("action") == "push":
+		if p, err := s.Flow.BeginPush(r.Context(), s.client(r), tok); err != nil {
+			status = s.explain(r, v, err)
+		} else {
+			v.Push = &pushJSON{State: p.State, Number: p.Number, ExpiresAt: p.ExpiresAt}
+		}
+	case r.PostFormValue("action") == "push-status":
+		// Without JavaScript, the person asks whether the phone answered.
+		res, err := s.Flow.PushStatus(r.Context(), s.client(r), tok)
+		switch {
+		case err != nil:
+			status = s.explain(r, v, err)
+		case res.Session != nil:
+			s.continueFlow(w, r, res, "/sign-in/code")
+			return
+		default:
+			v.Notice = tr(v.Lang, "push_waiting")
+			if p, err := s.Flow.BeginPush(r.Context(), s.client(r), tok); err == nil {
+				v.Push = &pushJSON{State: p.State, Number: p.Number, ExpiresAt: p.ExpiresAt}
+			}
+		}
 	default:
 		res, err := s.Flow.SecondStep(r.Context(), s.client(r), tok, r.PostFormValue("method"), r.PostFormValue("code"))
 		if err == nil {

@@ -44,7 +44,35 @@
       tick();
     }
     passkeys();
+    waitForApproval();
   });
+
+  // The sign-in page showing an approval number asks, every two seconds,
+  // whether the authenticator answered (the "check again" button does the
+  // same without JavaScript).
+  function waitForApproval() {
+    var el = document.querySelector("[data-push-wait]");
+    if (!el || !window.fetch) {
+      return;
+    }
+    var check = function () {
+      fetch("/api/v1/flows/second-step/push/status", { method: "POST", headers: { "Content-Type": "application/json" },
+        credentials: "same-origin", body: "{}" })
+        .then(function (r) { return r.json().then(function (j) { return { ok: r.ok, j: j }; }); })
+        .then(function (res) {
+          if (res.ok && res.j.state === "signed_in") {
+            location.assign(res.j.review ? "/account?changed=recovery#security" : "/account");
+          } else if (res.ok) {
+            setTimeout(check, 2000);
+          } else {
+            var box = document.getElementById("push-error");
+            if (box) { box.textContent = res.j.message; box.hidden = false; }
+          }
+        })
+        .catch(function () { setTimeout(check, 4000); });
+    };
+    setTimeout(check, 1000);
+  }
 
   // Passkeys: every button is hidden until the browser shows it can run
   // WebAuthn, and each says what went wrong in the page's language (the
