@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"time"
@@ -16,6 +17,31 @@ import (
 // with "Authorization: Device <token>"; its answers are signed besides.
 
 func (s *Server) routeAuthenticator(mux *http.ServeMux) {
+	mux.HandleFunc("GET /authenticator", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/authenticator/", http.StatusMovedPermanently)
+	})
+	mux.HandleFunc("GET /authenticator/{$}", func(w http.ResponseWriter, r *http.Request) {
+		v := s.view(r, "authenticator")
+		v.Manifest = true
+		s.render(w, r, http.StatusOK, "authenticator", v)
+	})
+	mux.HandleFunc("GET /authenticator/sw.js", func(w http.ResponseWriter, r *http.Request) {
+		b, err := assets.ReadFile("static/sw.js")
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+		w.Write(b)
+	})
+	mux.HandleFunc("GET /authenticator/manifest.webmanifest", func(w http.ResponseWriter, r *http.Request) {
+		lang := s.language(r, "")
+		w.Header().Set("Content-Type", "application/manifest+json")
+		json.NewEncoder(w).Encode(map[string]any{"name": "ward Authenticator", "short_name": "Authenticator", "lang": lang,
+			"start_url": "/authenticator/", "scope": "/authenticator/", "display": "standalone", "background_color": "#ffffff",
+			"theme_color": "#0b57d0", "description": tr(lang, "auth_manifest_description"),
+			"icons": []map[string]string{{"src": "/static/favicon.svg", "sizes": "any", "type": "image/svg+xml"}}})
+	})
 	mux.HandleFunc("POST /api/v1/account/authenticator-pairing", s.signedIn(func(w http.ResponseWriter, r *http.Request, sess store.Session) {
 		var in factorIn
 		if !decode(s, w, r, &in) {
@@ -27,7 +53,7 @@ func (s *Server) routeAuthenticator(mux *http.ServeMux) {
 			return
 		}
 		writeJSON(w, http.StatusCreated, map[string]any{"code": p.Code, "expires_at": p.ExpiresAt,
-			"link": strings.TrimRight(s.PublicURL, "/") + "/authenticator#pair=" + p.Code})
+			"link": strings.TrimRight(s.PublicURL, "/") + "/authenticator/#pair=" + p.Code})
 	}))
 	mux.HandleFunc("DELETE /api/v1/account/paired-authenticators/{id}", s.signedIn(func(w http.ResponseWriter, r *http.Request, sess store.Session) {
 		s.answerChange(w, r, sess, s.Flow.RemovePairedDevice(r.Context(), s.client(r), sess, r.PathValue("id")))

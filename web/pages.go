@@ -28,7 +28,7 @@ type pages struct {
 }
 
 var pageNames = []string{"sign_in", "code", "reset", "new_password", "account", "not_mine", "message", "dev_mail", "check_mail", "not_me", "secure", "confirm_contact",
-	"second_step", "step_up", "totp_setup", "recovery_codes", "consent", "continue"}
+	"second_step", "step_up", "totp_setup", "recovery_codes", "consent", "continue", "authenticator"}
 
 // deref reads an optional time for a template (nil: the zero time).
 func deref(t *time.Time) time.Time {
@@ -84,6 +84,8 @@ type view struct {
 	Continue *continueView
 	// Push is an approval request the sign-in page waits on.
 	Push *pushJSON
+	// Manifest links the web app manifest (ward Authenticator).
+	Manifest bool
 	// Loc is the viewer's time zone, found once per request.
 	Loc *time.Location
 }

@@ -131,7 +131,7 @@ func (s *Server) requests(next http.Handler) http.Handler {
 
 // contentPolicy is the Content-Security-Policy with images from imgSrc.
 func contentPolicy(imgSrc string) string {
-	return "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; img-src " + imgSrc +
+	return "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; manifest-src 'self'; worker-src 'self'; img-src " + imgSrc +
 		"; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 }
 
