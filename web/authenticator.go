@@ -3,12 +3,14 @@ package web
 import (
 	"encoding/base64"
 	"encoding/json"
+	"html/template"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/wardhq/ward/flow"
 	"github.com/wardhq/ward/store"
+	"github.com/wardhq/ward/totp"
 )
 
 // ward Authenticator's API: pairing from the dashboard, the device's own
@@ -57,6 +59,26 @@ func (s *Server) routeAuthenticator(mux *http.ServeMux) {
 	}))
 	mux.HandleFunc("DELETE /api/v1/account/paired-authenticators/{id}", s.signedIn(func(w http.ResponseWriter, r *http.Request, sess store.Session) {
 		s.answerChange(w, r, sess, s.Flow.RemovePairedDevice(r.Context(), s.client(r), sess, r.PathValue("id")))
+	}))
+	mux.HandleFunc("POST /account/authenticator-pairing", s.pageSignedIn(func(w http.ResponseWriter, r *http.Request, sess store.Session) {
+		p, err := s.Flow.StartPairing(r.Context(), s.client(r), sess, r.PostFormValue("name"))
+		if s.needsStepUp(w, r, sess, err) {
+			return
+		}
+		if err != nil {
+			s.accountError(w, r, sess, err)
+			return
+		}
+		link := strings.TrimRight(s.PublicURL, "/") + "/authenticator/#pair=" + p.Code
+		png, err := totp.QR(link)
+		if err != nil {
+			s.afterAction(w, r, err)
+			return
+		}
+		v := s.view(r, "pairing")
+		v.Pairing = &pairingView{Code: p.Code[:4] + " " + p.Code[4:], Link: link, QRURI: template.URL(qrDataURI(png)), ExpiresAt: p.ExpiresAt}
+		w.Header().Set("Content-Security-Policy", contentPolicy("'self' data:"))
+		s.render(w, r, http.StatusOK, "pairing", v)
 	}))
 	mux.HandleFunc("POST /account/paired-authenticators/{id}/remove", s.pageSignedIn(func(w http.ResponseWriter, r *http.Request, sess store.Session) {
 		s.securityChanged(w, r, sess, s.Flow.RemovePairedDevice(r.Context(), s.client(r), sess, r.PathValue("id")))
@@ -129,6 +151,14 @@ func (s *Server) routeAuthenticator(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/flows/second-step/push/status", jsonStep(s, func(r *http.Request, c flow.Client, in flowIn) (*flow.Result, error) {
 		return s.Flow.PushStatus(r.Context(), c, s.flowToken(r, in.Flow))
 	}))
+}
+
+// pairingView is the page that pairs a phone: its code, its link as a QR
+// code, and until when.
+type pairingView struct {
+	Code, Link string
+	QRURI      template.URL
+	ExpiresAt  time.Time
 }
 
 // pushJSON is an approval request as the sign-in page shows it.

@@ -2,7 +2,9 @@ package web_test
 
 import (
 	"encoding/base64"
+	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -62,6 +64,16 @@ func TestAuthenticatorPushApproval(t *testing.T) {
 		w.do(c, "POST", "/api/v1/account/authenticators/"+r.body["id"].(string)+"/confirm", map[string]string{"code": oathtool(t, key, 0)})
 		if r = w.do(c, "POST", "/api/v1/account/step-up", map[string]string{"password": password, "code": oathtool(t, key, 30*time.Second)}); r.status != 200 {
 			t.Fatalf("step-up: %d %s", r.status, r.raw)
+		}
+		// The dashboard's page shows a code and a QR code of the link.
+		res, err := c.PostForm(w.srv.URL+"/account/authenticator-pairing", url.Values{"name": {"tablet"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 || !strings.Contains(string(page), `id="pairing-code"`) || !strings.Contains(string(page), "data:image/png;base64,") {
+			t.Fatalf("pairing page: %d\n%s", res.StatusCode, page)
 		}
 		r = w.do(c, "POST", "/api/v1/account/authenticator-pairing", map[string]string{"name": "Mika's phone"})
 		code, _ := r.body["code"].(string)

@@ -28,7 +28,7 @@ type pages struct {
 }
 
 var pageNames = []string{"sign_in", "code", "reset", "new_password", "account", "not_mine", "message", "dev_mail", "check_mail", "not_me", "secure", "confirm_contact",
-	"second_step", "step_up", "totp_setup", "recovery_codes", "consent", "continue", "authenticator"}
+	"second_step", "step_up", "totp_setup", "recovery_codes", "consent", "continue", "authenticator", "pairing"}
 
 // deref reads an optional time for a template (nil: the zero time).
 func deref(t *time.Time) time.Time {
@@ -86,6 +86,8 @@ type view struct {
 	Push *pushJSON
 	// Manifest links the web app manifest (ward Authenticator).
 	Manifest bool
+	// Pairing pairs a new ward Authenticator.
+	Pairing *pairingView
 	// Loc is the viewer's time zone, found once per request.
 	Loc *time.Location
 }

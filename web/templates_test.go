@@ -46,6 +46,7 @@ func TestEveryPageInBothLanguages(t *testing.T) {
 				Enrolment: &enrolmentView{TOTPEnrolment: flow.TOTPEnrolment{ID: "t2", Name: "tablet", Key: "JBSW Y3DP"}, QRURI: "data:image/png;base64,AA=="},
 				Codes:     []string{"4kq7m-x2c9p", "abcde-fghjk"},
 				Push:      &pushJSON{State: "pending", Number: "42"},
+				Pairing:   &pairingView{Code: "1234 5678", Link: "http://localhost:8080/authenticator/#pair=12345678", QRURI: "data:image/png;base64,AA==", ExpiresAt: now},
 				Continue:  &continueView{App: "Shop", URL: "http://localhost:8080/authorize/callback?id=g1"},
 				Consent:   &consentView{ID: "g1", App: "Shop", Scopes: []string{"openid", "email", "phone", "profile", "offline_access"}},
 				Account:   store.Account{Email: "hana@example.jp", Language: lang},
