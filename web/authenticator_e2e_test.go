@@ -77,7 +77,7 @@ func TestAuthenticatorPushApproval(t *testing.T) {
 		}
 		r = w.do(c, "POST", "/api/v1/account/authenticator-pairing", map[string]string{"name": "Mika's phone"})
 		code, _ := r.body["code"].(string)
-		if r.status != 201 || len(code) != 8 || !strings.Contains(r.raw, "/authenticator#pair=") {
+		if r.status != 201 || len(code) != 8 || !strings.Contains(r.raw, "/authenticator/#pair=") {
 			t.Fatalf("pairing: %d %s", r.status, r.raw)
 		}
 		phone, _ := testdevice.New()
