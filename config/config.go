@@ -119,6 +119,10 @@ type Config struct {
 		FreshFor Duration `yaml:"fresh_for" doc:"Changes to security info need a sign-in or code confirmation this recent; older sessions are asked for a code first."`
 	} `yaml:"sessions"`
 
+	Authenticator struct {
+		PromptsPerHour int `yaml:"prompts_per_hour" doc:"Approval requests one account's ward Authenticator gets in an hour, at most; then sign-ins must use another way (push fatigue)."`
+	} `yaml:"authenticator"`
+
 	Contacts struct {
 		RecoveryWait Duration `yaml:"recovery_wait" doc:"A newly added email or phone cannot recover the account for this long, unless the owner confirms it from an existing contact."`
 	} `yaml:"contacts"`
@@ -186,6 +190,7 @@ func Default() Config {
 	c.Risk.TravelSpeedKmH, c.Risk.TravelMinKm = 900, 500
 	c.Sessions.FreshFor = Duration(10 * time.Minute)
 	c.Contacts.RecoveryWait = Duration(7 * 24 * time.Hour)
+	c.Authenticator.PromptsPerHour = 5
 	c.MailCheck.DNS = true
 	c.Codes.TTL = Duration(10 * time.Minute)
 	c.Codes.RecoveryTTL = Duration(10 * time.Minute)
@@ -369,6 +374,9 @@ func (c Config) Validate() error {
 		}
 	default:
 		return bad("database.driver", "must be sqlite or postgres, got %q", c.Database.Driver)
+	}
+	if c.Authenticator.PromptsPerHour < 1 || c.Authenticator.PromptsPerHour > 60 {
+		return bad("authenticator.prompts_per_hour", "must be 1 to 60, got %d", c.Authenticator.PromptsPerHour)
 	}
 	if a, err := mail.ParseAddress(c.Mail.From); err != nil || !strings.Contains(a.Address, "@") {
 		return bad("mail.from", "%q is not an address like \"Example <security@example.com>\"", c.Mail.From)
@@ -554,7 +562,8 @@ func (c Config) FlowLimits() flow.Limits {
 		// A link in a mail works as long as someone may still be reading it.
 		NotMineTTL: 7 * 24 * time.Hour,
 		FreshFor:   c.Sessions.FreshFor.D(), RecoveryWait: c.Contacts.RecoveryWait.D(),
-		PasswordPerIP: throttle.Rate{N: c.Limits.PasswordPerIPMinute, Per: time.Minute}}
+		PasswordPerIP:  throttle.Rate{N: c.Limits.PasswordPerIPMinute, Per: time.Minute},
+		PromptsPerHour: c.Authenticator.PromptsPerHour}
 }
 
 // MailCheckRate and LinkRate bound the mail checks and the mail links one

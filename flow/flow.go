@@ -54,6 +54,9 @@ type Limits struct {
 	RecoveryWait time.Duration
 	// PasswordPerIP bounds password sign-ins per source.
 	PasswordPerIP throttle.Rate
+	// PromptsPerHour bounds the approval requests one account's
+	// authenticator gets in an hour (0: DefaultPromptsPerHour).
+	PromptsPerHour int
 }
 
 // Client is who is asking: the request's address, browser and the device

@@ -26,9 +26,10 @@ const (
 	PromptTTL = 90 * time.Second
 	// PairingTTL is how long a pairing code waits for a device.
 	PairingTTL = 10 * time.Minute
-	// PromptsPerHour bounds the prompts one account gets in an hour;
-	// after that the sign-in must use another way (push fatigue).
-	PromptsPerHour = 5
+	// DefaultPromptsPerHour bounds the prompts one account gets in an
+	// hour unless Limits say otherwise; after that the sign-in must use
+	// another way (push fatigue).
+	DefaultPromptsPerHour = 5
 	pairingDigits  = 8
 )
 
@@ -201,7 +202,7 @@ func (s *Service) BeginPush(ctx context.Context, c Client, token string) (*PushP
 		}
 		if n, err := q.CountPrompts(ctx, f.AccountID, now.Add(-time.Hour)); err != nil {
 			return err
-		} else if n >= PromptsPerHour {
+		} else if n >= s.promptsPerHour() {
 			return retryLater(ErrRateLimited, now.Add(time.Hour), "too many approval requests; use another way to sign in")
 		}
 		number, err := authenticator.NewNumber()
@@ -218,6 +219,13 @@ func (s *Service) BeginPush(ctx context.Context, c Client, token string) (*PushP
 			Method: MethodPush, IP: c.IP, Device: s.deviceLabel(c), FlowID: f.ID, Ref: p.ID})
 	})
 	return out, err
+}
+
+func (s *Service) promptsPerHour() int {
+	if s.Limits.PromptsPerHour > 0 {
+		return s.Limits.PromptsPerHour
+	}
+	return DefaultPromptsPerHour
 }
 
 // DevicePrompt is a prompt as an authenticator shows it: who asks, from

@@ -453,3 +453,47 @@ func TestPushNotMeStopsTheSource(t *testing.T) {
 		}
 	})
 }
+
+// One prompt waits at a time, and an account gets at most
+// Limits.PromptsPerHour in an hour: then the sign-in uses another way.
+func TestPromptsAreFewAndOneAtATime(t *testing.T) {
+	backends(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		e.svc.Limits.PromptsPerHour = 2
+		e.account("nene@example.jp", strongPassword)
+		sess, _, _, _ := e.twoStep("nene@example.jp")
+		p, _ := e.svc.StartPairing(ctx, client, sess, "phone")
+		phone, _ := testdevice.New()
+		paired, err := e.svc.Pair(ctx, client, p.Code, phone.PublicKey())
+		if err != nil {
+			t.Fatal(err)
+		}
+		held := func() string {
+			res, err := e.svc.PasswordSignIn(ctx, client, "nene@example.jp", strongPassword)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return res.Pending.Token
+		}
+		first, second := held(), held()
+		a, err := e.svc.BeginPush(ctx, client, first)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again, err := e.svc.BeginPush(ctx, client, first); err != nil || again.Number != a.Number {
+			t.Fatalf("asking again shows the same request: %+v %v", again, err)
+		}
+		_, err = e.svc.BeginPush(ctx, client, second)
+		flowErr(t, err, flow.ErrRateLimited) // another is waiting
+		e.clk.Add(flow.PromptTTL + time.Second)
+		if _, err := e.svc.BeginPush(ctx, client, held()); err != nil {
+			t.Fatalf("after the first expired: %v", err)
+		}
+		e.clk.Add(flow.PromptTTL + time.Second)
+		_, err = e.svc.BeginPush(ctx, client, held())
+		flowErr(t, err, flow.ErrRateLimited) // two an hour
+		if prompts, _ := e.svc.DevicePrompts(ctx, paired.Token); len(prompts) != 0 {
+			t.Fatalf("prompts the phone still sees: %+v", prompts)
+		}
+	})
+}
