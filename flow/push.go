@@ -30,7 +30,7 @@ const (
 	// hour unless Limits say otherwise; after that the sign-in must use
 	// another way (push fatigue).
 	DefaultPromptsPerHour = 5
-	pairingDigits  = 8
+	pairingDigits         = 8
 )
 
 // Pairing is a code that pairs a new authenticator, for the dashboard to
