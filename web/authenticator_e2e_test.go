@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"bytes"
 	"encoding/base64"
 	"io"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	authn "github.com/wardhq/ward/authenticator"
+	"github.com/wardhq/ward/config"
 	"github.com/wardhq/ward/internal/testdevice"
 )
 
@@ -195,4 +197,45 @@ func TestAuthenticatorPushApproval(t *testing.T) {
 			t.Fatalf("a prompt right after a denial: %d %s", r.status, r.raw)
 		}
 	})
+}
+
+// Two instances on one PostgreSQL database: a request started on one is
+// approved through the other, and the first signs the person in.
+func TestAuthenticatorAcrossInstances(t *testing.T) {
+	secret := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{9}, 32))
+	var dsn string
+	a := start(t, "postgres", func(c *config.Config) { c.SecretKey, dsn = secret, c.Database.DSN })
+	b := start(t, "postgres", func(c *config.Config) { c.SecretKey, c.Database.DSN = secret, dsn })
+	const email, password = "kana@example.jp", "correct horse battery staple"
+	a.createAccount(email, password)
+	c := browserish()
+	r := a.do(c, "POST", "/api/v1/sign-in/password", map[string]string{"email": email, "password": password})
+	a.do(c, "POST", "/api/v1/flows/verify", map[string]string{"flow": r.body["flow"].(string), "code": a.code(email)})
+	r = a.do(c, "POST", "/api/v1/account/authenticators", map[string]string{"name": "app"})
+	key := r.body["key"].(string)
+	a.do(c, "POST", "/api/v1/account/authenticators/"+r.body["id"].(string)+"/confirm", map[string]string{"code": oathtool(t, key, 0)})
+	a.do(c, "POST", "/api/v1/account/step-up", map[string]string{"password": password, "code": oathtool(t, key, 30*time.Second)})
+	r = a.do(c, "POST", "/api/v1/account/authenticator-pairing", map[string]string{"name": "phone"})
+	phone, _ := testdevice.New()
+	r = b.do(nil, "POST", "/api/v1/authenticator/pair", map[string]string{"code": r.body["code"].(string),
+		"public_key": base64.RawURLEncoding.EncodeToString(phone.PublicKey())})
+	dev := &authDevice{t: t, w: b, key: phone, token: r.body["device_token"].(string)}
+	if r = a.do(c, "PUT", "/api/v1/account/two-step", map[string]any{"on": true}); r.status != 200 {
+		t.Fatalf("two-step: %s", r.raw)
+	}
+	other := browserish()
+	r = a.do(other, "POST", "/api/v1/sign-in/password", map[string]string{"email": email, "password": password})
+	flowTok := r.body["flow"].(string)
+	r = a.do(other, "POST", "/api/v1/flows/second-step/push", map[string]string{"flow": flowTok})
+	number := r.body["number"].(string)
+	ps := dev.prompts() // through instance b
+	if len(ps) != 1 {
+		t.Fatalf("instance b sees %d prompts", len(ps))
+	}
+	if r = dev.answer(phone, ps[0]["id"].(string), ps[0]["nonce"].(string), authn.Approve, number); r.status != 200 {
+		t.Fatalf("approval through b: %d %s", r.status, r.raw)
+	}
+	if r = a.do(other, "POST", "/api/v1/flows/second-step/push/status", map[string]string{"flow": flowTok}); r.body["state"] != "signed_in" {
+		t.Fatalf("instance a after the approval: %s", r.raw)
+	}
 }
