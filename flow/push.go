@@ -365,6 +365,24 @@ func (s *Service) declined(ctx context.Context, q store.Queries, accountID strin
 		Method: MethodPush, IP: cx.IP, Device: cx.Device, FlowID: p.FlowID, Reasons: []string{"not_me"}, Ref: p.ID})
 }
 
+// PushState is the state of the latest approval request of a held
+// sign-in ("pending", "approved", …), read without acting on it.
+func (s *Service) PushState(ctx context.Context, token string) (string, error) {
+	now := s.Now().UTC()
+	f, err := s.heldFlow(ctx, token, now)
+	if err != nil {
+		return "", err
+	}
+	p, err := s.Store.LatestPrompt(ctx, f.ID)
+	if err != nil {
+		return "", err
+	}
+	if p.State == authenticator.Pending && !now.Before(p.ExpiresAt) {
+		return "expired", nil
+	}
+	return p.State, nil
+}
+
 // PushStatus tells a sign-in page waiting on its prompt where it stands,
 // and signs the person in once the prompt is approved.
 func (s *Service) PushStatus(ctx context.Context, c Client, token string) (*Result, error) {

@@ -3,11 +3,15 @@ package web
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"html/template"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/wardhq/ward/authenticator"
 	"github.com/wardhq/ward/flow"
 	"github.com/wardhq/ward/store"
 	"github.com/wardhq/ward/totp"
@@ -134,6 +138,7 @@ func (s *Server) routeAuthenticator(mux *http.ServeMux) {
 			s.writeError(w, r, err)
 			return
 		}
+		s.answered.signal() // the pages waiting here look at once
 		writeJSON(w, http.StatusOK, map[string]string{"state": state})
 	})
 	mux.HandleFunc("POST /api/v1/flows/second-step/push", func(w http.ResponseWriter, r *http.Request) {
@@ -148,9 +153,87 @@ func (s *Server) routeAuthenticator(mux *http.ServeMux) {
 		}
 		writeJSON(w, http.StatusOK, pushJSON{State: p.State, Number: p.Number, ExpiresAt: p.ExpiresAt})
 	})
+	mux.HandleFunc("GET /api/v1/flows/second-step/push/events", s.pushEvents)
 	mux.HandleFunc("POST /api/v1/flows/second-step/push/status", jsonStep(s, func(r *http.Request, c flow.Client, in flowIn) (*flow.Result, error) {
 		return s.Flow.PushStatus(r.Context(), c, s.flowToken(r, in.Flow))
 	}))
+}
+
+// pushEvents streams, as server-sent events, the state of the sign-in
+// page's approval request until it is answered or ends: the page learns
+// the answer at once, without reloading. The state is read from the
+// database, so an answer given through another instance arrives too.
+func (s *Server) pushEvents(w http.ResponseWriter, r *http.Request) {
+	rc := http.NewResponseController(w)
+	// The stream outlives the server's write timeout, up to the prompt's
+	// own life.
+	if err := rc.SetWriteDeadline(time.Now().Add(flow.PromptTTL + 10*time.Second)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		s.writeError(w, r, err)
+		return
+	}
+	tok := s.cookie(r, "ward_flow")
+	if t := r.URL.Query().Get("flow"); t != "" {
+		tok = t
+	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	rc.Flush()
+	tick := time.NewTicker(s.PushPoll)
+	defer tick.Stop()
+	deadline := time.NewTimer(flow.PromptTTL + 5*time.Second)
+	defer deadline.Stop()
+	last := ""
+	for {
+		state, err := s.Flow.PushState(r.Context(), tok)
+		if err != nil {
+			state = "ended"
+		}
+		if state != last {
+			fmt.Fprintf(w, "event: state\ndata: %s\n\n", state)
+			if err := rc.Flush(); err != nil {
+				return
+			}
+			last = state
+		}
+		if state != authenticator.Pending {
+			return
+		}
+		select {
+		case <-r.Context().Done():
+			return
+		case <-deadline.C:
+			return
+		case <-s.answered.wait():
+		case <-tick.C:
+		}
+	}
+}
+
+// broadcast wakes every waiting stream of this instance when an answer
+// arrives here; answers given through another instance are seen at the
+// next poll (Server.PushPoll).
+type broadcast struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+func (b *broadcast) wait() <-chan struct{} {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.ch == nil {
+		b.ch = make(chan struct{})
+	}
+	return b.ch
+}
+
+func (b *broadcast) signal() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.ch != nil {
+		close(b.ch)
+		b.ch = nil
+	}
 }
 
 // pairingView is the page that pairs a phone: its code, its link as a QR

@@ -19,7 +19,7 @@ import (
 
 // authDevice is a paired ward Authenticator talking to ward's API.
 type authDevice struct {
-	t     *testing.T
+	t     testing.TB
 	w     *ward
 	key   *testdevice.Device
 	token string

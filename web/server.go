@@ -44,8 +44,13 @@ type Server struct {
 	OpenID *OpenID
 	// PublicURL is where people reach ward (links it hands out).
 	PublicURL string
-	Accounts  *account.Service
-	Sessions  *session.Manager
+	// PushPoll is how often a waiting sign-in page's stream looks for its
+	// approval given through another instance (0: 200ms); answers given
+	// here wake it at once.
+	PushPoll time.Duration
+	answered broadcast
+	Accounts *account.Service
+	Sessions *session.Manager
 	// Mailbox is read only by the dev mailbox pages.
 	Mailbox  Mailbox
 	Composer *notify.Composer
@@ -90,6 +95,9 @@ func (s *Server) Handler() (http.Handler, error) {
 		return nil, err
 	}
 	s.pages = p
+	if s.PushPoll <= 0 {
+		s.PushPoll = 200 * time.Millisecond
+	}
 	mux := http.NewServeMux()
 	s.routeAPI(mux)
 	if s.MailCheck != nil {

@@ -10,7 +10,7 @@ import (
 
 // oathtool is an authenticator app: the code it shows for key, offset
 // from now (RFC 6238, the reference implementation many apps test with).
-func oathtool(t *testing.T, key string, offset time.Duration) string {
+func oathtool(t testing.TB, key string, offset time.Duration) string {
 	t.Helper()
 	if _, err := exec.LookPath("oathtool"); err != nil {
 		t.Skip("SKIP: oathtool is not installed (apt-get install oathtool); .ci/run installs it")

@@ -55,6 +55,7 @@
     if (!el || !window.fetch) {
       return;
     }
+    var polling = !window.EventSource;
     var check = function () {
       fetch("/api/v1/flows/second-step/push/status", { method: "POST", headers: { "Content-Type": "application/json" },
         credentials: "same-origin", body: "{}" })
@@ -63,7 +64,7 @@
           if (res.ok && res.j.state === "signed_in") {
             location.assign(res.j.review ? "/account?changed=recovery#security" : "/account");
           } else if (res.ok) {
-            setTimeout(check, 2000);
+            if (polling) { setTimeout(check, 2000); }
           } else {
             var box = document.getElementById("push-error");
             if (box) { box.textContent = res.j.message; box.hidden = false; }
@@ -71,8 +72,26 @@
         })
         .catch(function () { setTimeout(check, 4000); });
     };
-    setTimeout(check, 1000);
+    if (polling) {
+      setTimeout(check, 1000);
+      return;
+    }
+    // The stream says when the phone answered; the status call then signs
+    // in (or says why not). If the stream fails, ask every two seconds.
+    var es = new EventSource("/api/v1/flows/second-step/push/events");
+    es.addEventListener("state", function (ev) {
+      if (ev.data !== "pending") {
+        es.close();
+        check();
+      }
+    });
+    es.onerror = function () {
+      es.close();
+      polling = true;
+      setTimeout(check, 1000);
+    };
   }
+
 
   // Passkeys: every button is hidden until the browser shows it can run
   // WebAuthn, and each says what went wrong in the page's language (the
