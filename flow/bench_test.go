@@ -9,6 +9,7 @@ import (
 
 	"github.com/wardhq/ward/flow"
 	"github.com/wardhq/ward/internal/testdb"
+	"github.com/wardhq/ward/internal/testdevice"
 	"github.com/wardhq/ward/internal/testpasskey"
 	"github.com/wardhq/ward/passkey"
 	"github.com/wardhq/ward/store"
@@ -142,6 +143,40 @@ func BenchmarkPasskeySignIn(b *testing.B) {
 			}
 			b.StartTimer()
 			if _, err := e.svc.FinishPasskeySignIn(ctx, client, c.Token, answer); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkBeginPush measures starting an approval request for a sign-in
+// held for its second step: the limits checked under the account's lock,
+// the prompt and its event written. Each round first signs in with the
+// password (argon2id, untimed) and lets the previous request expire.
+// Run it with a count (-benchtime 200x).
+func BenchmarkBeginPush(b *testing.B) {
+	benchBackends(b, func(b *testing.B, e *env) {
+		ctx := context.Background()
+		e.svc.Limits.PromptsPerHour = 1 << 30
+		e.account("push@example.com", strongPassword)
+		sess, _, _, _ := e.twoStep("push@example.com")
+		p, err := e.svc.StartPairing(ctx, client, sess, "phone")
+		if err != nil {
+			b.Fatal(err)
+		}
+		phone, _ := testdevice.New()
+		if _, err := e.svc.Pair(ctx, client, p.Code, phone.PublicKey()); err != nil {
+			b.Fatal(err)
+		}
+		for b.Loop() {
+			b.StopTimer()
+			e.clk.Add(flow.PromptTTL + time.Second)
+			res, err := e.svc.PasswordSignIn(ctx, client, "push@example.com", strongPassword)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+			if _, err := e.svc.BeginPush(ctx, client, res.Pending.Token); err != nil {
 				b.Fatal(err)
 			}
 		}
