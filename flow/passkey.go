@@ -390,12 +390,6 @@ func (s *Service) RemovePasskey(ctx context.Context, c Client, sess store.Sessio
 		if err != nil {
 			return "", false, err
 		}
-		for _, p := range keys {
-			if p.ID == id {
-				return p.Name, true, nil
-			}
-		}
-		s.Audit.Record(ctx, audit.ForeignID, "refused", slog.String("account", sess.AccountID), slog.String("passkey_named", id))
-		return "", false, fail(ErrInvalidInput, "no such passkey on your account")
+		return named(s, ctx, sess.AccountID, id, "passkey", keys, func(p passkey.Passkey) (string, string) { return p.ID, p.Name })
 	}, func(q store.Queries) error { return q.DeletePasskey(ctx, sess.AccountID, id) })
 }

@@ -124,13 +124,7 @@ func (s *Service) RemovePairedDevice(ctx context.Context, c Client, sess store.S
 		if err != nil {
 			return "", false, err
 		}
-		for _, d := range list {
-			if d.ID == id {
-				return d.Name, true, nil
-			}
-		}
-		s.Audit.Record(ctx, audit.ForeignID, "refused", slog.String("account", sess.AccountID), slog.String("authenticator_named", id))
-		return "", false, fail(ErrInvalidInput, "no such authenticator on your account")
+		return named(s, ctx, sess.AccountID, id, "authenticator", list, func(d authenticator.Device) (string, string) { return d.ID, d.Name })
 	}, func(q store.Queries) error { return q.DeletePairedDevice(ctx, sess.AccountID, id) })
 }
 

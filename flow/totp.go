@@ -187,6 +187,19 @@ func (s *Service) RemoveTOTP(ctx context.Context, c Client, sess store.Session, 
 	}, func(q store.Queries) error { return q.DeleteAuthenticator(ctx, sess.AccountID, id) })
 }
 
+// named finds the sign-in method with id among the account's (idName
+// reads one's ID and name) for removeMethod; an id that is not the
+// account's is refused like an unknown one, and noted.
+func named[T any](s *Service, ctx context.Context, accountID, id, what string, list []T, idName func(T) (string, string)) (string, bool, error) {
+	for _, x := range list {
+		if i, n := idName(x); i == id {
+			return n, true, nil
+		}
+	}
+	s.Audit.Record(ctx, audit.ForeignID, "refused", slog.String("account", accountID), slog.String(what+"_named", id))
+	return "", false, fail(ErrInvalidInput, "no such %s on your account", what)
+}
+
 // removeMethod takes a sign-in method (change: its kind; id) off a fresh
 // session's account, under the account's lock: find names it and says
 // whether it ever proved anything, del removes it. While two-step
