@@ -185,6 +185,9 @@ func (s *Server) pushEvents(w http.ResponseWriter, r *http.Request) {
 	defer deadline.Stop()
 	last := ""
 	for {
+		// Taken before the state is read, so an answer arriving between
+		// the read and the wait still wakes this stream.
+		woke := s.answered.wait()
 		state, err := s.Flow.PushState(r.Context(), tok)
 		if err != nil {
 			state = "ended"
@@ -204,7 +207,7 @@ func (s *Server) pushEvents(w http.ResponseWriter, r *http.Request) {
 			return
 		case <-deadline.C:
 			return
-		case <-s.answered.wait():
+		case <-woke:
 		case <-tick.C:
 		}
 	}

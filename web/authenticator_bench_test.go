@@ -23,13 +23,8 @@ func BenchmarkApprovalToSignInPage(b *testing.B) {
 	const email, password = "bench@example.jp", "correct horse battery staple"
 	w.createAccount(email, password)
 	c := browserish()
-	r := w.do(c, "POST", "/api/v1/sign-in/password", map[string]string{"email": email, "password": password})
-	w.do(c, "POST", "/api/v1/flows/verify", map[string]string{"flow": r.body["flow"].(string), "code": w.code(email)})
-	r = w.do(c, "POST", "/api/v1/account/authenticators", map[string]string{"name": "app"})
-	key := r.body["key"].(string)
-	w.do(c, "POST", "/api/v1/account/authenticators/"+r.body["id"].(string)+"/confirm", map[string]string{"code": oathtool(b, key, 0)})
-	w.do(c, "POST", "/api/v1/account/step-up", map[string]string{"password": password, "code": oathtool(b, key, 30*time.Second)})
-	r = w.do(c, "POST", "/api/v1/account/authenticator-pairing", map[string]string{"name": "phone"})
+	w.twoFactors(c, email, password)
+	r := w.do(c, "POST", "/api/v1/account/authenticator-pairing", map[string]string{"name": "phone"})
 	phone, _ := testdevice.New()
 	r = w.do(nil, "POST", "/api/v1/authenticator/pair", map[string]string{"code": r.body["code"].(string),
 		"public_key": base64.RawURLEncoding.EncodeToString(phone.PublicKey())})

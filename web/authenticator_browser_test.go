@@ -3,7 +3,6 @@ package web_test
 import (
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -19,13 +18,8 @@ func TestBrowserAuthenticatorApproval(t *testing.T) {
 	const email, password = "ritsu@example.jp", "correct horse battery staple"
 	w.createAccount(email, password)
 	c := browserish()
-	r := w.do(c, "POST", "/api/v1/sign-in/password", map[string]string{"email": email, "password": password})
-	w.do(c, "POST", "/api/v1/flows/verify", map[string]string{"flow": r.body["flow"].(string), "code": w.code(email)})
-	r = w.do(c, "POST", "/api/v1/account/authenticators", map[string]string{"name": "app"})
-	key := r.body["key"].(string)
-	w.do(c, "POST", "/api/v1/account/authenticators/"+r.body["id"].(string)+"/confirm", map[string]string{"code": oathtool(t, key, 0)})
-	w.do(c, "POST", "/api/v1/account/step-up", map[string]string{"password": password, "code": oathtool(t, key, 30*time.Second)})
-	r = w.do(c, "POST", "/api/v1/account/authenticator-pairing", map[string]string{"name": "Ritsu's phone"})
+	w.twoFactors(c, email, password)
+	r := w.do(c, "POST", "/api/v1/account/authenticator-pairing", map[string]string{"name": "Ritsu's phone"})
 	link, _ := r.body["link"].(string)
 	if !strings.Contains(link, "/authenticator/#pair=") {
 		t.Fatalf("pairing: %s", r.raw)

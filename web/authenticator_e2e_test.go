@@ -10,7 +10,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	authn "github.com/wardhq/ward/authenticator"
 	"github.com/wardhq/ward/config"
@@ -59,14 +58,8 @@ func TestAuthenticatorPushApproval(t *testing.T) {
 		const email, password = "mika@example.jp", "correct horse battery staple"
 		w.createAccount(email, password)
 		c := browserish()
-		r := w.do(c, "POST", "/api/v1/sign-in/password", map[string]string{"email": email, "password": password})
-		r = w.do(c, "POST", "/api/v1/flows/verify", map[string]string{"flow": r.body["flow"].(string), "code": w.code(email)})
-		r = w.do(c, "POST", "/api/v1/account/authenticators", map[string]string{"name": "app"})
-		key := r.body["key"].(string)
-		w.do(c, "POST", "/api/v1/account/authenticators/"+r.body["id"].(string)+"/confirm", map[string]string{"code": oathtool(t, key, 0)})
-		if r = w.do(c, "POST", "/api/v1/account/step-up", map[string]string{"password": password, "code": oathtool(t, key, 30*time.Second)}); r.status != 200 {
-			t.Fatalf("step-up: %d %s", r.status, r.raw)
-		}
+		w.twoFactors(c, email, password)
+		var r resp
 		// The dashboard's page shows a code and a QR code of the link.
 		res, err := c.PostForm(w.srv.URL+"/account/authenticator-pairing", url.Values{"name": {"tablet"}})
 		if err != nil {
@@ -209,13 +202,8 @@ func TestAuthenticatorAcrossInstances(t *testing.T) {
 	const email, password = "kana@example.jp", "correct horse battery staple"
 	a.createAccount(email, password)
 	c := browserish()
-	r := a.do(c, "POST", "/api/v1/sign-in/password", map[string]string{"email": email, "password": password})
-	a.do(c, "POST", "/api/v1/flows/verify", map[string]string{"flow": r.body["flow"].(string), "code": a.code(email)})
-	r = a.do(c, "POST", "/api/v1/account/authenticators", map[string]string{"name": "app"})
-	key := r.body["key"].(string)
-	a.do(c, "POST", "/api/v1/account/authenticators/"+r.body["id"].(string)+"/confirm", map[string]string{"code": oathtool(t, key, 0)})
-	a.do(c, "POST", "/api/v1/account/step-up", map[string]string{"password": password, "code": oathtool(t, key, 30*time.Second)})
-	r = a.do(c, "POST", "/api/v1/account/authenticator-pairing", map[string]string{"name": "phone"})
+	a.twoFactors(c, email, password)
+	r := a.do(c, "POST", "/api/v1/account/authenticator-pairing", map[string]string{"name": "phone"})
 	phone, _ := testdevice.New()
 	r = b.do(nil, "POST", "/api/v1/authenticator/pair", map[string]string{"code": r.body["code"].(string),
 		"public_key": base64.RawURLEncoding.EncodeToString(phone.PublicKey())})

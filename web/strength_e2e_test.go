@@ -111,3 +111,19 @@ func TestStrongFactorsOverHTTP(t *testing.T) {
 		}
 	})
 }
+
+// twoFactors signs browser c in to email's account with the password and
+// a mailed code, sets up an authenticator app (oathtool) and steps up with
+// both: c then holds a fresh two-factor session. It returns the app's key.
+func (w *ward) twoFactors(c *http.Client, email, password string) string {
+	w.t.Helper()
+	r := w.do(c, "POST", "/api/v1/sign-in/password", map[string]string{"email": email, "password": password})
+	w.do(c, "POST", "/api/v1/flows/verify", map[string]string{"flow": r.body["flow"].(string), "code": w.code(email)})
+	r = w.do(c, "POST", "/api/v1/account/authenticators", map[string]string{"name": "app"})
+	key := r.body["key"].(string)
+	w.do(c, "POST", "/api/v1/account/authenticators/"+r.body["id"].(string)+"/confirm", map[string]string{"code": oathtool(w.t, key, 0)})
+	if r = w.do(c, "POST", "/api/v1/account/step-up", map[string]string{"password": password, "code": oathtool(w.t, key, 30*time.Second)}); r.status != 200 {
+		w.t.Fatalf("step-up: %d %s", r.status, r.raw)
+	}
+	return key
+}
