@@ -33,6 +33,17 @@ type Device struct {
 	TokenHash  string
 	CreatedAt  time.Time
 	LastUsedAt *time.Time
+	// Push is the device's Web Push subscription (empty Endpoint: none).
+	Push Subscription
+}
+
+// Subscription is a browser's push subscription: where to post, and the
+// keys messages are encrypted for (RFC 8291), base64url as browsers give
+// them.
+type Subscription struct {
+	Endpoint string `json:"endpoint"`
+	P256dh   string `json:"p256dh"`
+	Auth     string `json:"auth"`
 }
 
 // Pairing is a pairing code waiting for a device, for a short while.
@@ -104,6 +115,9 @@ type Store interface {
 	PairedDevices(ctx context.Context, accountID string) ([]Device, error)
 	DeletePairedDevice(ctx context.Context, accountID, id string) error
 	TouchPairedDevice(ctx context.Context, id string, at time.Time) error
+	// SetDevicePush keeps (or, empty, forgets) a device's subscription.
+	SetDevicePush(ctx context.Context, id string, sub Subscription) error
+	PairedDeviceByID(ctx context.Context, id string) (Device, error)
 
 	CreatePrompt(ctx context.Context, p Prompt) error
 	PromptByID(ctx context.Context, id string) (Prompt, error)

@@ -114,6 +114,9 @@ func (s *Service) RunLater(ctx context.Context, payload []byte) error {
 		if plain, lerr := s.Keys.Open(payload, logoutAD); lerr == nil && s.Logouts != nil {
 			return s.runLogout(ctx, plain)
 		}
+		if plain, perr := s.Keys.Open(payload, pushAD); perr == nil && s.Pusher != nil {
+			return s.runPush(ctx, plain)
+		}
 		return fmt.Errorf("opening deferred work: %w", err)
 	}
 	var job codeJob

@@ -10,6 +10,7 @@ import (
 
 	"github.com/wardhq/ward/account"
 	"github.com/wardhq/ward/audit"
+	"github.com/wardhq/ward/authenticator"
 	"github.com/wardhq/ward/keys"
 	"github.com/wardhq/ward/notify"
 	"github.com/wardhq/ward/passkey"
@@ -122,6 +123,9 @@ type Service struct {
 	// Logouts tells apps that sign-ins they got through ward ended
 	// (nil: none are told).
 	Logouts AppLogout
+	// Pusher sends approval requests to paired authenticators by Web Push
+	// (nil: they learn of them only while open).
+	Pusher *authenticator.Pusher
 	// RP is ward as a WebAuthn relying party, for passkeys (nil: none).
 	RP  *passkey.RP
 	Now func() time.Time

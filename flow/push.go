@@ -5,7 +5,9 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net/url"
 	"time"
 
 	"github.com/wardhq/ward/activity"
@@ -209,6 +211,9 @@ func (s *Service) BeginPush(ctx context.Context, c Client, token string) (*PushP
 			return err
 		}
 		out = &PushPrompt{Number: number, ExpiresAt: p.ExpiresAt, State: p.State}
+		if err := s.ringDevices(ctx, q, devices, p, a.Language); err != nil {
+			return err
+		}
 		return activity.Record(ctx, q, now, store.Event{AccountID: f.AccountID, Kind: activity.PromptSent, Result: activity.Sent,
 			Method: MethodPush, IP: c.IP, Device: s.deviceLabel(c), FlowID: f.ID, Ref: p.ID})
 	})
@@ -325,6 +330,90 @@ func (s *Service) AnswerPrompt(ctx context.Context, c Client, token string, payl
 		return "", e
 	}
 	return to, nil
+}
+
+// pushJob is one Web Push message to a device, left for later in the
+// prompt's own transaction: sent after the answer, retried while the
+// push service fails, and never lost to a crash.
+type pushJob struct {
+	DeviceID string `json:"device_id"`
+	PromptID string `json:"prompt_id"`
+	Language string `json:"lang"`
+}
+
+var pushAD = []byte("ward flow: push message")
+
+// ringDevices leaves a push message for each device with a subscription.
+func (s *Service) ringDevices(ctx context.Context, q store.Queries, devices []authenticator.Device, p authenticator.Prompt, lang string) error {
+	if s.Pusher == nil || s.Later == nil {
+		return nil
+	}
+	for _, d := range devices {
+		if d.Push.Endpoint == "" {
+			continue
+		}
+		b, err := json.Marshal(pushJob{DeviceID: d.ID, PromptID: p.ID, Language: lang})
+		if err != nil {
+			return err
+		}
+		if err := s.Later.Defer(ctx, q, s.Keys.Seal(b, pushAD)); err != nil {
+			return fmt.Errorf("leaving a push message: %w", err)
+		}
+	}
+	return nil
+}
+
+// runPush sends one push message. The message carries no secret and not
+// the number: only that a request waits, for the phone to show and open.
+func (s *Service) runPush(ctx context.Context, plain []byte) error {
+	var j pushJob
+	if err := json.Unmarshal(plain, &j); err != nil {
+		return fmt.Errorf("reading a push message: %w", err)
+	}
+	now := s.Now().UTC()
+	p, err := s.Store.PromptByID(ctx, j.PromptID)
+	if errors.Is(err, store.ErrNotFound) || err == nil && (p.State != authenticator.Pending || !now.Before(p.ExpiresAt)) {
+		return nil // answered or over: nothing to ring for
+	}
+	if err != nil {
+		return err
+	}
+	d, err := s.Store.PairedDeviceByID(ctx, j.DeviceID)
+	if errors.Is(err, store.ErrNotFound) || err == nil && d.Push.Endpoint == "" {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	msg, err := json.Marshal(map[string]string{"type": "prompt", "app": s.Brand, "lang": j.Language, "prompt_id": p.ID})
+	if err != nil {
+		return err
+	}
+	err = s.Pusher.Send(ctx, d.Push, msg, p.ExpiresAt.Sub(now))
+	if errors.Is(err, authenticator.ErrGone) {
+		return s.Store.SetDevicePush(ctx, d.ID, authenticator.Subscription{})
+	}
+	return err
+}
+
+// SetPush keeps the push subscription an authenticator's browser gave.
+// Endpoints are https (plain http only to a loopback address, as a push
+// service under test).
+func (s *Service) SetPush(ctx context.Context, token string, sub authenticator.Subscription) error {
+	d, err := s.device(ctx, token)
+	if err != nil {
+		return err
+	}
+	if sub.Endpoint != "" {
+		u, err := url.Parse(sub.Endpoint)
+		loopback := err == nil && u.Scheme == "http" && (u.Hostname() == "127.0.0.1" || u.Hostname() == "::1" || u.Hostname() == "localhost")
+		if err != nil || !(u.Scheme == "https" || loopback) || u.Host == "" || sub.P256dh == "" || sub.Auth == "" {
+			e := fail(ErrInvalidInput, "a push subscription needs an https endpoint and its keys")
+			e.Field = "endpoint"
+			return e
+		}
+	}
+	return s.Store.SetDevicePush(ctx, d.ID, sub)
 }
 
 // promptKey is what prompt suppressions are kept under for an account.

@@ -22,6 +22,7 @@ import (
 
 	"github.com/wardhq/ward/account"
 	"github.com/wardhq/ward/audit"
+	"github.com/wardhq/ward/authenticator"
 	"github.com/wardhq/ward/config"
 	"github.com/wardhq/ward/dkim"
 	"github.com/wardhq/ward/flow"
@@ -210,6 +211,10 @@ func New(ctx context.Context, c config.Config, log *slog.Logger, o Options) (*In
 	checker := MailChecker(c, st, k, dkimKeys, comp)
 	oidcStore := &provider.Storage{Store: st, Keys: k, DevMode: c.DevMode(), Issuer: strings.TrimRight(c.PublicURL, "/"), Now: now}
 	fs.Logouts = oidcStore
+	if fs.Pusher, err = authenticator.NewPusher([]byte(k.Identifier("vapid", "seed")), c.PublicURL); err != nil {
+		st.Close()
+		return nil, err
+	}
 	if err := applyClientsFile(ctx, c, st); err != nil {
 		st.Close()
 		return nil, err

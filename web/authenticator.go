@@ -107,6 +107,31 @@ func (s *Server) routeAuthenticator(mux *http.ServeMux) {
 		}
 		writeJSON(w, http.StatusCreated, map[string]string{"device_id": p.DeviceID, "device_token": p.Token})
 	})
+	mux.HandleFunc("GET /api/v1/authenticator/vapid", func(w http.ResponseWriter, r *http.Request) {
+		if s.Flow.Pusher == nil {
+			s.writeError(w, r, refuse(http.StatusNotFound, "not_found", "", "push messages are not available on this service"))
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"public_key": s.Flow.Pusher.PublicKey()})
+	})
+	mux.HandleFunc("PUT /api/v1/authenticator/subscription", func(w http.ResponseWriter, r *http.Request) {
+		var in struct {
+			Endpoint string `json:"endpoint"`
+			Keys     struct {
+				P256dh string `json:"p256dh"`
+				Auth   string `json:"auth"`
+			} `json:"keys"`
+		}
+		if !decode(s, w, r, &in) {
+			return
+		}
+		if err := s.Flow.SetPush(r.Context(), deviceToken(r), authenticator.Subscription{Endpoint: in.Endpoint, P256dh: in.Keys.P256dh,
+			Auth: in.Keys.Auth}); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"state": "subscribed"})
+	})
 	mux.HandleFunc("GET /api/v1/authenticator/prompts", func(w http.ResponseWriter, r *http.Request) {
 		list, err := s.Flow.DevicePrompts(r.Context(), deviceToken(r))
 		if err != nil {

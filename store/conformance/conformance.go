@@ -917,6 +917,14 @@ func testPairedAuthenticators(t *testing.T, s store.Store) {
 		t.Fatalf("device read back %+v", d)
 	}
 	must(t, s.TouchPairedDevice(ctx, "d1", t0.Add(time.Minute)))
+	sub := authenticator.Subscription{Endpoint: "https://push.example/abc", P256dh: "BPk", Auth: "au"}
+	must(t, s.SetDevicePush(ctx, "d1", sub))
+	if d, err := s.PairedDeviceByID(ctx, "d1"); err != nil || d.Push != sub {
+		t.Fatalf("subscription read back: %+v %v", d.Push, err)
+	}
+	if _, err := s.PairedDeviceByID(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown device: %v", err)
+	}
 	if list, err := s.PairedDevices(ctx, "at"); err != nil || len(list) != 2 || list[0].LastUsedAt == nil {
 		t.Fatalf("devices: %+v %v", list, err)
 	}

@@ -30,12 +30,13 @@ func (s *DB) TakePairing(ctx context.Context, codeHash string) (authenticator.Pa
 	return p, nil
 }
 
-const pairedCols = `id, account_id, name, public_key, token_hash, created_at, last_used_at`
+const pairedCols = `id, account_id, name, public_key, token_hash, created_at, last_used_at, push_endpoint, push_p256dh, push_auth`
 
 func scanAuthDevice(r interface{ Scan(...any) error }) (authenticator.Device, error) {
 	var d authenticator.Device
 	var key string
-	err := r.Scan(&d.ID, &d.AccountID, &d.Name, &key, &d.TokenHash, timeCol{&d.CreatedAt}, nullTime{&d.LastUsedAt})
+	err := r.Scan(&d.ID, &d.AccountID, &d.Name, &key, &d.TokenHash, timeCol{&d.CreatedAt}, nullTime{&d.LastUsedAt}, &d.Push.Endpoint, &d.Push.P256dh,
+		&d.Push.Auth)
 	if err != nil {
 		return d, err
 	}
@@ -44,8 +45,8 @@ func scanAuthDevice(r interface{ Scan(...any) error }) (authenticator.Device, er
 }
 
 func (s *DB) CreatePairedDevice(ctx context.Context, d authenticator.Device) error {
-	_, err := s.exec(ctx, `INSERT INTO authenticator_devices (`+pairedCols+`) VALUES (?,?,?,?,?,?,?)`, d.ID, d.AccountID, d.Name,
-		base64.StdEncoding.EncodeToString(d.PublicKey), d.TokenHash, ts(d.CreatedAt), tsPtr(d.LastUsedAt))
+	_, err := s.exec(ctx, `INSERT INTO authenticator_devices (`+pairedCols+`) VALUES (?,?,?,?,?,?,?,?,?,?)`, d.ID, d.AccountID, d.Name,
+		base64.StdEncoding.EncodeToString(d.PublicKey), d.TokenHash, ts(d.CreatedAt), tsPtr(d.LastUsedAt), d.Push.Endpoint, d.Push.P256dh, d.Push.Auth)
 	if err != nil {
 		return fmt.Errorf("pairing an authenticator: %w", err)
 	}
@@ -58,6 +59,19 @@ func (s *DB) PairedDeviceByToken(ctx context.Context, hash string) (authenticato
 		return d, notFound(err, "reading an authenticator")
 	}
 	return d, nil
+}
+
+func (s *DB) PairedDeviceByID(ctx context.Context, id string) (authenticator.Device, error) {
+	d, err := scanAuthDevice(s.row(ctx, `SELECT `+pairedCols+` FROM authenticator_devices WHERE id = ?`, id))
+	if err != nil {
+		return d, notFound(err, "reading an authenticator")
+	}
+	return d, nil
+}
+
+func (s *DB) SetDevicePush(ctx context.Context, id string, sub authenticator.Subscription) error {
+	return s.execOne(ctx, "keeping an authenticator's push subscription", `UPDATE authenticator_devices SET push_endpoint = ?, push_p256dh = ?,
+		push_auth = ? WHERE id = ?`, sub.Endpoint, sub.P256dh, sub.Auth, id)
 }
 
 func (s *DB) PairedDevices(ctx context.Context, accountID string) ([]authenticator.Device, error) {

@@ -108,7 +108,25 @@
     });
   }
 
+  // Web Push: when the browser can, the phone is rung even with the app
+  // closed. Best effort: without it, requests show while the app is open.
+  function subscribe(me) {
+    if (!("serviceWorker" in navigator) || !("PushManager" in window)) { return; }
+    navigator.serviceWorker.ready.then(function (reg) {
+      return api("/api/v1/authenticator/vapid", "GET").then(function (v) {
+        var raw = atob(v.public_key.replace(/-/g, "+").replace(/_/g, "/"));
+        var key = new Uint8Array(raw.length);
+        for (var i = 0; i < raw.length; i++) { key[i] = raw.charCodeAt(i); }
+        return reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key });
+      });
+    }).then(function (sub) {
+      var j = sub.toJSON();
+      return api("/api/v1/authenticator/subscription", "PUT", { endpoint: j.endpoint, keys: j.keys }, me.token);
+    }).catch(function () { /* no push here: the app shows requests while open */ });
+  }
+
   function start(me) {
+    subscribe(me);
     show("paired");
     $("prompt-form").addEventListener("submit", function (ev) { ev.preventDefault(); answer(me, "approve").catch(fail); });
     $("deny").addEventListener("click", function () { answer(me, "deny").catch(fail); });
