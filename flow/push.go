@@ -19,6 +19,7 @@ import (
 	"github.com/wardhq/ward/otp"
 	"github.com/wardhq/ward/store"
 	"github.com/wardhq/ward/throttle"
+	"github.com/wardhq/ward/totp"
 )
 
 // Approval prompts to a paired ward Authenticator.
@@ -66,11 +67,14 @@ func (s *Service) StartPairing(ctx context.Context, c Client, sess store.Session
 	return &Pairing{Code: code, ExpiresAt: p.ExpiresAt}, nil
 }
 
-// Paired is a new authenticator: its id and the token it reads its
-// prompts with (given once; answering needs its key as well).
+// Paired is a new authenticator: its id, the token it reads its prompts
+// with (given once; answering needs its key as well), and the secret of
+// the authenticator-app codes it shows offline (given once; ward keeps it
+// sealed, as for any authenticator app).
 type Paired struct {
-	DeviceID string
-	Token    string
+	DeviceID   string
+	Token      string
+	TOTPSecret []byte
 }
 
 // Pair registers the public key of the device that typed (or opened) a
@@ -108,7 +112,18 @@ func (s *Service) Pair(ctx context.Context, c Client, code string, publicKey []b
 		if err := q.CreatePairedDevice(ctx, d); err != nil {
 			return err
 		}
-		out = &Paired{DeviceID: d.ID, Token: tok}
+		// The same app shows authenticator-app codes, offline: an app of
+		// its own, under the device's id, set up as it is delivered.
+		secret, err := totp.NewSecret()
+		if err != nil {
+			return err
+		}
+		app := totp.Authenticator{ID: d.ID, AccountID: p.AccountID, Name: d.Name, Secret: s.Keys.Seal(secret, secretAD(d.ID)), CreatedAt: now,
+			ConfirmedAt: &now}
+		if err := q.CreateAuthenticator(ctx, app); err != nil {
+			return err
+		}
+		out = &Paired{DeviceID: d.ID, Token: tok, TOTPSecret: secret}
 		return s.methodChanged(ctx, q, c, p.AccountID, activity.FactorAdded, notify.ChangeAdded, notify.ChangePush, d.Name, d.ID, now)
 	})
 	return out, err
@@ -127,7 +142,16 @@ func (s *Service) RemovePairedDevice(ctx context.Context, c Client, sess store.S
 			return "", false, err
 		}
 		return named(s, ctx, sess.AccountID, id, "authenticator", list, func(d authenticator.Device) (string, string) { return d.ID, d.Name })
-	}, func(q store.Queries) error { return q.DeletePairedDevice(ctx, sess.AccountID, id) })
+	}, func(q store.Queries) error {
+		if err := q.DeletePairedDevice(ctx, sess.AccountID, id); err != nil {
+			return err
+		}
+		// Its codes go with it.
+		if err := q.DeleteAuthenticator(ctx, sess.AccountID, id); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		return nil
+	})
 }
 
 // PushPrompt is what the sign-in page shows while it waits: the number to

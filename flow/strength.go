@@ -66,9 +66,12 @@ func confirmedApps(ctx context.Context, q store.Queries, accountID string) (int,
 	return n, err
 }
 
-// keepsSecondFactor refuses removing the account's last second factor
-// while two-step verification is on.
-func (s *Service) keepsSecondFactor(ctx context.Context, q store.Queries, accountID string) error {
+// keptSecondFactor refuses, after a removal inside the caller's
+// transaction, when it took the account's last second factor while
+// two-step verification is on (the transaction then undoes it). Checked
+// after the fact, because one removal may take more than one (a paired
+// authenticator and its codes).
+func (s *Service) keptSecondFactor(ctx context.Context, q store.Queries, accountID string) error {
 	a, err := q.AccountByID(ctx, accountID)
 	if err != nil || a.TwoStepAt == nil {
 		return err
@@ -77,7 +80,7 @@ func (s *Service) keepsSecondFactor(ctx context.Context, q store.Queries, accoun
 	if err != nil {
 		return err
 	}
-	if n <= 1 {
+	if n == 0 {
 		return fail(ErrNotReady, "two-step verification is on and needs this method; turn two-step verification off first, or add another method")
 	}
 	return nil

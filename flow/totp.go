@@ -218,16 +218,14 @@ func (s *Service) removeMethod(ctx context.Context, c Client, sess store.Session
 		if err != nil {
 			return err
 		}
-		if proven {
-			if err := s.keepsSecondFactor(ctx, q, sess.AccountID); err != nil {
-				return err
-			}
-		}
 		if err := del(q); err != nil {
 			return err
 		}
 		if !proven {
 			return nil // it never proved anything: nobody needs telling
+		}
+		if err := s.keptSecondFactor(ctx, q, sess.AccountID); err != nil {
+			return err
 		}
 		return s.methodChanged(ctx, q, c, sess.AccountID, activity.FactorRemoved, notify.ChangeRemoved, change, name, id, now)
 	})

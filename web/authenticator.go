@@ -105,7 +105,8 @@ func (s *Server) routeAuthenticator(mux *http.ServeMux) {
 			s.writeError(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusCreated, map[string]string{"device_id": p.DeviceID, "device_token": p.Token})
+		writeJSON(w, http.StatusCreated, map[string]string{"device_id": p.DeviceID, "device_token": p.Token,
+			"totp_secret": base64.RawURLEncoding.EncodeToString(p.TOTPSecret)})
 	})
 	mux.HandleFunc("GET /api/v1/authenticator/vapid", func(w http.ResponseWriter, r *http.Request) {
 		if s.Flow.Pusher == nil {

@@ -43,6 +43,12 @@ func TestBrowserAuthenticatorApproval(t *testing.T) {
 	if err != nil || !strings.HasPrefix(exported, "refused") {
 		t.Fatalf("the device key could be exported: %q %v", exported, err)
 	}
+	// It shows authenticator-app codes too: one of them steps a session up.
+	b.do(phone, "codes", chromedp.WaitVisible(chromedp.CSS("#totp-code")))
+	shown := strings.TrimSpace(b.text(phone, "#totp-code"))
+	if r = w.do(c, "POST", "/api/v1/account/step-up", map[string]string{"code": shown}); r.status != 200 {
+		t.Fatalf("the code the phone shows (%q): %d %s", shown, r.status, r.raw)
+	}
 	if r = w.do(c, "PUT", "/api/v1/account/two-step", map[string]any{"on": true}); r.status != 200 {
 		t.Fatalf("two-step: %s", r.raw)
 	}

@@ -61,7 +61,13 @@
       return crypto.subtle.exportKey("raw", keys.publicKey).then(function (raw) {
         return api("/api/v1/authenticator/pair", "POST", { code: code, public_key: b64u(raw) });
       }).then(function (j) {
-        return save({ token: j.device_token, id: j.device_id, key: keys.privateKey });
+        // The codes' secret becomes a key this page can use but not read.
+        var raw = atob(j.totp_secret.replace(/-/g, "+").replace(/_/g, "/"));
+        var secret = new Uint8Array(raw.length);
+        for (var i = 0; i < raw.length; i++) { secret[i] = raw.charCodeAt(i); }
+        return crypto.subtle.importKey("raw", secret, { name: "HMAC", hash: "SHA-1" }, false, ["sign"]).then(function (totp) {
+          return save({ token: j.device_token, id: j.device_id, key: keys.privateKey, totp: totp });
+        });
       });
     });
   }
@@ -125,8 +131,30 @@
     }).catch(function () { /* no push here: the app shows requests while open */ });
   }
 
+  // Authenticator-app codes (RFC 6238: HMAC-SHA-1, 6 digits, 30 s),
+  // shown offline, for when the phone cannot be reached.
+  function codes(me) {
+    if (!me.totp) { return; }
+    var tick = function () {
+      var now = Date.now(), step = Math.floor(now / 30000);
+      var counter = new DataView(new ArrayBuffer(8));
+      counter.setUint32(0, Math.floor(step / 4294967296));
+      counter.setUint32(4, step >>> 0);
+      crypto.subtle.sign("HMAC", me.totp, counter.buffer).then(function (sig) {
+        var h = new Uint8Array(sig), o = h[19] & 15;
+        var n = (((h[o] & 127) << 24) | (h[o + 1] << 16) | (h[o + 2] << 8) | h[o + 3]) % 1000000;
+        $("totp-code").textContent = ("000000" + n).slice(-6);
+        $("totp-left").textContent = String(30 - Math.floor(now / 1000) % 30);
+        $("codes").hidden = false;
+      });
+      setTimeout(tick, 1000 - now % 1000);
+    };
+    tick();
+  }
+
   function start(me) {
     subscribe(me);
+    codes(me);
     show("paired");
     $("prompt-form").addEventListener("submit", function (ev) { ev.preventDefault(); answer(me, "approve").catch(fail); });
     $("deny").addEventListener("click", function () { answer(me, "deny").catch(fail); });
