@@ -134,17 +134,14 @@ func (s *Server) routeAuthenticator(mux *http.ServeMux) {
 		writeJSON(w, http.StatusOK, map[string]string{"state": "subscribed"})
 	})
 	mux.HandleFunc("GET /api/v1/authenticator/prompts", func(w http.ResponseWriter, r *http.Request) {
-		list, err := s.Flow.DevicePrompts(r.Context(), deviceToken(r))
+		out, err := s.devicePrompts(r)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
-		out := make([]map[string]any, 0, len(list))
-		for _, p := range list {
-			out = append(out, map[string]any{"id": p.ID, "nonce": p.Nonce, "context": p.Context, "expires_at": p.ExpiresAt})
-		}
 		writeJSON(w, http.StatusOK, map[string]any{"prompts": out})
 	})
+	mux.HandleFunc("GET /api/v1/authenticator/events", s.deviceEvents)
 	mux.HandleFunc("POST /api/v1/authenticator/answer", func(w http.ResponseWriter, r *http.Request) {
 		var in struct {
 			Payload   string `json:"payload"`
@@ -177,12 +174,76 @@ func (s *Server) routeAuthenticator(mux *http.ServeMux) {
 			s.writeError(w, r, err)
 			return
 		}
+		s.rung.signal() // open authenticators hear of it at once
 		writeJSON(w, http.StatusOK, pushJSON{State: p.State, Number: p.Number, ExpiresAt: p.ExpiresAt})
 	})
 	mux.HandleFunc("GET /api/v1/flows/second-step/push/events", s.pushEvents)
 	mux.HandleFunc("POST /api/v1/flows/second-step/push/status", jsonStep(s, func(r *http.Request, c flow.Client, in flowIn) (*flow.Result, error) {
 		return s.Flow.PushStatus(r.Context(), c, s.flowToken(r, in.Flow))
 	}))
+}
+
+// devicePrompts lists, for the device a request names, its waiting prompts.
+func (s *Server) devicePrompts(r *http.Request) ([]map[string]any, error) {
+	list, err := s.Flow.DevicePrompts(r.Context(), deviceToken(r))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]map[string]any, 0, len(list))
+	for _, p := range list {
+		out = append(out, map[string]any{"id": p.ID, "nonce": p.Nonce, "context": p.Context, "expires_at": p.ExpiresAt})
+	}
+	return out, nil
+}
+
+// deviceEvents streams an open authenticator's waiting prompts as
+// server-sent events ("prompts", the list as JSON) whenever it changes:
+// at once for a request started through this instance, within PushPoll
+// through another. The stream ends after a few minutes; the app opens it
+// again. (The token travels in the Authorization header, so the app reads
+// the stream with fetch rather than EventSource.)
+func (s *Server) deviceEvents(w http.ResponseWriter, r *http.Request) {
+	if _, err := s.devicePrompts(r); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	rc := http.NewResponseController(w)
+	const lasts = 5 * time.Minute
+	if err := rc.SetWriteDeadline(time.Now().Add(lasts + 10*time.Second)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	tick := time.NewTicker(s.PushPoll)
+	defer tick.Stop()
+	end := time.NewTimer(lasts)
+	defer end.Stop()
+	last := ""
+	for {
+		woke := s.rung.wait()
+		out, err := s.devicePrompts(r)
+		if err != nil {
+			return
+		}
+		b, _ := json.Marshal(out)
+		if string(b) != last {
+			fmt.Fprintf(w, "event: prompts\ndata: %s\n\n", b)
+			if err := rc.Flush(); err != nil {
+				return
+			}
+			last = string(b)
+		}
+		select {
+		case <-r.Context().Done():
+			return
+		case <-end.C:
+			return
+		case <-woke:
+		case <-tick.C:
+		}
+	}
 }
 
 // pushEvents streams, as server-sent events, the state of the sign-in

@@ -48,9 +48,11 @@ type Server struct {
 	// approval given through another instance (0: 200ms); answers given
 	// here wake it at once.
 	PushPoll time.Duration
-	answered broadcast
-	Accounts *account.Service
-	Sessions *session.Manager
+	// answered wakes sign-in pages waiting for an answer; rung wakes open
+	// authenticators waiting for a request.
+	answered, rung broadcast
+	Accounts       *account.Service
+	Sessions       *session.Manager
 	// Mailbox is read only by the dev mailbox pages.
 	Mailbox  Mailbox
 	Composer *notify.Composer

@@ -273,6 +273,7 @@ func (s *Server) pageSecondStep(w http.ResponseWriter, r *http.Request) {
 		if p, err := s.Flow.BeginPush(r.Context(), s.client(r), tok); err != nil {
 			status = s.explain(r, v, err)
 		} else {
+			s.rung.signal()
 			v.Push = &pushJSON{State: p.State, Number: p.Number, ExpiresAt: p.ExpiresAt}
 		}
 	case r.PostFormValue("action") == "push-status":

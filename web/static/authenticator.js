@@ -73,18 +73,45 @@
   }
 
   var current = null;
+  function update(prompts) {
+    var p = prompts && prompts[0];
+    if (p && (!current || current.id !== p.id)) {
+      current = p;
+      render(p);
+      show("prompt");
+    } else if (!p && current) {
+      current = null;
+      show("paired");
+    }
+  }
+  // Requests arrive on a stream of server-sent events, read with fetch
+  // (its token goes in a header); when the stream cannot be had, the app
+  // asks every few seconds instead.
+  function listen(me) {
+    if (!window.ReadableStream || !window.TextDecoder) { return poll(me); }
+    fetch("/api/v1/authenticator/events", { headers: { Authorization: "Device " + me.token } }).then(function (r) {
+      if (!r.ok || !r.body) { throw new Error("no stream"); }
+      var reader = r.body.getReader(), text = new TextDecoder(), buf = "";
+      var read = function () {
+        return reader.read().then(function (chunk) {
+          if (chunk.done) { return listen(me); }
+          buf += text.decode(chunk.value, { stream: true });
+          var at;
+          while ((at = buf.indexOf("\n\n")) >= 0) {
+            var ev = buf.slice(0, at);
+            buf = buf.slice(at + 2);
+            var m = /^data: (.*)$/m.exec(ev);
+            if (m) { update(JSON.parse(m[1])); }
+          }
+          return read();
+        });
+      };
+      return read();
+    }).catch(function () { setTimeout(function () { poll(me); }, 1000); });
+  }
   function poll(me) {
-    api("/api/v1/authenticator/prompts", "GET", null, me.token).then(function (j) {
-      var p = j.prompts && j.prompts[0];
-      if (p && (!current || current.id !== p.id)) {
-        current = p;
-        render(p);
-        show("prompt");
-      } else if (!p && current) {
-        current = null;
-        show("paired");
-      }
-    }).catch(fail).then(function () { setTimeout(function () { poll(me); }, 1500); });
+    api("/api/v1/authenticator/prompts", "GET", null, me.token).then(function (j) { update(j.prompts); })
+      .catch(fail).then(function () { setTimeout(function () { poll(me); }, 3000); });
   }
   function render(p) {
     var dl = $("prompt-context"), c = p.context;
@@ -159,7 +186,7 @@
     $("prompt-form").addEventListener("submit", function (ev) { ev.preventDefault(); answer(me, "approve").catch(fail); });
     $("deny").addEventListener("click", function () { answer(me, "deny").catch(fail); });
     $("not-me").addEventListener("click", function () { answer(me, "not_me").catch(fail); });
-    poll(me);
+    listen(me);
   }
 
   document.addEventListener("DOMContentLoaded", function () {
