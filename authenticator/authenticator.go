@@ -131,6 +131,9 @@ type Store interface {
 	SetPromptState(ctx context.Context, id, from, to, deviceID string, at time.Time) error
 	// CountPrompts counts the account's prompts since t.
 	CountPrompts(ctx context.Context, accountID string, since time.Time) (int, error)
+	// PromptsSince lists the account's prompts since t, newest first (at
+	// most limit).
+	PromptsSince(ctx context.Context, accountID string, since time.Time, limit int) ([]Prompt, error)
 }
 
 // Answer is what a device signs: its decision on one prompt, bound to

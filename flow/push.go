@@ -235,8 +235,14 @@ func (s *Service) BeginPush(ctx context.Context, c Client, token string) (*PushP
 			return err
 		}
 		out = &PushPrompt{Number: number, ExpiresAt: p.ExpiresAt, State: p.State}
-		if err := s.ringDevices(ctx, q, devices, p, a.Language); err != nil {
+		ring, err := s.ringOrDigest(ctx, q, a, known, c, now)
+		if err != nil {
 			return err
+		}
+		if ring {
+			if err := s.ringDevices(ctx, q, devices, p, a.Language); err != nil {
+				return err
+			}
 		}
 		return activity.Record(ctx, q, now, store.Event{AccountID: f.AccountID, Kind: activity.PromptSent, Result: activity.Sent,
 			Method: MethodPush, IP: c.IP, Device: s.deviceLabel(c), FlowID: f.ID, Ref: p.ID})
@@ -366,6 +372,38 @@ type pushJob struct {
 }
 
 var pushAD = []byte("ward flow: push message")
+
+// ringOrDigest decides whether a new request rings the phone. Requests
+// from the owner's known devices always do; from new places, once the
+// account has had risk.flood_after requests today, they wait quietly in
+// the app and one digest mail a day says how many came, and from where.
+func (s *Service) ringOrDigest(ctx context.Context, q store.Queries, a store.Account, known bool, c Client, now time.Time) (bool, error) {
+	if known || s.Unsolicited.FloodAfter <= 0 {
+		return true, nil
+	}
+	today, err := q.PromptsSince(ctx, a.ID, dayStart(now), 50)
+	if err != nil || len(today) <= s.Unsolicited.FloodAfter {
+		return err == nil, err
+	}
+	if n, err := q.CountMessagesTo(ctx, a.Email, notify.KindPromptDigest, dayStart(now)); err != nil || n > 0 {
+		return false, err
+	}
+	var srcs []string
+	seen := map[string]bool{}
+	for _, p := range today {
+		var cx authenticator.Context
+		if json.Unmarshal(p.Context, &cx) != nil || !cx.NewDevice {
+			continue
+		}
+		if o := notify.OriginOf(cx.IP, cx.Place, cx.Device); !seen[o] && len(srcs) < 10 {
+			seen[o] = true
+			srcs = append(srcs, o)
+		}
+	}
+	_, err = s.Composer.Queue(ctx, q, notify.Request{Kind: notify.KindPromptDigest, Channel: notify.Email, To: a.Email, Language: a.Language,
+		AccountID: a.ID, RequestedAt: now, Count: len(today), Sources: srcs})
+	return false, err
+}
 
 // ringDevices leaves a push message for each device with a subscription.
 func (s *Service) ringDevices(ctx context.Context, q store.Queries, devices []authenticator.Device, p authenticator.Prompt, lang string) error {

@@ -18,6 +18,7 @@ import (
 	"github.com/wardhq/ward/config"
 	"github.com/wardhq/ward/flow"
 	"github.com/wardhq/ward/internal/testdevice"
+	"github.com/wardhq/ward/notify"
 	"github.com/wardhq/ward/store"
 )
 
@@ -494,6 +495,55 @@ func TestPromptsAreFewAndOneAtATime(t *testing.T) {
 		flowErr(t, err, flow.ErrRateLimited) // two an hour
 		if prompts, _ := e.svc.DevicePrompts(ctx, paired.Token); len(prompts) != 0 {
 			t.Fatalf("prompts the phone still sees: %+v", prompts)
+		}
+	})
+}
+
+// Many requests from new places in a day stop ringing the phone: one
+// digest mail says how many came and from where.
+func TestRepeatedPromptsFromNewPlacesBecomeADigest(t *testing.T) {
+	backends(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		e.svc.Unsolicited = config.Default().Unsolicited()
+		e.svc.Unsolicited.FloodAfter = 2
+		e.svc.Limits.PromptsPerHour = 60
+		e.account("ao@example.jp", strongPassword)
+		sess, _, _, _ := e.twoStep("ao@example.jp")
+		p, _ := e.svc.StartPairing(ctx, client, sess, "phone")
+		phone, _ := testdevice.New()
+		if _, err := e.svc.Pair(ctx, client, p.Code, phone.PublicKey()); err != nil {
+			t.Fatal(err)
+		}
+		digests := func() int {
+			ms, _ := e.st.MessagesTo(ctx, "ao@example.jp", 100)
+			n := 0
+			for _, m := range ms {
+				if m.Kind == notify.KindPromptDigest {
+					n++
+				}
+			}
+			return n
+		}
+		stranger := flow.Client{IP: "203.0.113.77", UserAgent: "curl/8"}
+		for i := range 4 {
+			e.clk.Add(flow.PromptTTL + time.Second)
+			res, err := e.svc.PasswordSignIn(ctx, stranger, "ao@example.jp", strongPassword)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.svc.BeginPush(ctx, stranger, res.Pending.Token); err != nil {
+				t.Fatalf("request %d: %v", i+1, err)
+			}
+			want := 0
+			if i >= 2 {
+				want = 1 // from the third on: one digest, once
+			}
+			if got := digests(); got != want {
+				t.Fatalf("after request %d: %d digests, want %d", i+1, got, want)
+			}
+		}
+		if mail := e.lastMail("ao@example.jp"); !strings.Contains(mail, "203.0.113.77") {
+			t.Fatalf("the digest does not say where from:\n%s", mail)
 		}
 	})
 }

@@ -26,6 +26,9 @@ const (
 	// KindCodeDigest replaces the codes an address would get after too
 	// many requests in a day: one mail saying what was asked and from where.
 	KindCodeDigest = "code_digest"
+	// KindPromptDigest tells, once a day, of approval requests from new
+	// places that no longer ring the phone: how many, and from where.
+	KindPromptDigest = "prompt_digest"
 	// KindNewSignIn tells every contact about a sign-in from a new device
 	// or country.
 	KindNewSignIn = "new_sign_in"

@@ -115,8 +115,8 @@ func TestEveryTemplateRendersAndPassesLint(t *testing.T) {
 					t.Errorf("sender %q", r.From)
 				}
 			}
-			for _, kind := range []string{notify.KindPasswordChanged, notify.KindNewSignIn, notify.KindCodeDigest} {
-				if kind == notify.KindCodeDigest && ch == notify.SMS {
+			for _, kind := range []string{notify.KindPasswordChanged, notify.KindNewSignIn, notify.KindCodeDigest, notify.KindPromptDigest} {
+				if (kind == notify.KindCodeDigest || kind == notify.KindPromptDigest) && ch == notify.SMS {
 					continue // digests replace mail; an SMS flood is stopped by the limits
 				}
 				req := sample(kind, ch, lang, "")
@@ -126,7 +126,7 @@ func TestEveryTemplateRendersAndPassesLint(t *testing.T) {
 				if err != nil || r.Text == "" || urgent.MatchString(r.Subject+r.Text) {
 					t.Errorf("%s %s %s: %v\n%s", kind, lang, ch, err, r.Text)
 				}
-				if kind == notify.KindCodeDigest && (!strings.Contains(r.Text, "12") || !strings.Contains(r.Text, "198.51.100.7")) {
+				if (kind == notify.KindCodeDigest || kind == notify.KindPromptDigest) && (!strings.Contains(r.Text, "12") || !strings.Contains(r.Text, "198.51.100.7")) {
 					t.Errorf("digest %s: %s", lang, r.Text)
 				}
 				if kind == notify.KindNewSignIn && ch == notify.Email && !strings.Contains(r.Text, "/account/secure") {

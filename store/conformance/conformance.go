@@ -963,6 +963,12 @@ func testPairedAuthenticators(t *testing.T, s store.Store) {
 	if n, err := s.CountPrompts(ctx, "at", t0.Add(time.Millisecond)); err != nil || n != 1 {
 		t.Fatalf("prompts since: %d %v", n, err)
 	}
+	if list, err := s.PromptsSince(ctx, "at", t0, 10); err != nil || len(list) != 2 || list[0].ID != "p2" {
+		t.Fatalf("prompts since, newest first: %+v %v", list, err)
+	}
+	if list, _ := s.PromptsSince(ctx, "at", t0, 1); len(list) != 1 {
+		t.Fatalf("limit: %d", len(list))
+	}
 	if _, err := s.LatestPrompt(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("no prompt: %v", err)
 	}

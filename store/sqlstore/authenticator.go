@@ -137,8 +137,18 @@ func (s *DB) LatestPrompt(ctx context.Context, flowID string) (authenticator.Pro
 }
 
 func (s *DB) PendingPrompts(ctx context.Context, accountID string, now time.Time) ([]authenticator.Prompt, error) {
-	rows, err := s.query(ctx, `SELECT `+promptCols+` FROM authenticator_prompts WHERE account_id = ? AND state = ? AND expires_at > ?
+	return s.prompts(ctx, `SELECT `+promptCols+` FROM authenticator_prompts WHERE account_id = ? AND state = ? AND expires_at > ?
 		ORDER BY created_at, id`, accountID, authenticator.Pending, ts(now))
+}
+
+func (s *DB) PromptsSince(ctx context.Context, accountID string, since time.Time, limit int) ([]authenticator.Prompt, error) {
+	return s.prompts(ctx, `SELECT `+promptCols+` FROM authenticator_prompts WHERE account_id = ? AND created_at >= ?
+		ORDER BY created_at DESC, id DESC LIMIT ?`, accountID, ts(since), limit)
+}
+
+// prompts reads the prompts a query lists.
+func (s *DB) prompts(ctx context.Context, q string, args ...any) ([]authenticator.Prompt, error) {
+	rows, err := s.query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("listing prompts: %w", err)
 	}
