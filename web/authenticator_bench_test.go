@@ -2,7 +2,6 @@ package web_test
 
 import (
 	"bufio"
-	"encoding/base64"
 	"net/http"
 	"slices"
 	"strings"
@@ -10,7 +9,6 @@ import (
 	"time"
 
 	"github.com/wardhq/ward/config"
-	"github.com/wardhq/ward/internal/testdevice"
 )
 
 // BenchmarkApprovalToSignInPage measures how long after the phone's
@@ -24,11 +22,8 @@ func BenchmarkApprovalToSignInPage(b *testing.B) {
 	w.createAccount(email, password)
 	c := browserish()
 	w.twoFactors(c, email, password)
-	r := w.do(c, "POST", "/api/v1/account/authenticator-pairing", map[string]string{"name": "phone"})
-	phone, _ := testdevice.New()
-	r = w.do(nil, "POST", "/api/v1/authenticator/pair", map[string]string{"code": r.body["code"].(string),
-		"public_key": base64.RawURLEncoding.EncodeToString(phone.PublicKey())})
-	dev := &authDevice{t: b, w: w, key: phone, token: r.body["device_token"].(string)}
+	dev, _ := w.pairPhone(c)
+	phone := dev.key
 	w.do(c, "PUT", "/api/v1/account/two-step", map[string]any{"on": true})
 	var took []time.Duration
 	for b.Loop() {

@@ -24,6 +24,23 @@ type authDevice struct {
 	token string
 }
 
+// pairPhone pairs a new device with the account of browser c (which holds
+// a fresh two-factor session), through the API as the app does.
+func (w *ward) pairPhone(c *http.Client) (dev *authDevice, deviceID string) {
+	w.t.Helper()
+	r := w.do(c, "POST", "/api/v1/account/authenticator-pairing", map[string]string{"name": "phone"})
+	phone, err := testdevice.New()
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	r = w.do(nil, "POST", "/api/v1/authenticator/pair", map[string]string{"code": r.body["code"].(string),
+		"public_key": base64.RawURLEncoding.EncodeToString(phone.PublicKey())})
+	if r.status != http.StatusCreated {
+		w.t.Fatalf("pair: %d %s", r.status, r.raw)
+	}
+	return &authDevice{t: w.t, w: w, key: phone, token: r.body["device_token"].(string)}, r.body["device_id"].(string)
+}
+
 func (d *authDevice) prompts() []map[string]any {
 	d.t.Helper()
 	r := d.w.do(nil, "GET", "/api/v1/authenticator/prompts", nil, "Authorization", "Device "+d.token)

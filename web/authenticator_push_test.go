@@ -23,7 +23,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wardhq/ward/internal/testdevice"
 )
 
 // pushService is a Web Push service for tests, as a browser vendor runs
@@ -184,12 +183,9 @@ func TestAuthenticatorWebPush(t *testing.T) {
 	w.createAccount(email, password)
 	c := browserish()
 	w.twoFactors(c, email, password)
-	r := w.do(c, "POST", "/api/v1/account/authenticator-pairing", map[string]string{"name": "phone"})
-	phone, _ := testdevice.New()
-	r = w.do(nil, "POST", "/api/v1/authenticator/pair", map[string]string{"code": r.body["code"].(string),
-		"public_key": base64.RawURLEncoding.EncodeToString(phone.PublicKey())})
-	dev := &authDevice{t: t, w: w, key: phone, token: r.body["device_token"].(string)}
-	deviceID := r.body["device_id"].(string)
+	dev, deviceID := w.pairPhone(c)
+	phone := dev.key
+	var r resp
 	ps := newPushService(t)
 	if r = w.do(nil, "PUT", "/api/v1/authenticator/subscription", ps.subscription(), "Authorization", "Device "+dev.token); r.status != 200 {
 		t.Fatalf("subscription: %d %s", r.status, r.raw)
