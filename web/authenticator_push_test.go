@@ -22,7 +22,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
 )
 
 // pushService is a Web Push service for tests, as a browser vendor runs
