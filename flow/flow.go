@@ -69,6 +69,9 @@ type Client struct {
 	// Session is the session token the request carries, if any: a new
 	// sign-in replaces that session, and a step-up rotates it.
 	Session string
+	// App names the app the sign-in is for (OpenID Connect), when web
+	// knows it: an approval request shows it.
+	App string
 }
 
 // Attempt and Decision are the risk check's question and answer.

@@ -179,7 +179,11 @@ func (s *Service) BeginPush(ctx context.Context, c Client, token string) (*PushP
 	if err != nil {
 		return nil, err
 	}
-	cx, err := json.Marshal(authenticator.Context{App: s.Brand, At: now, IP: c.IP, Place: s.place(c.IP, a.Language), Device: s.deviceLabel(c),
+	app := s.Brand
+	if c.App != "" {
+		app = c.App
+	}
+	cx, err := json.Marshal(authenticator.Context{App: app, At: now, IP: c.IP, Place: s.place(c.IP, a.Language), Device: s.deviceLabel(c),
 		NewDevice: !known, DeviceHash: deviceHash(c)})
 	if err != nil {
 		return nil, err

@@ -169,7 +169,7 @@ func (s *Server) routeAuthenticator(mux *http.ServeMux) {
 		if !decode(s, w, r, &in) {
 			return
 		}
-		p, err := s.Flow.BeginPush(r.Context(), s.client(r), s.flowToken(r, in.Flow))
+		p, err := s.Flow.BeginPush(r.Context(), s.appClient(r), s.flowToken(r, in.Flow))
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -332,6 +332,23 @@ type pairingView struct {
 	Code, Link string
 	QRURI      template.URL
 	ExpiresAt  time.Time
+}
+
+// appClient is the request's client, naming the app the browser is
+// signing in for, if it came from one (its authorization request).
+func (s *Server) appClient(r *http.Request) flow.Client {
+	c := s.client(r)
+	if s.OpenID == nil {
+		return c
+	}
+	if id := s.cookie(r, oidcCookie); id != "" {
+		if req, err := s.OpenID.Storage.RequestByID(r.Context(), id); err == nil {
+			if app, err := s.OpenID.Storage.Store.ClientByID(r.Context(), req.ClientID); err == nil {
+				c.App = app.Name
+			}
+		}
+	}
+	return c
 }
 
 // pushJSON is an approval request as the sign-in page shows it.

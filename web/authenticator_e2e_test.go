@@ -10,10 +10,15 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
+
+	zoidc "github.com/zitadel/oidc/v3/pkg/oidc"
 
 	authn "github.com/wardhq/ward/authenticator"
 	"github.com/wardhq/ward/config"
 	"github.com/wardhq/ward/internal/testdevice"
+	"github.com/wardhq/ward/openid"
+	"github.com/wardhq/ward/openid/provider"
 )
 
 // authDevice is a paired ward Authenticator talking to ward's API.
@@ -127,6 +132,20 @@ func TestAuthenticatorPushApproval(t *testing.T) {
 		status := func(flowTok string) resp {
 			return w.do(other, "POST", "/api/v1/flows/second-step/push/status", map[string]string{"flow": flowTok}, "X-Ward-Session", "bearer")
 		}
+		// This sign-in is for an app (an OpenID Connect request): the phone
+		// says which.
+		shop, _, err := openid.Register(t.Context(), w.in.Store, openid.Registration{Name: "Shop", RedirectURIs: []string{appRedirect}}, false, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := &provider.Storage{Store: w.in.Store, Keys: w.in.Keys, Now: time.Now}
+		ar, err := st.CreateAuthRequest(t.Context(), &zoidc.AuthRequest{Scopes: []string{"openid"}, ResponseType: zoidc.ResponseTypeCode,
+			ClientID: shop.ID, RedirectURI: appRedirect}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		base, _ := url.Parse(w.srv.URL)
+		other.Jar.SetCookies(base, []*http.Cookie{{Name: "ward_oidc", Value: ar.GetID(), Path: "/"}})
 		flowTok := signIn()
 		number := ask(flowTok)
 		ps := dev.prompts()
@@ -136,7 +155,7 @@ func TestAuthenticatorPushApproval(t *testing.T) {
 			t.Fatalf("the device's prompts: %+v", ps)
 		}
 		cx := ps[0]["context"].(map[string]any)
-		if cx["ip"] == "" || cx["app"] == "" {
+		if cx["ip"] == "" || cx["app"] != "Shop" {
 			t.Fatalf("context: %+v", cx)
 		}
 		if r = status(flowTok); r.body["state"] != "pending" {

@@ -270,7 +270,7 @@ func (s *Server) pageSecondStep(w http.ResponseWriter, r *http.Request) {
 			v.Notice = tr(v.Lang, "code_sent_to") + " " + p.Destination
 		}
 	case r.PostFormValue("action") == "push":
-		if p, err := s.Flow.BeginPush(r.Context(), s.client(r), tok); err != nil {
+		if p, err := s.Flow.BeginPush(r.Context(), s.appClient(r), tok); err != nil {
 			status = s.explain(r, v, err)
 		} else {
 			s.rung.signal()
