@@ -65,7 +65,7 @@ type Config struct {
 			Password string `yaml:"password" doc:"Relay password."`
 			TLS      string `yaml:"tls" doc:"starttls, implicit or none (none only for a relay on localhost)."`
 		} `yaml:"smtp"`
-		OutboxLease Duration `yaml:"outbox_lease" doc:"How long a delivery may run before River gives the message to another worker; a crashed instance's messages are sent again after this (checked every 30s)."`
+		OutboxLease Duration `yaml:"outbox_lease" doc:"How long a claimed background task (a delivery, the work after a request) belongs to its instance: a crashed instance's tasks are run again by any instance after this; a task is cancelled at half of it."`
 		DKIM        struct {
 			Domain     string   `yaml:"domain" doc:"Domain mail is signed for (d=). Empty: the domain of mail.from."`
 			Dir        string   `yaml:"dir" doc:"Folder of DKIM keys. Empty: data_dir/dkim. Keys are made there on first start; ward dkim keygen rotates them."`

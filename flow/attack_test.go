@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/wardhq/ward/flow"
+	"github.com/wardhq/ward/jobs"
 	"github.com/wardhq/ward/notify"
-	"github.com/wardhq/ward/store"
 	"github.com/wardhq/ward/throttle"
 )
 
@@ -281,7 +281,7 @@ type deferred struct {
 	payloads [][]byte
 }
 
-func (d *deferred) Defer(_ context.Context, _ store.Queries, p []byte) error {
+func (d *deferred) Defer(_ context.Context, _ jobs.Tx, p []byte) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.payloads = append(d.payloads, p)

@@ -13,6 +13,7 @@ import (
 	"github.com/wardhq/ward/account"
 	"github.com/wardhq/ward/activity"
 	"github.com/wardhq/ward/audit"
+	"github.com/wardhq/ward/jobs"
 	"github.com/wardhq/ward/keys"
 	"github.com/wardhq/ward/notify"
 	"github.com/wardhq/ward/otp"
@@ -22,9 +23,9 @@ import (
 
 // Later keeps work for after a request's answer, durably: the work is
 // written inside the request's transaction and done once it commits
-// (package jobs does this on River, calling Service.RunLater).
+// (package jobs does this, calling Service.RunLater).
 type Later interface {
-	Defer(ctx context.Context, q store.Queries, payload []byte) error
+	Defer(ctx context.Context, tx jobs.Tx, payload []byte) error
 }
 
 // codeJob is the sending of one code, left for later: what the request

@@ -26,6 +26,7 @@ import (
 	"github.com/wardhq/ward/config"
 	"github.com/wardhq/ward/dkim"
 	"github.com/wardhq/ward/flow"
+	"github.com/wardhq/ward/health"
 	"github.com/wardhq/ward/jobs"
 	"github.com/wardhq/ward/keys"
 	"github.com/wardhq/ward/mailcheck"
@@ -56,6 +57,8 @@ type Instance struct {
 	MailCheck *mailcheck.Checker
 	Handler   http.Handler
 	Log       *slog.Logger
+	// Health answers /healthz and /readyz.
+	Health *health.Health
 	// release frees what the services hold open (GeoIP readers, idle
 	// SMTP connections) once nothing uses them any more.
 	release []func()
@@ -72,37 +75,23 @@ type Options struct {
 
 // OpenStore opens the configured database and applies migrations.
 func OpenStore(ctx context.Context, c config.Config) (*sqlstore.DB, error) {
-	st, _, err := openBackend(ctx, c)
-	return st, err
+	return openBackend(ctx, c)
 }
 
-// queueMaker makes the job queue that works on one engine's own handle.
-type queueMaker func(ctx context.Context, out *notify.Outbox, o jobs.Options) (*jobs.Queue, error)
-
-// openBackend opens the configured database and says how River is run on
-// it: River needs the engine's own handle (the pgx pool, SQLite's writer),
-// which the store interface rightly hides.
-func openBackend(ctx context.Context, c config.Config) (*sqlstore.DB, queueMaker, error) {
+// openBackend opens the configured database.
+func openBackend(ctx context.Context, c config.Config) (*sqlstore.DB, error) {
 	if c.Database.Driver == "postgres" {
 		pg, err := postgres.Open(ctx, c.Database.DSN, true)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		return pg.DB, func(ctx context.Context, out *notify.Outbox, o jobs.Options) (*jobs.Queue, error) {
-			return jobs.Postgres(ctx, pg.Pool, out, o)
-		}, nil
+		return pg.DB, nil
 	}
 	path := c.Database.DSN
 	if path == "" {
 		path = filepath.Join(c.DataDir, "ward.db")
 	}
-	st, err := sqlite.Open(ctx, path, true)
-	if err != nil {
-		return nil, nil, err
-	}
-	return st, func(ctx context.Context, out *notify.Outbox, o jobs.Options) (*jobs.Queue, error) {
-		return jobs.SQLite(ctx, st.SQL(), out, o)
-	}, nil
+	return sqlite.Open(ctx, path, true)
 }
 
 // New assembles ward. Close the returned instance's Store when done.
@@ -131,7 +120,7 @@ func New(ctx context.Context, c config.Config, log *slog.Logger, o Options) (*In
 	if err != nil {
 		return nil, err
 	}
-	st, newQueue, err := openBackend(ctx, c)
+	st, err := openBackend(ctx, c)
 	if err != nil {
 		return nil, err
 	}
@@ -170,12 +159,9 @@ func New(ctx context.Context, c config.Config, log *slog.Logger, o Options) (*In
 	}
 	out := &notify.Outbox{Store: st, Composer: comp, Sender: sender, Log: log, Now: now, DevChannels: dev}
 	var fs *flow.Service // built below; the queue hands it the work it left for later
-	jo := jobs.Options{StuckAfter: c.Mail.OutboxLease.D(), Log: log, Later: func(ctx context.Context, p []byte) error { return fs.RunLater(ctx, p) }}
-	queue, err := newQueue(ctx, out, jo)
-	if err != nil {
-		st.Close()
-		return nil, err
-	}
+	queue := jobs.New(st, jobs.Options{Lease: c.Mail.OutboxLease.D(), Log: log, NewID: store.NewID,
+		MaxAttempts: notify.MaxAttempts, RetryAfter: out.RetryAfter, Deliver: out.DeliverOne,
+		Later: func(ctx context.Context, p []byte) error { return fs.RunLater(ctx, p) }})
 	comp.Jobs = queue
 	geo, err := risk.OpenGeo(c.Risk.GeoIPCity, c.Risk.GeoIPASN)
 	if err != nil {
@@ -232,12 +218,34 @@ func New(ctx context.Context, c config.Config, log *slog.Logger, o Options) (*In
 		st.Close()
 		return nil, err
 	}
+	hl := &health.Health{Checks: []health.Check{
+		{Name: "database", Run: func(ctx context.Context) error {
+			pending, err := st.MigrationsPending(ctx)
+			if err == nil && pending {
+				err = errors.New("migrations are not all applied (run ward migrate)")
+			}
+			return err
+		}},
+		{Name: "outbox", Run: func(ctx context.Context) error {
+			// Draining: nothing due has waited longer than a claim may
+			// last (a stuck queue, or no instance working it).
+			_, oldest, err := st.TaskBacklog(ctx, time.Now())
+			if err == nil && !oldest.IsZero() && time.Since(oldest) > 2*c.Mail.OutboxLease.D() {
+				err = fmt.Errorf("the oldest waiting task was written %s ago", time.Since(oldest).Round(time.Second))
+			}
+			return err
+		}},
+	}}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", hl.Live)
+	mux.HandleFunc("GET /readyz", hl.Ready)
+	mux.Handle("/", h)
 	release = append(release, func() {
 		if err := geo.Close(); err != nil {
 			log.Warn("closing GeoIP databases", "err", err)
 		}
 	})
-	return &Instance{MailCheck: checker, Config: c, Store: st, Keys: k, Flow: fs, Accounts: accts, Outbox: out, Jobs: queue, Handler: h, Log: log,
+	return &Instance{MailCheck: checker, Config: c, Store: st, Keys: k, Flow: fs, Accounts: accts, Outbox: out, Jobs: queue, Handler: mux, Log: log, Health: hl,
 		release: release}, nil
 }
 

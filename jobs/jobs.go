@@ -1,249 +1,345 @@
-// Package jobs runs ward's background work on River: each queued message
-// gets a River job, inserted in the same transaction as the message, and
-// River's workers deliver it with retries, rescue it from a crashed
-// instance, and share the work between instances.
+// Package jobs runs ward's background work: the delivery of each queued
+// message, and the work a request leaves for after its answer. A task is
+// written in the same transaction as what it acts on, so it exists exactly
+// when that change is committed; once committed, this instance is woken
+// and starts it at once (no polling on the path a person waits on). A
+// task is claimed with a lease: if its instance dies, any instance takes
+// it over once the lease ends, so nothing committed is lost. Tasks that
+// are done are deleted, with whatever secret they carried.
+//
+// ward ran this on River before; see docs/ARCHITECTURE.md for why it
+// keeps its own (what River cost per message on SQLite).
 package jobs
 
 import (
 	"context"
-	"database/sql"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
-
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
-	"github.com/riverqueue/river/riverdriver/riversqlite"
-	"github.com/riverqueue/river/rivermigrate"
-	"github.com/riverqueue/river/rivertype"
-
-	"github.com/wardhq/ward/notify"
-	"github.com/wardhq/ward/store"
 )
 
-// DeliverArgs asks for one outbox message to be delivered.
-type DeliverArgs struct {
-	MessageID string `json:"message_id"`
+// Kinds of task.
+const (
+	// Deliver delivers one outbox message; the payload is its id.
+	Deliver = "deliver"
+	// Later is work a request left for after its answer (sealed by
+	// whoever left it; the queue never reads it).
+	Later = "later"
+)
+
+// Task is one piece of committed background work.
+type Task struct {
+	ID      string
+	Kind    string
+	Payload []byte
+	// RunAt is when it may start (a retry waits).
+	RunAt time.Time
+	// Attempts counts the times it was claimed, this one included.
+	Attempts  int
+	LastError string
+	CreatedAt time.Time
 }
 
-// Kind names the job for River.
-func (DeliverArgs) Kind() string { return "ward_deliver_message" }
-
-// LaterArgs carries work a request left for after its answer (sealed by
-// whoever left it; the queue never reads it).
-type LaterArgs struct {
-	Payload []byte `json:"payload"`
+// Store keeps tasks; every store backend implements it.
+type Store interface {
+	// AddTask writes a new task (inside the transaction of the change it
+	// belongs to).
+	AddTask(ctx context.Context, t Task) error
+	// ClaimTasks takes up to limit tasks due at now whose lease (if any)
+	// ended, in one atomic step: each gets leased until `until` and its
+	// Attempts counted. No task is claimed by two callers at once.
+	ClaimTasks(ctx context.Context, now, until time.Time, limit int) ([]Task, error)
+	// FinishTask deletes the task claimed as attempt; ErrConflict (from
+	// store) when another claim took it over.
+	FinishTask(ctx context.Context, id string, attempt int) error
+	// RetryTask releases the task claimed as attempt to run again at at.
+	RetryTask(ctx context.Context, id string, attempt int, at time.Time, lastErr string) error
+	// TaskBacklog counts the tasks due at now (running or waiting) and
+	// says when the oldest of them was written.
+	TaskBacklog(ctx context.Context, now time.Time) (n int, oldest time.Time, err error)
 }
 
-// Kind names the job for River.
-func (LaterArgs) Kind() string { return "ward_later" }
-
-// laterQueue is the queue of work left by requests: a person waits for
-// it (a code mail is written there), so it is polled more often than the
-// deliveries' queue where SQLite has no notifications.
-const laterQueue = "later"
-
-// InsertOpts puts the job on its queue.
-func (LaterArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: laterQueue} }
-
-// MaxAttempts is how often a message is tried before it is failed: the
-// outbox's own count, so both give up together.
-const MaxAttempts = notify.MaxAttempts
+// Tx is the transaction a task is written in: it adds the task and runs
+// a function once the transaction has committed (never if it rolls back).
+type Tx interface {
+	AddTask(ctx context.Context, t Task) error
+	AfterCommit(fn func())
+}
 
 // Options tune the queue.
 type Options struct {
-	// Workers deliver at once per instance.
+	// Workers run tasks at once per instance (default 64: deliveries
+	// mostly wait on the mail relay).
 	Workers int
-	// StuckAfter is how long a delivery may run before River hands the
-	// message to another worker (a crashed instance's messages wait this long).
-	StuckAfter time.Duration
-	// PollInterval is how often an idle worker looks for jobs.
-	PollInterval time.Duration
-	// FetchCooldown is the least time between two fetches of jobs. Each
-	// fetch is a write: on SQLite it competes with sign-ins for the one
-	// writer, so its default there is 100 ms; on PostgreSQL 10 ms.
-	FetchCooldown time.Duration
-	Log           *slog.Logger
-	// Later does the work left by Queue.Defer (flow's Service.RunLater).
+	// Lease is how long a claimed task is this instance's; one whose
+	// instance died runs again after it. A task is cancelled at half of it.
+	Lease time.Duration
+	// Poll is how often the queue looks for tasks it was not woken for:
+	// retries coming due, other instances' orphans (default 1 s; a look
+	// is one read).
+	Poll        time.Duration
+	MaxAttempts int
+	// RetryAfter is the wait after failed delivery attempt n (default: 5 s
+	// doubling, at most 10 min).
+	RetryAfter func(n int) time.Duration
+	// LaterRetryAfter is the wait after failed attempt n of work left for
+	// later (default: 1 s doubling, at most 10 min: someone may be
+	// waiting for it, like a push to their phone).
+	LaterRetryAfter func(n int) time.Duration
+	// Deliver delivers the message with id; final means no attempt follows.
+	Deliver func(ctx context.Context, id string, attempt int, final bool) error
+	// Later does the work left by Queue.Defer.
 	Later func(ctx context.Context, payload []byte) error
-	// LaterPoll is how often an idle worker looks for such work; on
-	// SQLite each look is a small write. Default 25 ms.
-	LaterPoll time.Duration
+	// Done, when set, is told of every attempt: its kind, how long it
+	// waited since it was written, how long it ran, and its outcome.
+	Done func(kind string, waited, ran time.Duration, err error)
+	Now  func() time.Time
+	Log  *slog.Logger
+	// NewID names tasks.
+	NewID func() string
 }
 
-// Queue is River working the outbox.
+// Queue runs the tasks of one store.
 type Queue struct {
-	insert  func(ctx context.Context, tx any, args river.JobArgs) error
-	pending func(ctx context.Context) (int, error)
-	start   func(ctx context.Context) error
-	stop    func(ctx context.Context) error
+	st   Store
+	o    Options
+	wake chan struct{}
+
+	mu      sync.Mutex
+	stop    context.CancelFunc
+	quit    chan struct{} // closed by Stop: claim nothing more
+	running sync.WaitGroup // the loop and every running task
+	slots   chan struct{}
 }
 
-// Enqueue adds the delivery job for a message inside the transaction q
-// runs in (q must come from store.Store.InTx).
-func (qu *Queue) Enqueue(ctx context.Context, q store.Queries, messageID string) error {
-	if err := qu.insertTx(ctx, q, DeliverArgs{MessageID: messageID}); err != nil {
-		return fmt.Errorf("queueing a delivery job: %w", err)
-	}
-	return nil
-}
-
-// Defer leaves payload for Options.Later, inside the transaction q runs
-// in: the work happens exactly when the request's changes are committed.
-// Like every job it may run twice (after a crash); the work must allow it.
-func (qu *Queue) Defer(ctx context.Context, q store.Queries, payload []byte) error {
-	if err := qu.insertTx(ctx, q, LaterArgs{Payload: payload}); err != nil {
-		return fmt.Errorf("queueing work for later: %w", err)
-	}
-	return nil
-}
-
-func (qu *Queue) insertTx(ctx context.Context, q store.Queries, args river.JobArgs) error {
-	dt, ok := q.(interface{ DriverTx() any })
-	if !ok || dt.DriverTx() == nil {
-		return errors.New("not inside a transaction")
-	}
-	return qu.insert(ctx, dt.DriverTx(), args)
-}
-
-// Pending counts the jobs waiting or running (not those scheduled for a
-// later retry).
-func (qu *Queue) Pending(ctx context.Context) (int, error) { return qu.pending(ctx) }
-
-// Start begins working jobs; Stop finishes the running ones and stops.
-func (qu *Queue) Start(ctx context.Context) error { return qu.start(ctx) }
-
-// Stop ends work, letting running deliveries finish.
-func (qu *Queue) Stop(ctx context.Context) error { return qu.stop(ctx) }
-
-// SQLite returns a queue on the SQLite store's writer handle.
-func SQLite(ctx context.Context, writer *sql.DB, outbox *notify.Outbox, o Options) (*Queue, error) {
-	if o.FetchCooldown == 0 {
-		o.FetchCooldown = 100 * time.Millisecond
-	}
-	return newQueue(ctx, riversqlite.New(writer), outbox, o)
-}
-
-// Postgres returns a queue on the PostgreSQL store's pool.
-func Postgres(ctx context.Context, pool *pgxpool.Pool, outbox *notify.Outbox, o Options) (*Queue, error) {
-	if o.FetchCooldown == 0 {
-		o.FetchCooldown = 10 * time.Millisecond
-	}
-	return newQueue[pgx.Tx](ctx, riverpgxv5.New(pool), outbox, o)
-}
-
-func newQueue[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], outbox *notify.Outbox, o Options) (*Queue, error) {
-	m, err := rivermigrate.New(driver, nil)
-	if err != nil {
-		return nil, fmt.Errorf("preparing River migrations: %w", err)
-	}
-	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-		return nil, fmt.Errorf("applying River migrations: %w", err)
-	}
+// New makes a queue on st; Start it to run tasks.
+func New(st Store, o Options) *Queue {
 	if o.Workers == 0 {
 		o.Workers = 64
 	}
-	if o.LaterPoll == 0 {
-		// SQLite has no notifications, and on PostgreSQL River passes on a
-		// notice of new jobs only once per cooldown and queue: a poll
-		// catches the rest on both.
-		o.LaterPoll = 25 * time.Millisecond
+	if o.Lease == 0 {
+		o.Lease = time.Minute
 	}
-	if o.StuckAfter == 0 {
-		o.StuckAfter = time.Minute
+	if o.Poll == 0 {
+		o.Poll = time.Second
 	}
-	if o.PollInterval == 0 {
-		o.PollInterval = 200 * time.Millisecond
+	if o.MaxAttempts == 0 {
+		o.MaxAttempts = 12
 	}
-	workers := river.NewWorkers()
-	river.AddWorker(workers, &deliverWorker{outbox: outbox})
-	river.AddWorker(workers, &laterWorker{do: o.Later})
-	client, err := river.NewClient(driver, &river.Config{
-		Queues: map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: o.Workers},
-			laterQueue: {MaxWorkers: o.Workers, FetchPollInterval: o.LaterPoll, FetchCooldown: min(o.LaterPoll, o.FetchCooldown)}},
-		Workers:           workers,
-		MaxAttempts:       MaxAttempts,
-		FetchPollInterval: o.PollInterval,
-		FetchCooldown:     min(o.PollInterval, o.FetchCooldown),
-		// A delivery that outlives JobTimeout is cancelled; one whose
-		// instance died is handed on after RescueStuckJobsAfter.
-		JobTimeout:           o.StuckAfter / 2,
-		RescueStuckJobsAfter: o.StuckAfter,
-		Logger:               quiet(o.Log),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("starting River: %w", err)
+	if o.RetryAfter == nil {
+		o.RetryAfter = backoff(5 * time.Second)
 	}
-	return &Queue{
-		insert: func(ctx context.Context, tx any, args river.JobArgs) error {
-			t, ok := tx.(TTx)
-			if !ok {
-				return fmt.Errorf("transaction of type %T is not this store's", tx)
-			}
-			_, err := client.InsertTx(ctx, t, args, nil)
-			return err
-		},
-		pending: func(ctx context.Context) (int, error) {
-			res, err := client.JobList(ctx, river.NewJobListParams().First(1000).
-				States(rivertype.JobStateAvailable, rivertype.JobStateRunning, rivertype.JobStatePending))
-			if err != nil {
-				return 0, fmt.Errorf("listing pending jobs: %w", err)
-			}
-			return len(res.Jobs), nil
-		},
-		start: client.Start,
-		stop:  client.Stop,
-	}, nil
-}
-
-type deliverWorker struct {
-	river.WorkerDefaults[DeliverArgs]
-	outbox *notify.Outbox
-}
-
-func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
-	return w.outbox.DeliverOne(ctx, job.Args.MessageID, job.Attempt, job.Attempt >= MaxAttempts)
-}
-
-type laterWorker struct {
-	river.WorkerDefaults[LaterArgs]
-	do func(ctx context.Context, payload []byte) error
-}
-
-func (w *laterWorker) Work(ctx context.Context, job *river.Job[LaterArgs]) error {
-	if w.do == nil {
-		return errors.New("no worker for deferred work is configured")
+	if o.LaterRetryAfter == nil {
+		o.LaterRetryAfter = backoff(time.Second)
 	}
-	return w.do(ctx, job.Args.Payload)
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.NewID == nil {
+		o.NewID = rand.Text
+	}
+	return &Queue{st: st, o: o, wake: make(chan struct{}, 1), slots: make(chan struct{}, o.Workers)}
 }
 
-func (w *deliverWorker) NextRetry(job *river.Job[DeliverArgs]) time.Time {
-	return time.Now().Add(w.outbox.RetryAfter(job.Attempt))
+// backoff waits first after the first failure, doubling, at most 10 min.
+func backoff(first time.Duration) func(n int) time.Duration {
+	return func(n int) time.Duration {
+		d := first
+		for i := 1; i < n && d < 10*time.Minute; i++ {
+			d *= 2
+		}
+		return min(d, 10*time.Minute)
+	}
 }
 
-// quiet passes on only River's warnings and errors: its routine reports
-// would drown ward's own log.
-func quiet(l *slog.Logger) *slog.Logger {
-	if l == nil {
+// Enqueue adds the delivery of a message inside the transaction tx.
+func (qu *Queue) Enqueue(ctx context.Context, tx Tx, messageID string) error {
+	return qu.add(ctx, tx, Deliver, []byte(messageID))
+}
+
+// Defer leaves payload for Options.Later inside the transaction tx: the
+// work happens exactly when the request's changes are committed. Like
+// every task it may run twice (after a crash); the work must allow it.
+func (qu *Queue) Defer(ctx context.Context, tx Tx, payload []byte) error {
+	return qu.add(ctx, tx, Later, payload)
+}
+
+func (qu *Queue) add(ctx context.Context, tx Tx, kind string, payload []byte) error {
+	now := qu.o.Now().UTC()
+	t := Task{ID: qu.o.NewID(), Kind: kind, Payload: payload, RunAt: now, CreatedAt: now}
+	if err := tx.AddTask(ctx, t); err != nil {
+		return fmt.Errorf("queueing a %s task: %w", kind, err)
+	}
+	tx.AfterCommit(qu.Wake)
+	return nil
+}
+
+// Wake makes the queue look for due tasks now.
+func (qu *Queue) Wake() {
+	select {
+	case qu.wake <- struct{}{}:
+	default: // already woken: that look will see this task too
+	}
+}
+
+// Pending counts the tasks due or running (not those waiting for a later
+// retry).
+func (qu *Queue) Pending(ctx context.Context) (int, error) {
+	n, _, err := qu.st.TaskBacklog(ctx, qu.o.Now().UTC())
+	return n, err
+}
+
+// Start begins running tasks until Stop.
+func (qu *Queue) Start(ctx context.Context) error {
+	qu.mu.Lock()
+	defer qu.mu.Unlock()
+	if qu.stop != nil {
+		return errors.New("the queue is already running")
+	}
+	ctx, qu.stop = context.WithCancel(context.WithoutCancel(ctx))
+	qu.quit = make(chan struct{})
+	quit := qu.quit
+	qu.running.Add(1)
+	go func() {
+		defer qu.running.Done()
+		qu.loop(ctx, quit)
+	}()
+	qu.Wake() // what was left from before this start
+	return nil
+}
+
+// Stop takes no new tasks and waits for the running ones until ctx ends;
+// those still running then are cancelled, and run again after their lease.
+func (qu *Queue) Stop(ctx context.Context) error {
+	qu.mu.Lock()
+	stop, quit := qu.stop, qu.quit
+	qu.stop, qu.quit = nil, nil
+	qu.mu.Unlock()
+	if stop == nil {
 		return nil
 	}
-	return slog.New(minLevel{l.Handler(), slog.LevelWarn})
+	close(quit)
+	done := make(chan struct{})
+	go func() { qu.running.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		stop()
+		<-done
+		return fmt.Errorf("stopping background work: %w", ctx.Err())
+	}
 }
 
-type minLevel struct {
-	slog.Handler
-	min slog.Level
+// loop claims due tasks whenever it is woken or polls, as many as there
+// are free workers, and starts each.
+func (qu *Queue) loop(ctx context.Context, quit chan struct{}) {
+	t := time.NewTicker(qu.o.Poll)
+	defer t.Stop()
+	for {
+		select {
+		case <-qu.wake:
+		case <-t.C:
+		case <-quit:
+			return
+		}
+		for qu.claim(ctx, quit) {
+		}
+	}
 }
 
-func (m minLevel) Enabled(ctx context.Context, l slog.Level) bool {
-	return l >= m.min && m.Handler.Enabled(ctx, l)
+// claim takes a batch of tasks and starts them; it reports whether there
+// may be more due (the batch was full).
+func (qu *Queue) claim(ctx context.Context, quit chan struct{}) bool {
+	// Wait for one free worker, then take as many as are free.
+	select {
+	case qu.slots <- struct{}{}:
+	case <-quit:
+		return false
+	}
+	free := 1
+	for free < cap(qu.slots) {
+		select {
+		case qu.slots <- struct{}{}:
+			free++
+			continue
+		default:
+		}
+		break
+	}
+	now := qu.o.Now().UTC()
+	tasks, err := qu.st.ClaimTasks(ctx, now, now.Add(qu.o.Lease), free)
+	if err != nil {
+		if ctx.Err() == nil {
+			qu.o.Log.Warn("claiming background tasks", "err", err)
+		}
+		tasks = nil
+	}
+	for range free - len(tasks) {
+		<-qu.slots
+	}
+	for _, t := range tasks {
+		qu.running.Add(1)
+		go func() {
+			defer qu.running.Done()
+			defer func() { <-qu.slots }()
+			qu.run(ctx, t)
+		}()
+	}
+	return err == nil && len(tasks) == free
 }
 
-func (m minLevel) WithAttrs(a []slog.Attr) slog.Handler {
-	return minLevel{m.Handler.WithAttrs(a), m.min}
+// run does one task and records the outcome.
+func (qu *Queue) run(ctx context.Context, t Task) {
+	ctx, cancel := context.WithTimeout(ctx, qu.o.Lease/2)
+	defer cancel()
+	start := qu.o.Now()
+	final := t.Attempts >= qu.o.MaxAttempts
+	var err error
+	switch t.Kind {
+	case Deliver:
+		if qu.o.Deliver == nil {
+			err = errors.New("no delivery is configured")
+			break
+		}
+		err = qu.o.Deliver(ctx, string(t.Payload), t.Attempts, final)
+	case Later:
+		if qu.o.Later == nil {
+			err = errors.New("no worker for deferred work is configured")
+			break
+		}
+		err = qu.o.Later(ctx, t.Payload)
+	default:
+		err = fmt.Errorf("unknown kind of task %q", t.Kind)
+	}
+	if qu.o.Done != nil {
+		qu.o.Done(t.Kind, start.Sub(t.CreatedAt), qu.o.Now().Sub(start), err)
+	}
+	// The outcome is recorded even when the run was cut off: the store
+	// still answers, and the task must not wait for its whole lease.
+	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer rcancel()
+	switch {
+	case err == nil || final:
+		if err != nil {
+			qu.o.Log.Error("background task failed for good", "kind", t.Kind, "task", t.ID, "attempts", t.Attempts, "err", err)
+		}
+		err = qu.st.FinishTask(rctx, t.ID, t.Attempts)
+	default:
+		wait := qu.o.RetryAfter
+		if t.Kind == Later {
+			wait = qu.o.LaterRetryAfter
+		}
+		err = qu.st.RetryTask(rctx, t.ID, t.Attempts, qu.o.Now().UTC().Add(wait(t.Attempts)), err.Error())
+	}
+	if err != nil {
+		// Left leased: it runs again when the lease ends.
+		qu.o.Log.Warn("recording a background task's outcome", "kind", t.Kind, "task", t.ID, "err", err)
+	}
 }
-func (m minLevel) WithGroup(g string) slog.Handler { return minLevel{m.Handler.WithGroup(g), m.min} }

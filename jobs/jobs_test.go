@@ -29,9 +29,12 @@ type rig struct {
 	relay *testsmtp.Relay
 }
 
-// newRig runs River on a real store, delivering to a real SMTP relay.
+// newRig runs the queue on a real store, delivering to a real SMTP relay.
 func newRig(t testing.TB, driver string, algorithms []string, answers ...error) *rig {
-	ctx := context.Background()
+	return newRigWith(t, driver, algorithms, func(*jobs.Options) {}, answers...)
+}
+
+func newRigWith(t testing.TB, driver string, algorithms []string, tune func(*jobs.Options), answers ...error) *rig {
 	k, _ := keys.New(make([]byte, 32))
 	comp, err := notify.NewComposer(k, "Security <security@example.com>", "https://id.example.com", time.Now)
 	if err != nil {
@@ -45,33 +48,32 @@ func newRig(t testing.TB, driver string, algorithms []string, answers ...error) 
 	dk.Only(algorithms)
 	sender := notify.NewSMTP(relay.Host, relay.Port, "", "", "none", dk)
 	t.Cleanup(sender.Close)
-	r := &rig{comp: comp, relay: relay}
-	out := &notify.Outbox{Composer: comp, Sender: sender, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: time.Now,
+	r := &rig{comp: comp, relay: relay, st: openStore(t, driver)}
+	out := &notify.Outbox{Store: r.st, Composer: comp, Sender: sender, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: time.Now,
 		Backoff: func(int) time.Duration { return 50 * time.Millisecond }}
-	o := jobs.Options{StuckAfter: 10 * time.Second, PollInterval: 50 * time.Millisecond, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	switch driver {
-	case "sqlite":
+	o := jobs.Options{Lease: 10 * time.Second, Poll: 50 * time.Millisecond, NewID: store.NewID, RetryAfter: out.RetryAfter, Deliver: out.DeliverOne}
+	tune(&o)
+	r.queue = jobs.New(r.st, o)
+	comp.Jobs = r.queue
+	return r
+}
+
+func openStore(t testing.TB, driver string) store.Store {
+	ctx := context.Background()
+	if driver == "sqlite" {
 		s, err := sqlite.Open(ctx, t.TempDir()+"/ward.db", true)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { s.Close() })
-		out.Store, r.st = s, s
-		r.queue, err = jobs.SQLite(ctx, s.SQL(), out, o)
-	default:
-		s, err := postgres.Open(ctx, testdb.PostgresDSN(t), true)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		out.Store, r.st = s.DB, s.DB
-		r.queue, err = jobs.Postgres(ctx, s.Pool, out, o)
+		return s
 	}
+	s, err := postgres.Open(ctx, testdb.PostgresDSN(t), true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	comp.Jobs = r.queue
-	return r
+	t.Cleanup(func() { s.Close() })
+	return s.DB
 }
 
 func (r *rig) queueMessages(t testing.TB, n int) []string {
@@ -128,9 +130,9 @@ func bothStores(t *testing.T, fn func(t *testing.T, driver string)) {
 	})
 }
 
-// River delivers what the transaction queued: a 451 is retried and the
-// mail arrives once; a 550 fails and says why.
-func TestRiverDelivers(t *testing.T) {
+// The queue delivers what the transaction queued: a 451 is retried and
+// the mail arrives once; a 550 fails and says why.
+func TestQueueDelivers(t *testing.T) {
 	bothStores(t, func(t *testing.T, driver string) {
 		r := newRig(t, driver, []string{"ed25519"}, &smtp.SMTPError{Code: 451, Message: "later"}, nil, &smtp.SMTPError{Code: 550, Message: "no such user"})
 		stop := r.run(t)
@@ -175,7 +177,7 @@ func TestRolledBackMessagesAreNotSent(t *testing.T) {
 }
 
 // BenchmarkDelivery measures messages delivered per second from the
-// outbox through River to a local SMTP server, DKIM-signed. msgs/s is the
+// outbox through the queue to a local SMTP server, DKIM-signed. msgs/s is the
 // figure.
 func BenchmarkDelivery(b *testing.B) {
 	for _, algs := range [][]string{{"ed25519", "rsa"}, {"ed25519"}} {
@@ -223,20 +225,15 @@ func TestTwoInstancesShareTheWork(t *testing.T) {
 		sender := notify.NewSMTP(relay.Host, relay.Port, "", "", "none", nil)
 		t.Cleanup(sender.Close)
 		out := &notify.Outbox{Store: s.DB, Composer: comp, Sender: sender, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: time.Now}
-		q, err := jobs.Postgres(ctx, s.Pool, out, jobs.Options{Workers: 4, PollInterval: 50 * time.Millisecond})
-		if err != nil {
-			t.Fatal(err)
-		}
+		q := jobs.New(s.DB, jobs.Options{Workers: 4, Poll: 50 * time.Millisecond, NewID: store.NewID, Deliver: out.DeliverOne})
 		comp.Jobs = q
-		rctx, cancel := context.WithCancel(ctx)
-		if err := q.Start(rctx); err != nil {
+		if err := q.Start(ctx); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() {
 			sctx, c2 := context.WithTimeout(ctx, 10*time.Second)
 			defer c2()
 			q.Stop(sctx)
-			cancel()
 		})
 		comps = append(comps, comp)
 		if first == nil {
@@ -268,4 +265,74 @@ func TestTwoInstancesShareTheWork(t *testing.T) {
 			t.Fatalf("%s got %d mails, want 2", to, n)
 		}
 	}
+}
+
+// A committed task is started at once, not at the next look: with the
+// queue looking only once an hour, the mail still goes.
+func TestCommitWakesTheQueue(t *testing.T) {
+	bothStores(t, func(t *testing.T, driver string) {
+		r := newRigWith(t, driver, []string{"ed25519"}, func(o *jobs.Options) { o.Poll = time.Hour })
+		stop := r.run(t)
+		defer stop()
+		for _, id := range r.queueMessages(t, 3) {
+			r.waitStatus(t, id, store.MessageSent)
+		}
+	})
+}
+
+// A task claimed by an instance that died is run by another once the
+// claim's lease ends, and only once.
+func TestOrphanedTaskRunsAfterItsLease(t *testing.T) {
+	bothStores(t, func(t *testing.T, driver string) {
+		r := newRigWith(t, driver, []string{"ed25519"}, func(o *jobs.Options) { o.Poll = 20 * time.Millisecond })
+		id := r.queueMessages(t, 1)[0]
+		now := time.Now().UTC()
+		// The dead instance: it claimed the delivery for 300 ms and vanished.
+		got, err := r.st.ClaimTasks(context.Background(), now, now.Add(300*time.Millisecond), 10)
+		if err != nil || len(got) != 1 || got[0].Kind != jobs.Deliver || string(got[0].Payload) != id || got[0].Attempts != 1 {
+			t.Fatalf("claim: %v %+v", err, got)
+		}
+		stop := r.run(t)
+		defer stop()
+		m := r.waitStatus(t, id, store.MessageSent)
+		if m.Attempts != 2 {
+			t.Fatalf("the orphan was delivered as attempt %d, want 2", m.Attempts)
+		}
+		time.Sleep(100 * time.Millisecond)
+		if n := len(r.relay.Received()); n != 1 {
+			t.Fatalf("%d mails, want 1", n)
+		}
+		if n, err := r.queue.Pending(context.Background()); err != nil || n != 0 {
+			t.Fatalf("%d tasks left (%v)", n, err)
+		}
+	})
+}
+
+// Stopping waits for a delivery in progress: it is delivered once and
+// recorded, and nothing is left to run again.
+func TestStopFinishesRunningDeliveries(t *testing.T) {
+	bothStores(t, func(t *testing.T, driver string) {
+		r := newRig(t, driver, []string{"ed25519"})
+		held := r.relay.Slow()
+		stop := r.run(t)
+		id := r.queueMessages(t, 1)[0]
+		<-held
+		stopped := make(chan struct{})
+		go func() { stop(); close(stopped) }()
+		time.Sleep(50 * time.Millisecond)
+		select {
+		case <-stopped:
+			t.Fatal("Stop returned while a delivery was running")
+		default:
+		}
+		r.relay.Release()
+		<-stopped
+		m, _ := r.st.MessageByID(context.Background(), id)
+		if m.Status != store.MessageSent || len(r.relay.Received()) != 1 {
+			t.Fatalf("after stopping: %s, %d mails", m.Status, len(r.relay.Received()))
+		}
+		if n, _ := r.queue.Pending(context.Background()); n != 0 {
+			t.Fatalf("%d tasks left after a finished delivery", n)
+		}
+	})
 }

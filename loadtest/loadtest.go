@@ -1,17 +1,21 @@
 // Package loadtest drives complete passwordless sign-ins against a running
-// ward over HTTP (start → read the code from the dev mailbox → verify →
-// session) and reports throughput and latency percentiles.
+// ward over HTTP (start → the code mail, signed and relayed over SMTP to
+// the driver's sink → verify → session) and reports throughput, latency
+// percentiles, errors by reason and ward's CPU time per sign-in.
 package loadtest
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -23,8 +27,11 @@ type Report struct {
 	Concurrency int
 	SignIns     int
 	Errors      int
-	FirstError  string
-	Elapsed     time.Duration
+	// Reasons counts the errors by what went wrong.
+	Reasons map[string]int
+	Elapsed time.Duration
+	// CPU is the CPU time ward spent during the run (0: not known).
+	CPU time.Duration
 	P50         time.Duration
 	P95         time.Duration
 	P99         time.Duration
@@ -36,8 +43,12 @@ func (r Report) PerSecond() float64 { return float64(r.SignIns) / r.Elapsed.Seco
 func (r Report) String() string {
 	s := fmt.Sprintf("concurrency %3d: %6d %s in %5.1fs = %7.1f %s/s  p50 %6.2fms  p95 %6.2fms  p99 %6.2fms  errors %d",
 		r.Concurrency, r.SignIns, r.What, r.Elapsed.Seconds(), r.PerSecond(), r.What, ms(r.P50), ms(r.P95), ms(r.P99), r.Errors)
-	if r.FirstError != "" {
-		s += " (first: " + r.FirstError + ")"
+	if r.CPU > 0 && r.SignIns > 0 {
+		s += fmt.Sprintf("  ward CPU %.2fms/%s", ms(r.CPU)/float64(r.SignIns), strings.TrimSuffix(r.What, "s"))
+	}
+	reasons := slices.SortedFunc(maps.Keys(r.Reasons), func(a, b string) int { return r.Reasons[b] - r.Reasons[a] })
+	for _, k := range reasons {
+		s += fmt.Sprintf("\n    %6d × %s", r.Reasons[k], k)
 	}
 	return s
 }
@@ -49,23 +60,61 @@ type Driver struct {
 	Target   string
 	Accounts []string
 	Client   *http.Client
+	// Sink receives ward's mail; nil: codes are read from ward's dev
+	// mailbox over HTTP (no SMTP, no DKIM: not the complete path).
+	Sink *Sink
+	// CPU reports ward's CPU time so far (nil: not known).
+	CPU func() (time.Duration, error)
+
+	// Each person signs in from their own device, as people do, kept
+	// across runs: a device shared by every account, or a new one each
+	// run, would make each sign-in a "new device" one with its notices.
+	mu      sync.Mutex
+	devices map[string]string
+}
+
+func (dr *Driver) device(email string) string {
+	dr.mu.Lock()
+	defer dr.mu.Unlock()
+	return dr.devices[email]
+}
+
+func (dr *Driver) keepDevice(email, device string) {
+	dr.mu.Lock()
+	defer dr.mu.Unlock()
+	if dr.devices == nil {
+		dr.devices = map[string]string{}
+	}
+	dr.devices[email] = device
 }
 
 // Run keeps concurrency workers signing in for d and reports.
 func (dr *Driver) Run(ctx context.Context, concurrency int, d time.Duration) Report {
-	return measure(ctx, "sign-ins", concurrency, d, func(w int) func(ctx context.Context, i int) error {
+	var cpu0 time.Duration
+	if dr.CPU != nil {
+		cpu0, _ = dr.CPU()
+	}
+	rep := measure(ctx, "sign-ins", concurrency, d, func(w int) func(ctx context.Context, i int) error {
 		mine := dr.Accounts[w*len(dr.Accounts)/concurrency : (w+1)*len(dr.Accounts)/concurrency]
-		// Each person signs in from their own device, as people do; a
-		// device shared by every account would make each sign-in a
-		// "new device" one, with its notice to every contact.
-		devices := map[string]string{}
 		return func(ctx context.Context, i int) error {
 			email := mine[i%len(mine)]
-			device, _, err := dr.signIn(ctx, email, devices[email])
-			devices[email] = device
+			device, _, err := dr.signIn(ctx, email, dr.device(email))
+			dr.keepDevice(email, device)
 			return err
 		}
 	})
+	if dr.CPU != nil {
+		if cpu1, err := dr.CPU(); err == nil {
+			rep.CPU = cpu1 - cpu0
+		}
+	}
+	if dr.Sink != nil {
+		// Mail of sign-ins cut off at the deadline may still come: let
+		// it, and forget it.
+		time.Sleep(200 * time.Millisecond)
+		dr.Sink.Drain()
+	}
+	return rep
 }
 
 // Pages keeps concurrency workers loading path as the holder of a session
@@ -106,7 +155,7 @@ func measure(ctx context.Context, what string, concurrency int, d time.Duration,
 	defer cancel()
 	var mu sync.Mutex
 	var lat []time.Duration
-	errs, first := 0, ""
+	errs, reasons := 0, map[string]int{}
 	var wg sync.WaitGroup
 	start := time.Now()
 	for w := range concurrency {
@@ -122,9 +171,7 @@ func measure(ctx context.Context, what string, concurrency int, d time.Duration,
 				mu.Lock()
 				if err != nil {
 					errs++
-					if first == "" {
-						first = err.Error()
-					}
+					reasons[reason(err)]++
 				} else {
 					lat = append(lat, el)
 				}
@@ -133,7 +180,7 @@ func measure(ctx context.Context, what string, concurrency int, d time.Duration,
 		})
 	}
 	wg.Wait()
-	rep := Report{What: what, Concurrency: concurrency, SignIns: len(lat), Errors: errs, FirstError: first, Elapsed: time.Since(start)}
+	rep := Report{What: what, Concurrency: concurrency, SignIns: len(lat), Errors: errs, Reasons: reasons, Elapsed: time.Since(start)}
 	slices.Sort(lat)
 	pct := func(p float64) time.Duration {
 		if len(lat) == 0 {
@@ -170,7 +217,11 @@ func (dr *Driver) call(ctx context.Context, method, path, device string, in, out
 	}
 	b, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusOK {
-		return device, fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, bytes.TrimSpace(b))
+		var e struct {
+			Error string `json:"error"`
+		}
+		json.Unmarshal(b, &e)
+		return device, &apiError{what: method + " " + path, status: resp.StatusCode, code: e.Error, body: string(bytes.TrimSpace(b))}
 	}
 	return device, json.Unmarshal(b, out)
 }
@@ -184,7 +235,14 @@ func (dr *Driver) signIn(ctx context.Context, email, device string) (string, str
 	if err != nil {
 		return device, "", err
 	}
-	code, err := dr.awaitCode(ctx, started.Flow, device)
+	var code string
+	if dr.Sink != nil {
+		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		code, err = dr.Sink.Code(wctx, email)
+		cancel()
+	} else {
+		code, err = dr.awaitCode(ctx, started.Flow, device)
+	}
 	if err != nil {
 		return device, "", err
 	}
@@ -252,4 +310,32 @@ func CreateAccounts(ctx context.Context, hc *http.Client, target, adminToken str
 		}
 	}
 	return emails, nil
+}
+
+// apiError is ward's answer to a request that did not succeed.
+type apiError struct {
+	what   string
+	status int
+	code   string
+	body   string
+}
+
+func (e *apiError) Error() string { return fmt.Sprintf("%s: %d %s", e.what, e.status, e.body) }
+
+// reason names an error for the report without what differs every time
+// (flows, addresses), so that equal causes are counted together.
+func reason(err error) string {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		path, _, _ := strings.Cut(ae.what, "?")
+		return fmt.Sprintf("%s: %d %s", path, ae.status, ae.code)
+	}
+	s := err.Error()
+	if i := strings.Index(s, " to "); i > 0 && strings.Contains(s, "SMTP sink") {
+		return "no code mail reached the SMTP sink within 10 s"
+	}
+	if strings.HasPrefix(s, "no code mail for flow") {
+		return "no code mail in the dev mailbox within 10 s"
+	}
+	return s
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/wardhq/ward/catalog"
 	"github.com/wardhq/ward/keys"
+	"github.com/wardhq/ward/jobs"
 	"github.com/wardhq/ward/store"
 )
 
@@ -165,7 +166,7 @@ type Composer struct {
 	Now       func() time.Time
 	// Jobs, when set, gets a delivery job for each message queued.
 	Jobs interface {
-		Enqueue(ctx context.Context, q store.Queries, messageID string) error
+		Enqueue(ctx context.Context, tx jobs.Tx, messageID string) error
 	}
 	tmpl *template.Template
 	html *htmltemplate.Template

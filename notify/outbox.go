@@ -23,7 +23,7 @@ func (e *PermanentError) Error() string { return e.Err.Error() }
 func (e *PermanentError) Unwrap() error { return e.Err }
 
 // Outbox delivers queued messages, one at a time, for whatever runs the
-// jobs (package jobs, on River) and records each outcome on the message.
+// tasks (package jobs) and records each outcome on the message.
 type Outbox struct {
 	Store    store.Store
 	Composer *Composer

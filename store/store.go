@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wardhq/ward/authenticator"
+	"github.com/wardhq/ward/jobs"
 	"github.com/wardhq/ward/openid"
 	"github.com/wardhq/ward/passkey"
 	"github.com/wardhq/ward/recovery"
@@ -69,6 +70,10 @@ type Queries interface {
 	passkey.Store
 	openid.Store
 	authenticator.Store
+	jobs.Store
+	// AfterCommit runs fn once the transaction these queries run in has
+	// committed, never if it rolls back; outside a transaction, at once.
+	AfterCommit(fn func())
 	// DeleteExpired removes flows and link tokens that ended before t, and
 	// codes issued more than two days before t.
 	DeleteExpired(ctx context.Context, t time.Time) (int, error)

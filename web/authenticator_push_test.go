@@ -222,6 +222,12 @@ func TestAuthenticatorWebPush(t *testing.T) {
 	ps.fail = 1
 	ps.mu.Unlock()
 	ask()
+	// The push is tried again a second later.
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if _, tries := ps.received(); tries == 3 {
+			break
+		}
+	}
 	if got, tries := ps.received(); len(got) != 2 || tries != 3 {
 		t.Fatalf("after a 503: %d messages in %d tries", len(got), tries)
 	}

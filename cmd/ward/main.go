@@ -10,11 +10,9 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"runtime/debug"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -23,8 +21,6 @@ import (
 	"github.com/wardhq/ward/config"
 	"github.com/wardhq/ward/dkim"
 	"github.com/wardhq/ward/instance"
-	"github.com/wardhq/ward/keys"
-	"github.com/wardhq/ward/loadtest"
 	"github.com/wardhq/ward/store"
 )
 
@@ -41,7 +37,8 @@ Usage:
                                         register an app that signs people in with ward (OpenID Connect)
   ward client list                      the registered apps
   ward client rotate-keys               new token signing keys (the old ones stay published a day)
-  ward loadtest [--target URL] [--concurrency 1,8,32] [--duration 10s] [--accounts 2000] [--postgres DSN]
+  ward loadtest [--concurrency 1,8,32] [--duration 10s] [--postgres DSN] [--dev-mailbox] [--driver-only URL [--sink ADDR] [--metrics URL]]
+                                        complete sign-ins (code mail over SMTP with DKIM) per second, latency, errors, CPU
   ward dkim keygen [--config FILE]      make a new DKIM key pair (rotation) and print the DNS records
   ward dkim records [--config FILE]     print the DNS TXT records of every DKIM key
   ward check-mail [--json] [--lang ja|en] FILE|-   is this mail really from us? verdict and reasons
@@ -316,118 +313,4 @@ func txtQuote(v string) string {
 		v = v[255:]
 	}
 	return strings.Join(append(parts, `"`+v+`"`), " ")
-}
-
-func loadtestCmd(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
-	target := fs.String("target", "", "URL of a running ward in dev-mailbox mode (empty: start one in this process)")
-	levels := fs.String("concurrency", "1,8,32", "comma-separated concurrency levels")
-	dur := fs.Duration("duration", 10*time.Second, "how long each level runs")
-	naccts := fs.Int("accounts", 2000, "accounts to sign in as")
-	pg := fs.String("postgres", "", "with no --target: run the in-process ward on this PostgreSQL DSN instead of SQLite")
-	admin := fs.String("admin-token", os.Getenv("WARD_ADMIN_TOKEN"), "admin token of the --target, to create the accounts")
-	dashboard := fs.Int("dashboard", 0, "instead of sign-ins, load the security dashboard of one account with this many activity rows (in-process ward only)")
-	if err := fs.Parse(args); err != nil {
-		return errUsage
-	}
-	var conc []int
-	for f := range strings.SplitSeq(*levels, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n < 1 {
-			return fmt.Errorf("--concurrency: %q is not a positive number", f)
-		}
-		conc = append(conc, n)
-	}
-	if *dashboard > 0 && *target != "" {
-		return fmt.Errorf("--dashboard needs the in-process ward (no --target): it writes the activity rows itself")
-	}
-	base, token := *target, *admin
-	var in *instance.Instance
-	if base == "" {
-		dir, err := os.MkdirTemp("", "ward-load")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(dir)
-		c := config.Default()
-		c.DataDir, c.LogLevel = dir, "error"
-		c.AdminToken = keys.Token()
-		// One client at one address makes every request: the per-IP and
-		// per-recipient limits and the flood guard (a day's codes to one
-		// address) would measure themselves, not ward.
-		c.Limits.PerIPHour, c.Limits.PerRecipientHour, c.Limits.PerRecipientDay = 0, 0, 0
-		c.Limits.PasswordPerIPMinute, c.Risk.FloodAfter = 0, 0
-		if *pg != "" {
-			c.Database.Driver, c.Database.DSN = "postgres", *pg
-		}
-		in, err = instance.New(ctx, c, slog.New(slog.NewTextHandler(io.Discard, nil)), instance.Options{})
-		if err != nil {
-			return err
-		}
-		defer in.Store.Close()
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return err
-		}
-		sctx, cancel := context.WithCancel(ctx)
-		done := make(chan struct{})
-		go func() { in.Serve(sctx, ln); close(done) }()
-		defer func() { cancel(); <-done }()
-		base, token = "http://"+ln.Addr().String(), c.AdminToken
-		fmt.Fprintf(stdout, "in-process ward on %s (%s)\n", base, c.Database.Driver)
-	}
-	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}, Timeout: 30 * time.Second}
-	if *dashboard > 0 {
-		*naccts = 1
-	}
-	emails, err := loadtest.CreateAccounts(ctx, hc, base, token, *naccts)
-	if err != nil {
-		return err
-	}
-	dr := &loadtest.Driver{Target: base, Accounts: emails, Client: hc}
-	if *dashboard > 0 {
-		return loadDashboard(ctx, in, dr, emails[0], *dashboard, conc, *dur, stdout)
-	}
-	for _, n := range conc {
-		fmt.Fprintln(stdout, dr.Run(ctx, n, *dur))
-	}
-	return nil
-}
-
-// loadDashboard writes rows activity events (a month of a busy account's
-// history) for one account and loads its dashboard at each concurrency.
-func loadDashboard(ctx context.Context, in *instance.Instance, dr *loadtest.Driver, email string, rows int, conc []int, dur time.Duration,
-	stdout io.Writer) error {
-	tok, err := dr.SignIn(ctx, email)
-	if err != nil {
-		return err
-	}
-	a, err := in.Store.AccountByEmail(ctx, email)
-	if err != nil {
-		return err
-	}
-	results := []string{"success", "wrong_password", "wrong_code", "sent", "step_up_required"}
-	now := time.Now()
-	for done := 0; done < rows; {
-		err := in.Store.InTx(ctx, func(q store.Queries) error {
-			for i := 0; i < 1000 && done < rows; i, done = i+1, done+1 {
-				e := store.Event{ID: store.NewID(), AccountID: a.ID, At: now.Add(-time.Duration(done) * 30 * 24 * time.Hour / time.Duration(rows)),
-					Kind: "sign_in", Result: results[done%len(results)], Method: "password", IP: fmt.Sprintf("203.0.113.%d", done%250),
-					Device: "Firefox 140 on Linux", Reasons: []string{"new_device"}}
-				if err := q.AppendEvent(ctx, e); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-	}
-	fmt.Fprintf(stdout, "dashboard of an account with %d activity rows\n", rows)
-	for _, n := range conc {
-		fmt.Fprintln(stdout, dr.Pages(ctx, "/account", tok, n, dur))
-		fmt.Fprintln(stdout, dr.Pages(ctx, "/account?result=wrong_code", tok, n, dur), "(filtered by result)")
-	}
-	return nil
 }

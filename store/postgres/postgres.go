@@ -1,6 +1,6 @@
 // Package postgres opens ward's PostgreSQL store, for several ward
-// instances sharing one database. Transactions run on pgx itself (not
-// through database/sql) so that River can insert jobs inside them.
+// instances sharing one database. Transactions run on pgx itself, not
+// through database/sql.
 package postgres
 
 import (
@@ -95,7 +95,6 @@ func (n nativeTx) QueryRow(ctx context.Context, q string, args ...any) interface
 
 func (n nativeTx) Commit(ctx context.Context) error   { return n.tx.Commit(ctx) }
 func (n nativeTx) Rollback(ctx context.Context) error { return n.tx.Rollback(ctx) }
-func (n nativeTx) Driver() any                        { return n.tx }
 
 type pgxRows struct{ pgx.Rows }
 

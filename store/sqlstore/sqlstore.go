@@ -39,8 +39,8 @@ type Dialect struct {
 	// SQLiteOnly includes the migrations' /*sqlite: …*/ clauses.
 	SQLiteOnly bool
 	// BeginNative, when set, runs transactions on the engine's own driver
-	// instead of database/sql, so that other libraries (River) can join
-	// them; see NativeTx.
+	// instead of database/sql (for pgx: no per-call database/sql layer
+	// inside transactions); see NativeTx.
 	BeginNative func(ctx context.Context) (NativeTx, error)
 	// AdvisoryLocks: Lock takes PostgreSQL advisory locks. Without it the
 	// engine runs one writing transaction at a time (SQLite), which already
@@ -60,8 +60,6 @@ type NativeTx interface {
 	QueryRow(ctx context.Context, q string, args ...any) interface{ Scan(...any) error }
 	Commit(ctx context.Context) error
 	Rollback(ctx context.Context) error
-	// Driver is the driver's own transaction value (a pgx.Tx).
-	Driver() any
 }
 
 // Rows is what a query returns, from database/sql or a native driver.
@@ -85,7 +83,18 @@ type DB struct {
 	watch   *txWatch
 	tx      *sql.Tx  // set inside InTx
 	native  NativeTx // set inside InTx when the dialect begins natively
+	after   *[]func() // set inside InTx: run once it commits
 	d       Dialect
+}
+
+// AfterCommit runs fn once the transaction commits (never if it rolls
+// back); outside a transaction, now.
+func (s *DB) AfterCommit(fn func()) {
+	if s.after == nil {
+		fn()
+		return
+	}
+	*s.after = append(*s.after, fn)
 }
 
 type pool struct {
@@ -310,11 +319,23 @@ func (s *DB) MigrationVersion(ctx context.Context) (int64, error) {
 	return p.GetDBVersion(ctx)
 }
 
+// MigrationsPending reports whether this binary knows migrations the
+// database has not had (another instance of an older ward may run them
+// later; this one must not serve until they are applied).
+func (s *DB) MigrationsPending(ctx context.Context) (bool, error) {
+	p, err := s.migrations()
+	if err != nil {
+		return false, fmt.Errorf("preparing migrations: %w", err)
+	}
+	return p.HasPending(ctx)
+}
+
 // migrations are the SQL files and the migrations written in Go.
 func (s *DB) migrations() (*goose.Provider, error) {
 	return goose.NewProvider(s.d.Goose, s.w.db, s.migrationFS(), goose.WithDisableGlobalRegistry(true),
 		goose.WithGoMigrations(goose.NewGoMigration(6, &goose.GoFunc{RunTx: s.addEmailSkeletons}, nil),
-			goose.NewGoMigration(7, &goose.GoFunc{RunTx: s.addEventRefs}, nil)))
+			goose.NewGoMigration(7, &goose.GoFunc{RunTx: s.addEventRefs}, nil),
+			goose.NewGoMigration(16, &goose.GoFunc{RunTx: s.importRiverJobs}, nil)))
 }
 
 // addEmailSkeletons (migration 6) keeps how each account's email looks,
@@ -459,12 +480,16 @@ func (s *DB) InTx(ctx context.Context, fn func(store.Queries) error) error {
 	}
 	s.watch.open.Add(1)
 	defer s.watch.open.Add(-1)
-	if err := fn(&DB{w: s.w, r: s.r, tx: tx, d: s.d, closers: s.closers, watch: s.watch}); err != nil {
+	var after []func()
+	if err := fn(&DB{w: s.w, r: s.r, tx: tx, d: s.d, closers: s.closers, watch: s.watch, after: &after}); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("committing transaction: %w", err)
+	}
+	for _, f := range after {
+		f()
 	}
 	return nil
 }
@@ -476,28 +501,20 @@ func (s *DB) inNativeTx(ctx context.Context, fn func(store.Queries) error) error
 	}
 	s.watch.open.Add(1)
 	defer s.watch.open.Add(-1)
-	if err := fn(&DB{w: s.w, r: s.r, native: tx, d: s.d, closers: s.closers, watch: s.watch}); err != nil {
+	var after []func()
+	if err := fn(&DB{w: s.w, r: s.r, native: tx, d: s.d, closers: s.closers, watch: s.watch, after: &after}); err != nil {
 		_ = tx.Rollback(context.WithoutCancel(ctx))
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("committing transaction: %w", err)
 	}
-	return nil
-}
-
-// DriverTx is the transaction this DB runs in, as its driver knows it: a
-// *sql.Tx, a native driver's transaction (pgx.Tx), or nil outside InTx.
-// A library that must write in the same transaction (River) takes it.
-func (s *DB) DriverTx() any {
-	switch {
-	case s.native != nil:
-		return s.native.Driver()
-	case s.tx != nil:
-		return s.tx
+	for _, f := range after {
+		f()
 	}
 	return nil
 }
+
 
 func (s *DB) rebind(q string) string {
 	if !s.d.Numbered {

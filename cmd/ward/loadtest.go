@@ -1,0 +1,223 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/wardhq/ward/config"
+	"github.com/wardhq/ward/instance"
+	"github.com/wardhq/ward/keys"
+	"github.com/wardhq/ward/loadtest"
+	"github.com/wardhq/ward/store"
+)
+
+func loadtestCmd(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
+	driverOnly := fs.String("driver-only", "", "URL of a running ward to drive (empty: start one as a child process); its mail relay must be --sink, or use --dev-mailbox")
+	sinkAddr := fs.String("sink", "127.0.0.1:0", "address of the SMTP sink ward relays the code mail to")
+	devMailbox := fs.Bool("dev-mailbox", false, "read codes from ward's dev mailbox over HTTP instead: no SMTP and no DKIM, so not the complete sign-in")
+	metricsURL := fs.String("metrics", "", "with --driver-only: ward's /metrics URL, to report its CPU time per sign-in")
+	levels := fs.String("concurrency", "1,8,32", "comma-separated concurrency levels")
+	dur := fs.Duration("duration", 10*time.Second, "how long each level runs")
+	naccts := fs.Int("accounts", 2000, "accounts to sign in as")
+	pg := fs.String("postgres", "", "without --driver-only: run ward on this PostgreSQL DSN instead of SQLite")
+	admin := fs.String("admin-token", os.Getenv("WARD_ADMIN_TOKEN"), "with --driver-only: ward's admin token, to create the accounts")
+	dashboard := fs.Int("dashboard", 0, "instead of sign-ins, load the security dashboard of one account with this many activity rows (in-process ward)")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	var conc []int
+	for f := range strings.SplitSeq(*levels, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return fmt.Errorf("--concurrency: %q is not a positive number", f)
+		}
+		conc = append(conc, n)
+	}
+	if *dashboard > 0 {
+		if *driverOnly != "" {
+			return fmt.Errorf("--dashboard needs the in-process ward (no --driver-only): it writes the activity rows itself")
+		}
+		return loadDashboard(ctx, *pg, *dashboard, conc, *dur, stdout)
+	}
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}, Timeout: 30 * time.Second}
+	dr := &loadtest.Driver{Client: hc}
+	if !*devMailbox {
+		sink, err := loadtest.StartSink(*sinkAddr)
+		if err != nil {
+			return err
+		}
+		defer sink.Close()
+		dr.Sink = sink
+	}
+	token := *admin
+	switch {
+	case *driverOnly != "":
+		dr.Target = strings.TrimRight(*driverOnly, "/")
+		if *metricsURL != "" {
+			dr.CPU = loadtest.MetricsCPU(*metricsURL)
+		}
+		if dr.Sink != nil {
+			fmt.Fprintf(stdout, "driving %s; its mail relay must be the SMTP sink at %s:%d (mail.smtp.tls none)\n", dr.Target, dr.Sink.Host, dr.Sink.Port)
+		}
+	default:
+		w, err := startWard(ctx, *pg, dr.Sink)
+		if err != nil {
+			return err
+		}
+		defer w.Stop()
+		dr.Target, dr.CPU, token = w.URL, w.CPU, w.admin
+		fmt.Fprintf(stdout, "ward started as its own process at %s (%s)\n", w.URL, map[bool]string{true: "postgres", false: "sqlite"}[*pg != ""])
+	}
+	if dr.Sink == nil {
+		fmt.Fprintln(stdout, "codes read from the dev mailbox: no SMTP and no DKIM; this is not the complete sign-in")
+	} else {
+		fmt.Fprintln(stdout, "complete sign-in: start → code mail with both DKIM signatures over SMTP → code read at the sink → verify → session")
+	}
+	emails, err := loadtest.CreateAccounts(ctx, hc, dr.Target, token, *naccts)
+	if err != nil {
+		return err
+	}
+	dr.Accounts = emails
+	for _, n := range conc {
+		fmt.Fprintln(stdout, dr.Run(ctx, n, *dur))
+	}
+	return nil
+}
+
+type childWard struct {
+	*loadtest.Ward
+	admin string
+	dir   string
+}
+
+func (w *childWard) Stop() {
+	w.Ward.Stop()
+	os.RemoveAll(w.dir)
+}
+
+// startWard runs this binary's `ward serve` on a new data folder, with
+// every limit that would refuse the driver's own traffic turned off: one
+// client at one address makes every request, and the per-IP and
+// per-recipient limits and the flood guard (a day's codes to one
+// address) would measure themselves, not ward.
+func startWard(ctx context.Context, pg string, sink *loadtest.Sink) (*childWard, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "ward-load")
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	_, port, _ := net.SplitHostPort(addr)
+	admin := keys.Token()
+	env := []string{"WARD_DATA_DIR=" + dir, "WARD_LISTEN=" + addr, "WARD_PUBLIC_URL=http://localhost:" + port, "WARD_LOG_LEVEL=error",
+		"WARD_ADMIN_TOKEN=" + admin, "WARD_LIMITS_PER_IP_HOUR=0", "WARD_LIMITS_PER_RECIPIENT_HOUR=0", "WARD_LIMITS_PER_RECIPIENT_DAY=0",
+		"WARD_LIMITS_PASSWORD_PER_IP_MINUTE=0", "WARD_RISK_FLOOD_AFTER=1000000000", "WARD_MAIL_FROM=ward <security@ward.example>"}
+	if sink != nil {
+		env = append(env, "WARD_MAIL_SMTP_HOST="+sink.Host, "WARD_MAIL_SMTP_PORT="+strconv.Itoa(sink.Port), "WARD_MAIL_SMTP_TLS=none")
+	}
+	if pg != "" {
+		env = append(env, "WARD_DATABASE_DRIVER=postgres", "WARD_DATABASE_DSN="+pg)
+	}
+	log, err := os.Create(filepath.Join(dir, "ward.log"))
+	if err != nil {
+		return nil, err
+	}
+	w, err := loadtest.StartWard(ctx, exe, "http://"+addr, env, log)
+	if err != nil {
+		b, _ := os.ReadFile(log.Name())
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("%w\n%s", err, b)
+	}
+	return &childWard{Ward: w, admin: admin, dir: dir}, nil
+}
+
+// loadDashboard writes rows activity events (a month of a busy account's
+// history) for one account of an in-process ward and loads its dashboard
+// at each concurrency.
+func loadDashboard(ctx context.Context, pg string, rows int, conc []int, dur time.Duration, stdout io.Writer) error {
+	dir, err := os.MkdirTemp("", "ward-load")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	c := config.Default()
+	c.DataDir, c.LogLevel = dir, "error"
+	c.AdminToken = keys.Token()
+	c.Limits.PerIPHour, c.Limits.PerRecipientHour, c.Limits.PerRecipientDay = 0, 0, 0
+	c.Limits.PasswordPerIPMinute, c.Risk.FloodAfter = 0, 0
+	if pg != "" {
+		c.Database.Driver, c.Database.DSN = "postgres", pg
+	}
+	in, err := instance.New(ctx, c, slog.New(slog.NewTextHandler(io.Discard, nil)), instance.Options{})
+	if err != nil {
+		return err
+	}
+	defer in.Store.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { in.Serve(sctx, ln); close(done) }()
+	defer func() { cancel(); <-done }()
+	base := "http://" + ln.Addr().String()
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}, Timeout: 30 * time.Second}
+	emails, err := loadtest.CreateAccounts(ctx, hc, base, c.AdminToken, 1)
+	if err != nil {
+		return err
+	}
+	dr := &loadtest.Driver{Target: base, Accounts: emails, Client: hc}
+	email := emails[0]
+	tok, err := dr.SignIn(ctx, email)
+	if err != nil {
+		return err
+	}
+	a, err := in.Store.AccountByEmail(ctx, email)
+	if err != nil {
+		return err
+	}
+	results := []string{"success", "wrong_password", "wrong_code", "sent", "step_up_required"}
+	now := time.Now()
+	for done := 0; done < rows; {
+		err := in.Store.InTx(ctx, func(q store.Queries) error {
+			for i := 0; i < 1000 && done < rows; i, done = i+1, done+1 {
+				e := store.Event{ID: store.NewID(), AccountID: a.ID, At: now.Add(-time.Duration(done) * 30 * 24 * time.Hour / time.Duration(rows)),
+					Kind: "sign_in", Result: results[done%len(results)], Method: "password", IP: fmt.Sprintf("203.0.113.%d", done%250),
+					Device: "Firefox 140 on Linux", Reasons: []string{"new_device"}}
+				if err := q.AppendEvent(ctx, e); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(stdout, "dashboard of an account with %d activity rows\n", rows)
+	for _, n := range conc {
+		fmt.Fprintln(stdout, dr.Pages(ctx, "/account", tok, n, dur))
+		fmt.Fprintln(stdout, dr.Pages(ctx, "/account?result=wrong_code", tok, n, dur), "(filtered by result)")
+	}
+	return nil
+}

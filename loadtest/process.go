@@ -1,0 +1,119 @@
+package loadtest
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Ward is a `ward serve` started as its own process, so that its CPU time
+// is its own and not the driver's.
+type Ward struct {
+	URL string
+	cmd *exec.Cmd
+}
+
+// StartWard runs exe serve with env added to this process's environment
+// (WARD_* settings) and waits until it answers at url.
+func StartWard(ctx context.Context, exe, url string, env []string, log io.Writer) (*Ward, error) {
+	cmd := exec.Command(exe, "serve")
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting ward: %w", err)
+	}
+	w := &Ward{URL: url, cmd: cmd}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		select {
+		case err := <-exited:
+			return nil, fmt.Errorf("ward exited before answering: %v", err)
+		default:
+		}
+		if resp, err := http.Get(url + "/healthz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			w.Stop()
+			return nil, fmt.Errorf("ward did not answer at %s within 30 s", url)
+		}
+	}
+	go func() { <-exited }()
+	return w, nil
+}
+
+// CPU is the CPU time (user and system) the process has used so far.
+func (w *Ward) CPU() (time.Duration, error) { return ProcessCPU(w.cmd.Process.Pid) }
+
+// Stop asks ward to shut down (SIGTERM) and waits a moment for it.
+func (w *Ward) Stop() {
+	w.cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { w.cmd.Process.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		w.cmd.Process.Kill()
+	}
+}
+
+// ProcessCPU reads a Linux process's CPU time from /proc.
+func ProcessCPU(pid int) (time.Duration, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, fmt.Errorf("reading CPU time: %w", err)
+	}
+	defer f.Close()
+	line, err := bufio.NewReader(f).ReadString('\n')
+	if err != nil && line == "" {
+		return 0, fmt.Errorf("reading CPU time: %w", err)
+	}
+	// The command name may hold spaces; the fields after it don't.
+	_, rest, ok := strings.Cut(line, ") ")
+	f2 := strings.Fields(rest)
+	if !ok || len(f2) < 13 {
+		return 0, fmt.Errorf("reading CPU time: unexpected /proc/%d/stat", pid)
+	}
+	// utime and stime, fields 14 and 15, in clock ticks (USER_HZ, 100 on Linux).
+	u, err1 := strconv.ParseInt(f2[11], 10, 64)
+	s, err2 := strconv.ParseInt(f2[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("reading CPU time: unexpected /proc/%d/stat", pid)
+	}
+	return time.Duration(u+s) * 10 * time.Millisecond, nil
+}
+
+// MetricsCPU reads process_cpu_seconds_total from a ward's Prometheus
+// metrics at url: a ward the driver did not start.
+func MetricsCPU(url string) func() (time.Duration, error) {
+	return func() (time.Duration, error) {
+		resp, err := http.Get(url)
+		if err != nil {
+			return 0, fmt.Errorf("reading ward's metrics: %w", err)
+		}
+		defer resp.Body.Close()
+		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			if v, ok := strings.CutPrefix(sc.Text(), "process_cpu_seconds_total "); ok {
+				f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+				if err != nil {
+					return 0, fmt.Errorf("reading ward's metrics: %w", err)
+				}
+				return time.Duration(f * float64(time.Second)), nil
+			}
+		}
+		return 0, fmt.Errorf("reading ward's metrics: no process_cpu_seconds_total at %s", url)
+	}
+}
