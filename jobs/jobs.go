@@ -110,7 +110,7 @@ type Queue struct {
 
 	mu      sync.Mutex
 	stop    context.CancelFunc
-	quit    chan struct{} // closed by Stop: claim nothing more
+	quit    chan struct{}  // closed by Stop: claim nothing more
 	running sync.WaitGroup // the loop and every running task
 	slots   chan struct{}
 }

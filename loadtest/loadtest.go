@@ -32,9 +32,9 @@ type Report struct {
 	Elapsed time.Duration
 	// CPU is the CPU time ward spent during the run (0: not known).
 	CPU time.Duration
-	P50         time.Duration
-	P95         time.Duration
-	P99         time.Duration
+	P50 time.Duration
+	P95 time.Duration
+	P99 time.Duration
 }
 
 // PerSecond is complete sign-ins per second.

@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/wardhq/ward/catalog"
-	"github.com/wardhq/ward/keys"
 	"github.com/wardhq/ward/jobs"
+	"github.com/wardhq/ward/keys"
 	"github.com/wardhq/ward/store"
 )
 

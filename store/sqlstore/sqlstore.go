@@ -81,8 +81,8 @@ type DB struct {
 	w, r    *pool
 	closers *[]func() error
 	watch   *txWatch
-	tx      *sql.Tx  // set inside InTx
-	native  NativeTx // set inside InTx when the dialect begins natively
+	tx      *sql.Tx   // set inside InTx
+	native  NativeTx  // set inside InTx when the dialect begins natively
 	after   *[]func() // set inside InTx: run once it commits
 	d       Dialect
 }
@@ -514,7 +514,6 @@ func (s *DB) inNativeTx(ctx context.Context, fn func(store.Queries) error) error
 	}
 	return nil
 }
-
 
 func (s *DB) rebind(q string) string {
 	if !s.d.Numbered {
