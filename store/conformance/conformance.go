@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/wardhq/ward/openid"
 	"github.com/wardhq/ward/passkey"
 	"github.com/wardhq/ward/recovery"
+	"github.com/wardhq/ward/jobs"
 	"github.com/wardhq/ward/store"
 	"github.com/wardhq/ward/totp"
 )
@@ -60,6 +62,9 @@ func Run(t *testing.T, open Opener) {
 		{"DeleteExpired", testDeleteExpired},
 		{"RiskHistory", testRiskHistory},
 		{"SuppressionsAndAliases", testSuppressionsAndAliases},
+		{"Tasks", testTasks},
+		{"TaskClaimedOnceUnderABurst", testTaskBurst},
+		{"TaskWrittenOnlyWithItsTransaction", testTaskTx},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
@@ -1247,5 +1252,110 @@ func testSuppressionsAndAliases(t *testing.T, s store.Store) {
 	}
 	if n, _ := s.CountMessagesTo(ctx, "x@example.com", "code", t0.Add(time.Minute)); n != 0 {
 		t.Fatalf("count after: %d", n)
+	}
+}
+
+func newTask(id string, at time.Time) jobs.Task {
+	return jobs.Task{ID: id, Kind: jobs.Deliver, Payload: []byte("m-" + id), RunAt: at, CreatedAt: at}
+}
+
+// Tasks are claimed when due, leased, finished or retried only by the
+// claim that holds them, and claimed again once a lease ends.
+func testTasks(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	must(t, s.AddTask(ctx, newTask("t1", t0)))
+	must(t, s.AddTask(ctx, newTask("t2", t0.Add(time.Minute)))) // a retry, not yet due
+	if n, oldest, err := s.TaskBacklog(ctx, t0); err != nil || n != 1 || !oldest.Equal(t0) {
+		t.Fatalf("backlog: %d %v %v", n, oldest, err)
+	}
+	got, err := s.ClaimTasks(ctx, t0, t0.Add(time.Minute), 10)
+	if err != nil || len(got) != 1 || got[0].ID != "t1" || got[0].Attempts != 1 || string(got[0].Payload) != "m-t1" || got[0].Kind != jobs.Deliver {
+		t.Fatalf("claim: %+v %v", got, err)
+	}
+	if again, err := s.ClaimTasks(ctx, t0.Add(30*time.Second), t0.Add(2*time.Minute), 10); err != nil || len(again) != 0 {
+		t.Fatalf("a leased task was claimed again: %+v %v", again, err)
+	}
+	// The lease ends: another instance takes it over as attempt 2, and
+	// the first claim can neither finish nor retry it any more.
+	got, err = s.ClaimTasks(ctx, t0.Add(time.Minute), t0.Add(2*time.Minute), 10)
+	slices.SortFunc(got, func(a, b jobs.Task) int { return strings.Compare(a.ID, b.ID) })
+	if err != nil || len(got) != 2 || got[0].ID != "t1" || got[0].Attempts != 2 {
+		t.Fatalf("after the lease: %+v %v", got, err)
+	}
+	if err := s.FinishTask(ctx, "t1", 1); !errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a stale claim finished the task: %v", err)
+	}
+	if err := s.RetryTask(ctx, "t1", 1, t0, "x"); err == nil {
+		t.Fatal("a stale claim rescheduled the task")
+	}
+	must(t, s.RetryTask(ctx, "t1", 2, t0.Add(time.Hour), "451 later"))
+	must(t, s.FinishTask(ctx, "t2", 1))
+	if n, _, err := s.TaskBacklog(ctx, t0.Add(2*time.Minute)); err != nil || n != 0 {
+		t.Fatalf("backlog with only a later retry: %d %v", n, err)
+	}
+	got, err = s.ClaimTasks(ctx, t0.Add(time.Hour), t0.Add(2*time.Hour), 10)
+	if err != nil || len(got) != 1 || got[0].Attempts != 3 || got[0].LastError != "451 later" {
+		t.Fatalf("the retry: %+v %v", got, err)
+	}
+}
+
+// 100 claimers at once over 50 due tasks: each task is claimed exactly
+// once.
+func testTaskBurst(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	for i := range 50 {
+		must(t, s.AddTask(ctx, newTask(fmt.Sprintf("b%02d", i), t0)))
+	}
+	var mu sync.Mutex
+	seen := map[string]int{}
+	var wg sync.WaitGroup
+	for range 100 {
+		wg.Go(func() {
+			got, err := s.ClaimTasks(ctx, t0, t0.Add(time.Minute), 3)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for _, g := range got {
+				seen[g.ID]++
+			}
+		})
+	}
+	wg.Wait()
+	if len(seen) != 50 {
+		t.Fatalf("%d of 50 tasks claimed", len(seen))
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Fatalf("task %s claimed %d times", id, n)
+		}
+	}
+}
+
+// A task exists exactly when its transaction commits, and AfterCommit
+// runs only then.
+func testTaskTx(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	ran := 0
+	err := s.InTx(ctx, func(q store.Queries) error {
+		must(t, q.AddTask(ctx, newTask("rolled", t0)))
+		q.AfterCommit(func() { ran++ })
+		return errors.New("rolled back")
+	})
+	if err == nil || ran != 0 {
+		t.Fatalf("rollback: %v, after-commit ran %d times", err, ran)
+	}
+	must(t, s.InTx(ctx, func(q store.Queries) error {
+		q.AfterCommit(func() { ran++ })
+		if ran != 0 {
+			t.Error("AfterCommit ran before the commit")
+		}
+		return q.AddTask(ctx, newTask("kept", t0))
+	}))
+	got, err := s.ClaimTasks(ctx, t0, t0.Add(time.Minute), 10)
+	if err != nil || len(got) != 1 || got[0].ID != "kept" || ran != 1 {
+		t.Fatalf("after commit: %+v %v, after-commit ran %d times", got, err, ran)
 	}
 }

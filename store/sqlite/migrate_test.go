@@ -61,3 +61,46 @@ func TestEventRefsMoveOutOfReasons(t *testing.T) {
 		t.Fatalf("%d events after migration, want %d", len(evs), len(want))
 	}
 }
+
+// Migration 16: the work River still held when ward stopped using it
+// (deliveries, work left for later) becomes tasks; finished jobs do not.
+func TestRiverJobsBecomeTasks(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "ward.db"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.MigrateTo(ctx, 15); err != nil {
+		t.Fatal(err)
+	}
+	// The columns of River's river_job that the import reads.
+	if _, err := db.SQL().ExecContext(ctx, `CREATE TABLE river_job (id INTEGER PRIMARY KEY, kind TEXT, args BLOB, state TEXT)`); err != nil {
+		t.Fatal(err)
+	}
+	for _, j := range [][3]string{
+		{"ward_deliver_message", `{"message_id":"m1"}`, "available"},
+		{"ward_deliver_message", `{"message_id":"m2"}`, "retryable"},
+		{"ward_later", `{"payload":"c2VhbGVk"}`, "running"},
+		{"ward_deliver_message", `{"message_id":"m3"}`, "completed"},
+	} {
+		if _, err := db.SQL().ExecContext(ctx, `INSERT INTO river_job (kind, args, state) VALUES (?, ?, ?)`, j[0], j[1], j[2]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.ClaimTasks(ctx, time.Now().Add(time.Minute), time.Now().Add(time.Hour), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen []string
+	for _, g := range got {
+		seen = append(seen, g.Kind+":"+string(g.Payload))
+	}
+	slices.Sort(seen)
+	if want := []string{"deliver:m1", "deliver:m2", "later:sealed"}; !slices.Equal(seen, want) {
+		t.Fatalf("tasks after migration 16: %q, want %q", seen, want)
+	}
+}
