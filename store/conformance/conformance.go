@@ -14,10 +14,10 @@ import (
 	"time"
 
 	"github.com/wardhq/ward/authenticator"
+	"github.com/wardhq/ward/jobs"
 	"github.com/wardhq/ward/openid"
 	"github.com/wardhq/ward/passkey"
 	"github.com/wardhq/ward/recovery"
-	"github.com/wardhq/ward/jobs"
 	"github.com/wardhq/ward/store"
 	"github.com/wardhq/ward/totp"
 )
