@@ -81,3 +81,21 @@ func (l *Log) Record(ctx context.Context, event, outcome string, attrs ...slog.A
 		slog.String("ip", r.IP), slog.String("device", device)}, attrs...)
 	l.l.LogAttrs(ctx, slog.LevelWarn, "security event", all...)
 }
+
+// RequestIDs wraps a log handler so that every line logged with a
+// request's context names that request (request_id): the access log line,
+// the security events and any error it caused can be put together.
+func RequestIDs(h slog.Handler) slog.Handler { return requestIDs{h} }
+
+type requestIDs struct{ slog.Handler }
+
+func (h requestIDs) Handle(ctx context.Context, r slog.Record) error {
+	if req, ok := ctx.Value(requestKey{}).(Request); ok && req.ID != "" {
+		r = r.Clone()
+		r.AddAttrs(slog.String("request_id", req.ID))
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h requestIDs) WithAttrs(a []slog.Attr) slog.Handler { return requestIDs{h.Handler.WithAttrs(a)} }
+func (h requestIDs) WithGroup(g string) slog.Handler      { return requestIDs{h.Handler.WithGroup(g)} }

@@ -50,6 +50,8 @@ type Config struct {
 	AdminToken     string   `yaml:"admin_token" doc:"Bearer token for /api/v1/admin (creating accounts from an app). Empty: the admin API is off."`
 	TrustedProxies []string `yaml:"trusted_proxies" doc:"CIDRs of reverse proxies whose X-Forwarded-For is believed (comma-separated in the environment)."`
 	LogLevel       string   `yaml:"log_level" doc:"debug, info, warn or error."`
+	LogFormat      string   `yaml:"log_format" doc:"json (one JSON object a line, for log collectors) or text."`
+	AccessLog      bool     `yaml:"access_log" doc:"Log one line per HTTP request: method, route pattern, status, duration, client IP, request id (never paths, tokens or codes)."`
 
 	Database struct {
 		Driver string `yaml:"driver" doc:"sqlite or postgres."`
@@ -164,6 +166,15 @@ type Config struct {
 		Threads       int `yaml:"threads" doc:"argon2id lanes."`
 		MaxConcurrent int `yaml:"max_concurrent" doc:"Passwords hashed at once; more wait, so a burst cannot exhaust memory."`
 	} `yaml:"passwords"`
+	Metrics struct {
+		Listen string `yaml:"listen" doc:"Address of a separate listener for Prometheus metrics at /metrics (and pprof if on), e.g. 127.0.0.1:9090. Empty: none."`
+		Token  string `yaml:"token" doc:"When set, /metrics is also served on the public listener to requests with this bearer token."`
+		Pprof  bool   `yaml:"pprof" doc:"Serve Go's profiler at /debug/pprof/ on the metrics listener."`
+	} `yaml:"metrics"`
+	Shutdown struct {
+		Grace   Duration `yaml:"grace" doc:"On SIGTERM, how long /readyz answers 503 while requests are still served, so that load balancers stop sending new ones."`
+		Timeout Duration `yaml:"timeout" doc:"Then, how long requests and deliveries in progress may take to finish before the process exits anyway."`
+	} `yaml:"shutdown"`
 }
 
 // Default returns ward's defaults: it runs with no configuration at all.
@@ -173,6 +184,10 @@ func Default() Config {
 	c.PublicURL = "http://localhost:8080"
 	c.DataDir = "./ward-data"
 	c.LogLevel = "info"
+	c.LogFormat = "json"
+	c.AccessLog = true
+	c.Shutdown.Grace = Duration(5 * time.Second)
+	c.Shutdown.Timeout = Duration(30 * time.Second)
 	c.Database.Driver = "sqlite"
 	c.Mail.From = "ward <no-reply@localhost>"
 	c.Mail.SMTP.Port = 587
@@ -365,6 +380,23 @@ func (c Config) Validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		return bad("log_level", "must be debug, info, warn or error")
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		return bad("log_format", "must be json or text")
+	}
+	if c.Metrics.Listen != "" {
+		if _, _, err := net.SplitHostPort(c.Metrics.Listen); err != nil {
+			return bad("metrics.listen", "%q is not host:port", c.Metrics.Listen)
+		}
+	}
+	if c.Metrics.Token != "" && len(c.Metrics.Token) < 16 {
+		return bad("metrics.token", "must be at least 16 characters")
+	}
+	if c.Metrics.Pprof && c.Metrics.Listen == "" {
+		return bad("metrics.pprof", "needs metrics.listen (the profiler is never served on the public listener)")
+	}
+	if c.Shutdown.Grace.D() < 0 || c.Shutdown.Timeout.D() < time.Second {
+		return bad("shutdown.timeout", "must be at least 1s, and shutdown.grace not negative")
 	}
 	switch c.Database.Driver {
 	case "sqlite":

@@ -5,12 +5,14 @@ package instance
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/mail"
 	"net/netip"
 	"net/url"
@@ -20,7 +22,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/wardhq/ward/account"
+	"github.com/wardhq/ward/activity"
 	"github.com/wardhq/ward/audit"
 	"github.com/wardhq/ward/authenticator"
 	"github.com/wardhq/ward/config"
@@ -30,6 +35,7 @@ import (
 	"github.com/wardhq/ward/jobs"
 	"github.com/wardhq/ward/keys"
 	"github.com/wardhq/ward/mailcheck"
+	"github.com/wardhq/ward/metrics"
 	"github.com/wardhq/ward/notify"
 	"github.com/wardhq/ward/openid"
 	"github.com/wardhq/ward/openid/provider"
@@ -59,6 +65,10 @@ type Instance struct {
 	Log       *slog.Logger
 	// Health answers /healthz and /readyz.
 	Health *health.Health
+	// Metrics are this instance's Prometheus metrics.
+	Metrics *metrics.Metrics
+	// endStreams ends the web server's live streams.
+	endStreams func()
 	// release frees what the services hold open (GeoIP readers, idle
 	// SMTP connections) once nothing uses them any more.
 	release []func()
@@ -75,23 +85,30 @@ type Options struct {
 
 // OpenStore opens the configured database and applies migrations.
 func OpenStore(ctx context.Context, c config.Config) (*sqlstore.DB, error) {
-	return openBackend(ctx, c)
+	st, _, err := openBackend(ctx, c)
+	return st, err
 }
 
-// openBackend opens the configured database.
-func openBackend(ctx context.Context, c config.Config) (*sqlstore.DB, error) {
+// openBackend opens the configured database, and for PostgreSQL also
+// returns the pgx pool under it (its use is a metric).
+func openBackend(ctx context.Context, c config.Config) (*sqlstore.DB, *pgxpool.Pool, error) {
 	if c.Database.Driver == "postgres" {
 		pg, err := postgres.Open(ctx, c.Database.DSN, true)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return pg.DB, nil
+		return pg.DB, pg.Pool, nil
 	}
-	path := c.Database.DSN
-	if path == "" {
-		path = filepath.Join(c.DataDir, "ward.db")
+	st, err := sqlite.Open(ctx, SQLitePath(c), true)
+	return st, nil, err
+}
+
+// SQLitePath is where the SQLite database of c is.
+func SQLitePath(c config.Config) string {
+	if c.Database.DSN != "" {
+		return c.Database.DSN
 	}
-	return sqlite.Open(ctx, path, true)
+	return filepath.Join(c.DataDir, "ward.db")
 }
 
 // New assembles ward. Close the returned instance's Store when done.
@@ -120,7 +137,7 @@ func New(ctx context.Context, c config.Config, log *slog.Logger, o Options) (*In
 	if err != nil {
 		return nil, err
 	}
-	st, err := openBackend(ctx, c)
+	st, pgPool, err := openBackend(ctx, c)
 	if err != nil {
 		return nil, err
 	}
@@ -137,6 +154,8 @@ func New(ctx context.Context, c config.Config, log *slog.Logger, o Options) (*In
 	dkimKeys.Only(c.Mail.DKIM.Algorithms)
 	sender := o.Sender
 	dev := map[string]bool{}
+	var met *metrics.Metrics // made below; the relay reports signing times to it
+	signed := func(d time.Duration) { met.DKIMSign(d) }
 	var release []func()
 	if sender == nil {
 		devBox := notify.DevMailbox{Log: log}
@@ -145,6 +164,7 @@ func New(ctx context.Context, c config.Config, log *slog.Logger, o Options) (*In
 			ch[notify.Email], dev[notify.Email] = devBox, true
 		} else {
 			relay := notify.NewSMTP(c.Mail.SMTP.Host, c.Mail.SMTP.Port, c.Mail.SMTP.Username, c.Mail.SMTP.Password, c.Mail.SMTP.TLS, dkimKeys)
+			relay.Signed = signed
 			ch[notify.Email] = relay
 			release = append(release, relay.Close)
 		}
@@ -157,10 +177,30 @@ func New(ctx context.Context, c config.Config, log *slog.Logger, o Options) (*In
 		}
 		sender = ch
 	}
-	out := &notify.Outbox{Store: st, Composer: comp, Sender: sender, Log: log, Now: now, DevChannels: dev}
+	met = metrics.New()
+	st.OnEvent(func(e store.Event) {
+		// Only a sign-in's reasons are the risk checks'; other events
+		// keep other things there (a purpose, a masked address).
+		var reasons []string
+		if e.Kind == activity.SignIn {
+			reasons = e.Reasons
+		}
+		met.Event(e.Kind, e.Result, e.Method, reasons)
+	})
+	for role, db := range st.Pools() {
+		met.DB(role, db)
+	}
+	if pgPool != nil {
+		met.Pool("pgx", func() (int, int, int) {
+			s := pgPool.Stat()
+			return int(s.AcquiredConns()), int(s.IdleConns()), int(s.MaxConns())
+		})
+	}
+	met.Backlog(func(ctx context.Context) (int, time.Time, error) { return st.TaskBacklog(ctx, time.Now()) })
+	out := &notify.Outbox{Store: st, Composer: comp, Sender: sender, Log: log, Now: now, DevChannels: dev, Delivered: met.Delivery}
 	var fs *flow.Service // built below; the queue hands it the work it left for later
 	queue := jobs.New(st, jobs.Options{Lease: c.Mail.OutboxLease.D(), Log: log, NewID: store.NewID,
-		MaxAttempts: notify.MaxAttempts, RetryAfter: out.RetryAfter, Deliver: out.DeliverOne,
+		MaxAttempts: notify.MaxAttempts, RetryAfter: out.RetryAfter, Deliver: out.DeliverOne, Done: met.Task,
 		Later: func(ctx context.Context, p []byte) error { return fs.RunLater(ctx, p) }})
 	comp.Jobs = queue
 	geo, err := risk.OpenGeo(c.Risk.GeoIPCity, c.Risk.GeoIPASN)
@@ -212,7 +252,10 @@ func New(ctx context.Context, c config.Config, log *slog.Logger, o Options) (*In
 	}
 	srv := &web.Server{PublicURL: c.PublicURL, OpenID: &web.OpenID{Provider: oidcProvider, Storage: oidcStore, Issuer: strings.TrimRight(c.PublicURL, "/")}, Places: geo, MailCheck: checker, Flow: fs, Accounts: accts, Sessions: sessions, Mailbox: st, Composer: comp, DevMailbox: c.DevMode(),
 		SecureCookies: u.Scheme == "https", AdminToken: c.AdminToken, TrustedProxies: proxies, Log: log, Now: now,
-		Audit: sec, Limiter: limiter, MailCheckRate: c.MailCheckRate(), LinkRate: c.LinkRate()}
+		Audit: sec, Limiter: limiter, MailCheckRate: c.MailCheckRate(), LinkRate: c.LinkRate(), Observe: met.Request}
+	if c.AccessLog {
+		srv.AccessLog = log.With("log", "access")
+	}
 	h, err := srv.Handler()
 	if err != nil {
 		st.Close()
@@ -239,13 +282,16 @@ func New(ctx context.Context, c config.Config, log *slog.Logger, o Options) (*In
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", hl.Live)
 	mux.HandleFunc("GET /readyz", hl.Ready)
+	if c.Metrics.Token != "" {
+		mux.Handle("GET /metrics", bearer(c.Metrics.Token, met.Handler()))
+	}
 	mux.Handle("/", h)
 	release = append(release, func() {
 		if err := geo.Close(); err != nil {
 			log.Warn("closing GeoIP databases", "err", err)
 		}
 	})
-	return &Instance{MailCheck: checker, Config: c, Store: st, Keys: k, Flow: fs, Accounts: accts, Outbox: out, Jobs: queue, Handler: mux, Log: log, Health: hl,
+	return &Instance{MailCheck: checker, Config: c, Store: st, Keys: k, Flow: fs, Accounts: accts, Outbox: out, Jobs: queue, Handler: mux, Log: log, Health: hl, Metrics: met, endStreams: srv.EndStreams,
 		release: release}, nil
 }
 
@@ -291,18 +337,31 @@ func MailChecker(c config.Config, msgs mailcheck.Messages, k *keys.Keys, dk *dki
 	return ch
 }
 
-// Serve runs the HTTP server, the outbox worker and the clean-up of
-// expired records until ctx ends, then shuts down gracefully.
+// Serve runs the HTTP server, the metrics listener (metrics.listen), the
+// background work and the clean-up of expired records until ctx ends,
+// then shuts down gracefully:
 //
-// Stopping drains before it closes: River's graceful stop first, so that
-// deliveries in flight finish and are recorded (the HTTP server still
-// answers meanwhile; what it queues waits durably for the next start),
-// then the HTTP server, then what both used.
+//  1. /readyz answers 503 while requests are still served for
+//     shutdown.grace, so that load balancers stop sending new ones;
+//  2. the listener closes and the requests in progress finish;
+//  3. the background work stops taking tasks and the running ones
+//     (deliveries) finish and are recorded; what is left waits durably
+//     for the next start or another instance;
+//
+// steps 2 and 3 together within shutdown.timeout.
 func (in *Instance) Serve(ctx context.Context, ln net.Listener) error {
-	// River's context must outlive ctx: cancelling the context River was
-	// started with is its abrupt stop, which cancels running deliveries.
-	if err := in.Jobs.Start(context.WithoutCancel(ctx)); err != nil {
-		return fmt.Errorf("starting delivery workers: %w", err)
+	var ms *http.Server
+	if in.Config.Metrics.Listen != "" {
+		mln, err := net.Listen("tcp", in.Config.Metrics.Listen)
+		if err != nil {
+			return fmt.Errorf("metrics.listen: %w", err)
+		}
+		ms = &http.Server{Handler: in.metricsHandler(), ReadHeaderTimeout: 10 * time.Second}
+		go ms.Serve(mln)
+		in.Log.Info("metrics are served", "url", "http://"+mln.Addr().String()+"/metrics", "pprof", in.Config.Metrics.Pprof)
+	}
+	if err := in.Jobs.Start(ctx); err != nil {
+		return fmt.Errorf("starting background work: %w", err)
 	}
 	sweepCtx, stopSweep := context.WithCancel(ctx)
 	defer stopSweep()
@@ -310,25 +369,36 @@ func (in *Instance) Serve(ctx context.Context, ln net.Listener) error {
 	wg.Go(func() { in.sweep(sweepCtx) })
 	hs := &http.Server{Handler: in.Handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second,
 		IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(in.Log.Handler(), slog.LevelWarn)}
+	if in.endStreams != nil {
+		hs.RegisterOnShutdown(in.endStreams)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	var err error
 	select {
 	case <-ctx.Done():
+		in.Health.Stopping()
+		in.Log.Info("shutting down: /readyz answers 503", "grace", in.Config.Shutdown.Grace.D().String())
+		select {
+		case <-time.After(in.Config.Shutdown.Grace.D()):
+		case err = <-errc:
+		}
 	case err = <-errc:
+		in.Health.Stopping()
 	}
-	// A delivery is given as long as a mail relay may take (the queue's
-	// lease); whatever is still running then is left to the next start.
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
-	sctx, scancel := context.WithTimeout(context.Background(), in.Config.Mail.OutboxLease.D()+5*time.Second)
+	sctx, scancel := context.WithTimeout(context.Background(), in.Config.Shutdown.Timeout.D())
 	defer scancel()
-	if serr := in.Jobs.Stop(sctx); serr != nil {
-		err = errors.Join(err, fmt.Errorf("stopping delivery workers: %w", serr))
-	}
 	if serr := hs.Shutdown(sctx); serr != nil {
 		err = errors.Join(err, fmt.Errorf("stopping the HTTP server: %w", serr))
+	}
+	if serr := in.Jobs.Stop(sctx); serr != nil {
+		err = errors.Join(err, fmt.Errorf("stopping background work: %w", serr))
+	}
+	if ms != nil {
+		ms.Close()
 	}
 	stopSweep()
 	wg.Wait()
@@ -336,6 +406,21 @@ func (in *Instance) Serve(ctx context.Context, ln net.Listener) error {
 		free()
 	}
 	return err
+}
+
+// metricsHandler serves /metrics, and Go's profiler when asked for, on the
+// operator's own listener.
+func (in *Instance) metricsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", in.Metrics.Handler())
+	if in.Config.Metrics.Pprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
+	return mux
 }
 
 func (in *Instance) sweep(ctx context.Context) {
@@ -375,4 +460,18 @@ func applyClientsFile(ctx context.Context, c config.Config, st store.Store) erro
 		}
 	}
 	return nil
+}
+
+// bearer admits only requests that carry token (compared in constant
+// time).
+func bearer(token string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+			http.Error(w, "metrics need the bearer token of metrics.token", http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }

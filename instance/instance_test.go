@@ -39,6 +39,7 @@ func stopDuringDelivery(t *testing.T, engine string) {
 		c := config.Default()
 		c.DataDir = t.TempDir()
 		c.Mail.From = "Example Security <security@mail.example.com>"
+		c.Shutdown.Grace = 0 // nothing routes traffic here
 		c.Mail.SMTP.Host, c.Mail.SMTP.Port, c.Mail.SMTP.TLS = relay.Host, relay.Port, "none"
 		if engine == "postgres" {
 			c.Database.Driver, c.Database.DSN = "postgres", testdb.PostgresDSN(t)

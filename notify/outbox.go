@@ -36,6 +36,9 @@ type Outbox struct {
 	MaxAttempts int
 	// Backoff is the wait before attempt n+1.
 	Backoff func(n int) time.Duration
+	// Delivered, when set, is told of each attempt's outcome: the
+	// message's channel and its status after it.
+	Delivered func(channel, status string)
 }
 
 // MaxAttempts is how often a message is tried before it is failed,
@@ -80,6 +83,9 @@ func (o *Outbox) DeliverOne(ctx context.Context, id string, attempt int, final b
 	m = o.deliver(ctx, m)
 	if err := o.Store.UpdateMessage(ctx, m); err != nil {
 		return fmt.Errorf("recording delivery of %s: %w", id, err)
+	}
+	if o.Delivered != nil {
+		o.Delivered(m.Channel, m.Status)
 	}
 	if m.Status == store.MessageRetrying {
 		return fmt.Errorf("delivery of %s will be retried: %s", id, m.LastError)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/mail"
 	"strings"
+	"time"
 
 	gomail "github.com/wneessen/go-mail"
 
@@ -21,6 +22,8 @@ type SMTP struct {
 	port                          int
 	dkim                          *dkim.Keys
 	idle                          chan *gomail.Client
+	// Signed, when set, is told how long each mail's signing took.
+	Signed func(took time.Duration)
 }
 
 // NewSMTP returns a sender for the relay at host:port. tls is starttls,
@@ -153,9 +156,13 @@ func (s *SMTP) sign(m *gomail.Msg) error {
 	if _, err := m.WriteTo(&raw); err != nil {
 		return fmt.Errorf("rendering mail for DKIM: %w", err)
 	}
+	start := time.Now()
 	sigs, err := s.dkim.Signatures(raw.Bytes())
 	if err != nil {
 		return err
+	}
+	if s.Signed != nil {
+		s.Signed(time.Since(start))
 	}
 	// go-mail keeps one value per header name; a folded value that starts
 	// a second DKIM-Signature line writes both.

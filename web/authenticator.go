@@ -238,6 +238,8 @@ func (s *Server) deviceEvents(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-r.Context().Done():
 			return
+		case <-s.streamsEnd:
+			return
 		case <-end.C:
 			return
 		case <-woke:
@@ -291,6 +293,8 @@ func (s *Server) pushEvents(w http.ResponseWriter, r *http.Request) {
 		}
 		select {
 		case <-r.Context().Done():
+			return
+		case <-s.streamsEnd:
 			return
 		case <-deadline.C:
 			return

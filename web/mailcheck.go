@@ -91,7 +91,7 @@ func (s *Server) apiMailCheck(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := s.checkMail(r, raw, s.language(r, ""))
 	if err != nil {
-		s.Log.Error("checking a mail", "err", err)
+		s.Log.ErrorContext(r.Context(), "checking a mail", "err", err)
 		s.writeError(w, r, refuse(http.StatusInternalServerError, "internal", "", "the check failed; try again"))
 		return
 	}
@@ -121,7 +121,7 @@ func (s *Server) pageMailCheck(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := s.checkMail(r, raw, v.Lang)
 	if err != nil {
-		s.Log.Error("checking a mail", "err", err)
+		s.Log.ErrorContext(r.Context(), "checking a mail", "err", err)
 		v.Error = tr(v.Lang, "err_internal")
 		s.render(w, r, http.StatusInternalServerError, "check_mail", v)
 		return

@@ -116,7 +116,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	if err := s.pages.byName[page].ExecuteTemplate(w, "layout", v); err != nil {
-		s.Log.Error("rendering page", "page", page, "err", err)
+		s.Log.ErrorContext(r.Context(), "rendering page", "page", page, "err", err)
 	}
 }
 

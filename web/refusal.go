@@ -50,7 +50,7 @@ func (s *Server) refusalOf(r *http.Request, err error) *refusal {
 	if errors.Is(err, session.ErrNoSession) {
 		return refuse(http.StatusUnauthorized, "unauthenticated", "", "sign in first")
 	}
-	s.Log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	s.Log.ErrorContext(r.Context(), "request failed", "method", r.Method, "route", r.Pattern, "err", err)
 	return refuse(http.StatusInternalServerError, "internal", "", "something went wrong on our side; try again")
 }
 

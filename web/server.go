@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -76,8 +77,17 @@ type Server struct {
 	// Audit is the security event log (nil: none).
 	Audit *audit.Log
 	Log   *slog.Logger
-	Now   func() time.Time
-	pages *pages
+	// AccessLog, when set, gets one line per answered request: method,
+	// route pattern (never the path, which may carry a token), status,
+	// duration, client IP and request id.
+	AccessLog *slog.Logger
+	// Observe, when set, is told of every answered request (metrics).
+	Observe func(route, method string, status int, took time.Duration)
+	// streamsEnd is closed by EndStreams.
+	streamsEnd chan struct{}
+	endOnce    sync.Once
+	Now        func() time.Time
+	pages      *pages
 }
 
 type ctxKey int
@@ -100,6 +110,7 @@ func (s *Server) Handler() (http.Handler, error) {
 	if s.PushPoll <= 0 {
 		s.PushPoll = 200 * time.Millisecond
 	}
+	s.streamsEnd = make(chan struct{})
 	mux := http.NewServeMux()
 	s.routeAPI(mux)
 	if s.MailCheck != nil {
@@ -123,19 +134,76 @@ func (s *Server) Handler() (http.Handler, error) {
 			slog.String("origin", truncate(r.Header.Get("Origin"), 200)))
 		s.writeError(w, r, refuse(http.StatusForbidden, "cross_origin", "", "cross-origin request refused"))
 	}))
-	return s.headers(s.requests(s.device(csrf.Handler(mux)))), nil
+	return s.headers(s.requests(s.device(csrf.Handler(routed(mux))))), nil
 }
+
+type routeKey struct{}
+
+// routed tells requests which pattern of mux answered: the mux names it
+// on the request it is given (Request.Pattern), which middleware outside
+// does not see, as each of them hands on a copy.
+func routed(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mux.ServeHTTP(w, r)
+		if p, ok := r.Context().Value(routeKey{}).(*string); ok {
+			*p = r.Pattern
+		}
+	})
+}
+
+// recorder keeps the status a handler answered with.
+type recorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (rw *recorder) WriteHeader(code int) {
+	if rw.status == 0 {
+		rw.status = code
+	}
+	rw.ResponseWriter.WriteHeader(code)
+}
+
+func (rw *recorder) Write(b []byte) (int, error) {
+	if rw.status == 0 {
+		rw.status = http.StatusOK
+	}
+	return rw.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection (the live
+// streams flush and extend their deadlines through it).
+func (rw *recorder) Unwrap() http.ResponseWriter { return rw.ResponseWriter }
 
 // requests gives every request an id, answered in X-Request-Id, and puts
 // who sent it in the context for the security events it causes.
 func (s *Server) requests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
 		id := keys.Token()[:16]
 		w.Header().Set("X-Request-Id", id)
 		// The device is named only if an event is written: most requests
 		// cause none.
-		ctx := audit.WithRequest(r.Context(), audit.Request{ID: id, IP: s.clientIP(r), UserAgent: truncate(r.UserAgent(), 512)})
-		next.ServeHTTP(w, r.WithContext(ctx))
+		ip := s.clientIP(r)
+		ctx := audit.WithRequest(r.Context(), audit.Request{ID: id, IP: ip, UserAgent: truncate(r.UserAgent(), 512)})
+		if s.AccessLog == nil && s.Observe == nil {
+			next.ServeHTTP(w, r.WithContext(ctx))
+			return
+		}
+		route := new(string)
+		rec := &recorder{ResponseWriter: w}
+		next.ServeHTTP(rec, r.WithContext(context.WithValue(ctx, routeKey{}, route)))
+		took := time.Since(start)
+		if rec.status == 0 {
+			rec.status = http.StatusOK
+		}
+		if s.Observe != nil {
+			s.Observe(*route, r.Method, rec.status, took)
+		}
+		if s.AccessLog != nil {
+			s.AccessLog.LogAttrs(ctx, slog.LevelInfo, "request", slog.String("method", r.Method), slog.String("route", *route),
+				slog.Int("status", rec.status), slog.Float64("duration_ms", float64(took.Microseconds())/1000), slog.String("ip", ip))
+		}
 	})
 }
 
@@ -333,3 +401,8 @@ func decodeJSON(body []byte, v any) error {
 	}
 	return nil
 }
+
+// EndStreams ends the live streams (server-sent events) this server holds
+// open, as it shuts down: they would otherwise keep it waiting, and
+// their browsers reconnect, to another instance.
+func (s *Server) EndStreams() { s.endOnce.Do(func() { close(s.streamsEnd) }) }

@@ -27,6 +27,7 @@ func TestSignInWithCodeFromRealSMTP(t *testing.T) {
 			relay := testsmtp.Start(t)
 			c := config.Default()
 			c.DataDir, c.LogLevel = t.TempDir(), "error"
+			c.Shutdown.Grace = 0 // nothing routes traffic here
 			c.AdminToken = "admin-token-for-tests-0123456789"
 			c.Mail.From = "Example Security <security@mail.example.com>"
 			c.Mail.SMTP.Host, c.Mail.SMTP.Port, c.Mail.SMTP.TLS = relay.Host, relay.Port, "none"

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
 	"strconv"
 	"strings"
 	"syscall"
@@ -23,7 +24,9 @@ import (
 // kill a real ward process with SIGKILL.
 func TestMain(m *testing.M) {
 	if os.Getenv("WARD_TEST_HELPER_SERVE") == "1" {
-		if err := run(context.Background(), []string{"serve"}, os.Stdin, os.Stdout, os.Stderr); err != nil {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		if err := run(ctx, []string{"serve"}, os.Stdin, os.Stdout, os.Stderr); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
@@ -116,9 +119,9 @@ func TestKilledMidDeliveryLosesNothing(t *testing.T) {
 				t.Fatalf("%d mails accepted before the crash", n)
 			}
 			h.start()
-			// River hands a crashed instance's job on once the old leader's
-			// term and the rescue delay have passed (its rescuer runs every 30 s).
-			deadline := time.Now().Add(120 * time.Second)
+			// The task is claimed again once the dead instance's lease (2 s)
+			// has ended.
+			deadline := time.Now().Add(60 * time.Second)
 			for len(relay.Received()) == 0 && time.Now().Before(deadline) {
 				time.Sleep(50 * time.Millisecond)
 			}

@@ -161,6 +161,7 @@ func loadDashboard(ctx context.Context, pg string, rows int, conc []int, dur tim
 	defer os.RemoveAll(dir)
 	c := config.Default()
 	c.DataDir, c.LogLevel = dir, "error"
+	c.Shutdown.Grace = 0
 	c.AdminToken = keys.Token()
 	c.Limits.PerIPHour, c.Limits.PerRecipientHour, c.Limits.PerRecipientDay = 0, 0, 0
 	c.Limits.PasswordPerIPMinute, c.Risk.FloodAfter = 0, 0

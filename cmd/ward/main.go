@@ -12,16 +12,19 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/wardhq/ward/account"
+	"github.com/wardhq/ward/audit"
 	"github.com/wardhq/ward/config"
 	"github.com/wardhq/ward/dkim"
 	"github.com/wardhq/ward/instance"
 	"github.com/wardhq/ward/store"
+	"github.com/wardhq/ward/store/sqlite"
 )
 
 const usage = `ward: account protection with one-time security codes
@@ -29,6 +32,7 @@ const usage = `ward: account protection with one-time security codes
 Usage:
   ward serve [--config FILE]            start the server (no configuration needed)
   ward migrate [--config FILE]          apply database migrations
+  ward backup [--config FILE] FILE      copy the SQLite database to FILE while ward runs (PostgreSQL: pg_dump)
   ward account create --email E [--phone P] [--language ja|en] [--password-stdin]
   ward account show EMAIL|ID
   ward account disable|enable EMAIL|ID
@@ -76,6 +80,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return accountCmd(ctx, args[1:], stdin, stdout)
 	case "loadtest":
 		return loadtestCmd(ctx, args[1:], stdout)
+	case "backup":
+		return backupCmd(ctx, args[1:], stdout)
 	case "client":
 		return clientCmd(ctx, args[1:], stdout)
 	case "dkim":
@@ -138,10 +144,16 @@ func openInstance(ctx context.Context, fs *flag.FlagSet, args []string) (config.
 	return c, in, err
 }
 
+// logger writes ward's log to w in the configured format; every line
+// logged for a request names it (request_id).
 func logger(c config.Config, w io.Writer) *slog.Logger {
 	var lv slog.Level
 	lv.UnmarshalText([]byte(c.LogLevel))
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lv}))
+	var h slog.Handler = slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lv})
+	if c.LogFormat == "text" {
+		h = slog.NewTextHandler(w, &slog.HandlerOptions{Level: lv})
+	}
+	return slog.New(audit.RequestIDs(h))
 }
 
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
@@ -164,6 +176,27 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		log.Warn("no mail relay configured: messages go to the dev mailbox at " + c.PublicURL + "/dev/mail and codes are printed here")
 	}
 	return in.Serve(ctx, ln)
+}
+
+func backupCmd(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("backup", flag.ContinueOnError)
+	c, err := loadConfig(fs, args)
+	if err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return errUsage
+	}
+	if c.Database.Driver == "postgres" {
+		return errors.New("ward backup copies the embedded SQLite database; back up PostgreSQL with pg_dump (docs/OPERATIONS.md)")
+	}
+	dest := fs.Arg(0)
+	if err := sqlite.Backup(ctx, instance.SQLitePath(c), dest); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "backed up %s to %s (checked)\nkeep %s and %s with it: without the secret key the sealed data cannot be read\n",
+		instance.SQLitePath(c), dest, filepath.Join(c.DataDir, "secret.key"), c.DKIMDir())
+	return nil
 }
 
 func migrate(ctx context.Context, args []string, stdout io.Writer) error {

@@ -55,6 +55,9 @@ func (s *DB) AppendEvent(ctx context.Context, e store.Event) error {
 	if err != nil {
 		return fmt.Errorf("appending event: %w", err)
 	}
+	if fn := s.hooks.event; fn != nil {
+		s.AfterCommit(func() { fn(e) })
+	}
 	return nil
 }
 

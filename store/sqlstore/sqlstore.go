@@ -84,8 +84,18 @@ type DB struct {
 	tx      *sql.Tx   // set inside InTx
 	native  NativeTx  // set inside InTx when the dialect begins natively
 	after   *[]func() // set inside InTx: run once it commits
+	hooks   *hooks
 	d       Dialect
 }
+
+// hooks are told of what was committed, for metrics.
+type hooks struct {
+	event func(store.Event)
+}
+
+// OnEvent has fn told of every activity event once it is committed.
+// Set it before the store is used.
+func (s *DB) OnEvent(fn func(store.Event)) { s.hooks.event = fn }
 
 // AfterCommit runs fn once the transaction commits (never if it rolls
 // back); outside a transaction, now.
@@ -190,7 +200,7 @@ func (p *pool) close() error {
 // New wraps one handle for everything. Call Migrate before use.
 func New(db *sql.DB, d Dialect) *DB {
 	p := newPool(db, d.CacheStatements)
-	return &DB{w: p, r: p, d: d, closers: new([]func() error), watch: new(txWatch)}
+	return &DB{w: p, r: p, d: d, closers: new([]func() error), watch: new(txWatch), hooks: new(hooks)}
 }
 
 // NewSplit wraps a single-connection writer handle and a handle for
@@ -198,7 +208,7 @@ func New(db *sql.DB, d Dialect) *DB {
 func NewSplit(writer, reader *sql.DB, d Dialect) *DB {
 	w := newPool(writer, d.CacheStatements)
 	w.gate = make(chan struct{}, 1)
-	return &DB{w: w, r: newPool(reader, d.CacheStatements), d: d, closers: new([]func() error), watch: new(txWatch)}
+	return &DB{w: w, r: newPool(reader, d.CacheStatements), d: d, closers: new([]func() error), watch: new(txWatch), hooks: new(hooks)}
 }
 
 // ErrOutsideTx is what a query outside the open transaction returns once
@@ -462,6 +472,15 @@ func (s *DB) Close() error {
 // SQL exposes the writer handle for backend-specific maintenance.
 func (s *DB) SQL() *sql.DB { return s.w.db }
 
+// Pools are the database/sql handles by role ("writer" and "reader" for
+// SQLite, one "pool" otherwise), for metrics.
+func (s *DB) Pools() map[string]*sql.DB {
+	if s.w == s.r {
+		return map[string]*sql.DB{"pool": s.w.db}
+	}
+	return map[string]*sql.DB{"writer": s.w.db, "reader": s.r.db}
+}
+
 // InTx runs fn in one transaction.
 func (s *DB) InTx(ctx context.Context, fn func(store.Queries) error) error {
 	if s.d.BeginNative != nil {
@@ -481,7 +500,7 @@ func (s *DB) InTx(ctx context.Context, fn func(store.Queries) error) error {
 	s.watch.open.Add(1)
 	defer s.watch.open.Add(-1)
 	var after []func()
-	if err := fn(&DB{w: s.w, r: s.r, tx: tx, d: s.d, closers: s.closers, watch: s.watch, after: &after}); err != nil {
+	if err := fn(&DB{w: s.w, r: s.r, tx: tx, d: s.d, closers: s.closers, watch: s.watch, after: &after, hooks: s.hooks}); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
@@ -502,7 +521,7 @@ func (s *DB) inNativeTx(ctx context.Context, fn func(store.Queries) error) error
 	s.watch.open.Add(1)
 	defer s.watch.open.Add(-1)
 	var after []func()
-	if err := fn(&DB{w: s.w, r: s.r, native: tx, d: s.d, closers: s.closers, watch: s.watch, after: &after}); err != nil {
+	if err := fn(&DB{w: s.w, r: s.r, native: tx, d: s.d, closers: s.closers, watch: s.watch, after: &after, hooks: s.hooks}); err != nil {
 		_ = tx.Rollback(context.WithoutCancel(ctx))
 		return err
 	}
