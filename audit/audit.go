@@ -43,6 +43,8 @@ const (
 // Log writes security events. A nil *Log writes nothing.
 type Log struct {
 	l *slog.Logger
+	// Observe, when set, is told of every event (metrics count them).
+	Observe func(event, outcome string)
 	// device names a User-Agent for people ("Firefox 128 on Linux").
 	device func(userAgent string) string
 }
@@ -71,6 +73,9 @@ func WithRequest(ctx context.Context, r Request) context.Context {
 func (l *Log) Record(ctx context.Context, event, outcome string, attrs ...slog.Attr) {
 	if l == nil {
 		return
+	}
+	if l.Observe != nil {
+		l.Observe(event, outcome)
 	}
 	r, _ := ctx.Value(requestKey{}).(Request)
 	device := ""

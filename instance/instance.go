@@ -223,10 +223,13 @@ func New(ctx context.Context, c config.Config, log *slog.Logger, o Options) (*In
 	}
 	limiter := &throttle.Limiter{Hits: st, Now: now}
 	fs.Limiter = limiter
-	var sec *audit.Log
-	if o.Audit != nil {
-		sec = audit.New(o.Audit, session.DeviceLabel)
+	// Security events are always counted; written out only where asked.
+	secOut := o.Audit
+	if secOut == nil {
+		secOut = io.Discard
 	}
+	sec := audit.New(secOut, session.DeviceLabel)
+	sec.Observe = met.SecurityEvent
 	fs.Audit = sec
 	accts := &account.Service{Store: st, Passwords: pw, Now: now}
 	var proxies []netip.Prefix

@@ -29,6 +29,7 @@ type Metrics struct {
 	taskWait   *prometheus.HistogramVec
 	taskRun    *prometheus.HistogramVec
 	deliveries *prometheus.CounterVec
+	security   *prometheus.CounterVec
 	dkim       prometheus.Histogram
 }
 
@@ -57,10 +58,13 @@ func New() *Metrics {
 			Help: "Time an attempt of a task ran (a delivery includes the relay's answer).", Buckets: fast}, []string{"kind"}),
 		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ward_deliveries_total",
 			Help: "Delivery attempts by channel (email, sms) and the message's status after it (sent, retrying, failed, expired)."}, []string{"channel", "status"}),
+		security: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ward_security_events_total",
+			Help: "Security events (docs/SECURITY-EVENTS.md) by event and outcome: refusals while a factor waits or is off (factor_refused), rate limits, replayed codes, cross-origin requests, bad admin tokens."},
+			[]string{"event", "outcome"}),
 		dkim: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "ward_dkim_sign_seconds",
 			Help: "Time to DKIM-sign one mail (all its signatures).", Buckets: fast}),
 	}
-	reg.MustRegister(m.requests, m.latency, m.events, m.reasons, m.tasks, m.taskWait, m.taskRun, m.deliveries, m.dkim,
+	reg.MustRegister(m.requests, m.latency, m.events, m.reasons, m.tasks, m.taskWait, m.taskRun, m.deliveries, m.security, m.dkim,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -122,6 +126,9 @@ func (m *Metrics) Task(kind string, waited, ran time.Duration, err error) {
 func (m *Metrics) Delivery(channel, status string) {
 	m.deliveries.WithLabelValues(channel, status).Inc()
 }
+
+// SecurityEvent counts one security event.
+func (m *Metrics) SecurityEvent(event, outcome string) { m.security.WithLabelValues(event, outcome).Inc() }
 
 // DKIMSign records the time one mail's signatures took.
 func (m *Metrics) DKIMSign(took time.Duration) { m.dkim.Observe(took.Seconds()) }

@@ -65,6 +65,9 @@ func TestOperatorsView(t *testing.T) {
 	if s := h.post("/api/v1/admin/accounts", "admin-token-for-tests-0123456789", map[string]string{"email": "mei@example.jp"}); s != 201 {
 		t.Fatalf("create account: %d", s)
 	}
+	if s := h.post("/api/v1/admin/accounts", "wrong-token", map[string]string{"email": "x@example.jp"}); s != 401 {
+		t.Fatalf("a wrong admin token: %d", s)
+	}
 	res, err := http.Post(base+"/api/v1/sign-in/code", "application/json", strings.NewReader(`{"email":"mei@example.jp"}`))
 	if err != nil || res.StatusCode != 200 {
 		t.Fatalf("start: %v %v", err, res)
@@ -87,7 +90,7 @@ func TestOperatorsView(t *testing.T) {
 		`ward_deliveries_total{channel="email",status="sent"} 1`,
 		`ward_tasks_total{kind="deliver",outcome="done"} 1`,
 		`ward_tasks_total{kind="later",outcome="done"} 1`,
-		"ward_outbox_tasks 0", "ward_task_wait_seconds_bucket", `go_sql_open_connections{db_name="writer"}`, "go_goroutines", "process_cpu_seconds_total",
+		"ward_outbox_tasks 0", `ward_security_events_total{event="admin_token_failed",outcome="refused"} 1`, "ward_task_wait_seconds_bucket", `go_sql_open_connections{db_name="writer"}`, "go_goroutines", "process_cpu_seconds_total",
 	} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("metrics lack %s", want)
