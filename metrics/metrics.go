@@ -128,7 +128,9 @@ func (m *Metrics) Delivery(channel, status string) {
 }
 
 // SecurityEvent counts one security event.
-func (m *Metrics) SecurityEvent(event, outcome string) { m.security.WithLabelValues(event, outcome).Inc() }
+func (m *Metrics) SecurityEvent(event, outcome string) {
+	m.security.WithLabelValues(event, outcome).Inc()
+}
 
 // DKIMSign records the time one mail's signatures took.
 func (m *Metrics) DKIMSign(took time.Duration) { m.dkim.Observe(took.Seconds()) }
