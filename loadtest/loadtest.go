@@ -12,11 +12,13 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -57,7 +59,11 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 
 // Driver signs in as the given accounts (each worker uses its own share).
 type Driver struct {
-	Target   string
+	Target string
+	// Targets, when set, are several instances of one ward: worker w
+	// drives Targets[w % len], and moves to the next one that answers
+	// when its instance stops answering (it was killed).
+	Targets  []string
 	Accounts []string
 	Client   *http.Client
 	// Sink receives ward's mail; nil: codes are read from ward's dev
@@ -71,6 +77,36 @@ type Driver struct {
 	// run, would make each sign-in a "new device" one with its notices.
 	mu      sync.Mutex
 	devices map[string]string
+	down    map[string]bool
+	// Started counts the sign-ins ward accepted (the start answered 200):
+	// each owes one code mail.
+	Started atomic.Int64
+}
+
+// target is the instance worker w drives now.
+func (dr *Driver) target(w int) string {
+	if len(dr.Targets) == 0 {
+		return dr.Target
+	}
+	dr.mu.Lock()
+	defer dr.mu.Unlock()
+	for i := range dr.Targets {
+		t := dr.Targets[(w+i)%len(dr.Targets)]
+		if !dr.down[t] {
+			return t
+		}
+	}
+	return dr.Targets[w%len(dr.Targets)]
+}
+
+// markDown notes that target stopped answering.
+func (dr *Driver) markDown(target string) {
+	dr.mu.Lock()
+	defer dr.mu.Unlock()
+	if dr.down == nil {
+		dr.down = map[string]bool{}
+	}
+	dr.down[target] = true
 }
 
 func (dr *Driver) device(email string) string {
@@ -98,8 +134,13 @@ func (dr *Driver) Run(ctx context.Context, concurrency int, d time.Duration) Rep
 		mine := dr.Accounts[w*len(dr.Accounts)/concurrency : (w+1)*len(dr.Accounts)/concurrency]
 		return func(ctx context.Context, i int) error {
 			email := mine[i%len(mine)]
-			device, _, err := dr.signIn(ctx, email, dr.device(email))
+			target := dr.target(w)
+			device, _, err := dr.signIn(ctx, target, email, dr.device(email))
 			dr.keepDevice(email, device)
+			var op *net.OpError
+			if errors.As(err, &op) && op.Op == "dial" {
+				dr.markDown(target)
+			}
 			return err
 		}
 	})
@@ -145,7 +186,7 @@ func (dr *Driver) Pages(ctx context.Context, path, token string, concurrency int
 
 // SignIn signs email in once and returns the session token.
 func (dr *Driver) SignIn(ctx context.Context, email string) (string, error) {
-	_, tok, err := dr.signIn(ctx, email, "")
+	_, tok, err := dr.signIn(ctx, dr.target(0), email, "")
 	return tok, err
 }
 
@@ -192,13 +233,13 @@ func measure(ctx context.Context, what string, concurrency int, d time.Duration,
 	return rep
 }
 
-func (dr *Driver) call(ctx context.Context, method, path, device string, in, out any) (string, error) {
+func (dr *Driver) call(ctx context.Context, target, method, path, device string, in, out any) (string, error) {
 	var body io.Reader
 	if in != nil {
 		b, _ := json.Marshal(in)
 		body = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, dr.Target+path, body)
+	req, err := http.NewRequestWithContext(ctx, method, target+path, body)
 	if err != nil {
 		return device, err
 	}
@@ -227,21 +268,22 @@ func (dr *Driver) call(ctx context.Context, method, path, device string, in, out
 }
 
 // signIn runs one complete passwordless sign-in.
-func (dr *Driver) signIn(ctx context.Context, email, device string) (string, string, error) {
+func (dr *Driver) signIn(ctx context.Context, target, email, device string) (string, string, error) {
 	var started struct {
 		Flow string `json:"flow"`
 	}
-	device, err := dr.call(ctx, "POST", "/api/v1/sign-in/code", device, map[string]string{"email": email}, &started)
+	device, err := dr.call(ctx, target, "POST", "/api/v1/sign-in/code", device, map[string]string{"email": email}, &started)
 	if err != nil {
 		return device, "", err
 	}
+	dr.Started.Add(1)
 	var code string
 	if dr.Sink != nil {
 		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		code, err = dr.Sink.Code(wctx, email)
 		cancel()
 	} else {
-		code, err = dr.awaitCode(ctx, started.Flow, device)
+		code, err = dr.awaitCode(ctx, target, started.Flow, device)
 	}
 	if err != nil {
 		return device, "", err
@@ -250,7 +292,7 @@ func (dr *Driver) signIn(ctx context.Context, email, device string) (string, str
 		State string `json:"state"`
 		Token string `json:"token"`
 	}
-	device, err = dr.call(ctx, "POST", "/api/v1/flows/verify", device, map[string]string{"flow": started.Flow, "code": code}, &done)
+	device, err = dr.call(ctx, target, "POST", "/api/v1/flows/verify", device, map[string]string{"flow": started.Flow, "code": code}, &done)
 	if err != nil {
 		return device, "", err
 	}
@@ -263,7 +305,7 @@ func (dr *Driver) signIn(ctx context.Context, email, device string) (string, str
 // awaitCode reads the code mailed for the sign-in flow: ward answers first
 // and writes the mail right after, and the driver waits for it as a
 // person would.
-func (dr *Driver) awaitCode(ctx context.Context, flow, device string) (string, error) {
+func (dr *Driver) awaitCode(ctx context.Context, target, flow, device string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	var mail struct {
@@ -272,7 +314,7 @@ func (dr *Driver) awaitCode(ctx context.Context, flow, device string) (string, e
 		} `json:"messages"`
 	}
 	for wait := time.Millisecond; ; wait = min(2*wait, 50*time.Millisecond) {
-		if _, err := dr.call(ctx, "GET", "/dev/mail.json?limit=1&flow="+url.QueryEscape(flow), device, nil, &mail); err != nil {
+		if _, err := dr.call(ctx, target, "GET", "/dev/mail.json?limit=1&flow="+url.QueryEscape(flow), device, nil, &mail); err != nil {
 			return "", err
 		}
 		if len(mail.Messages) > 0 && mail.Messages[0].Code != "" {

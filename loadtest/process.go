@@ -68,6 +68,9 @@ func (w *Ward) Stop() {
 	}
 }
 
+// Kill ends ward at once (SIGKILL), as a crash would.
+func (w *Ward) Kill() { w.cmd.Process.Kill() }
+
 // ProcessCPU reads a Linux process's CPU time from /proc.
 func ProcessCPU(pid int) (time.Duration, error) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/stat", pid))
@@ -98,22 +101,29 @@ func ProcessCPU(pid int) (time.Duration, error) {
 // metrics at url: a ward the driver did not start.
 func MetricsCPU(url string) func() (time.Duration, error) {
 	return func() (time.Duration, error) {
-		resp, err := http.Get(url)
-		if err != nil {
-			return 0, fmt.Errorf("reading ward's metrics: %w", err)
-		}
-		defer resp.Body.Close()
-		sc := bufio.NewScanner(resp.Body)
-		sc.Buffer(nil, 1<<20)
-		for sc.Scan() {
-			if v, ok := strings.CutPrefix(sc.Text(), "process_cpu_seconds_total "); ok {
-				f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-				if err != nil {
-					return 0, fmt.Errorf("reading ward's metrics: %w", err)
-				}
-				return time.Duration(f * float64(time.Second)), nil
-			}
-		}
-		return 0, fmt.Errorf("reading ward's metrics: no process_cpu_seconds_total at %s", url)
+		f, err := MetricValue(url, "process_cpu_seconds_total")
+		return time.Duration(f * float64(time.Second)), err
 	}
+}
+
+// MetricValue reads one series (name and labels exactly as Prometheus's
+// text format writes them) from the metrics at url; 0 when absent.
+func MetricValue(url, series string) (float64, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0, fmt.Errorf("reading ward's metrics: %w", err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), series+" "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				return 0, fmt.Errorf("reading ward's metrics: %w", err)
+			}
+			return f, nil
+		}
+	}
+	return 0, sc.Err()
 }

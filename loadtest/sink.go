@@ -30,6 +30,21 @@ type Sink struct {
 
 	mu    sync.Mutex
 	codes map[string]chan string
+	// ids counts the mails received by Message-Id: a delivery made twice
+	// shows as a count of 2.
+	ids map[string]int
+}
+
+// Received says how many mails with codes arrived, and how many of those
+// were a second copy of a mail already received.
+func (s *Sink) Received() (mails, duplicates int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, n := range s.ids {
+		mails += n
+		duplicates += n - 1
+	}
+	return mails, duplicates
 }
 
 // StartSink listens at addr ("127.0.0.1:0": a free port).
@@ -38,7 +53,7 @@ func StartSink(addr string) (*Sink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("starting the SMTP sink: %w", err)
 	}
-	s := &Sink{codes: map[string]chan string{}, Want: []string{"rsa-sha256", "ed25519-sha256"}}
+	s := &Sink{codes: map[string]chan string{}, ids: map[string]int{}, Want: []string{"rsa-sha256", "ed25519-sha256"}}
 	s.srv = smtp.NewServer(s)
 	s.srv.Domain = "sink.loadtest"
 	s.srv.AllowInsecureAuth = true
@@ -107,6 +122,8 @@ func (ss *sinkSession) Logout() error { return nil }
 // indented line.
 var codeLine = regexp.MustCompile(`(?m)^\s+(\d{6,8})\s*$`)
 
+var messageID = regexp.MustCompile(`(?mi)^Message-Id:\s*(<[^>\r\n]+>)`)
+
 func (ss *sinkSession) Data(r io.Reader) error {
 	raw, err := io.ReadAll(r)
 	if err != nil {
@@ -124,6 +141,11 @@ func (ss *sinkSession) Data(r io.Reader) error {
 	}
 	if len(ss.to) == 0 {
 		return errors.New("no recipient")
+	}
+	if id := messageID.FindSubmatch(head); id != nil {
+		ss.sink.mu.Lock()
+		ss.sink.ids[string(id[1])]++
+		ss.sink.mu.Unlock()
 	}
 	for _, to := range ss.to {
 		select {

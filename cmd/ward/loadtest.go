@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -32,6 +35,8 @@ func loadtestCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	naccts := fs.Int("accounts", 2000, "accounts to sign in as")
 	pg := fs.String("postgres", "", "without --driver-only: run ward on this PostgreSQL DSN instead of SQLite")
 	admin := fs.String("admin-token", os.Getenv("WARD_ADMIN_TOKEN"), "with --driver-only: ward's admin token, to create the accounts")
+	instances := fs.Int("instances", 1, "with --postgres: run this many ward processes on the one database, the traffic shared between them")
+	killAfter := fs.Duration("kill-one-after", 0, "with --instances 2 or more: SIGKILL the last instance this long into the first level; the others must deliver its mail")
 	dashboard := fs.Int("dashboard", 0, "instead of sign-ins, load the security dashboard of one account with this many activity rows (in-process ward)")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
@@ -71,13 +76,35 @@ func loadtestCmd(ctx context.Context, args []string, stdout io.Writer) error {
 			fmt.Fprintf(stdout, "driving %s; its mail relay must be the SMTP sink at %s:%d (mail.smtp.tls none)\n", dr.Target, dr.Sink.Host, dr.Sink.Port)
 		}
 	default:
-		w, err := startWard(ctx, *pg, dr.Sink)
+		if *instances > 1 && *pg == "" {
+			return errors.New("--instances: several instances share a PostgreSQL database (--postgres)")
+		}
+		wards, err := startWards(ctx, *pg, dr.Sink, *instances)
 		if err != nil {
 			return err
 		}
-		defer w.Stop()
-		dr.Target, dr.CPU, token = w.URL, w.CPU, w.admin
-		fmt.Fprintf(stdout, "ward started as its own process at %s (%s)\n", w.URL, map[bool]string{true: "postgres", false: "sqlite"}[*pg != ""])
+		defer func() {
+			for _, w := range wards {
+				w.Stop()
+			}
+		}()
+		for _, w := range wards {
+			dr.Targets = append(dr.Targets, w.URL)
+			fmt.Fprintf(stdout, "ward started as its own process at %s (%s)\n", w.URL, map[bool]string{true: "postgres", false: "sqlite"}[*pg != ""])
+		}
+		dr.Target, token = wards[0].URL, wards[0].admin
+		dr.CPU = func() (time.Duration, error) {
+			var sum time.Duration
+			for _, w := range wards {
+				if c, err := w.CPU(); err == nil {
+					sum += c
+				}
+			}
+			return sum, nil
+		}
+		if *instances > 1 {
+			return driveInstances(ctx, dr, wards, token, *naccts, conc, *dur, *killAfter, stdout)
+		}
 	}
 	if dr.Sink == nil {
 		fmt.Fprintln(stdout, "codes read from the dev mailbox: no SMTP and no DKIM; this is not the complete sign-in")
@@ -97,8 +124,9 @@ func loadtestCmd(ctx context.Context, args []string, stdout io.Writer) error {
 
 type childWard struct {
 	*loadtest.Ward
-	admin string
-	dir   string
+	admin   string
+	dir     string
+	metrics string
 }
 
 func (w *childWard) Stop() {
@@ -106,12 +134,108 @@ func (w *childWard) Stop() {
 	os.RemoveAll(w.dir)
 }
 
-// startWard runs this binary's `ward serve` on a new data folder, with
+// startWards starts n wards sharing one secret, one set of DKIM keys and
+// (for n > 1) one PostgreSQL database, one after the other (the first
+// makes the keys).
+func startWards(ctx context.Context, pg string, sink *loadtest.Sink, n int) ([]*childWard, error) {
+	shared, err := os.MkdirTemp("", "ward-load-keys")
+	if err != nil {
+		return nil, err
+	}
+	secret := make([]byte, 32)
+	rand.Read(secret)
+	env := []string{"WARD_SECRET_KEY=" + base64.StdEncoding.EncodeToString(secret), "WARD_MAIL_DKIM_DIR=" + shared,
+		"WARD_ADMIN_TOKEN=" + keys.Token()}
+	if n > 1 {
+		// A killed instance's mail is taken over after this.
+		env = append(env, "WARD_MAIL_OUTBOX_LEASE=5s")
+	}
+	var out []*childWard
+	for range n {
+		w, err := startWard(ctx, pg, sink, env)
+		if err != nil {
+			for _, w := range out {
+				w.Stop()
+			}
+			return nil, err
+		}
+		out = append(out, w)
+	}
+	return out, nil
+}
+
+// driveInstances runs the levels against several instances and then
+// proves what scale-out must keep: every accepted sign-in's code mail
+// delivered once, also when an instance is killed mid-run, and the
+// instances' metrics adding up to what the driver saw.
+func driveInstances(ctx context.Context, dr *loadtest.Driver, wards []*childWard, token string, naccts int, conc []int, dur, killAfter time.Duration,
+	stdout io.Writer) error {
+	emails, err := loadtest.CreateAccounts(ctx, dr.Client, dr.Target, token, naccts)
+	if err != nil {
+		return err
+	}
+	dr.Accounts = emails
+	starts := func() (float64, error) {
+		var sum float64
+		for _, w := range wards {
+			v, err := loadtest.MetricValue(w.metrics, `ward_http_requests_total{method="POST",route="POST /api/v1/sign-in/code",status="200"}`)
+			if err != nil {
+				return 0, err
+			}
+			sum += v
+		}
+		return sum, nil
+	}
+	killed := false
+	for i, n := range conc {
+		if i == 0 && killAfter > 0 {
+			victim := wards[len(wards)-1]
+			time.AfterFunc(killAfter, func() {
+				victim.Kill()
+				fmt.Fprintf(stdout, "killed %s (SIGKILL) %s into the run\n", victim.URL, killAfter)
+			})
+			killed = true
+		}
+		before := dr.Started.Load()
+		var m0 float64
+		if !killed {
+			if m0, err = starts(); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintln(stdout, dr.Run(ctx, n, dur))
+		if !killed {
+			m1, err := starts()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "    accepted sign-ins: driver %d, instances' metrics %d together\n", dr.Started.Load()-before, int64(m1-m0))
+		}
+	}
+	// Every accepted sign-in owes one code mail; a killed instance's are
+	// delivered by the others once their lease (5 s) ends.
+	want := int(dr.Started.Load())
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		got, _ := dr.Sink.Received()
+		if got >= want || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(2 * time.Second) // a while longer: no late second copies
+	got, dups := dr.Sink.Received()
+	fmt.Fprintf(stdout, "code mails: %d received for %d accepted sign-ins, %d delivered twice\n", got, want, dups)
+	return nil
+}
+
+// startWard runs this binary's `ward serve` on a new data folder (with
+// extra settings added), with
 // every limit that would refuse the driver's own traffic turned off: one
 // client at one address makes every request, and the per-IP and
 // per-recipient limits and the flood guard (a day's codes to one
 // address) would measure themselves, not ward.
-func startWard(ctx context.Context, pg string, sink *loadtest.Sink) (*childWard, error) {
+func startWard(ctx context.Context, pg string, sink *loadtest.Sink, extra []string) (*childWard, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -126,9 +250,16 @@ func startWard(ctx context.Context, pg string, sink *loadtest.Sink) (*childWard,
 	}
 	addr := ln.Addr().String()
 	ln.Close()
+	mln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	maddr := mln.Addr().String()
+	mln.Close()
 	_, port, _ := net.SplitHostPort(addr)
 	admin := keys.Token()
 	env := []string{"WARD_DATA_DIR=" + dir, "WARD_LISTEN=" + addr, "WARD_PUBLIC_URL=http://localhost:" + port, "WARD_LOG_LEVEL=error",
+		"WARD_METRICS_LISTEN=" + maddr, "WARD_SHUTDOWN_GRACE=0s", "WARD_ACCESS_LOG=false",
 		"WARD_ADMIN_TOKEN=" + admin, "WARD_LIMITS_PER_IP_HOUR=0", "WARD_LIMITS_PER_RECIPIENT_HOUR=0", "WARD_LIMITS_PER_RECIPIENT_DAY=0",
 		"WARD_LIMITS_PASSWORD_PER_IP_MINUTE=0", "WARD_RISK_FLOOD_AFTER=1000000000", "WARD_MAIL_FROM=ward <security@ward.example>"}
 	if sink != nil {
@@ -136,6 +267,12 @@ func startWard(ctx context.Context, pg string, sink *loadtest.Sink) (*childWard,
 	}
 	if pg != "" {
 		env = append(env, "WARD_DATABASE_DRIVER=postgres", "WARD_DATABASE_DSN="+pg)
+	}
+	env = append(env, extra...)
+	for _, e := range extra {
+		if v, ok := strings.CutPrefix(e, "WARD_ADMIN_TOKEN="); ok {
+			admin = v
+		}
 	}
 	log, err := os.Create(filepath.Join(dir, "ward.log"))
 	if err != nil {
@@ -147,7 +284,7 @@ func startWard(ctx context.Context, pg string, sink *loadtest.Sink) (*childWard,
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("%w\n%s", err, b)
 	}
-	return &childWard{Ward: w, admin: admin, dir: dir}, nil
+	return &childWard{Ward: w, admin: admin, dir: dir, metrics: "http://" + maddr + "/metrics"}, nil
 }
 
 // loadDashboard writes rows activity events (a month of a busy account's
