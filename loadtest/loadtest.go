@@ -12,13 +12,13 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -137,9 +137,8 @@ func (dr *Driver) Run(ctx context.Context, concurrency int, d time.Duration) Rep
 			target := dr.target(w)
 			device, _, err := dr.signIn(ctx, target, email, dr.device(email))
 			dr.keepDevice(email, device)
-			var op *net.OpError
-			if errors.As(err, &op) && op.Op == "dial" {
-				dr.markDown(target)
+			if errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) {
+				dr.markDown(target) // the instance is gone: go on with another
 			}
 			return err
 		}
@@ -293,6 +292,17 @@ func (dr *Driver) signIn(ctx context.Context, target, email, device string) (str
 		Token string `json:"token"`
 	}
 	device, err = dr.call(ctx, target, "POST", "/api/v1/flows/verify", device, map[string]string{"flow": started.Flow, "code": code}, &done)
+	var ae *apiError
+	if dr.Sink != nil && errors.As(err, &ae) && ae.code == "wrong_code" {
+		// The code was an earlier sign-in's, whose mail came late (that
+		// sign-in was cut off): like a person, take the next mail.
+		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		code, err = dr.Sink.Code(wctx, email)
+		cancel()
+		if err == nil {
+			device, err = dr.call(ctx, target, "POST", "/api/v1/flows/verify", device, map[string]string{"flow": started.Flow, "code": code}, &done)
+		}
+	}
 	if err != nil {
 		return device, "", err
 	}
@@ -371,6 +381,19 @@ func reason(err error) string {
 	if errors.As(err, &ae) {
 		path, _, _ := strings.Cut(ae.what, "?")
 		return fmt.Sprintf("%s: %d %s", path, ae.status, ae.code)
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		path, _, _ := strings.Cut(strings.TrimPrefix(ue.URL, "http://"), "?")
+		if _, p, ok := strings.Cut(path, "/"); ok {
+			path = "/" + p
+		}
+		switch {
+		case errors.Is(err, syscall.ECONNREFUSED):
+			return ue.Op + " " + path + ": connection refused (instance down)"
+		case errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+			return ue.Op + " " + path + ": connection lost before the answer (instance killed)"
+		}
 	}
 	s := err.Error()
 	if i := strings.Index(s, " to "); i > 0 && strings.Contains(s, "SMTP sink") {
