@@ -124,7 +124,13 @@ func (s *Service) RunLater(ctx context.Context, payload []byte) error {
 	if err := json.Unmarshal(plain, &job); err != nil {
 		return fmt.Errorf("reading deferred work: %w", err)
 	}
-	return s.Store.InTx(ctx, func(q store.Queries) error { return s.sendCode(ctx, q, job) })
+	// The code's mail and the end of its task are committed together.
+	return s.Store.InTx(ctx, func(q store.Queries) error {
+		if err := s.sendCode(ctx, q, job); err != nil {
+			return err
+		}
+		return jobs.Finish(ctx, q)
+	})
 }
 
 // sendCode queues the message carrying a code, unless it is held back as

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -37,6 +38,10 @@ type Task struct {
 	Payload []byte
 	// RunAt is when it may start (a retry waits).
 	RunAt time.Time
+	// LeaseUntil, when set on a new task, writes it already claimed (as
+	// attempt 1) by the instance that wrote it, which starts it itself
+	// once the transaction commits: no claim is needed.
+	LeaseUntil time.Time
 	// Attempts counts the times it was claimed, this one included.
 	Attempts  int
 	LastError string
@@ -62,11 +67,14 @@ type Store interface {
 	TaskBacklog(ctx context.Context, now time.Time) (n int, oldest time.Time, err error)
 }
 
-// Tx is the transaction a task is written in: it adds the task and runs
-// a function once the transaction has committed (never if it rolls back).
+// Tx is the transaction a task is written in: it adds the task, runs a
+// function once the transaction has committed (never if it rolls back),
+// or once it has rolled back.
 type Tx interface {
 	AddTask(ctx context.Context, t Task) error
+	FinishTask(ctx context.Context, id string, attempt int) error
 	AfterCommit(fn func())
+	AfterRollback(fn func())
 }
 
 // Options tune the queue.
@@ -110,8 +118,9 @@ type Queue struct {
 
 	mu      sync.Mutex
 	stop    context.CancelFunc
-	quit    chan struct{}  // closed by Stop: claim nothing more
-	running sync.WaitGroup // the loop and every running task
+	runCtx  context.Context // the context tasks run in, while started
+	quit    chan struct{}   // closed by Stop: claim nothing more
+	running sync.WaitGroup  // the loop and every running task
 	slots   chan struct{}
 }
 
@@ -170,14 +179,58 @@ func (qu *Queue) Defer(ctx context.Context, tx Tx, payload []byte) error {
 	return qu.add(ctx, tx, Later, payload)
 }
 
+// add writes a task. When this instance runs tasks and has a free worker,
+// the task is written already claimed and that worker starts it as soon
+// as the transaction commits: the wait and the write of a claim are
+// saved on the path a person waits on. Otherwise the commit wakes the
+// queue, which claims it like any other.
 func (qu *Queue) add(ctx context.Context, tx Tx, kind string, payload []byte) error {
 	now := qu.o.Now().UTC()
 	t := Task{ID: qu.o.NewID(), Kind: kind, Payload: payload, RunAt: now, CreatedAt: now}
+	runCtx := qu.reserve()
+	if runCtx != nil {
+		t.Attempts, t.LeaseUntil = 1, now.Add(qu.o.Lease)
+	}
 	if err := tx.AddTask(ctx, t); err != nil {
+		if runCtx != nil {
+			qu.unreserve()
+		}
 		return fmt.Errorf("queueing a %s task: %w", kind, err)
 	}
-	tx.AfterCommit(qu.Wake)
+	if runCtx == nil {
+		tx.AfterCommit(qu.Wake)
+		return nil
+	}
+	tx.AfterRollback(qu.unreserve)
+	tx.AfterCommit(func() {
+		go func() {
+			defer qu.unreserve()
+			qu.run(runCtx, t)
+		}()
+	})
 	return nil
+}
+
+// reserve takes a free worker for a task about to be written, if the
+// queue runs and one is free, and returns the context to run it in.
+func (qu *Queue) reserve() context.Context {
+	qu.mu.Lock()
+	defer qu.mu.Unlock()
+	if qu.runCtx == nil {
+		return nil
+	}
+	select {
+	case qu.slots <- struct{}{}:
+		qu.running.Add(1)
+		return qu.runCtx
+	default:
+		return nil
+	}
+}
+
+func (qu *Queue) unreserve() {
+	<-qu.slots
+	qu.running.Done()
 }
 
 // Wake makes the queue look for due tasks now.
@@ -203,6 +256,7 @@ func (qu *Queue) Start(ctx context.Context) error {
 		return errors.New("the queue is already running")
 	}
 	ctx, qu.stop = context.WithCancel(context.WithoutCancel(ctx))
+	qu.runCtx = ctx
 	qu.quit = make(chan struct{})
 	quit := qu.quit
 	qu.running.Add(1)
@@ -219,7 +273,7 @@ func (qu *Queue) Start(ctx context.Context) error {
 func (qu *Queue) Stop(ctx context.Context) error {
 	qu.mu.Lock()
 	stop, quit := qu.stop, qu.quit
-	qu.stop, qu.quit = nil, nil
+	qu.stop, qu.quit, qu.runCtx = nil, nil, nil
 	qu.mu.Unlock()
 	if stop == nil {
 		return nil
@@ -295,10 +349,38 @@ func (qu *Queue) claim(ctx context.Context, quit chan struct{}) bool {
 	return err == nil && len(tasks) == free
 }
 
+// running is the task a handler runs, in its context, so that the
+// handler can finish it inside its own transaction (Finish).
+type running struct {
+	id       string
+	attempt  int
+	finished atomic.Bool
+}
+
+type runningKey struct{}
+
+// Finish deletes the task that ctx runs, inside the handler's own
+// transaction tx, so that the work and the end of its task are committed
+// together (and a claim that lost its lease to another instance commits
+// neither: store.ErrConflict). Outside a task it does nothing.
+func Finish(ctx context.Context, tx Tx) error {
+	r, ok := ctx.Value(runningKey{}).(*running)
+	if !ok {
+		return nil
+	}
+	if err := tx.FinishTask(ctx, r.id, r.attempt); err != nil {
+		return fmt.Errorf("finishing the task: %w", err)
+	}
+	tx.AfterCommit(func() { r.finished.Store(true) })
+	return nil
+}
+
 // run does one task and records the outcome.
 func (qu *Queue) run(ctx context.Context, t Task) {
 	ctx, cancel := context.WithTimeout(ctx, qu.o.Lease/2)
 	defer cancel()
+	ref := &running{id: t.ID, attempt: t.Attempts}
+	ctx = context.WithValue(ctx, runningKey{}, ref)
 	start := qu.o.Now()
 	final := t.Attempts >= qu.o.MaxAttempts
 	var err error
@@ -326,6 +408,8 @@ func (qu *Queue) run(ctx context.Context, t Task) {
 	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer rcancel()
 	switch {
+	case err == nil && ref.finished.Load():
+		// Finished in the handler's own transaction.
 	case err == nil || final:
 		if err != nil {
 			qu.o.Log.Error("background task failed for good", "kind", t.Kind, "task", t.ID, "attempts", t.Attempts, "err", err)

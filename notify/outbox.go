@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/wardhq/ward/jobs"
 	"github.com/wardhq/ward/store"
 )
 
@@ -81,7 +82,22 @@ func (o *Outbox) DeliverOne(ctx context.Context, id string, attempt int, final b
 		m.Attempts = max(attempt, o.maxAttempts())
 	}
 	m = o.deliver(ctx, m)
-	if err := o.Store.UpdateMessage(ctx, m); err != nil {
+	// The outcome and the end of the delivery's task are one commit. A
+	// task another instance took over meanwhile is left to it (Finish
+	// says so); the outcome is recorded all the same, as the relay has
+	// answered.
+	err = o.Store.InTx(ctx, func(q store.Queries) error {
+		if err := q.UpdateMessage(ctx, m); err != nil {
+			return err
+		}
+		if m.Status != store.MessageRetrying {
+			if err := jobs.Finish(ctx, q); err != nil && !errors.Is(err, store.ErrConflict) {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("recording delivery of %s: %w", id, err)
 	}
 	if o.Delivered != nil {

@@ -74,6 +74,8 @@ type Queries interface {
 	// AfterCommit runs fn once the transaction these queries run in has
 	// committed, never if it rolls back; outside a transaction, at once.
 	AfterCommit(fn func())
+	// AfterRollback runs fn if that transaction rolls back instead.
+	AfterRollback(fn func())
 	// DeleteExpired removes flows and link tokens that ended before t, and
 	// codes issued more than two days before t.
 	DeleteExpired(ctx context.Context, t time.Time) (int, error)

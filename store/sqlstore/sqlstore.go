@@ -84,6 +84,7 @@ type DB struct {
 	tx      *sql.Tx   // set inside InTx
 	native  NativeTx  // set inside InTx when the dialect begins natively
 	after   *[]func() // set inside InTx: run once it commits
+	undo    *[]func() // set inside InTx: run if it rolls back
 	hooks   *hooks
 	d       Dialect
 }
@@ -105,6 +106,25 @@ func (s *DB) AfterCommit(fn func()) {
 		return
 	}
 	*s.after = append(*s.after, fn)
+}
+
+// AfterRollback runs fn if the transaction rolls back (or fails to
+// commit); outside a transaction, never.
+func (s *DB) AfterRollback(fn func()) {
+	if s.undo != nil {
+		*s.undo = append(*s.undo, fn)
+	}
+}
+
+// ended runs the functions for how a transaction ended.
+func ended(committed bool, after, undo []func()) {
+	fns := undo
+	if committed {
+		fns = after
+	}
+	for _, f := range fns {
+		f()
+	}
 }
 
 type pool struct {
@@ -499,17 +519,17 @@ func (s *DB) InTx(ctx context.Context, fn func(store.Queries) error) error {
 	}
 	s.watch.open.Add(1)
 	defer s.watch.open.Add(-1)
-	var after []func()
-	if err := fn(&DB{w: s.w, r: s.r, tx: tx, d: s.d, closers: s.closers, watch: s.watch, after: &after, hooks: s.hooks}); err != nil {
+	var after, undo []func()
+	if err := fn(&DB{w: s.w, r: s.r, tx: tx, d: s.d, closers: s.closers, watch: s.watch, after: &after, undo: &undo, hooks: s.hooks}); err != nil {
 		_ = tx.Rollback()
+		ended(false, after, undo)
 		return err
 	}
 	if err := tx.Commit(); err != nil {
+		ended(false, after, undo)
 		return fmt.Errorf("committing transaction: %w", err)
 	}
-	for _, f := range after {
-		f()
-	}
+	ended(true, after, undo)
 	return nil
 }
 
@@ -520,17 +540,17 @@ func (s *DB) inNativeTx(ctx context.Context, fn func(store.Queries) error) error
 	}
 	s.watch.open.Add(1)
 	defer s.watch.open.Add(-1)
-	var after []func()
-	if err := fn(&DB{w: s.w, r: s.r, native: tx, d: s.d, closers: s.closers, watch: s.watch, after: &after, hooks: s.hooks}); err != nil {
+	var after, undo []func()
+	if err := fn(&DB{w: s.w, r: s.r, native: tx, d: s.d, closers: s.closers, watch: s.watch, after: &after, undo: &undo, hooks: s.hooks}); err != nil {
 		_ = tx.Rollback(context.WithoutCancel(ctx))
+		ended(false, after, undo)
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
+		ended(false, after, undo)
 		return fmt.Errorf("committing transaction: %w", err)
 	}
-	for _, f := range after {
-		f()
-	}
+	ended(true, after, undo)
 	return nil
 }
 
