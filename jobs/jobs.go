@@ -57,8 +57,8 @@ type Store interface {
 	// ended, in one atomic step: each gets leased until `until` and its
 	// Attempts counted. No task is claimed by two callers at once.
 	ClaimTasks(ctx context.Context, now, until time.Time, limit int) ([]Task, error)
-	// FinishTask deletes the task claimed as attempt; ErrConflict (from
-	// store) when another claim took it over.
+	// FinishTask deletes the task claimed as attempt; store.ErrConflict
+	// when another claim took it over.
 	FinishTask(ctx context.Context, id string, attempt int) error
 	// RetryTask releases the task claimed as attempt to run again at at.
 	RetryTask(ctx context.Context, id string, attempt int, at time.Time, lastErr string) error

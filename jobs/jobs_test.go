@@ -2,6 +2,7 @@ package jobs_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -333,6 +334,61 @@ func TestStopFinishesRunningDeliveries(t *testing.T) {
 		}
 		if n, _ := r.queue.Pending(context.Background()); n != 0 {
 			t.Fatalf("%d tasks left after a finished delivery", n)
+		}
+	})
+}
+
+// Work that finishes its task in its own transaction commits together
+// with the task's end; when another instance took the task over
+// meanwhile (the lease ended), neither is committed.
+func TestWorkAndItsTaskCommitTogether(t *testing.T) {
+	bothStores(t, func(t *testing.T, driver string) {
+		st := openStore(t, driver)
+		ctx := context.Background()
+		steal := make(chan bool, 2)
+		results := make(chan error, 2)
+		q := jobs.New(st, jobs.Options{Lease: time.Minute, Poll: 20 * time.Millisecond, NewID: store.NewID,
+			Later: func(ctx context.Context, payload []byte) error {
+				if <-steal {
+					// Another instance claims the task, as if this one's lease had ended.
+					st.ClaimTasks(ctx, time.Now().Add(2*time.Minute), time.Now().Add(3*time.Minute), 10)
+				}
+				err := st.InTx(ctx, func(q store.Queries) error {
+					if err := q.AppendEvent(ctx, store.Event{ID: store.NewID(), AccountID: "a", At: time.Now(), Kind: string(payload), Result: "r"}); err != nil {
+						return err
+					}
+					return jobs.Finish(ctx, q)
+				})
+				results <- err
+				return err
+			}})
+		if err := q.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		defer q.Stop(ctx)
+		for _, stolen := range []bool{false, true} {
+			steal <- stolen
+			kind := fmt.Sprintf("work-stolen-%v", stolen)
+			if err := st.InTx(ctx, func(tx store.Queries) error { return q.Defer(ctx, tx, []byte(kind)) }); err != nil {
+				t.Fatal(err)
+			}
+			err := <-results
+			evs, _ := st.Events(ctx, "a", time.Time{}, 10)
+			done := 0
+			for _, e := range evs {
+				if e.Kind == kind {
+					done++
+				}
+			}
+			switch {
+			case !stolen && (err != nil || done != 1):
+				t.Fatalf("own claim: %v, work done %d times", err, done)
+			case stolen && (!errors.Is(err, store.ErrConflict) || done != 0):
+				t.Fatalf("lost claim: %v, work done %d times", err, done)
+			}
+		}
+		if n, _, err := st.TaskBacklog(ctx, time.Now().Add(10*time.Minute)); err != nil || n != 1 {
+			t.Fatalf("%d tasks left (%v), want the stolen one", n, err)
 		}
 	})
 }

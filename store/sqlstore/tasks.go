@@ -69,13 +69,23 @@ func (s *DB) claimTasks(ctx context.Context, now, until time.Time, limit int) ([
 	return out, nil
 }
 
+// FinishTask and RetryTask change a task only for the claim that holds
+// it: any other (one whose lease ended and was taken over) gets
+// store.ErrConflict.
 func (s *DB) FinishTask(ctx context.Context, id string, attempt int) error {
-	return s.execOne(ctx, "finishing a task", `DELETE FROM tasks WHERE id = ? AND attempts = ?`, id, attempt)
+	return claimed(s.execOne(ctx, "finishing a task", `DELETE FROM tasks WHERE id = ? AND attempts = ?`, id, attempt))
 }
 
 func (s *DB) RetryTask(ctx context.Context, id string, attempt int, at time.Time, lastErr string) error {
-	return s.execOne(ctx, "rescheduling a task", `UPDATE tasks SET run_at = ?, lease_until = 0, last_error = ? WHERE id = ? AND attempts = ?`,
-		ts(at), lastErr, id, attempt)
+	return claimed(s.execOne(ctx, "rescheduling a task", `UPDATE tasks SET run_at = ?, lease_until = 0, last_error = ? WHERE id = ? AND attempts = ?`,
+		ts(at), lastErr, id, attempt))
+}
+
+func claimed(err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("%w: the task is no longer this claim's", store.ErrConflict)
+	}
+	return err
 }
 
 func (s *DB) TaskBacklog(ctx context.Context, now time.Time) (int, time.Time, error) {
