@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -164,7 +165,7 @@ type Config struct {
 		MemoryKiB     int `yaml:"memory_kib" doc:"argon2id memory in KiB (at least 19456)."`
 		Time          int `yaml:"time" doc:"argon2id passes (at least 2)."`
 		Threads       int `yaml:"threads" doc:"argon2id lanes."`
-		MaxConcurrent int `yaml:"max_concurrent" doc:"Passwords hashed at once; more wait, so a burst cannot exhaust memory."`
+		MaxConcurrent int `yaml:"max_concurrent" doc:"Passwords hashed at once; more wait, so a burst cannot exhaust memory (each takes memory_kib). 0: one per CPU core, which is all the hashing the machine can do at once anyway."`
 	} `yaml:"passwords"`
 	Metrics struct {
 		Listen string `yaml:"listen" doc:"Address of a separate listener for Prometheus metrics at /metrics (and pprof if on), e.g. 127.0.0.1:9090. Empty: none."`
@@ -175,6 +176,26 @@ type Config struct {
 		Grace   Duration `yaml:"grace" doc:"On SIGTERM, how long /readyz answers 503 while requests are still served, so that load balancers stop sending new ones."`
 		Timeout Duration `yaml:"timeout" doc:"Then, how long requests and deliveries in progress may take to finish before the process exits anyway."`
 	} `yaml:"shutdown"`
+}
+
+// PasswordHashers is how many passwords are hashed at once
+// (passwords.max_concurrent, 0 meaning one per CPU core).
+func (c Config) PasswordHashers() int {
+	if c.Passwords.MaxConcurrent > 0 {
+		return c.Passwords.MaxConcurrent
+	}
+	return runtime.NumCPU()
+}
+
+// MemoryLimit is the soft limit ward serve gives Go's garbage collector
+// when GOMEMLIMIT is not set: room for the hashes that may run at once
+// (each takes passwords.memory_kib; one more is kept for the owner's
+// device) and a quarter more for their garbage, over 64 MiB for the
+// rest. Without it the heap grows to twice what a burst of hashes holds
+// before the collector runs.
+func (c Config) MemoryLimit() int64 {
+	hashes := int64(c.PasswordHashers()+1) * int64(c.Passwords.MemoryKiB) << 10
+	return 64<<20 + hashes*5/4
 }
 
 // Default returns ward's defaults: it runs with no configuration at all.
@@ -231,7 +252,7 @@ func Default() Config {
 	c.Passwords.MemoryKiB = 19 * 1024
 	c.Passwords.Time = 2
 	c.Passwords.Threads = 1
-	c.Passwords.MaxConcurrent = 4
+	c.Passwords.MaxConcurrent = 0
 	return c
 }
 
@@ -518,8 +539,8 @@ func (c Config) Validate() error {
 		return bad("passwords.time", "must be at least 2")
 	case c.Passwords.Threads < 1 || c.Passwords.Threads > 255:
 		return bad("passwords.threads", "must be 1 to 255")
-	case c.Passwords.MaxConcurrent < 1:
-		return bad("passwords.max_concurrent", "must be at least 1")
+	case c.Passwords.MaxConcurrent < 0:
+		return bad("passwords.max_concurrent", "must be 0 (one per CPU core) or more")
 	}
 	return nil
 }

@@ -133,7 +133,7 @@ func New(ctx context.Context, c config.Config, log *slog.Logger, o Options) (*In
 	}
 	pol := account.PasswordPolicy{MinLength: c.Passwords.MinLength, MaxLength: c.Passwords.MaxLength, MinScore: c.Passwords.MinScore,
 		MemoryKiB: uint32(c.Passwords.MemoryKiB), Time: uint32(c.Passwords.Time), Threads: uint8(c.Passwords.Threads)}
-	pw, err := account.NewPasswords(pol, c.Passwords.MaxConcurrent)
+	pw, err := account.NewPasswords(pol, c.PasswordHashers())
 	if err != nil {
 		return nil, err
 	}

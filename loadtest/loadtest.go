@@ -71,6 +71,9 @@ type Driver struct {
 	Sink *Sink
 	// CPU reports ward's CPU time so far (nil: not known).
 	CPU func() (time.Duration, error)
+	// Password, when set, is every account's password, and sign-ins use
+	// it (with the code a new device is asked for, once).
+	Password string
 
 	// Each person signs in from their own device, as people do, kept
 	// across runs: a device shared by every account, or a new one each
@@ -271,11 +274,26 @@ func (dr *Driver) signIn(ctx context.Context, target, email, device string) (str
 	var started struct {
 		Flow string `json:"flow"`
 	}
-	device, err := dr.call(ctx, target, "POST", "/api/v1/sign-in/code", device, map[string]string{"email": email}, &started)
-	if err != nil {
-		return device, "", err
+	if dr.Password != "" {
+		var r struct {
+			State string `json:"state"`
+			Token string `json:"token"`
+			Flow  string `json:"flow"`
+		}
+		device, err := dr.call(ctx, target, "POST", "/api/v1/sign-in/password", device, map[string]string{"email": email, "password": dr.Password}, &r)
+		if err != nil || r.State == "signed_in" {
+			return device, r.Token, err
+		}
+		started.Flow = r.Flow // a new device: a code follows
+	} else {
+		var err error
+		device, err = dr.call(ctx, target, "POST", "/api/v1/sign-in/code", device, map[string]string{"email": email}, &started)
+		if err != nil {
+			return device, "", err
+		}
 	}
 	dr.Started.Add(1)
+	var err error
 	var code string
 	if dr.Sink != nil {
 		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -338,13 +356,18 @@ func (dr *Driver) awaitCode(ctx context.Context, target, flow, device string) (s
 	}
 }
 
-// CreateAccounts makes n passwordless accounts through the admin API, or
-// reuses them when they exist, and returns their emails.
-func CreateAccounts(ctx context.Context, hc *http.Client, target, adminToken string, n int) ([]string, error) {
+// CreateAccounts makes n accounts through the admin API (passwordless
+// when password is empty), or reuses them when they exist, and returns
+// their emails.
+func CreateAccounts(ctx context.Context, hc *http.Client, target, adminToken, password string, n int) ([]string, error) {
 	emails := make([]string, n)
 	for i := range n {
 		emails[i] = fmt.Sprintf("load-%05d@loadtest.example", i)
-		b, _ := json.Marshal(map[string]string{"email": emails[i], "language": "en"})
+		in := map[string]string{"email": emails[i], "language": "en"}
+		if password != "" {
+			in["password"] = password
+		}
+		b, _ := json.Marshal(in)
 		req, err := http.NewRequestWithContext(ctx, "POST", target+"/api/v1/admin/accounts", bytes.NewReader(b))
 		if err != nil {
 			return nil, err

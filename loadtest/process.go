@@ -32,7 +32,7 @@ func StartWard(ctx context.Context, exe, url string, env []string, log io.Writer
 	w := &Ward{URL: url, cmd: cmd}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(2 * time.Millisecond) {
 		select {
 		case err := <-exited:
 			return nil, fmt.Errorf("ward exited before answering: %v", err)
@@ -66,6 +66,26 @@ func (w *Ward) Stop() {
 	case <-time.After(30 * time.Second):
 		w.cmd.Process.Kill()
 	}
+}
+
+// PeakRSS is the most memory the process has held resident so far
+// (VmHWM), and what it holds now (VmRSS).
+func (w *Ward) PeakRSS() (peak, now int64, err error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", w.cmd.Process.Pid))
+	if err != nil {
+		return 0, 0, fmt.Errorf("reading memory use: %w", err)
+	}
+	for l := range strings.SplitSeq(string(b), "\n") {
+		k, v, _ := strings.Cut(l, ":")
+		kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		switch k {
+		case "VmHWM":
+			peak = kb << 10
+		case "VmRSS":
+			now = kb << 10
+		}
+	}
+	return peak, now, nil
 }
 
 // Kill ends ward at once (SIGKILL), as a crash would.

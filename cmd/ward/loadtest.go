@@ -35,6 +35,7 @@ func loadtestCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	naccts := fs.Int("accounts", 2000, "accounts to sign in as")
 	pg := fs.String("postgres", "", "without --driver-only: run ward on this PostgreSQL DSN instead of SQLite")
 	admin := fs.String("admin-token", os.Getenv("WARD_ADMIN_TOKEN"), "with --driver-only: ward's admin token, to create the accounts")
+	password := fs.Bool("password", false, "sign in with a password (argon2id) instead of a mailed code, and report ward's memory")
 	instances := fs.Int("instances", 1, "with --postgres: run this many ward processes on the one database, the traffic shared between them")
 	killAfter := fs.Duration("kill-one-after", 0, "with --instances 2 or more: SIGKILL the last instance this long into the first level; the others must deliver its mail")
 	dashboard := fs.Int("dashboard", 0, "instead of sign-ins, load the security dashboard of one account with this many activity rows (in-process ward)")
@@ -57,6 +58,9 @@ func loadtestCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}, Timeout: 30 * time.Second}
 	dr := &loadtest.Driver{Client: hc}
+	if *password {
+		dr.Password = "load test: correct horse battery staple 42"
+	}
 	if !*devMailbox {
 		sink, err := loadtest.StartSink(*sinkAddr)
 		if err != nil {
@@ -66,6 +70,7 @@ func loadtestCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		dr.Sink = sink
 	}
 	token := *admin
+	var single *childWard // the one ward this command started, if so
 	switch {
 	case *driverOnly != "":
 		dr.Target = strings.TrimRight(*driverOnly, "/")
@@ -105,19 +110,42 @@ func loadtestCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		if *instances > 1 {
 			return driveInstances(ctx, dr, wards, token, *naccts, conc, *dur, *killAfter, stdout)
 		}
+		single = wards[0]
 	}
-	if dr.Sink == nil {
+	switch {
+	case dr.Password != "":
+		fmt.Fprintln(stdout, "password sign-in (argon2id): the known device signs in with the password alone; a new one is also asked for a code")
+	case dr.Sink == nil:
 		fmt.Fprintln(stdout, "codes read from the dev mailbox: no SMTP and no DKIM; this is not the complete sign-in")
-	} else {
+	default:
 		fmt.Fprintln(stdout, "complete sign-in: start → code mail with both DKIM signatures over SMTP → code read at the sink → verify → session")
 	}
-	emails, err := loadtest.CreateAccounts(ctx, hc, dr.Target, token, *naccts)
+	emails, err := loadtest.CreateAccounts(ctx, hc, dr.Target, token, dr.Password, *naccts)
 	if err != nil {
 		return err
 	}
 	dr.Accounts = emails
+	memory := func(when string) {
+		if single == nil {
+			return
+		}
+		if peak, now, err := single.PeakRSS(); err == nil {
+			fmt.Fprintf(stdout, "    ward's memory %s: resident %.0f MB, at most %.0f MB so far\n", when, float64(now)/(1<<20), float64(peak)/(1<<20))
+		}
+	}
+	memory("before the load")
 	for _, n := range conc {
 		fmt.Fprintln(stdout, dr.Run(ctx, n, *dur))
+		memory("after it")
+	}
+	if single != nil {
+		took, err := single.restart(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "start with the data folder just used: %.0f ms to the first answer of /healthz\n", float64(took)/float64(time.Millisecond))
+		time.Sleep(2 * time.Second)
+		memory("idle, 2 s after that start")
 	}
 	return nil
 }
@@ -127,6 +155,23 @@ type childWard struct {
 	admin   string
 	dir     string
 	metrics string
+	exe     string
+	env     []string
+	log     io.Writer
+}
+
+// restart stops ward and starts it again on the same data, and says how
+// long the start took.
+func (w *childWard) restart(ctx context.Context) (time.Duration, error) {
+	w.Ward.Stop()
+	start := time.Now()
+	nw, err := loadtest.StartWard(ctx, w.exe, w.URL, w.env, w.log)
+	if err != nil {
+		return 0, err
+	}
+	took := time.Since(start)
+	w.Ward = nw
+	return took, nil
 }
 
 func (w *childWard) Stop() {
@@ -170,7 +215,7 @@ func startWards(ctx context.Context, pg string, sink *loadtest.Sink, n int) ([]*
 // instances' metrics adding up to what the driver saw.
 func driveInstances(ctx context.Context, dr *loadtest.Driver, wards []*childWard, token string, naccts int, conc []int, dur, killAfter time.Duration,
 	stdout io.Writer) error {
-	emails, err := loadtest.CreateAccounts(ctx, dr.Client, dr.Target, token, naccts)
+	emails, err := loadtest.CreateAccounts(ctx, dr.Client, dr.Target, token, dr.Password, naccts)
 	if err != nil {
 		return err
 	}
@@ -261,7 +306,7 @@ func startWard(ctx context.Context, pg string, sink *loadtest.Sink, extra []stri
 	env := []string{"WARD_DATA_DIR=" + dir, "WARD_LISTEN=" + addr, "WARD_PUBLIC_URL=http://localhost:" + port, "WARD_LOG_LEVEL=error",
 		"WARD_METRICS_LISTEN=" + maddr, "WARD_SHUTDOWN_GRACE=0s", "WARD_ACCESS_LOG=false",
 		"WARD_ADMIN_TOKEN=" + admin, "WARD_LIMITS_PER_IP_HOUR=0", "WARD_LIMITS_PER_RECIPIENT_HOUR=0", "WARD_LIMITS_PER_RECIPIENT_DAY=0",
-		"WARD_LIMITS_PASSWORD_PER_IP_MINUTE=0", "WARD_RISK_FLOOD_AFTER=1000000000", "WARD_MAIL_FROM=ward <security@ward.example>"}
+		"WARD_LIMITS_PASSWORD_PER_IP_MINUTE=0", "WARD_RISK_FLOOD_AFTER=1000000000", "WARD_RISK_STUFFING_ACCOUNTS=1000000000", "WARD_RISK_IP_FAILURES=1000000000", "WARD_MAIL_FROM=ward <security@ward.example>"}
 	if sink != nil {
 		env = append(env, "WARD_MAIL_SMTP_HOST="+sink.Host, "WARD_MAIL_SMTP_PORT="+strconv.Itoa(sink.Port), "WARD_MAIL_SMTP_TLS=none")
 	}
@@ -284,7 +329,7 @@ func startWard(ctx context.Context, pg string, sink *loadtest.Sink, extra []stri
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("%w\n%s", err, b)
 	}
-	return &childWard{Ward: w, admin: admin, dir: dir, metrics: "http://" + maddr + "/metrics"}, nil
+	return &childWard{Ward: w, admin: admin, dir: dir, metrics: "http://" + maddr + "/metrics", exe: exe, env: env, log: log}, nil
 }
 
 // loadDashboard writes rows activity events (a month of a busy account's
@@ -320,7 +365,7 @@ func loadDashboard(ctx context.Context, pg string, rows int, conc []int, dur tim
 	defer func() { cancel(); <-done }()
 	base := "http://" + ln.Addr().String()
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}, Timeout: 30 * time.Second}
-	emails, err := loadtest.CreateAccounts(ctx, hc, base, c.AdminToken, 1)
+	emails, err := loadtest.CreateAccounts(ctx, hc, base, c.AdminToken, "", 1)
 	if err != nil {
 		return err
 	}

@@ -162,11 +162,17 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	log := logger(c, stderr)
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(c.MemoryLimit())
+	}
 	in, err := instance.New(ctx, c, log, instance.Options{Audit: stderr})
 	if err != nil {
 		return err
 	}
 	defer in.Store.Close()
+	// Starting leaves garbage (the password dictionaries' parsing, a
+	// first hash): hand it back before serving, not minutes later.
+	debug.FreeOSMemory()
 	ln, err := net.Listen("tcp", c.Listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
