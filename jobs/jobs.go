@@ -14,6 +14,7 @@ package jobs
 import (
 	"context"
 	"crypto/rand"
+	mrand "math/rand/v2"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -203,12 +204,27 @@ func (qu *Queue) add(ctx context.Context, tx Tx, kind string, payload []byte) er
 	}
 	tx.AfterRollback(qu.unreserve)
 	tx.AfterCommit(func() {
-		go func() {
+		start := func() {
 			defer qu.unreserve()
 			qu.run(runCtx, t)
-		}()
+		}
+		if kind != Later {
+			go start()
+			return
+		}
+		// Work left for later differs with what the request found (an
+		// account or none): started at once, it would slow the answer or
+		// the next request only when there is an account. A short random
+		// wait lets the answer go first and spreads the work over the
+		// requests that follow, whoever they are about.
+		time.AfterFunc(laterSpread(), start)
 	})
 	return nil
+}
+
+// laterSpread is 1 to 8 ms, at random.
+func laterSpread() time.Duration {
+	return time.Millisecond + mrand.N(7*time.Millisecond)
 }
 
 // reserve takes a free worker for a task about to be written, if the
