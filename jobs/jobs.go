@@ -14,10 +14,10 @@ package jobs
 import (
 	"context"
 	"crypto/rand"
-	mrand "math/rand/v2"
 	"errors"
 	"fmt"
 	"log/slog"
+	mrand "math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
