@@ -33,7 +33,7 @@ func TestReadiness(t *testing.T) {
 	if code, body := ready(t, h); code != http.StatusOK || body["status"] != "ready" {
 		t.Fatalf("all passing: %d %v", code, body)
 	}
-	failing = errors.New("the oldest waiting task was written 3m0s ago")
+	failing = errors.New("a due task has waited 3m0s with no worker taking it")
 	code, body := ready(t, h)
 	checks := body["checks"].(map[string]any)
 	if code != http.StatusServiceUnavailable || body["status"] != "not ready" || checks["outbox"] != failing.Error() || checks["database"] != "ok" {

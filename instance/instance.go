@@ -196,7 +196,10 @@ func New(ctx context.Context, c config.Config, log *slog.Logger, o Options) (*In
 			return int(s.AcquiredConns()), int(s.IdleConns()), int(s.MaxConns())
 		})
 	}
-	met.Backlog(func(ctx context.Context) (int, time.Time, error) { return st.TaskBacklog(ctx, time.Now()) })
+	met.Backlog(func(ctx context.Context) (int, time.Time, error) {
+		b, err := st.TaskBacklog(ctx, time.Now())
+		return b.Due, b.Oldest, err
+	})
 	out := &notify.Outbox{Store: st, Composer: comp, Sender: sender, Log: log, Now: now, DevChannels: dev, Delivered: met.Delivery}
 	var fs *flow.Service // built below; the queue hands it the work it left for later
 	queue := jobs.New(st, jobs.Options{Lease: c.Mail.OutboxLease.D(), Log: log, NewID: store.NewID,
@@ -273,11 +276,14 @@ func New(ctx context.Context, c config.Config, log *slog.Logger, o Options) (*In
 			return err
 		}},
 		{Name: "outbox", Run: func(ctx context.Context) error {
-			// Draining: nothing due has waited longer than a claim may
-			// last (a stuck queue, or no instance working it).
-			_, oldest, err := st.TaskBacklog(ctx, time.Now())
-			if err == nil && !oldest.IsZero() && time.Since(oldest) > 2*c.Mail.OutboxLease.D() {
-				err = fmt.Errorf("the oldest waiting task was written %s ago", time.Since(oldest).Round(time.Second))
+			// Draining: nothing due has waited unclaimed longer than a
+			// claim may last (a stuck queue, or no instance working it).
+			// A message being retried while the relay is down is not
+			// this instance's fault, and taking every instance out of
+			// service would not help it.
+			b, err := st.TaskBacklog(ctx, time.Now())
+			if err == nil && !b.Unclaimed.IsZero() && time.Since(b.Unclaimed) > 2*c.Mail.OutboxLease.D() {
+				err = fmt.Errorf("a due task has waited %s with no worker taking it", time.Since(b.Unclaimed).Round(time.Second))
 			}
 			return err
 		}},

@@ -63,9 +63,22 @@ type Store interface {
 	FinishTask(ctx context.Context, id string, attempt int) error
 	// RetryTask releases the task claimed as attempt to run again at at.
 	RetryTask(ctx context.Context, id string, attempt int, at time.Time, lastErr string) error
-	// TaskBacklog counts the tasks due at now (running or waiting) and
-	// says when the oldest of them was written.
-	TaskBacklog(ctx context.Context, now time.Time) (n int, oldest time.Time, err error)
+	// TaskBacklog describes the tasks due at now.
+	TaskBacklog(ctx context.Context, now time.Time) (Backlog, error)
+}
+
+// Backlog is what is due at one moment.
+type Backlog struct {
+	// Due counts the tasks due, running or waiting for a worker.
+	Due int
+	// Oldest is when the oldest of them was written (zero: none): a
+	// message being retried for an hour is an hour old.
+	Oldest time.Time
+	// Unclaimed is since when the longest-waiting task that is due has
+	// waited with no worker holding it (zero: none). Workers claim due
+	// tasks within a second, so a long wait means nobody is working the
+	// queue.
+	Unclaimed time.Time
 }
 
 // Tx is the transaction a task is written in: it adds the task, runs a
@@ -260,8 +273,8 @@ func (qu *Queue) Wake() {
 // Pending counts the tasks due or running (not those waiting for a later
 // retry).
 func (qu *Queue) Pending(ctx context.Context) (int, error) {
-	n, _, err := qu.st.TaskBacklog(ctx, qu.o.Now().UTC())
-	return n, err
+	b, err := qu.st.TaskBacklog(ctx, qu.o.Now().UTC())
+	return b.Due, err
 }
 
 // Start begins running tasks until Stop.

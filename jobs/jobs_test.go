@@ -387,8 +387,8 @@ func TestWorkAndItsTaskCommitTogether(t *testing.T) {
 				t.Fatalf("lost claim: %v, work done %d times", err, done)
 			}
 		}
-		if n, _, err := st.TaskBacklog(ctx, time.Now().Add(10*time.Minute)); err != nil || n != 1 {
-			t.Fatalf("%d tasks left (%v), want the stolen one", n, err)
+		if b, err := st.TaskBacklog(ctx, time.Now().Add(10*time.Minute)); err != nil || b.Due != 1 {
+			t.Fatalf("%d tasks left (%v), want the stolen one", b.Due, err)
 		}
 	})
 }

@@ -1265,8 +1265,8 @@ func testTasks(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	must(t, s.AddTask(ctx, newTask("t1", t0)))
 	must(t, s.AddTask(ctx, newTask("t2", t0.Add(time.Minute)))) // a retry, not yet due
-	if n, oldest, err := s.TaskBacklog(ctx, t0); err != nil || n != 1 || !oldest.Equal(t0) {
-		t.Fatalf("backlog: %d %v %v", n, oldest, err)
+	if b, err := s.TaskBacklog(ctx, t0.Add(time.Second)); err != nil || b.Due != 1 || !b.Oldest.Equal(t0) || !b.Unclaimed.Equal(t0) {
+		t.Fatalf("backlog: %+v %v", b, err)
 	}
 	got, err := s.ClaimTasks(ctx, t0, t0.Add(time.Minute), 10)
 	if err != nil || len(got) != 1 || got[0].ID != "t1" || got[0].Attempts != 1 || string(got[0].Payload) != "m-t1" || got[0].Kind != jobs.Deliver {
@@ -1274,6 +1274,14 @@ func testTasks(t *testing.T, s store.Store) {
 	}
 	if again, err := s.ClaimTasks(ctx, t0.Add(30*time.Second), t0.Add(2*time.Minute), 10); err != nil || len(again) != 0 {
 		t.Fatalf("a leased task was claimed again: %+v %v", again, err)
+	}
+	// Running (leased) is due but not waiting; once its lease has ended
+	// unrenewed, it waits from then.
+	if b, err := s.TaskBacklog(ctx, t0.Add(30*time.Second)); err != nil || b.Due != 1 || !b.Unclaimed.IsZero() {
+		t.Fatalf("backlog while running: %+v %v", b, err)
+	}
+	if b, err := s.TaskBacklog(ctx, t0.Add(90*time.Second)); err != nil || b.Due != 2 || !b.Unclaimed.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("backlog after the lease: %+v %v", b, err)
 	}
 	// The lease ends: another instance takes it over as attempt 2, and
 	// the first claim can neither finish nor retry it any more.
@@ -1290,8 +1298,8 @@ func testTasks(t *testing.T, s store.Store) {
 	}
 	must(t, s.RetryTask(ctx, "t1", 2, t0.Add(time.Hour), "451 later"))
 	must(t, s.FinishTask(ctx, "t2", 1))
-	if n, _, err := s.TaskBacklog(ctx, t0.Add(2*time.Minute)); err != nil || n != 0 {
-		t.Fatalf("backlog with only a later retry: %d %v", n, err)
+	if b, err := s.TaskBacklog(ctx, t0.Add(2*time.Minute)); err != nil || b.Due != 0 {
+		t.Fatalf("backlog with only a later retry: %+v %v", b, err)
 	}
 	got, err = s.ClaimTasks(ctx, t0.Add(time.Hour), t0.Add(2*time.Hour), 10)
 	if err != nil || len(got) != 1 || got[0].Attempts != 3 || got[0].LastError != "451 later" {

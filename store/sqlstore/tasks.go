@@ -88,16 +88,23 @@ func claimed(err error) error {
 	return err
 }
 
-func (s *DB) TaskBacklog(ctx context.Context, now time.Time) (int, time.Time, error) {
-	var n int
-	var oldest sql.NullInt64
-	if err := s.row(ctx, `SELECT COUNT(*), MIN(created_at) FROM tasks WHERE run_at <= ?`, ts(now)).Scan(&n, &oldest); err != nil {
-		return 0, time.Time{}, fmt.Errorf("counting tasks: %w", err)
+func (s *DB) TaskBacklog(ctx context.Context, now time.Time) (jobs.Backlog, error) {
+	var b jobs.Backlog
+	var oldest, unclaimed sql.NullInt64
+	// A task waiting unclaimed since: its run_at, or the end of a lease
+	// nobody renewed.
+	err := s.row(ctx, `SELECT COUNT(*), MIN(created_at), MIN(CASE WHEN lease_until <= ? THEN (CASE WHEN lease_until > run_at THEN lease_until ELSE run_at END) END) FROM tasks WHERE run_at <= ?`,
+		ts(now), ts(now)).Scan(&b.Due, &oldest, &unclaimed)
+	if err != nil {
+		return b, fmt.Errorf("counting tasks: %w", err)
 	}
-	if !oldest.Valid {
-		return n, time.Time{}, nil
+	if oldest.Valid {
+		b.Oldest = fromTS(oldest.Int64)
 	}
-	return n, fromTS(oldest.Int64), nil
+	if unclaimed.Valid {
+		b.Unclaimed = fromTS(unclaimed.Int64)
+	}
+	return b, nil
 }
 
 // importRiverJobs (migration 16) moves the work River still held when
