@@ -59,6 +59,7 @@ func Run(t *testing.T, open Opener) {
 		{"Events", testEvents},
 		{"LinkTokens", testLinkTokens},
 		{"TransactionsAreAllOrNothing", testTx},
+		{"TransactionsStayApartUnderABurst", testTxBurst},
 		{"DeleteExpired", testDeleteExpired},
 		{"RiskHistory", testRiskHistory},
 		{"SuppressionsAndAliases", testSuppressionsAndAliases},
@@ -1164,6 +1165,57 @@ func testTx(t *testing.T, s store.Store) {
 	}))
 	if _, err := s.AccountByID(ctx, "tx"); err != nil {
 		t.Fatalf("committed account: %v", err)
+	}
+}
+
+// 100 transactions at once, every third failing after its writes and
+// one panicking: each keeps its own outcome (a backend may commit
+// several together, as SQLite's group commit does), its hooks run once
+// for that outcome, and the panic reaches only its own caller.
+func testTxBurst(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	boom := errors.New("refused after writing")
+	var mu sync.Mutex
+	after, undo := map[int]int{}, map[int]int{}
+	var wg sync.WaitGroup
+	for i := range 100 {
+		wg.Go(func() {
+			defer func() {
+				if p := recover(); p != nil && i != 50 {
+					t.Errorf("transaction %d: a panic reached it: %v", i, p)
+				} else if p == nil && i == 50 {
+					t.Error("the panic of transaction 50 was lost")
+				}
+			}()
+			err := s.InTx(ctx, func(q store.Queries) error {
+				q.AfterCommit(func() { mu.Lock(); after[i]++; mu.Unlock() })
+				q.AfterRollback(func() { mu.Lock(); undo[i]++; mu.Unlock() })
+				if err := q.CreateAccount(ctx, store.Account{ID: fmt.Sprintf("burst%03d", i), Email: fmt.Sprintf("burst%03d@example.com", i), Language: "en", CreatedAt: t0}); err != nil {
+					return err
+				}
+				if i == 50 {
+					panic("transaction 50 panics")
+				}
+				if i%3 == 0 {
+					return boom
+				}
+				return nil
+			})
+			if (i%3 == 0) != errors.Is(err, boom) || (i%3 != 0 && err != nil) {
+				t.Errorf("transaction %d: %v", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	for i := range 100 {
+		_, err := s.AccountByID(ctx, fmt.Sprintf("burst%03d", i))
+		kept := i%3 != 0 && i != 50
+		if kept != (err == nil) {
+			t.Errorf("transaction %d: kept %v, read %v", i, kept, err)
+		}
+		if kept && (after[i] != 1 || undo[i] != 0) || !kept && (after[i] != 0 || undo[i] != 1) {
+			t.Errorf("transaction %d: after-commit ran %d times, after-rollback %d", i, after[i], undo[i])
+		}
 	}
 }
 

@@ -134,6 +134,9 @@ type pool struct {
 	// database/sql hands a freed connection to a random waiter, which for
 	// a one-connection pool under load makes a few callers wait very long.
 	gate chan struct{}
+	// batch, when set, commits the transactions that wait for the one
+	// writer together (group commit).
+	batch *batcher
 }
 
 func (p *pool) enter(ctx context.Context) error {
@@ -228,6 +231,7 @@ func New(db *sql.DB, d Dialect) *DB {
 func NewSplit(writer, reader *sql.DB, d Dialect) *DB {
 	w := newPool(writer, d.CacheStatements)
 	w.gate = make(chan struct{}, 1)
+	w.batch = new(batcher)
 	return &DB{w: w, r: newPool(reader, d.CacheStatements), d: d, closers: new([]func() error), watch: new(txWatch), hooks: new(hooks)}
 }
 
@@ -506,6 +510,16 @@ func (s *DB) InTx(ctx context.Context, fn func(store.Queries) error) error {
 	if s.d.BeginNative != nil {
 		return s.inNativeTx(ctx, fn)
 	}
+	s.watch.open.Add(1)
+	defer s.watch.open.Add(-1)
+	if s.w.batch != nil {
+		return s.w.batch.do(ctx, s, fn)
+	}
+	return s.alone(ctx, fn)
+}
+
+// alone runs fn in a transaction of its own.
+func (s *DB) alone(ctx context.Context, fn func(store.Queries) error) error {
 	if err := s.w.enter(ctx); err != nil {
 		return fmt.Errorf("waiting to write: %w", err)
 	}
@@ -517,10 +531,17 @@ func (s *DB) InTx(ctx context.Context, fn func(store.Queries) error) error {
 	if s.w.cache != nil {
 		defer s.w.warm(ctx)
 	}
-	s.watch.open.Add(1)
-	defer s.watch.open.Add(-1)
 	var after, undo []func()
-	if err := fn(&DB{w: s.w, r: s.r, tx: tx, d: s.d, closers: s.closers, watch: s.watch, after: &after, undo: &undo, hooks: s.hooks}); err != nil {
+	// A panic in fn must not leave the transaction open: it would hold
+	// the one writer connection for good.
+	defer func() {
+		if p := recover(); p != nil {
+			_ = tx.Rollback()
+			ended(false, after, undo)
+			panic(p)
+		}
+	}()
+	if err := fn(s.inside(tx, &after, &undo)); err != nil {
 		_ = tx.Rollback()
 		ended(false, after, undo)
 		return err
@@ -533,6 +554,11 @@ func (s *DB) InTx(ctx context.Context, fn func(store.Queries) error) error {
 	return nil
 }
 
+// inside is s as seen inside the transaction tx.
+func (s *DB) inside(tx *sql.Tx, after, undo *[]func()) *DB {
+	return &DB{w: s.w, r: s.r, tx: tx, d: s.d, closers: s.closers, watch: s.watch, after: after, undo: undo, hooks: s.hooks}
+}
+
 func (s *DB) inNativeTx(ctx context.Context, fn func(store.Queries) error) error {
 	tx, err := s.d.BeginNative(ctx)
 	if err != nil {
@@ -541,6 +567,15 @@ func (s *DB) inNativeTx(ctx context.Context, fn func(store.Queries) error) error
 	s.watch.open.Add(1)
 	defer s.watch.open.Add(-1)
 	var after, undo []func()
+	// A panic in fn must not leave the transaction open: its connection
+	// would never go back to the pool.
+	defer func() {
+		if p := recover(); p != nil {
+			_ = tx.Rollback(context.WithoutCancel(ctx))
+			ended(false, after, undo)
+			panic(p)
+		}
+	}()
 	if err := fn(&DB{w: s.w, r: s.r, native: tx, d: s.d, closers: s.closers, watch: s.watch, after: &after, undo: &undo, hooks: s.hooks}); err != nil {
 		_ = tx.Rollback(context.WithoutCancel(ctx))
 		ended(false, after, undo)
