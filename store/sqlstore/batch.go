@@ -156,7 +156,10 @@ func (s *DB) runBatch(batch []*txJob) {
 	}
 }
 
-// single runs one job in a transaction of its own and returns its result.
+// single runs one job in a transaction of its own and returns its
+// result. A panic in fn is caught so that the transaction is rolled back
+// (left open, it would hold the one writer connection for good); finish
+// raises it again in the caller.
 func (s *DB) single(j *txJob) (r txResult) {
 	if err := s.w.enter(j.ctx); err != nil {
 		return txResult{err: fmt.Errorf("waiting to write: %w", err)}

@@ -520,38 +520,8 @@ func (s *DB) InTx(ctx context.Context, fn func(store.Queries) error) error {
 
 // alone runs fn in a transaction of its own.
 func (s *DB) alone(ctx context.Context, fn func(store.Queries) error) error {
-	if err := s.w.enter(ctx); err != nil {
-		return fmt.Errorf("waiting to write: %w", err)
-	}
-	defer s.w.leave()
-	tx, err := s.w.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("beginning transaction: %w", err)
-	}
-	if s.w.cache != nil {
-		defer s.w.warm(ctx)
-	}
-	var after, undo []func()
-	// A panic in fn must not leave the transaction open: it would hold
-	// the one writer connection for good.
-	defer func() {
-		if p := recover(); p != nil {
-			_ = tx.Rollback()
-			ended(false, after, undo)
-			panic(p)
-		}
-	}()
-	if err := fn(s.inside(tx, &after, &undo)); err != nil {
-		_ = tx.Rollback()
-		ended(false, after, undo)
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		ended(false, after, undo)
-		return fmt.Errorf("committing transaction: %w", err)
-	}
-	ended(true, after, undo)
-	return nil
+	j := &txJob{ctx: ctx, fn: fn}
+	return j.finish(ctx, s, s.single(j))
 }
 
 // inside is s as seen inside the transaction tx.
