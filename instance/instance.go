@@ -154,8 +154,7 @@ func New(ctx context.Context, c config.Config, log *slog.Logger, o Options) (*In
 	dkimKeys.Only(c.Mail.DKIM.Algorithms)
 	sender := o.Sender
 	dev := map[string]bool{}
-	var met *metrics.Metrics // made below; the relay reports signing times to it
-	signed := func(d time.Duration) { met.DKIMSign(d) }
+	met := metrics.New()
 	var release []func()
 	if sender == nil {
 		devBox := notify.DevMailbox{Log: log}
@@ -164,7 +163,7 @@ func New(ctx context.Context, c config.Config, log *slog.Logger, o Options) (*In
 			ch[notify.Email], dev[notify.Email] = devBox, true
 		} else {
 			relay := notify.NewSMTP(c.Mail.SMTP.Host, c.Mail.SMTP.Port, c.Mail.SMTP.Username, c.Mail.SMTP.Password, c.Mail.SMTP.TLS, dkimKeys)
-			relay.Signed = signed
+			relay.Signed = met.DKIMSign
 			ch[notify.Email] = relay
 			release = append(release, relay.Close)
 		}
@@ -177,7 +176,6 @@ func New(ctx context.Context, c config.Config, log *slog.Logger, o Options) (*In
 		}
 		sender = ch
 	}
-	met = metrics.New()
 	st.OnEvent(func(e store.Event) {
 		// Only a sign-in's reasons are the risk checks'; other events
 		// keep other things there (a purpose, a masked address).
