@@ -113,3 +113,71 @@ func TestClientsFileIsAppliedAtStart(t *testing.T) {
 		t.Fatalf("a bad clients file: %v", err)
 	}
 }
+
+// Two instances on one PostgreSQL share the limits: 100 requests at once
+// for one address, half to each instance, mail it exactly the hour's
+// share (limits.per_recipient_hour), each code once.
+func TestLimitsHoldAcrossInstances(t *testing.T) {
+	dsn := testdb.PostgresDSN(t)
+	relay := testsmtp.Start(t)
+	shared := t.TempDir()
+	var urls []string
+	for i := range 2 {
+		c := config.Default()
+		c.DataDir = t.TempDir()
+		c.SecretKey = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+		c.Mail.From = "Example Security <security@mail.example.com>"
+		c.Mail.DKIM.Dir = shared
+		c.Mail.SMTP.Host, c.Mail.SMTP.Port, c.Mail.SMTP.TLS = relay.Host, relay.Port, "none"
+		c.Database.Driver, c.Database.DSN = "postgres", dsn
+		c.Limits.PerIPHour = 0 // one test client sends everything
+		c.Shutdown.Grace = 0
+		in, err := instance.New(context.Background(), c, slog.New(slog.NewTextHandler(io.Discard, nil)), instance.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { in.Store.Close() })
+		if i == 0 {
+			if _, err := in.Accounts.Create(context.Background(), account.NewAccount{Email: "aoi@example.jp"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ln, _ := net.Listen("tcp", "127.0.0.1:0")
+		ctx, stop := context.WithCancel(context.Background())
+		served := make(chan error, 1)
+		go func() { served <- in.Serve(ctx, ln) }()
+		t.Cleanup(func() { stop(); <-served })
+		urls = append(urls, "http://"+ln.Addr().String())
+	}
+	var answered [2]int
+	results := make(chan int, 100)
+	for i := range 100 {
+		go func() {
+			res, err := http.Post(urls[i%2]+"/api/v1/sign-in/code", "application/json", strings.NewReader(`{"email":"aoi@example.jp"}`))
+			if err != nil {
+				t.Error(err)
+				results <- 0
+				return
+			}
+			res.Body.Close()
+			results <- res.StatusCode
+		}()
+	}
+	for range 100 {
+		switch <-results {
+		case http.StatusOK:
+			answered[0]++
+		case http.StatusTooManyRequests:
+			answered[1]++
+		}
+	}
+	want := config.Default().Limits.PerRecipientHour
+	deadline := time.Now().Add(20 * time.Second)
+	for len(relay.Received()) < want && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond) // and no more after that
+	if n := len(relay.Received()); n != want || answered[0] != want || answered[1] != 100-want {
+		t.Fatalf("%d accepted, %d refused, %d mails; want %d accepted and mailed, the rest refused", answered[0], answered[1], n, want)
+	}
+}
