@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -51,6 +52,13 @@ type Keys struct {
 	// All are every key in the folder, for publishing: a rotated-out key
 	// stays published until mail signed with it is no longer checked.
 	All []Key
+	// signing admits as many signers at once as there are CPU cores.
+	// RSA signing is pure computation: more at once only share the cores
+	// and crowd out the requests. At 32 concurrent sign-ins on two cores
+	// the rate moved within noise (737–832 a second bounded, 716–766
+	// unbounded) and the CPU per sign-in fell from 1.96–2.04 ms to
+	// 1.82–1.93 ms.
+	signing chan struct{}
 }
 
 // LoadOrCreate reads the keys in dir, making an ed25519 and an RSA key
@@ -115,7 +123,7 @@ func load(dir, domain string) (*Keys, error) {
 		return nil, err
 	}
 	slices.Sort(names) // dated selectors: the newest of each kind is last
-	ks := &Keys{Domain: domain}
+	ks := &Keys{Domain: domain, signing: make(chan struct{}, runtime.NumCPU())}
 	newest := map[string]Key{}
 	for _, n := range names {
 		b, err := os.ReadFile(n)
@@ -198,6 +206,10 @@ func (ks *Keys) LookupTXT(name string) ([]string, error) {
 // Signatures returns the DKIM-Signature header values (without the name)
 // for the message in raw, one per signing key.
 func (ks *Keys) Signatures(raw []byte) ([]string, error) {
+	if ks.signing != nil {
+		ks.signing <- struct{}{}
+		defer func() { <-ks.signing }()
+	}
 	var out []string
 	for _, k := range ks.Sign {
 		s, err := msgdkim.NewSigner(&msgdkim.SignOptions{Domain: ks.Domain, Selector: k.Selector, Signer: k.Signer,
