@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -110,11 +111,14 @@ func unusual(e store.Event) bool {
 }
 
 // zone is the viewer's time zone: the one their browser reported (a small
-// script sets the ward_tz cookie), else Japan for Japanese pages, else UTC.
+// script sets the ward_tz cookie, URL-encoded as cookie values must be),
+// else Japan for Japanese pages, else UTC.
 func (s *Server) zone(r *http.Request, lang string) *time.Location {
-	if name := s.cookie(r, "ward_tz"); name != "" && len(name) < 64 {
-		if loc, err := time.LoadLocation(name); err == nil {
-			return loc
+	if raw := s.cookie(r, "ward_tz"); raw != "" && len(raw) < 96 {
+		if name, err := url.QueryUnescape(raw); err == nil {
+			if loc, err := time.LoadLocation(name); err == nil {
+				return loc
+			}
 		}
 	}
 	if lang == "ja" {

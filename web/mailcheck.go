@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/wardhq/ward/catalog"
 	"github.com/wardhq/ward/flow"
@@ -47,19 +48,19 @@ func (s *Server) checkMail(r *http.Request, raw []byte, lang string) (checkResul
 	rep = rep.Localize(lang)
 	out := checkResult{Verdict: rep.Verdict, Headline: rep.Verdict.Headline(lang), Brand: rep.Brand, Reasons: rep.Reasons}
 	if rep.Sent != nil {
-		out.Sent = &checkSent{Sent: *rep.Sent, Summary: sentSummary(lang, rep.Brand, *rep.Sent)}
+		out.Sent = &checkSent{Sent: *rep.Sent, Summary: sentSummary(lang, s.zone(r, lang), rep.Brand, *rep.Sent)}
 	}
 	return out, nil
 }
 
-// sentSummary: "Sent by ward to j***@gmail.com on 22 Nov 2026 10:02 UTC
-// for a password reset."
-func sentSummary(lang, brand string, s mailcheck.Sent) string {
+// sentSummary: "Sent by ward to j***@gmail.com on 22 Nov 2026 19:02 JST
+// for a password reset.", in the viewer's time zone.
+func sentSummary(lang string, loc *time.Location, brand string, s mailcheck.Sent) string {
 	purpose := tr(lang, "purpose_"+s.Purpose)
 	if purpose == "purpose_"+s.Purpose {
 		purpose = tr(lang, "purpose_other")
 	}
-	return catalog.Format(lang, "mailcheck_sent_summary", brand, s.To, catalog.Time(lang, nil, s.At), purpose)
+	return catalog.Format(lang, "mailcheck_sent_summary", brand, s.To, catalog.Time(lang, loc, s.At), purpose)
 }
 
 // apiMailCheck takes the message source as the body (message/rfc822,

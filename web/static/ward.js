@@ -3,10 +3,14 @@
   "use strict";
   // Times on the dashboard in the viewer's own time zone.
   try {
+    // Over HTTPS every ward cookie is a __Host- cookie (secure, path /,
+    // no domain), and the server reads this one by that name too.
     var tz = Intl.DateTimeFormat().resolvedOptions().timeZone;
-    if (tz && document.cookie.indexOf("ward_tz=" + tz) < 0) {
-      document.cookie = "ward_tz=" + encodeURIComponent(tz) + "; path=/; max-age=31536000; samesite=lax" +
-        (location.protocol === "https:" ? "; secure" : "");
+    var secure = location.protocol === "https:";
+    var name = (secure ? "__Host-" : "") + "ward_tz=";
+    if (tz && (" " + document.cookie + ";").indexOf(" " + name + encodeURIComponent(tz) + ";") < 0) {
+      document.cookie = name + encodeURIComponent(tz) + "; path=/; max-age=31536000; samesite=lax" +
+        (secure ? "; secure" : "");
     }
   } catch (e) { /* no Intl: the server picks by language */ }
 
