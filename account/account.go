@@ -51,7 +51,7 @@ func (s *Service) Create(ctx context.Context, na NewAccount) (store.Account, err
 		lang = "en"
 	}
 	if !ValidLanguage(lang) {
-		return store.Account{}, inputErr("language", "language must be ja or en")
+		return store.Account{}, inputErr("language", "input_language")
 	}
 	hash := ""
 	if na.Password != "" {
@@ -75,7 +75,7 @@ func (s *Service) Create(ctx context.Context, na NewAccount) (store.Account, err
 		case err == nil && other.Email == email:
 			return store.ErrConflict
 		case err == nil:
-			return inputErr("email", "this address looks the same as an existing account's address (%s); lookalike addresses are not accepted", other.Email)
+			return inputErr("email", "input_email_lookalike", other.Email)
 		case !errors.Is(err, store.ErrNotFound):
 			return err
 		}
@@ -111,7 +111,7 @@ func (s *Service) AddContact(ctx context.Context, accountID, kind, value string,
 	case store.ContactPhone:
 		value, err = NormalizePhone(value)
 	default:
-		err = inputErr("kind", "a contact is an email or a phone")
+		err = inputErr("kind", "input_contact_kind")
 	}
 	if err != nil {
 		return store.Contact{}, err
@@ -123,7 +123,7 @@ func (s *Service) AddContact(ctx context.Context, accountID, kind, value string,
 	}
 	if err := s.Store.CreateContact(ctx, c); err != nil {
 		if errors.Is(err, store.ErrConflict) {
-			return c, inputErr(kind, "this account already has that contact")
+			return c, inputErr(kind, "input_contact_exists")
 		}
 		return c, err
 	}

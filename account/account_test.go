@@ -50,7 +50,7 @@ func TestNormalizePhone(t *testing.T) {
 		"+0 123 4567 890":   "8 to 15",
 		"+1234567":          "8 to 15",
 		"+1234567890123456": "8 to 15",
-		"":                  "enter",
+		"":                  "Enter",
 	} {
 		_, err := NormalizePhone(in)
 		if err == nil || !strings.Contains(err.Error(), says) {

@@ -12,20 +12,25 @@ import (
 	"golang.org/x/text/cases"
 	"golang.org/x/text/unicode/norm"
 
+	"github.com/wardhq/ward/catalog"
 	"github.com/wardhq/ward/confusable"
 )
 
 // InputError is bad input from a person or client; its text says what is
-// wrong and is safe to show.
+// wrong and is safe to show. Key and Args say it in any language ward
+// speaks (catalog.Format); Msg is the English sentence.
 type InputError struct {
 	Field string
+	Key   string
+	Args  []any
 	Msg   string
 }
 
 func (e *InputError) Error() string { return e.Field + ": " + e.Msg }
 
-func inputErr(field, format string, a ...any) error {
-	return &InputError{Field: field, Msg: fmt.Sprintf(format, a...)}
+// inputErr refuses field with the catalog's sentence key.
+func inputErr(field, key string, a ...any) error {
+	return &InputError{Field: field, Key: key, Args: a, Msg: catalog.Format("en", key, a...)}
 }
 
 // IsInput reports whether err is an InputError.
@@ -46,36 +51,36 @@ var idnaProfile = idna.New(idna.MapForLookup(), idna.Transitional(false), idna.S
 // refused: they exist to look like another address.
 func NormalizeEmail(s string) (string, error) {
 	if !utf8.ValidString(s) {
-		return "", inputErr("email", "the address contains bytes that are not text")
+		return "", inputErr("email", "input_email_not_text")
 	}
 	s = strings.TrimSpace(norm.NFC.String(s))
 	if s == "" {
-		return "", inputErr("email", "enter an email address")
+		return "", inputErr("email", "input_email_empty")
 	}
 	if len(s) > 320 {
-		return "", inputErr("email", "an email address is at most 254 characters")
+		return "", inputErr("email", "input_email_too_long")
 	}
 	at := strings.LastIndexByte(s, '@')
 	if at <= 0 || at == len(s)-1 {
-		return "", inputErr("email", "an email address looks like name@example.com")
+		return "", inputErr("email", "input_email_shape")
 	}
 	local, domain := s[:at], s[at+1:]
 	for _, r := range local {
 		if confusable.Invisible(r) {
-			return "", inputErr("email", "the part before @ contains an invisible character (U+%04X)", r)
+			return "", inputErr("email", "input_email_invisible", r)
 		}
 	}
 	local = norm.NFKC.String(cases.Fold().String(norm.NFKC.String(local)))
 	for _, r := range local {
 		if r == ' ' || unicode.IsControl(r) || r == '<' || r == '>' || r == '@' {
-			return "", inputErr("email", "the part before @ must not contain spaces or control characters")
+			return "", inputErr("email", "input_email_spaces")
 		}
 	}
 	if confusable.MixedScripts(local) {
-		return "", inputErr("email", "the part before @ mixes alphabets (such as Latin and Cyrillic letters), which makes it look like another address")
+		return "", inputErr("email", "input_email_mixed")
 	}
 	if utf8.RuneCountInString(local) > 64 {
-		return "", inputErr("email", "the part before @ is at most 64 characters")
+		return "", inputErr("email", "input_email_local_long")
 	}
 	ascii, err := idnaProfile.ToASCII(strings.TrimSuffix(domain, "."))
 	if err == nil {
@@ -88,15 +93,15 @@ func NormalizeEmail(s string) (string, error) {
 		}
 	}
 	if err != nil || !strings.Contains(ascii, ".") {
-		return "", inputErr("email", "%q is not a valid domain", domain)
+		return "", inputErr("email", "input_email_domain", domain)
 	}
 	out := strings.ToLower(local) + "@" + strings.ToLower(ascii)
 	if len(out) > 254 {
-		return "", inputErr("email", "an email address is at most 254 characters")
+		return "", inputErr("email", "input_email_too_long")
 	}
 	// net/mail applies RFC 5322's grammar to the local part.
 	if a, err := mail.ParseAddress(out); err != nil || a.Address != out || a.Name != "" {
-		return "", inputErr("email", "%q is not a valid email address", s)
+		return "", inputErr("email", "input_email_invalid", s)
 	}
 	return out, nil
 }
@@ -106,7 +111,7 @@ func NormalizeEmail(s string) (string, error) {
 func NormalizePhone(s string) (string, error) {
 	s = strings.TrimSpace(norm.NFKC.String(s))
 	if s == "" {
-		return "", inputErr("phone", "enter a phone number")
+		return "", inputErr("phone", "input_phone_empty")
 	}
 	var b strings.Builder
 	for i, r := range s {
@@ -117,16 +122,16 @@ func NormalizePhone(s string) (string, error) {
 			b.WriteRune(r)
 		case r == ' ' || r == '-' || r == '(' || r == ')' || r == '.' || r == '\u30fc' || r == '\u2212':
 		default:
-			return "", inputErr("phone", "a phone number has only digits, spaces and dashes")
+			return "", inputErr("phone", "input_phone_chars")
 		}
 	}
 	out := b.String()
 	if !strings.HasPrefix(out, "+") {
-		return "", inputErr("phone", "include the country code, for example +81 90 1234 5678")
+		return "", inputErr("phone", "input_phone_country")
 	}
 	digits := out[1:]
 	if len(digits) < 8 || len(digits) > 15 || digits[0] == '0' {
-		return "", inputErr("phone", "a phone number has 8 to 15 digits after the country code's +")
+		return "", inputErr("phone", "input_phone_length")
 	}
 	return out, nil
 }

@@ -85,13 +85,13 @@ func (pw *Passwords) Check(password string, userInputs ...string) error {
 	password = norm.NFC.String(password)
 	n := utf8.RuneCountInString(password)
 	if n < pw.policy.MinLength {
-		return inputErr("password", "use at least %d characters", pw.policy.MinLength)
+		return inputErr("password", "input_password_short", pw.policy.MinLength)
 	}
 	if n > pw.policy.MaxLength {
-		return inputErr("password", "use at most %d characters", pw.policy.MaxLength)
+		return inputErr("password", "input_password_long", pw.policy.MaxLength)
 	}
 	if strings.TrimSpace(password) == "" {
-		return inputErr("password", "a password cannot be only spaces")
+		return inputErr("password", "input_password_spaces")
 	}
 	// zxcvbn's cost grows quickly with length; long passphrases past 100
 	// characters are judged on their first 100.
@@ -110,11 +110,12 @@ func (pw *Passwords) Check(password string, userInputs ...string) error {
 	if r.Score >= pw.policy.MinScore {
 		return nil
 	}
-	return inputErr("password", "%s", weakness(r.MatchSequence, len(probe)))
+	return inputErr("password", weakness(r.MatchSequence))
 }
 
-// weakness names the pattern that covers most of a weak password.
-func weakness(seq []match.Match, length int) string {
+// weakness names the pattern that covers most of a weak password: the
+// catalog key of the sentence that says so.
+func weakness(seq []match.Match) string {
 	best, cover := "", 0
 	for _, m := range seq {
 		if m.Pattern != "bruteforce" && m.J-m.I+1 > cover {
@@ -123,17 +124,17 @@ func weakness(seq []match.Match, length int) string {
 	}
 	switch best {
 	case "dictionary":
-		return "this password is too common or is built from common words or your own details; choose something less guessable"
+		return "input_password_common"
 	case "spatial":
-		return "this password follows a keyboard pattern; choose something less guessable"
+		return "input_password_keyboard"
 	case "repeat":
-		return "this password repeats characters; choose something less guessable"
+		return "input_password_repeat"
 	case "sequence":
-		return "this password is a sequence like abc or 123; choose something less guessable"
+		return "input_password_sequence"
 	case "date", "year":
-		return "this password is mostly a date or year; choose something less guessable"
+		return "input_password_date"
 	}
-	return "this password is too easy to guess; a longer one, such as a few unrelated words, is stronger"
+	return "input_password_guessable"
 }
 
 // Hash returns the PHC-format argon2id hash of password.

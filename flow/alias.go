@@ -57,7 +57,7 @@ func (s *Service) SetAliasOnly(ctx context.Context, c Client, sess store.Session
 			IP: c.IP, Device: s.deviceLabel(c), Reasons: []string{aliasReason(on)}})
 	})
 	if errors.Is(err, store.ErrConflict) {
-		return Alias{}, fail(ErrInvalidInput, "that alias is taken; try again")
+		return Alias{}, invalid("input_alias_taken")
 	}
 	return out, err
 }
@@ -68,7 +68,10 @@ func (s *Service) AliasOf(ctx context.Context, sess store.Session) (Alias, error
 	return Alias{Alias: a.Alias, AliasOnly: a.AliasOnly}, err
 }
 
-var aliasPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{2,62}$`)
+// aliasPattern is exactly the shape newAlias makes (word-word-0000): any
+// other identifier without an @ is a mistyped address, refused as one,
+// not looked up as an alias and answered "code sent".
+var aliasPattern = regexp.MustCompile(`^[a-z]+-[a-z]+-[0-9]{4}$`)
 
 // AliasOnlyOn and AliasOnlyOff are the reason of an alias_changed event:
 // sign-in by the public address turned off, or back on.

@@ -35,7 +35,7 @@ func (s *Service) RevokeApp(ctx context.Context, c Client, sess store.Session, c
 	app, err := s.Store.ClientByID(ctx, clientID)
 	if err != nil {
 		s.Audit.Record(ctx, audit.ForeignID, "refused", slog.String("account", sess.AccountID), slog.String("app_named", clientID))
-		return fail(ErrInvalidInput, "no such app")
+		return invalid("input_no_such_app")
 	}
 	return s.Store.InTx(ctx, func(q store.Queries) error {
 		if _, err := q.RevokeAccountClientTokens(ctx, sess.AccountID, app.ID, now); err != nil {

@@ -389,7 +389,7 @@ func (s *Service) codeShape(input string) error {
 	_, ferr := otp.Normalize(input, s.Limits.Digits)
 	var fe *otp.FormatError
 	if ferr != nil && !(errors.As(ferr, &fe) && fe.CountsAsAttempt) {
-		e := fail(ErrInvalidInput, "codes are %d digits", s.Limits.Digits)
+		e := invalid("input_code_digits", s.Limits.Digits)
 		e.Field = "code"
 		return e
 	}

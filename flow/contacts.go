@@ -65,7 +65,7 @@ func (s *Service) StartAddContact(ctx context.Context, c Client, sess store.Sess
 	}
 	for _, ct := range cs {
 		if ct.Kind == kind && ct.Value == value {
-			e := fail(ErrInvalidInput, "this %s is already on your account", kind)
+			e := invalid("input_contact_already_" + kind)
 			e.Field = "contact"
 			return nil, e
 		}
@@ -137,13 +137,13 @@ func (s *Service) RemoveContact(ctx context.Context, c Client, sess store.Sessio
 	ct, err := s.Store.ContactByID(ctx, id)
 	if errors.Is(err, store.ErrNotFound) || err == nil && ct.AccountID != sess.AccountID {
 		s.Audit.Record(ctx, audit.ForeignID, "refused", slog.String("account", sess.AccountID), slog.String("contact_named", id))
-		return fail(ErrInvalidInput, "no such contact on your account")
+		return invalid("input_no_such_contact")
 	}
 	if err != nil {
 		return err
 	}
 	if ct.Primary {
-		return fail(ErrInvalidInput, "your sign-in email cannot be removed")
+		return invalid("input_primary_contact")
 	}
 	return s.Store.InTx(ctx, func(q store.Queries) error {
 		if err := s.tellOthers(ctx, q, sess.AccountID, ct, notify.ChangeRemoved, c, now); err != nil {

@@ -105,7 +105,7 @@ func (s *Service) SendVia(ctx context.Context, c Client, token, contactID string
 	}
 	ct, err := s.Store.ContactByID(ctx, contactID)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && (ct.AccountID != f.AccountID || ct.VerifiedAt == nil)) {
-		return nil, fail(ErrInvalidInput, "choose one of the offered contacts")
+		return nil, invalid("input_choose_contact")
 	}
 	if err != nil {
 		return nil, err

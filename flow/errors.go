@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/wardhq/ward/catalog"
 	"github.com/wardhq/ward/store"
 )
 
@@ -37,10 +38,13 @@ const (
 	ErrAnswerRefused = "answer_refused"
 )
 
-// Error is a refusal the person can act on. Message is safe to show.
+// Error is a refusal the person can act on. Message is safe to show;
+// Key and Args, when set, say it in any language ward speaks.
 type Error struct {
 	Code         string
 	Message      string
+	Key          string
+	Args         []any
 	Field        string
 	AttemptsLeft *int
 	RetryAt      time.Time
@@ -50,6 +54,11 @@ func (e *Error) Error() string { return e.Code + ": " + e.Message }
 
 func fail(code, format string, a ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, a...)}
+}
+
+// invalid refuses bad input with the catalog's sentence key.
+func invalid(key string, a ...any) *Error {
+	return &Error{Code: ErrInvalidInput, Key: key, Args: a, Message: catalog.Format("en", key, a...)}
 }
 
 func retryLater(code string, at time.Time, format string, a ...any) *Error {

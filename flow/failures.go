@@ -134,7 +134,7 @@ func (s *Service) EnableFactor(ctx context.Context, c Client, sess store.Session
 	switch factor {
 	case throttle.FactorPassword, throttle.FactorEmailCode, throttle.FactorSMSCode, throttle.FactorTOTP, throttle.FactorRecoveryCode:
 	default:
-		return fail(ErrInvalidInput, "unknown sign-in method %q", factor)
+		return invalid("input_unknown_method", factor)
 	}
 	now := s.Now().UTC()
 	if err := s.needFresh(ctx, sess, now); err != nil {

@@ -166,7 +166,7 @@ func TestCodeErrorsThePersonCanActOn(t *testing.T) {
 
 		_, err := e.svc.Verify(ctx, client, p.Token, "12345")
 		fe := flowErr(t, err, flow.ErrInvalidInput)
-		if fe.Message != "codes are 6 digits" {
+		if fe.Message != "Codes are 6 digits." || fe.Key != "input_code_digits" {
 			t.Fatalf("message %q", fe.Message)
 		}
 		_, err = e.svc.Verify(ctx, client, p.Token, wrong)

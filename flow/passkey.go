@@ -37,7 +37,7 @@ const ErrPasskeyRefused = "passkey_refused"
 
 // errNoPasskeys answers on a service configured without passkeys.
 func errNoPasskeys() *Error {
-	return fail(ErrInvalidInput, "passkeys are not available on this service")
+	return invalid("input_passkeys_off")
 }
 
 func errPasskeyRefused() *Error {
@@ -108,7 +108,7 @@ func (s *Service) BeginPasskeyRegistration(ctx context.Context, c Client, sess s
 		return nil, err
 	}
 	if len(u.Passkeys) >= maxPasskeys {
-		return nil, fail(ErrInvalidInput, "you have %d passkeys; remove one first", len(u.Passkeys))
+		return nil, invalid("input_too_many_passkeys", len(u.Passkeys))
 	}
 	opts, data, err := s.RP.BeginRegistration(u)
 	if err != nil {
@@ -148,7 +148,7 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, c Client, sess 
 		}
 		p.ID, p.AccountID, p.Name, p.CreatedAt = store.NewID(), sess.AccountID, name, now
 		if err := q.CreatePasskey(ctx, p); errors.Is(err, store.ErrConflict) {
-			return fail(ErrInvalidInput, "this passkey is already registered")
+			return invalid("input_passkey_already")
 		} else if err != nil {
 			return err
 		}
@@ -299,7 +299,7 @@ func (s *Service) beginAccountCeremony(ctx context.Context, kind, accountID, ref
 		return nil, err
 	}
 	if len(u.Passkeys) == 0 {
-		return nil, fail(ErrInvalidInput, "there is no passkey on this account")
+		return nil, invalid("input_no_passkey")
 	}
 	opts, data, err := s.RP.BeginSignIn(u)
 	if err != nil {
@@ -375,7 +375,7 @@ func (s *Service) RenamePasskey(ctx context.Context, c Client, sess store.Sessio
 		return err
 	}
 	if err := s.Store.RenamePasskey(ctx, sess.AccountID, id, name); errors.Is(err, store.ErrNotFound) {
-		return fail(ErrInvalidInput, "no such passkey on your account")
+		return invalid("input_no_such_passkey")
 	} else if err != nil {
 		return err
 	}

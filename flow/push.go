@@ -88,12 +88,12 @@ func (s *Service) Pair(ctx context.Context, c Client, code string, publicKey []b
 	}
 	typed, err := otp.Normalize(code, pairingDigits)
 	if err != nil {
-		e := fail(ErrInvalidInput, "pairing codes are %d digits", pairingDigits)
+		e := invalid("input_pairing_digits", pairingDigits)
 		e.Field = "code"
 		return nil, e
 	}
 	if _, err := authenticator.ParseKey(publicKey); err != nil {
-		e := fail(ErrInvalidInput, "%v", err)
+		e := invalid("input_authenticator_key")
 		e.Field = "public_key"
 		return nil, e
 	}
@@ -198,7 +198,7 @@ func (s *Service) BeginPush(ctx context.Context, c Client, token string) (*PushP
 			return err
 		}
 		if len(devices) == 0 {
-			return fail(ErrInvalidInput, "no authenticator is paired with this account")
+			return invalid("input_not_paired")
 		}
 		// After wrong numbers the factor rests, or is off, like any other.
 		if err := s.factorUsable(ctx, q, s.subject(f.AccountID, ""), throttle.FactorPush, false, now); err != nil {
@@ -474,7 +474,7 @@ func (s *Service) SetPush(ctx context.Context, token string, sub authenticator.S
 		u, err := url.Parse(sub.Endpoint)
 		loopback := err == nil && u.Scheme == "http" && (u.Hostname() == "127.0.0.1" || u.Hostname() == "::1" || u.Hostname() == "localhost")
 		if err != nil || !(u.Scheme == "https" || loopback) || u.Host == "" || sub.P256dh == "" || sub.Auth == "" {
-			e := fail(ErrInvalidInput, "a push subscription needs an https endpoint and its keys")
+			e := invalid("input_push_subscription")
 			e.Field = "endpoint"
 			return e
 		}

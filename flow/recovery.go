@@ -67,7 +67,7 @@ func (s *Service) useRecoveryCode(ctx context.Context, q store.Queries, c Client
 	}
 	n, ferr := recovery.Normalize(input)
 	if ferr != nil {
-		e := fail(ErrInvalidInput, "recovery codes are 10 letters and digits, like 4kq7m-x2c9p")
+		e := invalid("input_recovery_shape")
 		e.Field = "code"
 		return e, nil
 	}

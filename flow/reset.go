@@ -64,7 +64,7 @@ func parseContact(s string) (kind, value string, err error) {
 func inputError(err error) error {
 	var ie *account.InputError
 	if errors.As(err, &ie) {
-		return &Error{Code: ErrInvalidInput, Field: ie.Field, Message: ie.Msg}
+		return &Error{Code: ErrInvalidInput, Field: ie.Field, Message: ie.Msg, Key: ie.Key, Args: ie.Args}
 	}
 	return err
 }

@@ -12,7 +12,7 @@ import (
 // the dashboard stops pointing at it.
 func (s *Service) ConfirmActivity(ctx context.Context, c Client, sess store.Session, eventID string) error {
 	if eventID == "" {
-		return fail(ErrInvalidInput, "which activity?")
+		return invalid("input_which_activity")
 	}
 	now := s.Now().UTC()
 	return s.Store.InTx(ctx, func(q store.Queries) error {

@@ -43,7 +43,7 @@ func (s *Service) EndSession(ctx context.Context, c Client, sess store.Session, 
 		})
 	}
 	s.Audit.Record(ctx, audit.ForeignID, "refused", slog.String("account", sess.AccountID), slog.String("session_named", target))
-	return fail(ErrInvalidInput, "no such session")
+	return invalid("input_no_such_session")
 }
 
 // EndOtherSessions signs out every session of the account but this one.

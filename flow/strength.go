@@ -112,7 +112,7 @@ func (s *Service) needFresh(ctx context.Context, sess store.Session, now time.Ti
 // must reach two factors (its session's and these together).
 func (s *Service) StepUp(ctx context.Context, c Client, sess store.Session, password, code string) (*session.Issued, error) {
 	if password == "" && code == "" {
-		e := fail(ErrInvalidInput, "enter your password or a code from your authenticator app")
+		e := invalid("input_password_or_app")
 		e.Field = "password"
 		return nil, e
 	}
@@ -294,7 +294,7 @@ func (s *Service) SecondStep(ctx context.Context, c Client, token, method, input
 		case MethodSMS:
 			wrong, err = s.checkSMSStep(ctx, q, c, f, input, now)
 		default:
-			e := fail(ErrInvalidInput, "choose how to prove it is you: a code from your authenticator app, a passkey, or a recovery code")
+			e := invalid("input_choose_proof")
 			e.Field = "method"
 			err = e
 		}
@@ -448,7 +448,7 @@ func (s *Service) SendSecondStepSMS(ctx context.Context, c Client, token string)
 		return nil, err
 	}
 	if phone == "" {
-		return nil, fail(ErrInvalidInput, "there is no verified phone on this account")
+		return nil, invalid("input_no_phone")
 	}
 	f.Channel, f.Recipient = notify.SMS, phone
 	p, err := s.reissue(ctx, c, f, token, true, now)

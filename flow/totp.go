@@ -71,7 +71,7 @@ func (s *Service) StartTOTP(ctx context.Context, c Client, sess store.Session, n
 			return err
 		}
 		if len(list) >= maxAuthenticators {
-			return fail(ErrInvalidInput, "you have %d authenticator apps; remove one first", len(list))
+			return invalid("input_too_many_totp", len(list))
 		}
 		return q.CreateAuthenticator(ctx, au)
 	})
@@ -93,7 +93,7 @@ func (s *Service) PendingTOTP(ctx context.Context, sess store.Session, id string
 		return nil, err
 	}
 	if au.ConfirmedAt != nil {
-		return nil, fail(ErrInvalidInput, "this authenticator app is already set up")
+		return nil, invalid("input_totp_already")
 	}
 	a, err := s.Store.AccountByID(ctx, sess.AccountID)
 	if err != nil {
@@ -130,7 +130,7 @@ func methodName(name, fallback string) (string, error) {
 		name = fallback
 	}
 	if utf8.RuneCountInString(name) > 40 {
-		e := fail(ErrInvalidInput, "a name is at most 40 characters")
+		e := invalid("input_name_long")
 		e.Field = "name"
 		return "", e
 	}
@@ -150,7 +150,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, c Client, sess store.Session,
 			return err
 		}
 		if au.ConfirmedAt != nil {
-			return fail(ErrInvalidInput, "this authenticator app is already set up")
+			return invalid("input_totp_already")
 		}
 		secret, err := s.Keys.Open(au.Secret, secretAD(au.ID))
 		if err != nil {
@@ -158,7 +158,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, c Client, sess store.Session,
 		}
 		step, ok, err := totp.Check(secret, code, now, 0)
 		if err != nil {
-			e := fail(ErrInvalidInput, "authenticator app codes are %d digits", totp.Digits)
+			e := invalid("input_totp_digits", totp.Digits)
 			e.Field = "code"
 			return e
 		}
@@ -197,7 +197,7 @@ func named[T any](s *Service, ctx context.Context, accountID, id, what string, l
 		}
 	}
 	s.Audit.Record(ctx, audit.ForeignID, "refused", slog.String("account", accountID), slog.String(what+"_named", id))
-	return "", false, fail(ErrInvalidInput, "no such %s on your account", what)
+	return "", false, invalid("input_no_such_" + what)
 }
 
 // removeMethod takes a sign-in method (change: its kind; id) off a fresh
@@ -244,7 +244,7 @@ func (s *Service) authenticator(ctx context.Context, q store.Queries, accountID,
 		}
 	}
 	s.Audit.Record(ctx, audit.ForeignID, "refused", slog.String("account", accountID), slog.String("authenticator_named", id))
-	return totp.Authenticator{}, fail(ErrInvalidInput, "no such authenticator app on your account")
+	return totp.Authenticator{}, invalid("input_no_such_totp")
 }
 
 // Authenticators lists the account's authenticator apps (secrets left out).
@@ -298,7 +298,7 @@ func (s *Service) checkTOTP(ctx context.Context, q store.Queries, c Client, subj
 		}
 	}
 	if formatErr != nil {
-		e := fail(ErrInvalidInput, "authenticator app codes are %d digits", totp.Digits)
+		e := invalid("input_totp_digits", totp.Digits)
 		e.Field = "code"
 		return e, nil
 	}

@@ -84,3 +84,58 @@ func TestTimesAreInTheViewersZone(t *testing.T) {
 		t.Fatalf("a bad zone did not fall back to UTC for English")
 	}
 }
+
+// Defects 3 and 4: a refused input says what is wrong, in the page's
+// language: a weak password says why, an address with a bad domain says
+// so in Japanese as it does in English.
+func TestRefusedInputSaysWhyInBothLanguages(t *testing.T) {
+	w := start(t, "sqlite")
+	w.createAccount("why@example.com", "")
+	for lang, want := range map[string][]string{
+		"en": {"too short", "too common", "is not a valid domain"},
+		"ja": {"パスワードが短すぎます", "よく使われている", "有効なドメインではありません"},
+	} {
+		v := w.visitor()
+		v.get("/reset?lang=" + lang)
+		if st, loc, _ := v.post("/reset", url.Values{"email": {"why@example.com"}}); st != 303 {
+			t.Fatalf("reset: %d %s", st, loc)
+		}
+		if st, loc, _ := v.post("/reset/code", url.Values{"action": {"verify"}, "code": {w.code("why@example.com")}}); st != 303 {
+			t.Fatalf("reset code: %d %s", st, loc)
+		}
+		for i, pw := range []string{"short", "password1234"} {
+			st, _, page := v.post("/reset/password", url.Values{"password": {pw}})
+			if st != 400 || !strings.Contains(page, want[i]) {
+				t.Errorf("%s: the password %q was answered %d without saying %q:\n%s", lang, pw, st, want[i], page)
+			}
+		}
+		if _, _, page := v.post("/sign-in", url.Values{"email": {"you@example"}, "method": {"code"}}); !strings.Contains(page, want[2]) {
+			t.Errorf("%s: you@example was refused without saying %q:\n%s", lang, want[2], page)
+		}
+	}
+}
+
+// Defect 5: an identifier that is neither an address nor one of ward's
+// sign-in aliases is refused as a mistyped address, by the API and the
+// page alike, and nothing is sent.
+func TestMalformedIdentifiersAreRefusedEverywhere(t *testing.T) {
+	w := start(t, "sqlite")
+	for _, id := range []string{"notanemail", "you@@example.com", "you@example", "no-such-thing", "@example.com"} {
+		r := w.do(nil, "POST", "/api/v1/sign-in/code", map[string]string{"email": id})
+		if r.status != 400 || r.body["error"] != "invalid_input" || r.body["field"] != "email" {
+			t.Errorf("API: %q answered %d %s", id, r.status, r.raw)
+		}
+		st, _, page := w.visitor().post("/sign-in", url.Values{"email": {id}, "method": {"code"}})
+		if st != 400 || !strings.Contains(page, `role="alert"`) {
+			t.Errorf("page: %q answered %d", id, st)
+		}
+	}
+	// An alias in ward's shape is looked up as one: the answer is the
+	// usual one whether or not it names an account.
+	if r := w.do(nil, "POST", "/api/v1/sign-in/code", map[string]string{"email": "amber-birch-0042"}); r.status != 200 {
+		t.Errorf("an alias was refused: %d %s", r.status, r.raw)
+	}
+	if r := w.do(nil, "GET", "/dev/mail.json?limit=10", nil); len(r.body["messages"].([]any)) != 0 {
+		t.Fatalf("a refused identifier got mail: %s", r.raw)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wardhq/ward/account"
+	"github.com/wardhq/ward/catalog"
 	"github.com/wardhq/ward/flow"
 	"github.com/wardhq/ward/session"
 )
@@ -23,6 +24,9 @@ type refusal struct {
 	AttemptsLeft *int      `json:"attempts_left,omitempty"`
 	RetryAt      time.Time `json:"retry_at,omitzero"`
 	status       int
+	// key and args say a bad input's detail in any language ward speaks.
+	key  string
+	args []any
 }
 
 func (e *refusal) Error() string { return e.Code + ": " + e.Message }
@@ -41,11 +45,13 @@ func (s *Server) refusalOf(r *http.Request, err error) *refusal {
 	}
 	var fe *flow.Error
 	if errors.As(err, &fe) {
-		return &refusal{Code: fe.Code, Message: fe.Message, Field: fe.Field, AttemptsLeft: fe.AttemptsLeft, RetryAt: fe.RetryAt, status: statusOf(fe.Code)}
+		return &refusal{Code: fe.Code, Message: fe.Message, Field: fe.Field, AttemptsLeft: fe.AttemptsLeft, RetryAt: fe.RetryAt, status: statusOf(fe.Code), key: fe.Key, args: fe.Args}
 	}
 	var ie *account.InputError
 	if errors.As(err, &ie) {
-		return refuse(http.StatusBadRequest, flow.ErrInvalidInput, ie.Field, ie.Msg)
+		rf := refuse(http.StatusBadRequest, flow.ErrInvalidInput, ie.Field, ie.Msg)
+		rf.key, rf.args = ie.Key, ie.Args
+		return rf
 	}
 	if errors.Is(err, session.ErrNoSession) {
 		return refuse(http.StatusUnauthorized, "unauthenticated", "", "sign in first")
@@ -73,13 +79,17 @@ func statusOf(code string) int {
 	return http.StatusBadRequest
 }
 
-// sentence says a refusal in lang: the catalog's words for its code,
-// with the tries left and the time to come back. Bad input keeps the
-// English detail of what was wrong (the catalog has a general sentence
-// for Japanese).
+// sentence says a refusal in lang: what exactly was wrong with the input
+// when the catalog has it, else the catalog's words for its code, with the
+// tries left and the time to come back.
 func sentence(lang string, loc *time.Location, rf *refusal) string {
 	msg := tr(lang, "err_"+rf.Code)
-	if msg == "err_"+rf.Code || rf.Code == flow.ErrInvalidInput && lang == "en" {
+	switch {
+	case rf.key != "":
+		msg = catalog.Format(lang, rf.key, rf.args...)
+	case msg == "err_"+rf.Code || rf.Code == flow.ErrInvalidInput && lang == "en":
+		// web's own refusals of a malformed API request are for the
+		// developer, in English.
 		msg = rf.Message
 	}
 	if rf.AttemptsLeft != nil {
