@@ -29,16 +29,6 @@ import (
 // Duration is a time.Duration written as "10m" or "90s".
 type Duration time.Duration
 
-// UnmarshalYAML reads a Go duration string.
-func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
-	v, err := time.ParseDuration(n.Value)
-	if err != nil {
-		return fmt.Errorf("%q is not a duration like 90s, 10m or 24h", n.Value)
-	}
-	*d = Duration(v)
-	return nil
-}
-
 // D returns the value as a time.Duration.
 func (d Duration) D() time.Duration { return time.Duration(d) }
 
@@ -261,10 +251,8 @@ func Default() Config {
 func Parse(yamlText []byte, env []string) (Config, error) {
 	c := Default()
 	if len(bytes.TrimSpace(yamlText)) > 0 {
-		dec := yaml.NewDecoder(bytes.NewReader(yamlText))
-		dec.KnownFields(true)
-		if err := dec.Decode(&c); err != nil {
-			return c, fmt.Errorf("reading config: %s", cleanYAMLError(err))
+		if err := applyYAML(&c, yamlText); err != nil {
+			return c, err
 		}
 	}
 	if err := applyEnv(&c, env); err != nil {
@@ -273,8 +261,124 @@ func Parse(yamlText []byte, env []string) (Config, error) {
 	return c, c.Validate()
 }
 
-func cleanYAMLError(err error) string {
-	return strings.TrimPrefix(err.Error(), "yaml: ")
+// applyYAML sets each key the file names, walking the file's own tree so
+// that every error names the key as docs/CONFIG.md writes it (and its
+// line), never a Go type; an unknown key comes with the nearest real one.
+func applyYAML(c *Config, text []byte) error {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(text, &doc); err != nil {
+		return fmt.Errorf("reading config: %s", strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	if len(doc.Content) == 0 {
+		return nil
+	}
+	leaves, sections := map[string]field{}, map[string]bool{}
+	var names []string
+	for _, f := range fields(c) {
+		leaves[f.key] = f
+		names = append(names, f.key)
+		for k := f.key; strings.Contains(k, "."); {
+			k = k[:strings.LastIndexByte(k, '.')]
+			sections[k] = true
+		}
+	}
+	var walk func(n *yaml.Node, prefix string) error
+	walk = func(n *yaml.Node, prefix string) error {
+		if n.Kind != yaml.MappingNode {
+			what := "the file"
+			if prefix != "" {
+				what = strings.TrimSuffix(prefix, ".")
+			}
+			return fmt.Errorf("config line %d: %s: expected settings as key: value lines", n.Line, what)
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			key := prefix + k.Value
+			if f, ok := leaves[key]; ok {
+				if err := setNode(f.v, v); err != nil {
+					return fmt.Errorf("config line %d: %s: %w", v.Line, key, err)
+				}
+				continue
+			}
+			if sections[key] {
+				if err := walk(v, key+"."); err != nil {
+					return err
+				}
+				continue
+			}
+			msg := fmt.Sprintf("config line %d: unknown setting %s", k.Line, key)
+			if near := nearest(key, names, sections); near != "" {
+				msg += fmt.Sprintf(" (did you mean %s?)", near)
+			}
+			return errors.New(msg + "; docs/CONFIG.md lists every setting")
+		}
+		return nil
+	}
+	return walk(doc.Content[0], "")
+}
+
+// setNode sets a leaf from its YAML value: a scalar as the environment's
+// text would be, a list as a list.
+func setNode(v reflect.Value, n *yaml.Node) error {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		return set(v, n.Value)
+	case yaml.SequenceNode:
+		if _, ok := v.Interface().([]string); ok {
+			var parts []string
+			for _, item := range n.Content {
+				if item.Kind != yaml.ScalarNode {
+					return fmt.Errorf("expected a list of values")
+				}
+				parts = append(parts, item.Value)
+			}
+			v.Set(reflect.ValueOf(parts))
+			return nil
+		}
+	}
+	if _, ok := v.Interface().([]string); ok {
+		return fmt.Errorf("expected a list of values")
+	}
+	return fmt.Errorf("expected one value, not a section or a list")
+}
+
+// nearest is the setting or section closest to a mistyped key by edit
+// distance, if one is close enough to be what was meant.
+func nearest(key string, names []string, sections map[string]bool) string {
+	best, dist := "", len(key)/3+2
+	try := func(name string) {
+		if d := editDistance(key, name); d < dist {
+			best, dist = name, d
+		}
+	}
+	for _, n := range names {
+		try(n)
+	}
+	for s := range sections {
+		try(s)
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }
 
 // field is one leaf setting, found by walking the struct.
@@ -330,7 +434,15 @@ func applyEnv(c *Config, env []string) error {
 	}
 	if len(unknown) > 0 {
 		sort.Strings(unknown)
-		return fmt.Errorf("unknown environment variable %s: no such setting (see docs/CONFIG.md)", unknown[0])
+		msg := fmt.Sprintf("unknown environment variable %s: no such setting", unknown[0])
+		var envs []string
+		for k := range known {
+			envs = append(envs, k)
+		}
+		if near := nearest(unknown[0], envs, nil); near != "" {
+			msg += fmt.Sprintf(" (did you mean %s?)", near)
+		}
+		return errors.New(msg + "; docs/CONFIG.md lists every setting")
 	}
 	return nil
 }

@@ -60,6 +60,40 @@ func TestBadConfigNamesTheKey(t *testing.T) {
 	}
 }
 
+// Defect 11: every config error names the key as docs/CONFIG.md writes
+// it, with its line, and a mistyped key comes with the one meant; no Go
+// type is ever shown.
+func TestConfigErrorsSpeakInKeys(t *testing.T) {
+	for in, want := range map[string][]string{
+		"listn: :8080\n":                               {"line 1", "unknown setting listn", "did you mean listen?"},
+		"mail:\n  smtp:\n    hots: smtp.example.com\n": {"line 3", "mail.smtp.hots", "did you mean mail.smtp.host?"},
+		"codes:\n  tll: 5m\n":                          {"line 2", "codes.tll", "did you mean codes.ttl?"},
+		"code:\n  ttl: 5m\n":                           {"line 1", "unknown setting code", "did you mean codes?"},
+		"codes:\n  ttl: soon\n":                        {"line 2", "codes.ttl", `"soon" is not a duration`},
+		"codes:\n  digits: six\n":                      {"line 2", "codes.digits", `"six" is not a whole number`},
+		"mail:\n  smtp: relay.example.com\n":           {"line 2", "mail.smtp", "key: value"},
+		"trusted_proxies:\n  a: b\n":                   {"line 2", "trusted_proxies", "list"},
+		"zzzzzzzz: 1\n":                                 {"unknown setting zzzzzzzz"},
+	} {
+		_, err := Parse([]byte(in), nil)
+		if err == nil {
+			t.Errorf("config %q was accepted", in)
+			continue
+		}
+		for _, w := range want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("config %q: error %q does not say %q", in, err, w)
+			}
+		}
+		if strings.Contains(err.Error(), "config.") || strings.Contains(err.Error(), "struct") || strings.Contains(err.Error(), "doc:") {
+			t.Errorf("config %q: error %q shows Go types", in, err)
+		}
+	}
+	if _, err := Parse(nil, []string{"WARD_LISTN=:8080"}); err == nil || !strings.Contains(err.Error(), "did you mean WARD_LISTEN?") {
+		t.Errorf("a mistyped variable: %v", err)
+	}
+}
+
 // docs/CONFIG.md is the one place settings are documented; it must match.
 func TestReferenceIsUpToDate(t *testing.T) {
 	b, err := os.ReadFile("../docs/CONFIG.md")
