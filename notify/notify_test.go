@@ -291,7 +291,7 @@ func testRelayDownThenUp(t *testing.T, st *sqlstore.DB) {
 		t.Fatalf("relay down: %+v", got)
 	}
 	if !r.Up() {
-		t.Skip("the relay's port was taken meanwhile")
+		t.Skip("SKIP: the relay's port was taken meanwhile by another program")
 	}
 	if err := o.DeliverOne(ctx, m.ID, 2, false); err != nil {
 		t.Fatal(err)

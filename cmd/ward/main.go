@@ -41,7 +41,8 @@ Usage:
                                         register an app that signs people in with ward (OpenID Connect)
   ward client list                      the registered apps
   ward client rotate-keys               new token signing keys (the old ones stay published a day)
-  ward loadtest [--concurrency 1,8,32] [--duration 10s] [--postgres DSN] [--dev-mailbox] [--driver-only URL [--sink ADDR] [--metrics URL]]
+  ward loadtest [--concurrency 1,8,32] [--duration 10s] [--postgres DSN] [--dev-mailbox] [--password]
+               [--driver-only URL --admin-token T [--sink ADDR] [--metrics URL]]
                                         complete sign-ins (code mail over SMTP with DKIM) per second, latency, errors, CPU
   ward dkim keygen [--config FILE]      make a new DKIM key pair (rotation) and print the DNS records
   ward dkim records [--config FILE]     print the DNS TXT records of every DKIM key
@@ -59,6 +60,9 @@ func main() {
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
 		if errors.Is(err, errUsage) {
+			if err != errUsage {
+				fmt.Fprintln(os.Stderr, "ward:", strings.TrimPrefix(err.Error(), "usage: "))
+			}
 			fmt.Fprint(os.Stderr, usage)
 			os.Exit(2)
 		}
@@ -101,19 +105,39 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
-	return errUsage
+	return fmt.Errorf("%w: unknown command %q", errUsage, args[0])
 }
 
+// version is the module version and the commit ward was built from, as
+// Go's build information has them; what it lacks is said plainly.
 func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" {
-				return bi.Main.Version + " " + s.Value
-			}
-		}
-		return bi.Main.Version
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "version unknown, commit unknown (no build information)"
 	}
-	return "(unknown)"
+	v := bi.Main.Version
+	if v == "" || v == "(devel)" {
+		v = "development build"
+	}
+	commit, modified, at := "unknown", false, ""
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			commit = s.Value
+		case "vcs.modified":
+			modified = s.Value == "true"
+		case "vcs.time":
+			at = s.Value
+		}
+	}
+	out := v + ", commit " + commit
+	if modified {
+		out += " with uncommitted changes"
+	}
+	if at != "" {
+		out += " of " + at
+	}
+	return out + ", " + bi.GoVersion
 }
 
 // loadConfig reads --config (if given) and the environment.
@@ -162,6 +186,13 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	log := logger(c, stderr)
+	if c.Database.Driver != "postgres" {
+		release, err := lockDataDir(c.DataDir)
+		if err != nil {
+			return err
+		}
+		defer release()
+	}
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(c.MemoryLimit())
 	}
@@ -175,7 +206,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	debug.FreeOSMemory()
 	ln, err := net.Listen("tcp", c.Listen)
 	if err != nil {
-		return fmt.Errorf("listen: %w", err)
+		return fmt.Errorf("cannot listen on %s (setting listen / WARD_LISTEN): %w", c.Listen, err)
 	}
 	log.Info("ward is running", "url", c.PublicURL, "listen", c.Listen, "database", c.Database.Driver)
 	if c.DevMode() {

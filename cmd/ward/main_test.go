@@ -82,7 +82,7 @@ func TestBadConfigStartsNothing(t *testing.T) {
 	if _, err := ward(t, "", "serve"); err == nil || !strings.Contains(err.Error(), "WARD_CODES_TTL") {
 		t.Fatalf("bad environment: %v", err)
 	}
-	if _, err := ward(t, "", "frobnicate"); !errors.Is(err, errUsage) {
+	if _, err := ward(t, "", "frobnicate"); !errors.Is(err, errUsage) || !strings.Contains(err.Error(), `unknown command "frobnicate"`) {
 		t.Fatalf("unknown command: %v", err)
 	}
 }
@@ -109,17 +109,30 @@ func TestServeStartsAndStops(t *testing.T) {
 		t.Fatalf("serve: %v", err)
 	}
 	res.Body.Close()
+	// Defect 13: a second ward on the same data folder is refused, saying
+	// why, before it touches the database.
+	first, second := os.Getenv("WARD_DATA_DIR"), t.TempDir()
+	if _, err := ward(t, "", "serve"); err == nil || !strings.Contains(err.Error(), "already serving the data folder") {
+		t.Fatalf("a second ward on one data folder: %v", err)
+	}
+	// Defect 12: a listen address in use names the setting.
+	t.Setenv("WARD_DATA_DIR", second)
+	if _, err := ward(t, "", "serve"); err == nil || !strings.Contains(err.Error(), "WARD_LISTEN") {
+		t.Fatalf("listen address in use: %v", err)
+	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("serve ended with %v", err)
 	}
-	if _, err := os.Stat(filepath.Join(os.Getenv("WARD_DATA_DIR"), "secret.key")); err != nil {
+	if _, err := os.Stat(filepath.Join(first, "secret.key")); err != nil {
 		t.Fatal("no secret key was generated on first start")
 	}
 }
 
 func TestVersion(t *testing.T) {
-	if out, err := ward(t, "", "version"); err != nil || !strings.HasPrefix(out, "ward ") {
+	// Without version control stamping (-buildvcs=false) the commit is
+	// said to be unknown, never left out.
+	if out, err := ward(t, "", "version"); err != nil || !strings.HasPrefix(out, "ward ") || !strings.Contains(out, ", commit ") {
 		t.Fatalf("version: %v %q", err, out)
 	}
 }
