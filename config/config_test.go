@@ -65,7 +65,7 @@ func TestBadConfigNamesTheKey(t *testing.T) {
 // type is ever shown.
 func TestConfigErrorsSpeakInKeys(t *testing.T) {
 	for in, want := range map[string][]string{
-		"listn: :8080\n":                               {"line 1", "unknown setting listn", "did you mean listen?"},
+		"listn: :8080\n": {"line 1", "unknown setting listn", "did you mean listen?"},
 		"mail:\n  smtp:\n    hots: smtp.example.com\n": {"line 3", "mail.smtp.hots", "did you mean mail.smtp.host?"},
 		"codes:\n  tll: 5m\n":                          {"line 2", "codes.tll", "did you mean codes.ttl?"},
 		"code:\n  ttl: 5m\n":                           {"line 1", "unknown setting code", "did you mean codes?"},
@@ -73,7 +73,7 @@ func TestConfigErrorsSpeakInKeys(t *testing.T) {
 		"codes:\n  digits: six\n":                      {"line 2", "codes.digits", `"six" is not a whole number`},
 		"mail:\n  smtp: relay.example.com\n":           {"line 2", "mail.smtp", "key: value"},
 		"trusted_proxies:\n  a: b\n":                   {"line 2", "trusted_proxies", "list"},
-		"zzzzzzzz: 1\n":                                 {"unknown setting zzzzzzzz"},
+		"zzzzzzzz: 1\n":                                {"unknown setting zzzzzzzz"},
 	} {
 		_, err := Parse([]byte(in), nil)
 		if err == nil {
