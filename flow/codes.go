@@ -252,7 +252,8 @@ func (s *Service) checkSendLimits(ctx context.Context, q store.Queries, recipien
 
 func (s *Service) pending(f store.Flow, tok string, cd store.Code, reasons []string) *Pending {
 	return &Pending{Token: tok, Kind: f.Kind, Channel: f.Channel, Destination: account.Mask(contactKind(f.Channel), f.Recipient),
-		ExpiresAt: cd.ExpiresAt, ResendAfter: cd.CreatedAt.Add(s.Limits.ResendCooldown), Reasons: reasons}
+		ExpiresAt: cd.ExpiresAt, ResendAfter: cd.CreatedAt.Add(s.Limits.ResendCooldown), Reasons: reasons,
+		CodeSpent: cd.Failures >= s.Limits.MaxCodeFailures || !s.Now().Before(cd.ExpiresAt)}
 }
 
 // Resend replaces the flow's code with a new one. The old code stops

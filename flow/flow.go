@@ -143,6 +143,9 @@ type Pending struct {
 	ExpiresAt   time.Time
 	ResendAfter time.Time
 	Reasons     []string
+	// CodeSpent: the current code can no longer be used (too many wrong
+	// tries, or expired); only a new one helps.
+	CodeSpent bool
 	// CodeVerified is set on a reset whose code was confirmed and that
 	// waits for the new password.
 	CodeVerified bool

@@ -82,11 +82,12 @@ func (s *Service) SignOutAccount(ctx context.Context, accountID, ip string) (int
 }
 
 // endSessions ends every live session of the account but keep (which may
-// be empty) and records it as ev says who did it.
+// be empty) and records it as ev says who did it; when there was none to
+// end, nothing happened and nothing is recorded.
 func (s *Service) endSessions(ctx context.Context, q store.Queries, accountID, keep string, now time.Time, ev store.Event) (int, error) {
 	n, err := s.revokeOtherSessions(ctx, q, accountID, keep, now)
-	if err != nil {
-		return 0, err
+	if err != nil || n == 0 {
+		return n, err
 	}
 	ev.AccountID, ev.Kind, ev.Result = accountID, activity.SessionEnded, activity.Success
 	return n, activity.Record(ctx, q, now, ev)

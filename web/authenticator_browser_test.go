@@ -69,7 +69,7 @@ func TestBrowserAuthenticatorApproval(t *testing.T) {
 	b.do(phone, "type the number and approve", chromedp.SendKeys(chromedp.CSS("#prompt-number"), number), chromedp.Click(chromedp.CSS("#approve")),
 		chromedp.WaitVisible(chromedp.CSS("#paired-status")))
 	b.do(laptop, "signed in by itself", chromedp.WaitVisible(chromedp.CSS("#security")))
-	if sec := b.text(laptop, "#security"); !strings.Contains(sec, "two factors (AAL2)") {
+	if sec := b.text(laptop, "main"); !strings.Contains(sec, "two factors (AAL2)") {
 		t.Fatalf("after the approval:\n%s", sec)
 	}
 

@@ -284,7 +284,7 @@ func TestBrowserThisWasntMeSecuresTheAccount(t *testing.T) {
 	b.signIn(mine, "rin@example.jp")
 	b.do(mine, "this wasn't me", chromedp.Click(chromedp.CSS(`#activity a[href^="/account/secure"]`)), chromedp.WaitVisible(chromedp.CSS(`form[action="/account/secure"]`)))
 	b.shot(mine, "secure")
-	b.submit(mine, "secure", chromedp.Click(chromedp.CSS(`form[action="/account/secure"] button`)), `p[role="status"]`)
+	b.submit(mine, "secure", chromedp.Click(chromedp.CSS(`form[action="/account/secure"] button`)), `[role="status"]`)
 	if n := b.text(mine, "main"); !strings.Contains(n, "Your account is secured") {
 		t.Fatalf("after securing:\n%s", n)
 	}

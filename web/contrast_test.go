@@ -15,16 +15,25 @@ func TestColourContrastMeetsWCAGAA(t *testing.T) {
 		t.Fatal(err)
 	}
 	pairs := [][2]string{
-		{"#1a1a1a", "#fff"},    // text
+		{"#1a1a1a", "#fff"},    // text on cards
+		{"#1a1a1a", "#f4f6f9"}, // text on the page
 		{"#4a4a4a", "#fff"},    // notes
-		{"#fff", "#0b57d0"},    // buttons
-		{"#0b57d0", "#fff"},    // secondary buttons
-		{"#a50e0e", "#fff"},    // errors
+		{"#4a4a4a", "#f4f6f9"},
+		{"#fff", "#0b57d0"}, // buttons
+		{"#0b57d0", "#fff"}, // secondary buttons, links
+		{"#0b57d0", "#f4f6f9"},
 		{"#fff", "#a4161a"},    // danger buttons
+		{"#a4161a", "#fff"},    // danger-outline buttons
+		{"#8c1d18", "#fce8e6"}, // error banners, failure badges
+		{"#0f5223", "#e6f4ea"}, // success banners and badges
+		{"#6b4500", "#fef7e0"}, // held-back badges, attention items
+		{"#3c4043", "#eef0f3"}, // neutral badges
+		{"#4a4a4a", "#eef0f3"}, // disabled buttons
+		{"#fff", "#8c1d18"},    // blocked badges
+		{"#1a1a1a", "#e8f0fe"}, // information banners
 		{"#1a1a1a", "#fff4e5"}, // unusual rows
 		{"#4a4a4a", "#fff4e5"},
 		{"#a4161a", "#fff4e5"},
-		{"#0b5cad", "#fff4e5"},
 		{"#1a1a1a", "#f6f6f6"}, // mail-check verdict box
 	}
 	for _, p := range pairs {

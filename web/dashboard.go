@@ -29,11 +29,41 @@ type activityRow struct {
 	When, What, Method, Outcome, Why string
 	// Undo is the form that reverses a security change, when one can.
 	UndoAction, UndoLabel string
+	// Tone colours the result's badge (ok, bad, blocked, held, neutral),
+	// ToneIcon and DeviceIcon name its icons.
+	Tone, ToneIcon, DeviceIcon string
+}
+
+// tone is how a result looks: good, a failure, a block, held back, or
+// plain information.
+func tone(result string) (tone, icon string) {
+	switch result {
+	case activity.Success, activity.Sent:
+		return "ok", "check"
+	case activity.WrongPassword, activity.WrongCode, activity.Locked, activity.AccountDisabled:
+		return "bad", "x"
+	case activity.Blocked:
+		return "blocked", "block"
+	case activity.Suppressed, activity.Held, activity.StepUpRequired, activity.SecondStepRequired:
+		return "held", "clock"
+	}
+	return "neutral", "info"
+}
+
+// deviceIcon tells phones and tablets from computers by the device's name.
+func deviceIcon(label string) string {
+	for _, m := range []string{"iPhone", "iPad", "Android", "Mobile", "iOS"} {
+		if strings.Contains(label, m) {
+			return "phone"
+		}
+	}
+	return "desktop"
 }
 
 func (s *Server) row(e store.Event, lang string, loc *time.Location) activityRow {
 	r := activityRow{Event: e, Place: s.place(e.IP, lang), SignIn: e.Kind == activity.SignIn, When: viewerTime(lang, loc, e.At),
-		What: tr(lang, "kind_"+e.Kind), Outcome: tr(lang, "result_"+e.Result)}
+		What: tr(lang, "kind_"+e.Kind), Outcome: tr(lang, "result_"+e.Result), DeviceIcon: deviceIcon(e.Device)}
+	r.Tone, r.ToneIcon = tone(e.Result)
 	if e.Method != "" {
 		r.Method = strengthWords(lang, e.Method)
 	}
@@ -55,6 +85,7 @@ type deviceRow struct {
 	sessionJSON
 	Place     string
 	FirstSeen time.Time
+	Icon      string
 }
 
 // dashboard is what the account page shows besides the common view.
@@ -66,14 +97,27 @@ type dashboard struct {
 	Devices    []deviceRow
 	Changes    []activityRow
 	Flagged    string
-	Secured    *struct{ Sessions int }
+	Secured    *flow.Secured
 	Contacts   []contactRow
 	Notices    []noticeRow
 	// Apps hold access to the account (OpenID Connect), when ward is a
 	// provider (ShowApps).
 	Apps     []appJSON
 	ShowApps bool
+	// Attention is what the person should look at first.
+	Attention []attention
+	// HasPhone: a verified phone can get SMS notices.
+	HasPhone bool
 }
+
+// attention is one thing on the overview that needs the person: what
+// happened, and where to deal with it.
+type attention struct {
+	Text, Link, LinkText string
+}
+
+// attentionWindow is how far back the overview looks for what happened.
+const attentionWindow = 30 * 24 * time.Hour
 
 // noticeRow is one event with its settings per channel.
 type noticeRow struct {
@@ -86,6 +130,7 @@ type contactRow struct {
 	store.Contact
 	Waiting      bool
 	RecoveryFrom time.Time
+	Icon         string
 }
 
 var activityFilters = []string{activity.Success, activity.WrongPassword, activity.WrongCode, activity.Blocked, activity.Sent,
@@ -194,11 +239,24 @@ func (s *Server) fillAccount(r *http.Request, v *view, sess store.Session) error
 		return err
 	}
 	for _, ct := range contacts {
-		row := contactRow{Contact: ct}
+		row := contactRow{Contact: ct, Icon: "mail"}
+		if ct.Kind == store.ContactPhone {
+			row.Icon = "phone"
+			d.HasPhone = d.HasPhone || ct.VerifiedAt != nil
+		}
 		if ct.RecoveryAfter != nil && s.Now().Before(*ct.RecoveryAfter) {
 			row.Waiting, row.RecoveryFrom = true, *ct.RecoveryAfter
 		}
 		d.Contacts = append(d.Contacts, row)
+		switch {
+		case ct.VerifiedAt == nil:
+			d.Attention = append(d.Attention, attention{Text: catalog.Format(v.Lang, "attention_unverified", ct.Value), Link: "/account#security", LinkText: tr(v.Lang, "attention_check")})
+		case row.Waiting:
+			d.Attention = append(d.Attention, attention{Text: catalog.Format(v.Lang, "attention_new_contact", ct.Value, viewerTime(v.Lang, v.Loc, row.RecoveryFrom)), Link: "/account/secure", LinkText: tr(v.Lang, "attention_not_you")})
+		}
+	}
+	if err := s.recentAttention(r, v, sess, d.Filter == "" && before.IsZero(), evs); err != nil {
+		return err
 	}
 	sec, err := s.security(r, sess)
 	if err != nil {
@@ -225,10 +283,41 @@ func (s *Server) fillAccount(r *http.Request, v *view, sess store.Session) error
 	}
 	for _, x := range list {
 		row := deviceRow{sessionJSON: toSessionJSON(x, sess.ID), Place: s.place(x.IP, v.Lang), FirstSeen: firstSeen[x.DeviceID]}
+		row.Icon = deviceIcon(row.Device)
 		if row.FirstSeen.IsZero() {
 			row.FirstSeen = x.CreatedAt
 		}
 		d.Devices = append(d.Devices, row)
+	}
+	return nil
+}
+
+// recentAttention adds to the overview what happened lately that the
+// person should know of: a sign-in method turned off after wrong tries,
+// and codes someone reported as unasked for. The page's own activity
+// read serves when it is the newest page, unfiltered.
+func (s *Server) recentAttention(r *http.Request, v *view, sess store.Session, newest bool, evs []store.Event) error {
+	if !newest {
+		var err error
+		if evs, err = s.Flow.Activity(r.Context(), sess, "", time.Time{}, activityPage); err != nil {
+			return err
+		}
+	}
+	since := s.Now().Add(-attentionWindow)
+	seen := map[string]bool{}
+	for _, e := range evs {
+		if e.At.Before(since) || seen[e.Kind] {
+			continue
+		}
+		switch e.Kind {
+		case activity.FactorDisabled:
+			v.Dash.Attention = append(v.Dash.Attention, attention{Text: catalog.Format(v.Lang, "attention_factor_off", viewerTime(v.Lang, v.Loc, e.At)), Link: "/account/secure", LinkText: tr(v.Lang, "secure_my_account")})
+		case activity.UnsolicitedReported:
+			v.Dash.Attention = append(v.Dash.Attention, attention{Text: catalog.Format(v.Lang, "attention_unsolicited", viewerTime(v.Lang, v.Loc, e.At)), Link: "#activity", LinkText: tr(v.Lang, "attention_see_activity")})
+		default:
+			continue
+		}
+		seen[e.Kind] = true
 	}
 	return nil
 }
@@ -329,7 +418,7 @@ func (s *Server) pageSecure(w http.ResponseWriter, r *http.Request, sess store.S
 		if err != nil {
 			status = s.explain(r, v, err)
 		} else {
-			d.Secured = &struct{ Sessions int }{res.SessionsEnded}
+			d.Secured = &res
 			v.Notice = tr(v.Lang, "secure_done")
 		}
 	}

@@ -113,7 +113,8 @@ func (s *Server) pageMailCheck(w http.ResponseWriter, r *http.Request) {
 		f.Close()
 	}
 	if len(bytes.TrimSpace(raw)) == 0 {
-		raw = []byte(strings.ReplaceAll(r.FormValue("message"), "\r\n", "\n"))
+		v.Pasted = r.FormValue("message")
+		raw = []byte(strings.ReplaceAll(v.Pasted, "\r\n", "\n"))
 	}
 	if len(bytes.TrimSpace(raw)) == 0 {
 		v.Error = tr(v.Lang, "check_mail_empty")

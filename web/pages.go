@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wardhq/ward/catalog"
 	"github.com/wardhq/ward/flow"
 	"github.com/wardhq/ward/keys"
 	"github.com/wardhq/ward/notify"
@@ -55,9 +56,16 @@ func newPages() (*pages, error) {
 
 // view is what every page template gets.
 type view struct {
+	Brand           brandView
 	Lang, OtherLang string
 	TitleKey        string
 	T               func(string) string
+	// F is a catalog sentence with its values inside, each in bold:
+	// "We sent a code to <b>h***@example.jp</b>." reads naturally in
+	// Japanese too, where the value comes first.
+	F func(key string, args ...string) template.HTML
+	// Reasons lists risk reasons as the language joins a list.
+	Reasons func([]string) string
 	When            func(time.Time) string
 	Error, Notice   string
 	Email           string
@@ -88,6 +96,11 @@ type view struct {
 	Manifest bool
 	// Pairing pairs a new ward Authenticator.
 	Pairing *pairingView
+	// Pasted is the mail text the person pasted into the check, kept for
+	// another look after the verdict.
+	Pasted string
+	// ResendLocked: the resend button cannot be used yet (its cooldown).
+	ResendLocked bool
 	// Loc is the viewer's time zone, found once per request.
 	Loc *time.Location
 }
@@ -97,6 +110,22 @@ type devMail struct {
 	Status string
 }
 
+// sentenceHTML is the catalog's sentence key in lang with args put in its
+// places, each escaped and set in bold; the sentence itself is escaped.
+func sentenceHTML(lang, key string, args ...string) template.HTML {
+	vals := make([]any, len(args))
+	for i, a := range args {
+		vals[i] = "<strong>" + template.HTMLEscapeString(a) + "</strong>"
+	}
+	return template.HTML(fmt.Sprintf(template.HTMLEscapeString(catalog.Text(lang, key)), vals...))
+}
+
+// Wide pages hold tables (the dashboard, the mail check's verdict, the
+// dev mailbox); the others are one narrow column of form.
+func (v *view) Wide() bool {
+	return v.Dash != nil || v.TitleKey == "check_mail" || v.TitleKey == "dev_mailbox"
+}
+
 func (s *Server) view(r *http.Request, title string) *view {
 	lang := s.language(r, "")
 	other := "ja"
@@ -104,8 +133,16 @@ func (s *Server) view(r *http.Request, title string) *view {
 		other = "en"
 	}
 	loc := s.zone(r, lang)
-	return &view{Lang: lang, OtherLang: other, TitleKey: title, Loc: loc, T: func(k string) string { return tr(lang, k) },
+	return &view{Brand: s.brandView(), Lang: lang, OtherLang: other, TitleKey: title, Loc: loc, T: func(k string) string { return tr(lang, k) },
 		Reason: func(r string) string { return reasonText(lang, r) },
+		F:      func(key string, args ...string) template.HTML { return sentenceHTML(lang, key, args...) },
+		Reasons: func(rs []string) string {
+			out := make([]string, len(rs))
+			for i, r := range rs {
+				out[i] = reasonText(lang, r)
+			}
+			return strings.Join(out, tr(lang, "list_sep"))
+		},
 		When:   func(t time.Time) string { return viewerTime(lang, loc, t) }}
 }
 
@@ -128,6 +165,7 @@ func (s *Server) explain(r *http.Request, v *view, err error) int {
 }
 
 func (s *Server) routePages(mux *http.ServeMux) {
+	s.routeBrand(mux)
 	static, _ := fs.Sub(assets, "static")
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
@@ -141,8 +179,11 @@ func (s *Server) routePages(mux *http.ServeMux) {
 		v := s.view(r, "sign_in")
 		// An app's login_hint comes through here.
 		v.Email = r.URL.Query().Get("email")
-		if r.URL.Query().Get("reset") == "done" {
+		switch {
+		case r.URL.Query().Get("reset") == "done":
 			v.Notice = tr(v.Lang, "reset_done")
+		case r.URL.Query().Get("signed_out") == "1":
+			v.Notice = tr(v.Lang, "signed_out")
 		}
 		s.render(w, r, http.StatusOK, "sign_in", v)
 	})
@@ -181,7 +222,7 @@ func (s *Server) routePages(mux *http.ServeMux) {
 			return
 		}
 		s.setCookie(w, "ward_session", "", -1)
-		http.Redirect(w, r, "/sign-in", http.StatusSeeOther)
+		http.Redirect(w, r, "/sign-in?signed_out=1", http.StatusSeeOther)
 	}))
 	mux.HandleFunc("GET /not-my-account/{token}", s.limited("links", &s.LinkRate, s.pageNotMine))
 	mux.HandleFunc("POST /not-my-account/{token}", s.limited("links", &s.LinkRate, s.pageNotMine))
@@ -254,6 +295,7 @@ func (s *Server) pageCode(action string, reset bool) http.HandlerFunc {
 			}
 		}
 		v.Pending = p
+		v.ResendLocked = s.Now().Before(p.ResendAfter)
 		v.Delivery, _ = s.Flow.Delivery(r.Context(), s.cookie(r, "ward_flow"))
 		s.render(w, r, http.StatusOK, "code", v)
 	}
@@ -287,7 +329,9 @@ func (s *Server) pageCodePost(action string, reset bool) http.HandlerFunc {
 			v := s.view(r, "enter_code")
 			v.Action, v.Reset = action, reset
 			status := s.explain(r, v, err)
-			v.Pending, _ = s.Flow.Status(r.Context(), tok)
+			if v.Pending, _ = s.Flow.Status(r.Context(), tok); v.Pending != nil {
+				v.ResendLocked = s.Now().Before(v.Pending.ResendAfter)
+			}
 			s.render(w, r, status, "code", v)
 			return
 		}

@@ -45,6 +45,8 @@ type Server struct {
 	OpenID *OpenID
 	// PublicURL is where people reach ward (links it hands out).
 	PublicURL string
+	// Brand is the name, logo and colour on every page.
+	Brand Brand
 	// PushPoll is how often a waiting sign-in page's stream looks for its
 	// approval given through another instance (0: 200ms); answers given
 	// here wake it at once.

@@ -45,7 +45,7 @@ func TestBrowserAuthenticatorAppAndTwoStep(t *testing.T) {
 	}
 	b.do(ctx, "password and app", chromedp.SendKeys(chromedp.CSS("#password"), password),
 		chromedp.SendKeys(chromedp.CSS("#code"), oathtool(t, key, 30*time.Second)))
-	b.submit(ctx, "step up", chromedp.Submit(chromedp.CSS("#code")), `p[role="status"]`)
+	b.submit(ctx, "step up", chromedp.Submit(chromedp.CSS("#code")), `[role="status"]`)
 	b.submit(ctx, "two-step on", chromedp.Click(chromedp.CSS(`form[action="/account/two-step"] button`)), "ol.codes")
 	b.shot(ctx, "recovery-codes")
 	codes := strings.Fields(b.text(ctx, "ol.codes"))
@@ -53,7 +53,7 @@ func TestBrowserAuthenticatorAppAndTwoStep(t *testing.T) {
 		t.Fatalf("recovery codes shown: %q", codes)
 	}
 	b.submit(ctx, "saved", chromedp.Click(chromedp.CSS(`a.button[href="/account#security"]`)), "#security")
-	if sec := b.text(ctx, "#security"); !strings.Contains(sec, "Two-step verification: On") || !strings.Contains(sec, "two factors (AAL2)") {
+	if sec := b.text(ctx, "main"); !strings.Contains(sec, "Turn off two-step verification") || !strings.Contains(sec, "two factors (AAL2)") {
 		t.Fatalf("security info after turning two-step on:\n%s", sec)
 	}
 
@@ -69,7 +69,7 @@ func TestBrowserAuthenticatorAppAndTwoStep(t *testing.T) {
 	b.shot(other, "second-step")
 	b.do(other, "use a recovery code", chromedp.Click(chromedp.CSS("details summary")), chromedp.SendKeys(chromedp.CSS("#recovery"), codes[0]))
 	b.submit(other, "recovery code", chromedp.Submit(chromedp.CSS("#recovery")), "#security")
-	if n := b.text(other, `p[role="status"]`); !strings.Contains(n, "You signed in with a recovery code") {
+	if n := b.text(other, `[role="status"]`); !strings.Contains(n, "You signed in with a recovery code") {
 		t.Fatalf("not led to the review:\n%s", n)
 	}
 }
@@ -86,8 +86,8 @@ func TestBrowserStaleSessionConfirmsByEmailFirst(t *testing.T) {
 	w.in.Flow.Now = func() time.Time { return time.Now().Add(20 * time.Minute) } // older than sessions.fresh_for
 	b.submit(ctx, "add an app", chromedp.Click(chromedp.CSS(`form[action="/account/authenticators"] button`)), "input.code")
 	b.do(ctx, "the mailed code", chromedp.SendKeys(chromedp.CSS("input.code"), w.code(email)))
-	b.submit(ctx, "confirm", chromedp.Click(chromedp.CSS(`button[value="verify"]`)), `p[role="status"]`)
-	if n := b.text(ctx, `p[role="status"]`); !strings.Contains(n, "you confirmed it's you") {
+	b.submit(ctx, "confirm", chromedp.Click(chromedp.CSS(`button[value="verify"]`)), `[role="status"]`)
+	if n := b.text(ctx, `[role="status"]`); !strings.Contains(n, "you confirmed it's you") {
 		t.Fatalf("after confirming: %q", n)
 	}
 	w.in.Flow.Now = time.Now // the step-up was stamped by the sessions' clock

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"html/template"
 	"strings"
 	"testing"
 	"time"
@@ -37,6 +38,10 @@ func TestEveryPageInBothLanguages(t *testing.T) {
 				},
 				When:   func(t time.Time) string { return catalog.Time(lang, nil, t) },
 				Reason: func(r string) string { return reasonText(lang, r) },
+				F:      func(key string, args ...string) template.HTML { return sentenceHTML(lang, key, args...) },
+				Reasons: func(rs []string) string {
+					return strings.Join(rs, tr(lang, "list_sep"))
+				},
 				Action: "/sign-in/code",
 				Reset:  true,
 				Pending: &flow.Pending{Token: "tok", Destination: "h***@example.jp", ExpiresAt: now, ResendAfter: now, Reasons: []string{"new_device", "new_country:US"},
