@@ -65,25 +65,25 @@ type view struct {
 	// Japanese too, where the value comes first.
 	F func(key string, args ...string) template.HTML
 	// Reasons lists risk reasons as the language joins a list.
-	Reasons func([]string) string
-	When            func(time.Time) string
-	Error, Notice   string
-	Email           string
-	Action          string
-	Reset           bool
-	Pending         *flow.Pending
-	Account         store.Account
-	Events          []store.Event
-	NotMine         *flow.AddressRemoval
-	Mail            []devMail
-	Check           *checkResult
-	NotMe           *flow.UnsolicitedReport
-	Done            bool
-	Reason          func(string) string
-	Dash            *dashboard
-	Delivery        *flow.Delivery
-	Security        *securityJSON
-	Enrolment       *enrolmentView
+	Reasons       func([]string) string
+	When          func(time.Time) string
+	Error, Notice string
+	Email         string
+	Action        string
+	Reset         bool
+	Pending       *flow.Pending
+	Account       store.Account
+	Events        []store.Event
+	NotMine       *flow.AddressRemoval
+	Mail          []devMail
+	Check         *checkResult
+	NotMe         *flow.UnsolicitedReport
+	Done          bool
+	Reason        func(string) string
+	Dash          *dashboard
+	Delivery      *flow.Delivery
+	Security      *securityJSON
+	Enrolment     *enrolmentView
 	// Codes are new recovery codes, shown once.
 	Codes []string
 	// Consent is an app asking for the person's permission.
@@ -143,7 +143,7 @@ func (s *Server) view(r *http.Request, title string) *view {
 			}
 			return strings.Join(out, tr(lang, "list_sep"))
 		},
-		When:   func(t time.Time) string { return viewerTime(lang, loc, t) }}
+		When: func(t time.Time) string { return viewerTime(lang, loc, t) }}
 }
 
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page string, v *view) {
