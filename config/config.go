@@ -7,12 +7,16 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"net"
+	"net/http"
 	"net/mail"
 	"net/netip"
 	"net/url"
+	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"runtime"
 	"sort"
 	"strconv"
@@ -34,9 +38,15 @@ func (d Duration) D() time.Duration { return time.Duration(d) }
 
 // Config is every setting. The doc tags are the reference (docs/CONFIG.md).
 type Config struct {
-	Listen         string   `yaml:"listen" doc:"Address the HTTP server listens on."`
-	PublicURL      string   `yaml:"public_url" doc:"URL people reach ward at; links in mail use it. Plain http is allowed only for localhost."`
-	DataDir        string   `yaml:"data_dir" doc:"Folder for the embedded database and the generated secret key."`
+	Listen    string `yaml:"listen" doc:"Address the HTTP server listens on."`
+	PublicURL string `yaml:"public_url" doc:"URL people reach ward at; links in mail use it. Plain http is allowed only for localhost."`
+	DataDir   string `yaml:"data_dir" doc:"Folder for the embedded database and the generated secret key."`
+
+	Brand struct {
+		Name   string `yaml:"name" doc:"The product name in the header of every page and mail, and the name authenticator apps and the mail check use. Empty: mail_check.brand, else the host of public_url (ward on localhost)."`
+		Logo   string `yaml:"logo" doc:"An image file (PNG, JPEG, WebP or SVG, at most 256 KiB) shown beside the name. Empty: ward's shield."`
+		Accent string `yaml:"accent" doc:"The colour of buttons, links and the mail header's rule, as #rrggbb; white text on it must have a contrast of at least 4.5:1. Empty: ward's blue."`
+	} `yaml:"brand"`
 	SecretKey      string   `yaml:"secret_key" doc:"Root secret (base64, 32+ bytes). Empty: generated in data_dir on first start. Set the same value on every instance sharing a database."`
 	AdminToken     string   `yaml:"admin_token" doc:"Bearer token for /api/v1/admin (creating accounts from an app). Empty: the admin API is off."`
 	TrustedProxies []string `yaml:"trusted_proxies" doc:"CIDRs of reverse proxies whose X-Forwarded-For is believed (comma-separated in the environment)."`
@@ -141,7 +151,7 @@ type Config struct {
 	} `yaml:"risk"`
 
 	MailCheck struct {
-		Brand            string   `yaml:"brand" doc:"The name people know this service by: a mail that names it must prove it is ward's own. Empty: the host of public_url."`
+		Brand            string   `yaml:"brand" doc:"The name a mail must prove is ward's own when it uses it. Empty: brand.name (kept for configs written before brand.name)."`
 		Domains          []string `yaml:"domains" doc:"Domains ward's mail comes from, guarded against lookalikes. Empty: the DKIM domain and the domain of mail.from."`
 		Protect          []string `yaml:"protect" doc:"Other brands whose imitations are called phishing: \"microsoft\" (built in) or \"Name=domain domain\"."`
 		TrustedReceivers []string `yaml:"trusted_receivers" doc:"Receiving mail servers (authserv-ids, e.g. mx.google.com) whose Authentication-Results headers are believed; others are ignored, as anyone can write them."`
@@ -488,6 +498,17 @@ func (c Config) Validate() error {
 	bad := func(key, format string, a ...any) error {
 		return fmt.Errorf("%s: %s", key, fmt.Sprintf(format, a...))
 	}
+	if a := c.Brand.Accent; a != "" {
+		if !hexColour.MatchString(a) {
+			return bad("brand.accent", "%q is not a colour written #rrggbb", a)
+		}
+		if r := contrastOnWhite(a); r < 4.5 {
+			return bad("brand.accent", "white text on %s has a contrast of %.1f:1, under the 4.5:1 people need to read buttons; choose a darker colour", a, r)
+		}
+	}
+	if _, _, err := c.BrandLogo(); err != nil {
+		return err
+	}
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		return bad("listen", "%q is not host:port", c.Listen)
 	}
@@ -667,18 +688,63 @@ func IsLoopbackHost(h string) bool {
 }
 
 // DKIMDomain is the domain mail is signed for.
-// BrandName is the name people know the service by: mail_check.brand, or
-// the host of public_url. Authenticator apps show it as the issuer.
+// BrandName is the name people know the service by: brand.name,
+// mail_check.brand, or the host of public_url (ward on a developer's
+// machine). Pages, mail and authenticator apps show it.
 func (c Config) BrandName() string {
+	if c.Brand.Name != "" {
+		return c.Brand.Name
+	}
 	if c.MailCheck.Brand != "" {
 		return c.MailCheck.Brand
 	}
 	u, err := url.Parse(c.PublicURL)
-	if err != nil {
-		return ""
+	if err != nil || IsLoopbackHost(u.Hostname()) {
+		return "ward"
 	}
 	return u.Hostname()
 }
+
+// BrandLogo reads brand.logo: its content and media type (nil: none).
+func (c Config) BrandLogo() ([]byte, string, error) {
+	if c.Brand.Logo == "" {
+		return nil, "", nil
+	}
+	b, err := os.ReadFile(c.Brand.Logo)
+	if err != nil {
+		return nil, "", fmt.Errorf("brand.logo: %w", err)
+	}
+	if len(b) > 256<<10 {
+		return nil, "", fmt.Errorf("brand.logo: %s is %d KiB; a logo is at most 256 KiB", c.Brand.Logo, len(b)>>10)
+	}
+	mt := http.DetectContentType(b)
+	if strings.HasSuffix(strings.ToLower(c.Brand.Logo), ".svg") && bytes.Contains(b, []byte("<svg")) {
+		mt = "image/svg+xml"
+	}
+	switch mt {
+	case "image/png", "image/jpeg", "image/webp", "image/svg+xml":
+		return b, mt, nil
+	}
+	return nil, "", fmt.Errorf("brand.logo: %s is %s; use a PNG, JPEG, WebP or SVG image", c.Brand.Logo, mt)
+}
+
+// contrastOnWhite is the WCAG contrast ratio of white text on colour hex
+// (#rrggbb).
+func contrastOnWhite(hex string) float64 {
+	lum := func(c float64) float64 {
+		c /= 255
+		if c <= 0.03928 {
+			return c / 12.92
+		}
+		return math.Pow((c+0.055)/1.055, 2.4)
+	}
+	var r, g, b int
+	fmt.Sscanf(hex, "#%02x%02x%02x", &r, &g, &b)
+	l := 0.2126*lum(float64(r)) + 0.7152*lum(float64(g)) + 0.0722*lum(float64(b))
+	return 1.05 / (l + 0.05)
+}
+
+var hexColour = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
 
 func (c Config) DKIMDomain() string {
 	if c.Mail.DKIM.Domain != "" {

@@ -2,6 +2,7 @@ package config
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -122,4 +123,31 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("accepted invalid config: %v", err)
 		}
 	})
+}
+
+// A brand colour people could not read white text on, or a logo that is
+// not an image, stops ward with the key named.
+func TestBrandIsChecked(t *testing.T) {
+	dir := t.TempDir()
+	png := filepath.Join(dir, "logo.png")
+	os.WriteFile(png, []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR"), 0o600)
+	txt := filepath.Join(dir, "logo.txt")
+	os.WriteFile(txt, []byte("not an image"), 0o600)
+	for in, want := range map[string]string{
+		"brand:\n  accent: '#ffcc00'\n":  "contrast of 1.",
+		"brand:\n  accent: blue\n":       "not a colour written #rrggbb",
+		"brand:\n  logo: " + txt + "\n":  "use a PNG",
+		"brand:\n  logo: /no/such.png\n": "brand.logo",
+	} {
+		if _, err := Parse([]byte(in), nil); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", in, err, want)
+		}
+	}
+	c, err := Parse([]byte("brand:\n  name: Acme ID\n  accent: '#7a1fa2'\n  logo: "+png+"\n"), nil)
+	if err != nil || c.BrandName() != "Acme ID" {
+		t.Fatalf("a good brand: %v %q", err, c.BrandName())
+	}
+	if _, mt, _ := c.BrandLogo(); mt != "image/png" {
+		t.Errorf("logo type %q", mt)
+	}
 }

@@ -146,6 +146,7 @@ func New(ctx context.Context, c config.Config, log *slog.Logger, o Options) (*In
 		st.Close()
 		return nil, err
 	}
+	comp.Brand, comp.Accent = c.BrandName(), c.Brand.Accent
 	dkimKeys, err := dkim.LoadOrCreate(c.DKIMDir(), c.DKIMDomain())
 	if err != nil {
 		st.Close()
@@ -254,7 +255,12 @@ func New(ctx context.Context, c config.Config, log *slog.Logger, o Options) (*In
 		st.Close()
 		return nil, err
 	}
-	srv := &web.Server{PublicURL: c.PublicURL, OpenID: &web.OpenID{Provider: oidcProvider, Storage: oidcStore, Issuer: strings.TrimRight(c.PublicURL, "/")}, Places: geo, MailCheck: checker, Flow: fs, Accounts: accts, Sessions: sessions, Mailbox: st, Composer: comp, DevMailbox: c.DevMode(),
+	logo, logoType, err := c.BrandLogo()
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	srv := &web.Server{PublicURL: c.PublicURL, Brand: web.Brand{Name: c.BrandName(), Accent: c.Brand.Accent, Logo: logo, LogoType: logoType}, OpenID: &web.OpenID{Provider: oidcProvider, Storage: oidcStore, Issuer: strings.TrimRight(c.PublicURL, "/")}, Places: geo, MailCheck: checker, Flow: fs, Accounts: accts, Sessions: sessions, Mailbox: st, Composer: comp, DevMailbox: c.DevMode(),
 		SecureCookies: u.Scheme == "https", AdminToken: c.AdminToken, TrustedProxies: proxies, Log: log, Now: now,
 		Audit: sec, Limiter: limiter, MailCheckRate: c.MailCheckRate(), LinkRate: c.LinkRate(), Observe: met.Request}
 	if c.AccessLog {

@@ -163,7 +163,10 @@ type Composer struct {
 	Keys      *keys.Keys
 	From      string
 	PublicURL string
-	Now       func() time.Time
+	// Brand is the service's name in every mail's header and footer, and
+	// Accent its colour (#rrggbb) in HTML mail; empty: ward's.
+	Brand, Accent string
+	Now           func() time.Time
 	// Jobs, when set, gets a delivery job for each message queued.
 	Jobs interface {
 		Enqueue(ctx context.Context, tx jobs.Tx, messageID string) error
@@ -255,6 +258,7 @@ func (c *Composer) RenderWith(m store.Message, s Secrets) (Rendered, error) {
 		"Lang": lang, "Code": s.Code, "Purpose": d.Purpose, "ExpiresAt": d.ExpiresAt, "RequestedAt": d.RequestedAt,
 		"IP": d.IP, "Device": d.Device, "Host": hostOf(c.PublicURL), "Ref": Ref(m.ID), "Place": d.Place, "Count": d.Count,
 		"Sources": d.Sources, "SecureURL": c.PublicURL + "/account/secure",
+		"Brand": c.brand(), "Accent": c.accent(), "CheckURL": c.PublicURL + "/check-mail",
 	}
 	if s.NotMine != "" {
 		view["NotMineURL"] = c.PublicURL + "/not-my-account/" + s.NotMine
@@ -284,6 +288,20 @@ func (c *Composer) RenderWith(m store.Message, s Secrets) (Rendered, error) {
 		r.HTML = hb.String()
 	}
 	return r, nil
+}
+
+func (c *Composer) brand() string {
+	if c.Brand == "" {
+		return "ward"
+	}
+	return c.Brand
+}
+
+func (c *Composer) accent() string {
+	if c.Accent == "" {
+		return "#0b57d0"
+	}
+	return c.Accent
 }
 
 // Ref is the short reference a message shows in its body: the random end

@@ -6,6 +6,8 @@ import (
 	"io"
 	"log/slog"
 	"net/mail"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -86,7 +88,8 @@ func TestEveryTemplateRendersAndPassesLint(t *testing.T) {
 					t.Errorf("%s %s: who asked is missing:\n%s", lang, purpose, r.Text)
 				}
 				// The only links are "this wasn't me" on codes anyone can
-				// ask for, and "not my account" on resets.
+				// ask for, "not my account" on resets, and the footer's
+				// "is this mail really from us?" on every mail.
 				links := regexp.MustCompile(`https?://\S+`).FindAllString(r.Text, -1)
 				want := []string{}
 				if anyone {
@@ -95,6 +98,7 @@ func TestEveryTemplateRendersAndPassesLint(t *testing.T) {
 				if purpose == "password_reset" {
 					want = append(want, "https://id.example.com/not-my-account/tok")
 				}
+				want = append(want, "https://id.example.com/check-mail")
 				if !slices.Equal(links, want) {
 					t.Errorf("%s %s: links %v, want %v", lang, purpose, links, want)
 				}
@@ -325,6 +329,53 @@ func TestSecurityNoticeNamesTheChange(t *testing.T) {
 		r, err := c.Render(msg)
 		if err != nil || !strings.Contains(r.Text, "+81********78") {
 			t.Fatalf("notice does not name the change (%v):\n%s", err, r.Text)
+		}
+	}
+}
+
+// Every mail, of every kind and in both languages, opens with the brand
+// and ends with where to check that it is genuine, in its text and in
+// its HTML: people learn what the real mail looks like.
+func TestEveryMailCarriesTheBrand(t *testing.T) {
+	files, err := filepath.Glob("templates/*.email.*")
+	if err != nil || len(files) < 16 {
+		t.Fatalf("templates: %v %d", err, len(files))
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lang, kind := "en", "txt"
+		if strings.Contains(f, ".ja.") {
+			lang = "ja"
+		}
+		if strings.HasSuffix(f, ".html") {
+			kind = "html"
+		}
+		for _, part := range []string{"head", "foot"} {
+			if want := `{{template "` + part + "." + lang + "." + kind + `" .}}`; !strings.Contains(string(b), want) {
+				t.Errorf("%s lacks %s", f, want)
+			}
+		}
+	}
+	st := testdb.SQLite(t)
+	c := composer(t, func() time.Time { return t0 })
+	c.Brand, c.Accent = "Acme ID", "#7a1fa2"
+	for _, lang := range []string{"en", "ja"} {
+		m, err := c.Queue(context.Background(), st, sample(notify.KindCode, notify.Email, lang, "sign_in"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := c.Render(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(r.Text, "Acme ID") || !strings.Contains(r.Text, "https://id.example.com/check-mail") {
+			t.Errorf("%s text: no brand header or check link:\n%s", lang, r.Text)
+		}
+		if !strings.Contains(r.HTML, "Acme ID") || !strings.Contains(r.HTML, `href="https://id.example.com/check-mail"`) || !strings.Contains(r.HTML, "#7a1fa2") {
+			t.Errorf("%s HTML: no brand header, accent or check link:\n%s", lang, r.HTML)
 		}
 	}
 }

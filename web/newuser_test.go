@@ -4,8 +4,12 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/wardhq/ward/config"
 )
 
 // visitor is one browser on ward's pages, without JavaScript: it posts
@@ -137,5 +141,37 @@ func TestMalformedIdentifiersAreRefusedEverywhere(t *testing.T) {
 	}
 	if r := w.do(nil, "GET", "/dev/mail.json?limit=10", nil); len(r.body["messages"].([]any)) != 0 {
 		t.Fatalf("a refused identifier got mail: %s", r.raw)
+	}
+}
+
+// The brand is on every page (name, logo, colour) and in every mail, and
+// every page's footer links to the mail check.
+func TestBrandOnEveryPageAndMail(t *testing.T) {
+	logo := filepath.Join(t.TempDir(), "acme.svg")
+	os.WriteFile(logo, []byte(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><rect width="10" height="10"/></svg>`), 0o600)
+	w := start(t, "sqlite", func(c *config.Config) {
+		c.Brand.Name, c.Brand.Accent, c.Brand.Logo = "Acme ID", "#7a1fa2", logo
+	})
+	w.createAccount("brand@example.com", "")
+	v := w.visitor()
+	for _, path := range []string{"/sign-in", "/reset", "/check-mail", "/sign-in?lang=ja"} {
+		_, page := v.get(path)
+		for _, want := range []string{`<span>Acme ID</span>`, `<img src="/brand/logo"`, `href="/brand.css"`, `<a href="/check-mail">`} {
+			if !strings.Contains(page, want) {
+				t.Errorf("%s lacks %s", path, want)
+			}
+		}
+	}
+	if st, css := v.get("/brand.css"); st != 200 || !strings.Contains(css, "--accent: #7a1fa2") {
+		t.Errorf("brand.css: %d %q", st, css)
+	}
+	if st, svg := v.get("/brand/logo"); st != 200 || !strings.Contains(svg, "<svg") {
+		t.Errorf("logo: %d", st)
+	}
+	v.signIn("brand@example.com")
+	r := w.do(nil, "GET", "/dev/mail.json?limit=1&to=brand%40example.com", nil)
+	text, _ := r.body["messages"].([]any)[0].(map[string]any)["text"].(string)
+	if !strings.HasPrefix(text, "Acme ID") || !strings.Contains(text, "/check-mail") {
+		t.Errorf("the code mail does not carry the brand:\n%s", text)
 	}
 }
