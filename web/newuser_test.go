@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -173,5 +174,117 @@ func TestBrandOnEveryPageAndMail(t *testing.T) {
 	text, _ := r.body["messages"].([]any)[0].(map[string]any)["text"].(string)
 	if !strings.HasPrefix(text, "Acme ID") || !strings.Contains(text, "/check-mail") {
 		t.Errorf("the code mail does not carry the brand:\n%s", text)
+	}
+}
+
+// Defect 6: after the last wrong try the code page says the code is
+// spent and when a new one can be asked for, offers no code field, and
+// the resend button is disabled (not merely looking enabled) until then.
+func TestSpentCodeShowsTheWait(t *testing.T) {
+	w := start(t, "sqlite")
+	w.createAccount("spent@example.com", "")
+	v := w.visitor()
+	if st, _, _ := v.post("/sign-in", url.Values{"email": {"spent@example.com"}, "method": {"code"}}); st != 303 {
+		t.Fatalf("sign-in: %d", st)
+	}
+	right := w.code("spent@example.com")
+	wrong := "000000"
+	if right == wrong {
+		wrong = "111111"
+	}
+	var page string
+	for range 5 {
+		_, _, page = v.post("/sign-in/code", url.Values{"action": {"verify"}, "code": {wrong}})
+	}
+	for _, got := range []string{page, func() string { _, p := v.get("/sign-in/code?lang=en"); return p }()} {
+		if strings.Contains(got, `name="code"`) || !strings.Contains(got, "This code can no longer be used") {
+			t.Fatalf("a spent code still offers its field or does not say so:\n%s", got)
+		}
+		if !strings.Contains(got, `value="resend" type="submit" class="secondary"`) || !strings.Contains(got, " disabled aria-describedby=\"resend-when\"") ||
+			!strings.Contains(got, "You can ask for a new code at <strong>") {
+			t.Fatalf("the resend button is not disabled with its time:\n%s", got)
+		}
+	}
+}
+
+// Defect 7: Secure my account on an account without a password asks for
+// no current password, says plainly what it did, and records no sign-out
+// when there was no other session to end.
+func TestSecureAccountWithoutPassword(t *testing.T) {
+	w := start(t, "sqlite")
+	w.createAccount("nopw@example.com", "")
+	v := w.visitor()
+	v.signIn("nopw@example.com")
+	_, page := v.get("/account/secure?lang=en")
+	if strings.Contains(page, `name="current_password"`) || !strings.Contains(page, "Set a password (optional)") {
+		t.Fatalf("the secure page asks for a password the account does not have:\n%s", page)
+	}
+	st, _, page := v.post("/account/secure", url.Values{})
+	if st != 200 || !strings.Contains(page, `class="banner banner-ok" role="status"`) || !strings.Contains(page, "No other device was signed in.") {
+		t.Fatalf("securing answered %d:\n%s", st, page)
+	}
+	_, page = v.get("/account")
+	if strings.Contains(page, ">Signed out<") || strings.Contains(page, "Session ended") {
+		t.Fatalf("the activity gained a sign-out row with no session ended:\n%s", page)
+	}
+}
+
+// Defects 2, 8 and 9: on the dashboard every table cell carries its label
+// for narrow screens, SMS notices cannot be ticked without a phone, and
+// "this was me" / "this wasn't me" are a pair of buttons.
+func TestDashboardRowsAreLabelled(t *testing.T) {
+	w := start(t, "sqlite")
+	w.createAccount("rows@example.com", "")
+	v := w.visitor()
+	v.signIn("rows@example.com")
+	_, page := v.get("/account?lang=ja")
+	for _, td := range regexp.MustCompile(`<td[^>]*>`).FindAllString(page, -1) {
+		if !strings.Contains(td, "data-label=") {
+			t.Errorf("a cell without a label for narrow screens: %s", td)
+		}
+	}
+	for _, want := range []string{`data-label="初めて使用"`, `data-label="最終使用"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the devices' dates lack %s", want)
+		}
+	}
+	sms := regexp.MustCompile(`<input type="checkbox" id="n-[a-z_]+-sms"[^>]*>`).FindAllString(page, -1)
+	if len(sms) == 0 {
+		t.Fatal("no SMS boxes")
+	}
+	for _, box := range sms {
+		if strings.Contains(box, "checked") || !strings.Contains(box, "disabled") {
+			t.Errorf("an SMS box on an account without a phone: %s", box)
+		}
+	}
+	if strings.Contains(page, "· email") || strings.Contains(page, "· sms") || !strings.Contains(page, "： メール") && !strings.Contains(page, ": メール") {
+		t.Errorf("the check boxes' labels are not in Japanese")
+	}
+	if !regexp.MustCompile(`<div class="pair"><form method="post" action="/account/activity/[^"]+/mine"><button type="submit" class="secondary">[^<]+</button></form>\s*<a class="button danger-outline" href="/account/secure\?event=`).MatchString(page) {
+		t.Errorf("'this was me' and 'this wasn't me' are not a pair of buttons")
+	}
+}
+
+// Defect 10: the mail check keeps what was pasted, and a phishing verdict
+// says what to do next, with the way to secure the account.
+func TestMailCheckVerdictSaysWhatToDo(t *testing.T) {
+	w := start(t, "sqlite")
+	v := w.visitor()
+	mail := "From: PayPaI Security <security@paypal-login.example>\nSubject: Urgent: your account will be closed\n\nConfirm your password and card number within 24 hours: http://bit.ly/x1\n"
+	req, _ := http.NewRequest("POST", w.srv.URL+"/check-mail?lang=en", strings.NewReader(url.Values{"message": {mail}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	res, err := v.c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	page := string(b)
+	if !strings.Contains(page, "PayPaI Security &lt;security@paypal-login.example&gt;") {
+		t.Errorf("the pasted mail is gone from the form")
+	}
+	if !strings.Contains(page, "What to do now") || !strings.Contains(page, `<a href="/account/secure">`) {
+		t.Errorf("the verdict does not say what to do next:\n%s", page)
 	}
 }

@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"html/template"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,8 @@ import (
 	"github.com/wardhq/ward/mailcheck"
 	"github.com/wardhq/ward/store"
 )
+
+var idAttr = regexp.MustCompile(`\sid="([^"]+)"`)
 
 // Every page renders in both languages with sample data, with no missing
 // translation and no formatting slip.
@@ -86,6 +89,15 @@ func TestEveryPageInBothLanguages(t *testing.T) {
 			}
 			if !strings.Contains(out, `<html lang="`+lang+`">`) || strings.Contains(out, "%!") {
 				t.Errorf("%s %s: bad output", lang, page)
+			}
+			// An id used twice leaves a label pointing at the wrong field
+			// (axe's duplicate-id-aria): every id is unique on its page.
+			seen := map[string]bool{}
+			for _, m := range idAttr.FindAllStringSubmatch(out, -1) {
+				if seen[m[1]] {
+					t.Errorf("%s %s: id %q is used twice", lang, page, m[1])
+				}
+				seen[m[1]] = true
 			}
 		}
 	}
