@@ -102,7 +102,7 @@ func Time(lang string, loc *time.Location, t time.Time) string {
 	}
 	t = t.In(loc)
 	if lang == "ja" {
-		return t.Format("2006年1月2日 15:04 (MST)")
+		return t.Format("2006年1月2日 15:04（MST）")
 	}
 	return t.Format("2 Jan 2006 15:04 MST")
 }

@@ -142,7 +142,7 @@ func TestEveryTemplateRendersAndPassesLint(t *testing.T) {
 	// Japanese mail is in Japanese, in Japan time.
 	m, _ := c.Queue(ctx, st, sample(notify.KindCode, notify.Email, "ja", "sign_in"))
 	r, _ := c.Render(m)
-	if !strings.Contains(r.Text, "サインイン") || !strings.Contains(r.Text, "2026年11月22日 10:12 (JST)") {
+	if !strings.Contains(r.Text, "サインイン") || !strings.Contains(r.Text, "2026年11月22日 10:12（JST）") {
 		t.Errorf("Japanese mail:\n%s", r.Text)
 	}
 }

@@ -106,7 +106,7 @@ func TestStrongFactorsOverHTTP(t *testing.T) {
 			t.Fatalf("recovery code: %d %s", r.status, r.raw)
 		}
 		r = w.do(nil, "GET", "/dev/mail.json?limit=1&to="+email, nil)
-		if !strings.Contains(r.raw, "復旧コードでログインがありました") { // the account is in Japanese
+		if !strings.Contains(r.raw, "回復用コードでサインインがありました") { // the account is in Japanese
 			t.Fatalf("the owner was not told of the recovery code: %s", r.raw)
 		}
 	})
