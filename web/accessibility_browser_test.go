@@ -5,11 +5,14 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/wardhq/ward/web"
 )
 
 // axeSource is axe-core 4.14.1 (npm axe-core, testdata/axe/README.md),
@@ -166,4 +169,35 @@ func notMeLink(t *testing.T, w *ward, addr string) string {
 		end = len(text) - i
 	}
 	return text[i : i+end]
+}
+
+// Every page template, filled with sample data for every part it can
+// show (an app's consent, a held second step, the authenticator, a
+// pairing), passes the same checks in both languages at both sizes.
+func TestEveryPageTemplateIsAccessible(t *testing.T) {
+	h, err := web.SamplePages()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	b := newBrowser(t, &ward{t: t, srv: srv})
+	b.expect("push/events") // the held second step waits on an API the samples lack
+	var failed []pageCheck
+	for _, width := range []int{1280, 375} {
+		ctx := b.tab()
+		b.do(ctx, "size", chromedp.EmulateViewport(int64(width), 800))
+		for _, lang := range []string{"en", "ja"} {
+			for _, page := range web.PageNames {
+				b.do(ctx, page, chromedp.Navigate(srv.URL+"/sample/"+lang+"/"+page), chromedp.WaitReady(chromedp.CSS("main")))
+				b.shot(ctx, fmt.Sprintf("sample-%s-%s-%d", page, lang, width))
+				if p := b.audit(ctx, width); len(p) > 0 {
+					failed = append(failed, pageCheck{page: page, lang: lang, width: width, problems: p})
+				}
+			}
+		}
+	}
+	for _, f := range failed {
+		t.Errorf("%s (%s, %d px):\n    %s", f.page, f.lang, f.width, strings.Join(f.problems, "\n    "))
+	}
 }
