@@ -64,6 +64,14 @@ func (b *browser) audit(ctx context.Context, width int) []string {
 	if wide > width {
 		out = append(out, fmt.Sprintf("the page is %d px wide on a %d px screen", wide, width))
 	}
+	// Japanese breaks lines between phrases, never inside a word (送信/済み).
+	wb, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.documentElement.lang === "ja" ? getComputedStyle(document.querySelector("main")).wordBreak : "n/a"`))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if wb != "n/a" && wb != "auto-phrase" && wb != "keep-all" {
+		out = append(out, "Japanese text may break inside words: word-break is "+wb)
+	}
 	if width < 600 {
 		// A control's target is its box, or its label's where the label
 		// is what people tap (check boxes). Links inside sentences are

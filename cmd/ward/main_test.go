@@ -85,6 +85,9 @@ func TestBadConfigStartsNothing(t *testing.T) {
 	if _, err := ward(t, "", "frobnicate"); !errors.Is(err, errUsage) || !strings.Contains(err.Error(), `unknown command "frobnicate"`) {
 		t.Fatalf("unknown command: %v", err)
 	}
+	if !strings.Contains(usage, "--driver-only URL --admin-token T") {
+		t.Error("the usage does not say that --driver-only needs --admin-token")
+	}
 }
 
 func TestServeStartsAndStops(t *testing.T) {
