@@ -55,6 +55,15 @@ func (v *visitor) setCookie(name, value string) {
 	v.c.Jar.SetCookies(u, []*http.Cookie{{Name: name, Value: value, Path: "/"}})
 }
 
+// signedIn is a new account's owner signed in through the pages.
+func (w *ward) signedIn(email string) *visitor {
+	w.t.Helper()
+	w.createAccount(email, "")
+	v := w.visitor()
+	v.signIn(email)
+	return v
+}
+
 // signIn signs in with a mailed code through the pages.
 func (v *visitor) signIn(email string) {
 	v.t.Helper()
@@ -70,9 +79,7 @@ func (v *visitor) signIn(email string) {
 // cookie value must be; the dashboard and the mail check show times in it.
 func TestTimesAreInTheViewersZone(t *testing.T) {
 	w := start(t, "sqlite")
-	w.createAccount("zone@example.com", "")
-	v := w.visitor()
-	v.signIn("zone@example.com")
+	v := w.signedIn("zone@example.com")
 	v.setCookie("ward_tz", url.QueryEscape("America/New_York"))
 	_, page := v.get("/account?lang=en")
 	if !strings.Contains(page, "EST") {
@@ -212,9 +219,7 @@ func TestSpentCodeShowsTheWait(t *testing.T) {
 // when there was no other session to end.
 func TestSecureAccountWithoutPassword(t *testing.T) {
 	w := start(t, "sqlite")
-	w.createAccount("nopw@example.com", "")
-	v := w.visitor()
-	v.signIn("nopw@example.com")
+	v := w.signedIn("nopw@example.com")
 	_, page := v.get("/account/secure?lang=en")
 	if strings.Contains(page, `name="current_password"`) || !strings.Contains(page, "Set a password (optional)") {
 		t.Fatalf("the secure page asks for a password the account does not have:\n%s", page)
@@ -234,9 +239,7 @@ func TestSecureAccountWithoutPassword(t *testing.T) {
 // "this was me" / "this wasn't me" are a pair of buttons.
 func TestDashboardRowsAreLabelled(t *testing.T) {
 	w := start(t, "sqlite")
-	w.createAccount("rows@example.com", "")
-	v := w.visitor()
-	v.signIn("rows@example.com")
+	v := w.signedIn("rows@example.com")
 	_, page := v.get("/account?lang=ja")
 	for _, td := range regexp.MustCompile(`<td[^>]*>`).FindAllString(page, -1) {
 		if !strings.Contains(td, "data-label=") {
