@@ -579,26 +579,34 @@ func (c *Checker) sender(m *Message, r *report) {
 		return
 	}
 	// Read the name as it looks, not as it is encoded: marks and
-	// lookalike letters dropped or folded.
-	shownName := confusable.Skeleton(m.FromName)
+	// lookalike letters dropped or folded. The sender's address is folded
+	// the same way before the two are compared, or a name would be a
+	// lookalike of its own address ("fooladvisor" folds to "fooladvlsor").
+	shownName, fromSkel := confusable.Skeleton(m.FromName), confusable.Skeleton(from)
+	same := func(shown string) bool { return sameOrg(shown, from) || sameOrg(shown, fromSkel) }
 	for _, a := range addressLike.FindAllStringSubmatch(shownName, 3) {
-		if !sameOrg(a[1], from) {
+		if !same(a[1]) {
 			r.add("display_address_mismatch", strong, a[1], from)
 		}
 	}
 	if r.once("display_address_mismatch") {
 		for _, d := range domainInText.FindAllStringSubmatch(shownName, 3) {
-			if plausibleDomain(d[1]) && !sameOrg(d[1], from) {
-				r.add("display_domain_mismatch", medium, d[1], from)
+			if plausibleDomain(d[1]) && !same(d[1]) {
+				// A newsletter names its own site ("News.com") while a
+				// sending service mails it: a sign only when the shown
+				// domain is a protected brand's (brands and lookalikes
+				// weigh that) or the mail is about an account.
+				r.add("display_domain_mismatch", weak, d[1], from)
 			}
 		}
 	}
-	if isFreeMail(from) && m.FromName != "" && (orgWords.MatchString(m.FromName) || !personLike(m.FromName)) {
+	if isFreeMail(from) && m.FromName != "" && (orgWords.MatchString(m.FromName) || !personLike(m.FromName)) && !nameInDomain(m.FromName, from) {
 		r.add("free_mail_organisation", medium, m.FromName, registrable(from))
 	}
 	if suffix, icann := publicSuffixICANN(registrable(from)); !icann && strings.Contains(suffix, ".") {
-		// firebaseapp.com, github.io, …: anyone can send from these.
-		r.add("shared_hosting_sender", medium, registrable(from))
+		// firebaseapp.com, github.io, …: anyone can send from these
+		// (people's own domains under iki.fi or dyndns.org too).
+		r.add("shared_hosting_sender", weak, registrable(from))
 	}
 	if m.FromName != "" && !personLike(m.FromName) && !nameInDomain(m.FromName, from) {
 		r.add("display_name_unrelated", weak, m.FromName, registrable(from))
@@ -609,9 +617,12 @@ func (c *Checker) sender(m *Message, r *report) {
 	if isPunycode(from) {
 		r.add("punycode_sender", medium, from)
 	}
+	list := listDomain(m)
 	for _, rt := range m.ReplyTo {
 		h := hostOfAddress(rt)
-		if h != "" && !sameOrg(h, from) {
+		// A mailing list sets Reply-To to itself: answers go to the list,
+		// which is what its List-Post header says.
+		if h != "" && !sameOrg(h, from) && (list == "" || !sameOrg(h, list)) {
 			w := weak
 			if isFreeMail(h) && !isFreeMail(from) {
 				w = strong
@@ -627,6 +638,25 @@ func (c *Checker) sender(m *Message, r *report) {
 	if k := evasion(m.FromName + " " + m.Subject); k != "" {
 		r.add("evasion_"+k, medium)
 	}
+}
+
+// listDomain is the domain of a mailing list's posting address (List-Post,
+// else List-Id), or "" for mail that is not from a list.
+func listDomain(m *Message) string {
+	if lp := m.Header.Get("List-Post"); lp != "" {
+		if i := strings.Index(strings.ToLower(lp), "mailto:"); i >= 0 {
+			addr := strings.TrimRight(lp[i+len("mailto:"):], "> \t")
+			if at := strings.LastIndexByte(addr, '@'); at >= 0 {
+				return strings.ToLower(addr[at+1:])
+			}
+		}
+	}
+	if id := m.Header.Get("List-Id"); id != "" {
+		if i, j := strings.LastIndexByte(id, '<'), strings.LastIndexByte(id, '>'); i >= 0 && j > i {
+			return strings.ToLower(id[i+1 : j])
+		}
+	}
+	return ""
 }
 
 func plausibleDomain(d string) bool {
@@ -755,7 +785,10 @@ func (c *Checker) content(m *Message, r *report) {
 	for _, l := range m.Links {
 		host := hostOfURL(l.Href)
 		if shown := shownDomain(l.Text); host != "" && shown != "" && !sameOrg(shown, host) && !shorteners[registrable(host)] {
-			w := medium
+			// Newsletters route links through their tracker, so a link
+			// that shows one site and goes to another is common; showing
+			// a protected brand's address and going elsewhere is not.
+			w := weak
 			if k, _ := lookalike(shown, protected, false); k != "" || slices.ContainsFunc(protected, func(t target) bool { return t.reg == registrable(shown) }) {
 				w = strong
 				r.decisive = true // shows a protected brand's address, goes elsewhere
@@ -783,14 +816,17 @@ func (c *Checker) content(m *Message, r *report) {
 			r.add("lookalike_link", w, registrable(host), target)
 		}
 	}
+	// A form that asks for a password is a trap; a search box or a poll
+	// in a newsletter is not, and no mail app runs a script: both are
+	// shown, neither weighs.
 	switch {
 	case m.PasswordFields > 0:
 		r.add("password_field", strong+strong)
 	case m.Forms > 0:
-		r.add("form_in_body", weak)
+		r.add("form_in_body", 0)
 	}
 	if m.Scripts > 0 {
-		r.add("script_in_body", medium)
+		r.add("script_in_body", 0)
 	}
 	if m.DataURIs > 0 {
 		r.add("data_uri", strong)
