@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/emersion/go-msgauth/authres"
@@ -848,7 +849,11 @@ func (c *Checker) content(m *Message, r *report) {
 		r.add("asks_credentials", medium+weak, strings.TrimSpace(x))
 	}
 	themed := accountTheme.find(text) != ""
-	if x := lure.find(text); x != "" {
+	// Pressure and bait work only where they are read: in the subject and
+	// the opening of the mail, as phishing writes them. A newsletter's
+	// tenth story that mentions a prize or a suspension is not a demand.
+	opening := strings.ToLower(m.Subject + "\n" + leadText(body, openingChars))
+	if x := lure.find(opening); x != "" {
 		r.add("lure", medium, strings.TrimSpace(x))
 	}
 	if x := inboxPlea.find(text); x != "" {
@@ -857,7 +862,7 @@ func (c *Checker) content(m *Message, r *report) {
 	if len(m.Attachments) > 0 && len(strings.Fields(m.Text)) < 40 && len(m.Links) == 0 {
 		r.add("attachment_only", weak)
 	}
-	if x := urgency.find(text); x != "" {
+	if x := urgency.find(opening); x != "" {
 		w := weak
 		if themed {
 			w = medium
@@ -873,6 +878,31 @@ func (c *Checker) content(m *Message, r *report) {
 	}) {
 		r.add("links_elsewhere", weak, registrable(from))
 	}
+}
+
+// openingChars is how much of a body's text counts as its opening.
+const openingChars = 1500
+
+// leadText is the first n bytes of text with its runs of white space
+// folded (HTML turned to text leaves many), cut at a character boundary.
+func leadText(text string, n int) string {
+	var b strings.Builder
+	space := false
+	for _, r := range text {
+		if b.Len() >= n {
+			break
+		}
+		if unicode.IsSpace(r) {
+			space = true
+			continue
+		}
+		if space && b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		space = false
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // shownDomain is the domain a link's visible text displays, if any.
