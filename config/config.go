@@ -153,7 +153,7 @@ type Config struct {
 	MailCheck struct {
 		Brand            string   `yaml:"brand" doc:"The name a mail must prove is ward's own when it uses it. Empty: brand.name (kept for configs written before brand.name)."`
 		Domains          []string `yaml:"domains" doc:"Domains ward's mail comes from, guarded against lookalikes. Empty: the DKIM domain and the domain of mail.from."`
-		Protect          []string `yaml:"protect" doc:"Other brands whose imitations are called phishing: \"microsoft\" (built in) or \"Name=domain domain\"."`
+		Protect          []string `yaml:"protect" doc:"Other brands whose imitations are called phishing: \"well-known\" (the built-in list of about 200 brands phishing imitates most, Microsoft's fuller profile included), \"microsoft\" alone, or \"Name=domain domain\"."`
 		TrustedReceivers []string `yaml:"trusted_receivers" doc:"Receiving mail servers (authserv-ids, e.g. mx.google.com) whose Authentication-Results headers are believed; others are ignored, as anyone can write them."`
 		DNS              bool     `yaml:"dns" doc:"Look up other senders' DKIM keys in DNS. Off: only ward's own signatures are checked."`
 	} `yaml:"mail_check"`
@@ -216,7 +216,7 @@ func Default() Config {
 	c.Mail.OutboxLease = Duration(time.Minute)
 	c.Mail.DKIM.Algorithms = []string{"ed25519", "rsa"}
 	c.Codes.Digits = 6
-	c.MailCheck.Protect = []string{"microsoft"}
+	c.MailCheck.Protect = []string{"well-known"}
 	c.Risk.StepUp = []string{"new_device", "new_ip", "new_country", "new_network", "impossible_travel", "anonymizer", "ip_failures", "account_failures"}
 	c.Risk.Block = []string{"ip_many_accounts"}
 	c.Risk.SuppressFor = Duration(24 * time.Hour)
@@ -584,8 +584,8 @@ func (c Config) Validate() error {
 	}
 	for _, p := range c.MailCheck.Protect {
 		name, domains, ok := strings.Cut(p, "=")
-		if !ok && !strings.EqualFold(p, "microsoft") || ok && (strings.TrimSpace(name) == "" || len(strings.Fields(domains)) == 0) {
-			return bad("mail_check.protect", "%q is neither microsoft nor Name=domain domain", p)
+		if !ok && !strings.EqualFold(p, "microsoft") && !strings.EqualFold(p, "well-known") || ok && (strings.TrimSpace(name) == "" || len(strings.Fields(domains)) == 0) {
+			return bad("mail_check.protect", "%q is neither well-known, microsoft nor Name=domain domain", p)
 		}
 	}
 	if len(c.Mail.DKIM.Algorithms) == 0 {

@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -332,8 +333,14 @@ func MailChecker(c config.Config, msgs mailcheck.Messages, k *keys.Keys, dk *dki
 		TrustedReceivers: c.MailCheck.TrustedReceivers,
 	}
 	for _, p := range c.MailCheck.Protect {
-		if strings.EqualFold(p, "microsoft") {
-			ch.Brands = append(ch.Brands, mailcheck.Microsoft())
+		switch {
+		case strings.EqualFold(p, "well-known"):
+			ch.Brands = append(ch.Brands, mailcheck.WellKnown()...)
+			continue
+		case strings.EqualFold(p, "microsoft"):
+			if !slices.Contains(c.MailCheck.Protect, "well-known") {
+				ch.Brands = append(ch.Brands, mailcheck.Microsoft())
+			}
 			continue
 		}
 		n, ds, _ := strings.Cut(p, "=") // validated by config

@@ -55,6 +55,9 @@ type Brand struct {
 	Domains []string
 	// Lookalikes are further domains of the brand that imitations copy.
 	Lookalikes []string
+	// Strict brands are from a long list (WellKnown): only plain
+	// imitations of their domains count (see target.strict).
+	Strict bool
 }
 
 // Microsoft is the built-in profile for Microsoft account security mail.
@@ -108,13 +111,10 @@ type Checker struct {
 // protectedTargets are every brand's domains, prepared once.
 func (c *Checker) protectedTargets() []target {
 	c.prepare.Do(func() {
-		var domains []string
 		for _, b := range c.allBrands() {
-			domains = append(domains, b.protected()...)
-		}
-		c.protected = targets(domains)
-		for _, b := range c.allBrands() {
-			c.byBrand = append(c.byBrand, targets(b.protected()))
+			ts := targets(b.protected(), b.Strict)
+			c.protected = append(c.protected, ts...)
+			c.byBrand = append(c.byBrand, ts)
 			c.names = append(c.names, b.nameForms())
 		}
 	})
@@ -790,9 +790,21 @@ func (c *Checker) content(m *Message, r *report) {
 			// that shows one site and goes to another is common; showing
 			// a protected brand's address and going elsewhere is not.
 			w := weak
-			if k, _ := lookalike(shown, protected, false); k != "" || slices.ContainsFunc(protected, func(t target) bool { return t.reg == registrable(shown) }) {
-				w = strong
-				r.decisive = true // shows a protected brand's address, goes elsewhere
+			k, imitated := lookalike(shown, protected, false)
+			if k == "" {
+				if i := slices.IndexFunc(protected, func(t target) bool { return t.reg == registrable(shown) }); i >= 0 {
+					imitated = protected[i].domain
+				}
+			}
+			if i := slices.IndexFunc(protected, func(t target) bool { return t.domain == imitated }); i >= 0 {
+				if protected[i].strict {
+					// A newsletter links a well-known shop's name
+					// through its tracker too: a sign, not proof.
+					w = medium
+				} else {
+					w = strong
+					r.decisive = true // shows a protected brand's address, goes elsewhere
+				}
 			}
 			r.add("link_text_mismatch", w, shown, registrable(host))
 		}

@@ -105,17 +105,24 @@ func editDistance(a, b string) int {
 
 // target is a protected domain, prepared once for comparing many hosts.
 type target struct {
-	domain, reg, labelSkel, regSkel string
+	domain, reg, label, labelSkel, regSkelDot string
+	// strict targets count only plain imitation: lookalike letters in
+	// the name, or the domain worn as a subdomain. Many brands' names are
+	// ordinary words (united, target, digital), so the same name under
+	// another ending, inside a longer name, or one letter off is
+	// somebody else's, not an imitation.
+	strict bool
 }
 
-func targets(domains []string) []target {
+func targets(domains []string, strict bool) []target {
 	out := make([]target, 0, len(domains))
 	for _, d := range domains {
 		reg := registrable(d)
 		if len(label(reg)) < 4 {
 			continue // too short to tell imitation from coincidence
 		}
-		out = append(out, target{domain: d, reg: reg, labelSkel: confusable.Skeleton(label(reg)), regSkel: confusable.Skeleton(reg)})
+		out = append(out, target{domain: d, reg: reg, label: label(reg), labelSkel: confusable.Skeleton(label(reg)),
+			regSkelDot: confusable.Skeleton(reg) + ".", strict: strict})
 	}
 	return out
 }
@@ -134,14 +141,16 @@ func lookalike(host string, protected []target, loose bool) (kind, domain string
 			return "", ""
 		}
 	}
-	hostSkel, regLabel := confusable.Skeleton(host), confusable.Skeleton(label(reg))
+	hostSkel, rawLabel := confusable.Skeleton(host), label(reg)
+	regLabel := confusable.Skeleton(rawLabel)
 	for _, p := range protected {
 		switch {
-		case regLabel == p.labelSkel:
+		case regLabel == p.labelSkel && (!p.strict || rawLabel != p.label):
 			return "confusable", p.domain
-		case strings.Contains(hostSkel, p.regSkel+"."):
+		case strings.Contains(hostSkel, p.regSkelDot):
 			// microsoft.com.account-verify.net
 			return "contains", p.domain
+		case p.strict:
 		case loose && containsToken(regLabel, p.labelSkel):
 			// microsoft-mail.com, secure-microsoft.co
 			return "contains", p.domain
