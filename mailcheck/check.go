@@ -112,7 +112,7 @@ type Checker struct {
 func (c *Checker) protectedTargets() []target {
 	c.prepare.Do(func() {
 		for _, b := range c.allBrands() {
-			ts := targets(b.protected(), b.Strict)
+			ts := targets(b.protected(), b.Strict, len(c.byBrand))
 			c.protected = append(c.protected, ts...)
 			c.byBrand = append(c.byBrand, ts)
 			c.names = append(c.names, b.nameForms())
@@ -755,8 +755,11 @@ func (c *Checker) brands(m *Message, r *report) {
 	from := hostOfAddress(m.FromAddress)
 	c.protectedTargets()
 	fromName, subject := readAs(m.FromName), readAs(m.Subject)
+	// One pass over every protected domain finds the brand a sender
+	// imitates, if any.
+	kind, imitated := lookalikeTarget(from, c.protected, true)
 	for i, b := range c.allBrands() {
-		if k, target := lookalike(from, c.byBrand[i], true); k != "" {
+		if k, target := kind, imitated.domain; k != "" && imitated.brand == i {
 			r.add("lookalike_sender_"+k, strong, registrable(from), target)
 			r.decisive = true
 			r.Brand = b.Name

@@ -53,7 +53,7 @@ func BenchmarkCorpus(b *testing.B) {
 			mails = append(mails, raw)
 		}
 	}
-	ch := &mailcheck.Checker{Brands: []mailcheck.Brand{mailcheck.Microsoft()}}
+	ch := &mailcheck.Checker{Brands: mailcheck.WellKnown()}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

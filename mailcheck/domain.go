@@ -112,9 +112,10 @@ type target struct {
 	// another ending, inside a longer name, or one letter off is
 	// somebody else's, not an imitation.
 	strict bool
+	brand  int // the brand's place in Checker.allBrands
 }
 
-func targets(domains []string, strict bool) []target {
+func targets(domains []string, strict bool, brand int) []target {
 	out := make([]target, 0, len(domains))
 	for _, d := range domains {
 		reg := registrable(d)
@@ -122,7 +123,7 @@ func targets(domains []string, strict bool) []target {
 			continue // too short to tell imitation from coincidence
 		}
 		out = append(out, target{domain: d, reg: reg, label: label(reg), labelSkel: confusable.Skeleton(label(reg)),
-			regSkelDot: confusable.Skeleton(reg) + ".", strict: strict})
+			regSkelDot: confusable.Skeleton(reg) + ".", strict: strict, brand: brand})
 	}
 	return out
 }
@@ -132,13 +133,19 @@ func targets(domains []string, strict bool) []target {
 // also counts the brand's name as a word inside the registrable name
 // (microsoft-mail.com), which is damning in a sender and common in links.
 func lookalike(host string, protected []target, loose bool) (kind, domain string) {
+	kind, t := lookalikeTarget(host, protected, loose)
+	return kind, t.domain
+}
+
+// lookalikeTarget is lookalike, naming the protected domain imitated.
+func lookalikeTarget(host string, protected []target, loose bool) (string, target) {
 	reg := registrable(host)
 	if reg == "" || isIPHost(host) {
-		return "", ""
+		return "", target{}
 	}
 	for _, p := range protected {
 		if reg == p.reg {
-			return "", ""
+			return "", target{}
 		}
 	}
 	hostSkel, rawLabel := confusable.Skeleton(host), label(reg)
@@ -146,19 +153,19 @@ func lookalike(host string, protected []target, loose bool) (kind, domain string
 	for _, p := range protected {
 		switch {
 		case regLabel == p.labelSkel && (!p.strict || rawLabel != p.label):
-			return "confusable", p.domain
+			return "confusable", p
 		case strings.Contains(hostSkel, p.regSkelDot):
 			// microsoft.com.account-verify.net
-			return "contains", p.domain
+			return "contains", p
 		case p.strict:
 		case loose && containsToken(regLabel, p.labelSkel):
 			// microsoft-mail.com, secure-microsoft.co
-			return "contains", p.domain
+			return "contains", p
 		case len(p.labelSkel) >= 6 && abs(len(regLabel)-len(p.labelSkel)) <= 2 && editDistance(regLabel, p.labelSkel) <= 1+len(p.labelSkel)/9:
-			return "typo", p.domain
+			return "typo", p
 		}
 	}
-	return "", ""
+	return "", target{}
 }
 
 // containsToken reports name as a whole dot- or dash-separated part of
