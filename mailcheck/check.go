@@ -601,7 +601,12 @@ func (c *Checker) sender(m *Message, r *report) {
 			}
 		}
 	}
-	if isFreeMail(from) && m.FromName != "" && (orgWords.MatchString(m.FromName) || !personLike(m.FromName)) && !nameInDomain(m.FromName, from) {
+	switch {
+	case !isFreeMail(from) || m.FromName == "" || nameInDomain(m.FromName, from):
+	case officialWords.MatchString(m.FromName):
+		// A bank, a ministry or the post writing from a free mailbox.
+		r.add("official_on_free_mail", strong, m.FromName, registrable(from))
+	case orgWords.MatchString(m.FromName) || !personLike(m.FromName):
 		r.add("free_mail_organisation", medium, m.FromName, registrable(from))
 	}
 	if suffix, icann := publicSuffixICANN(registrable(from)); !icann && strings.Contains(suffix, ".") {
@@ -612,8 +617,14 @@ func (c *Checker) sender(m *Message, r *report) {
 	if m.FromName != "" && !personLike(m.FromName) && !nameInDomain(m.FromName, from) {
 		r.add("display_name_unrelated", weak, m.FromName, registrable(from))
 	}
-	if strings.HasSuffix(from, ".") || !strings.Contains(from, ".") {
+	// Real mail systems write a sender's domain plainly; a trailing dot, a
+	// % or _ in it, or two senders in one From are made to fool a filter
+	// or a reader.
+	if rawHost := strings.TrimRight(m.FromAddress, ">] "); strings.HasSuffix(rawHost, ".") || !strings.Contains(from, ".") || strings.ContainsAny(from, "%_") {
 		r.add("from_malformed", medium, from)
+	}
+	if fs := m.Header.Values("From"); len(fs) > 1 || len(fs) == 1 && len(addressLike.FindAllString(strings.ToLower(fs[0]), 3)) > 1 && !strings.Contains(m.FromName, "@") {
+		r.add("from_multiple", strong)
 	}
 	if isPunycode(from) {
 		r.add("punycode_sender", medium, from)
@@ -622,8 +633,9 @@ func (c *Checker) sender(m *Message, r *report) {
 	for _, rt := range m.ReplyTo {
 		h := hostOfAddress(rt)
 		// A mailing list sets Reply-To to itself: answers go to the list,
-		// which is what its List-Post header says.
-		if h != "" && !sameOrg(h, from) && (list == "" || !sameOrg(h, list)) {
+		// which is what its List-Post header says. One brand's domains
+		// (hotmail.com, msn.com) are one sender.
+		if h != "" && !sameOrg(h, from) && (list == "" || !sameOrg(h, list)) && !c.oneBrand(h, from) {
 			w := weak
 			if isFreeMail(h) && !isFreeMail(from) {
 				w = strong
@@ -658,6 +670,17 @@ func listDomain(m *Message) string {
 		}
 	}
 	return ""
+}
+
+// oneBrand reports whether two hosts are both a protected brand's own.
+func (c *Checker) oneBrand(a, b string) bool {
+	for _, br := range c.allBrands() {
+		if br.official(a) && br.official(b) || slices.ContainsFunc(br.Lookalikes, func(d string) bool { return sameOrg(a, d) }) && br.official(b) ||
+			slices.ContainsFunc(br.Lookalikes, func(d string) bool { return sameOrg(b, d) }) && (br.official(a) || slices.ContainsFunc(br.Lookalikes, func(d string) bool { return sameOrg(a, d) })) {
+			return true
+		}
+	}
+	return false
 }
 
 func plausibleDomain(d string) bool {
@@ -775,6 +798,10 @@ func (c *Checker) brands(m *Message, r *report) {
 			r.decisive = true
 		case c.authenticatedAs(m, r, b):
 			r.add("brand_authenticated", -strong, b.Name, registrable(from))
+		case b.Strict:
+			// From a well-known brand's own domain, unproven only because
+			// its signature was not checked here: worth saying, not points.
+			r.add("brand_unauthenticated", 0, b.Name, registrable(from))
 		default:
 			r.add("brand_unauthenticated", medium, b.Name, registrable(from))
 		}
@@ -786,6 +813,7 @@ func (c *Checker) content(m *Message, r *report) {
 	from := hostOfAddress(m.FromAddress)
 	protected := c.protectedTargets()
 	hosts := map[string]bool{}
+	var freeHosted []string
 	for _, l := range m.Links {
 		host := hostOfURL(l.Href)
 		if shown := shownDomain(l.Text); host != "" && shown != "" && !sameOrg(shown, host) && !shorteners[registrable(host)] {
@@ -809,7 +837,11 @@ func (c *Checker) content(m *Message, r *report) {
 					r.decisive = true // shows a protected brand's address, goes elsewhere
 				}
 			}
-			r.add("link_text_mismatch", w, shown, registrable(host))
+			if w > weak || r.once("link_text_mismatch") {
+				// A newsletter's tracker shows up on every link: one
+				// plain mismatch says as much as ten.
+				r.add("link_text_mismatch", w, shown, registrable(host))
+			}
 		}
 		if host == "" || hosts[host] || len(hosts) >= maxCheckedHosts {
 			continue
@@ -820,6 +852,9 @@ func (c *Checker) content(m *Message, r *report) {
 		}
 		if isIPHost(host) {
 			r.add("link_ip_literal", medium, host)
+		}
+		if onFreeHost(host) {
+			freeHosted = append(freeHosted, host)
 		}
 		if isPunycode(host) {
 			r.add("link_punycode", medium, host)
@@ -851,6 +886,9 @@ func (c *Checker) content(m *Message, r *report) {
 		if ext := extension(a.Name); riskyExtensions[ext] {
 			r.add("risky_attachment", strong, a.Name)
 		}
+		if a.Encrypted {
+			r.add("encrypted_archive", strong, a.Name)
+		}
 	}
 	// What a mail asks for is in its first pages; the rest of a long
 	// digest or log adds cost, not evidence.
@@ -863,8 +901,23 @@ func (c *Checker) content(m *Message, r *report) {
 	if x := credentialRequest.find(text); x != "" {
 		r.add("asks_credentials", medium+weak, strings.TrimSpace(x))
 	}
-	themed := accountTheme.find(text) != ""
-	// Pressure and bait work only where they are read: in the subject and
+	// A subject read as it looks: "Iog in To Your Account, User lD" is
+	// "log in … ID" to a reader and nothing to a word list.
+	subjectSeen := strings.ToLower(confusable.Skeleton(m.Subject))
+	themed := accountTheme.find(text) != "" || accountTheme.find(subjectSeen) != ""
+	if len(freeHosted) > 0 {
+		// A free site is ordinary in a hobby mail and telling in one
+		// about an account.
+		w := 0
+		if themed {
+			w = medium
+		}
+		r.add("link_free_host", w, freeHosted[0])
+	}
+	if subjectSeen != subject && (accountTheme.find(subjectSeen) != "" && accountTheme.find(subject) == "" ||
+		urgency.find(subjectSeen) != "" && urgency.find(subject) == "") {
+		r.add("evasion_lookalike", medium, m.Subject)
+	}	// Pressure and bait work only where they are read: in the subject and
 	// the opening of the mail, as phishing writes them. A newsletter's
 	// tenth story that mentions a prize or a suspension is not a demand.
 	opening := strings.ToLower(m.Subject + "\n" + leadText(body, openingChars))
@@ -884,8 +937,18 @@ func (c *Checker) content(m *Message, r *report) {
 		}
 		r.add("urgency", w, strings.TrimSpace(x))
 	}
-	if urgency.find(subject) != "" && accountTheme.find(subject) != "" {
+	if urgency.find(subjectSeen) != "" && accountTheme.find(subjectSeen) != "" {
 		r.add("urgent_account_subject", weak)
+	}
+	// Callback phishing: a number to call about a charge or an account,
+	// often in a calendar invitation, with no link to click.
+	if phone := phoneNumber.FindString(opening); phone != "" {
+		if x := callLure.find(opening); x != "" {
+			r.add("phone_lure", medium, strings.TrimSpace(phone))
+			if m.Calendar {
+				r.add("calendar_lure", medium)
+			}
+		}
 	}
 	if len(m.Links) > 0 && from != "" && themed && !slices.ContainsFunc(m.Links, func(l Link) bool {
 		h := hostOfURL(l.Href)

@@ -54,6 +54,9 @@ type Message struct {
 	PasswordFields int
 	Scripts        int
 	DataURIs       int
+	// Calendar: the mail carries a calendar invitation, whose text is read
+	// with the body (callback phishing hides its number in one).
+	Calendar bool
 	Attachments    []Attachment
 }
 
@@ -67,6 +70,9 @@ type Link struct {
 type Attachment struct {
 	Name        string
 	ContentType string
+	// Encrypted is a ZIP archive whose entries need a password: filters
+	// cannot look inside, which is why phishing sends them.
+	Encrypted bool
 }
 
 var headerLine = regexp.MustCompile(`^[!-9;-~]+:`)
@@ -153,8 +159,11 @@ var encodedWord = regexp.MustCompile(`=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=`)
 func decodeHeader(v string) string {
 	if d, err := wordDecoder.DecodeHeader(v); err == nil {
 		v = d
-	} else {
-		// Over-padded base64 and similar slips: decode word by word.
+	}
+	// Over-padded base64 and similar slips, which DecodeHeader leaves as
+	// they are (and phishing writes to slip past filters): decode word by
+	// word, leniently, as mail apps show them.
+	if strings.Contains(v, "=?") {
 		v = encodedWord.ReplaceAllStringFunc(v, func(w string) string {
 			p := encodedWord.FindStringSubmatch(w)
 			var raw []byte
@@ -177,7 +186,9 @@ var bareAddr = regexp.MustCompile(`[^\s<>"',;:()]+@[^\s<>"',;:()]+`)
 func address(v string) (name, addr string) {
 	dec := decodeHeader(v)
 	if a, err := (&mail.AddressParser{WordDecoder: wordDecoder}).Parse(v); err == nil {
-		return strings.TrimSpace(a.Name), strings.ToLower(a.Address)
+		// Encoded words inside a quoted name are not decoded by the parser,
+		// but mail apps show them decoded.
+		return decodeHeader(strings.TrimSpace(a.Name)), strings.ToLower(a.Address)
 	}
 	if loc := angleAddr.FindStringSubmatchIndex(dec); loc != nil {
 		name = strings.Trim(strings.TrimSpace(dec[:loc[0]]), `"' `)
@@ -267,14 +278,30 @@ func (m *Message) walk(h textproto.MIMEHeader, body []byte, depth int) {
 		m.DataURIs += inner.DataURIs
 		m.Attachments = append(m.Attachments, inner.Attachments...)
 	case name != "" || disp == "attachment":
-		m.Attachments = append(m.Attachments, Attachment{Name: decodeHeader(name), ContentType: media})
-		if media == "text/html" || media == "text/plain" {
+		a := Attachment{Name: decodeHeader(name), ContentType: media}
+		if ext := extension(a.Name); ext == ".zip" || media == "application/zip" || media == "application/x-zip-compressed" {
+			a.Encrypted = encryptedZip(h.Get("Content-Transfer-Encoding"), body)
+		}
+		m.Attachments = append(m.Attachments, a)
+		if media == "text/calendar" {
+			m.Calendar = true
+		}
+		if media == "text/html" || media == "text/plain" || media == "text/calendar" {
 			// An attached page is read too: phishing often hides its form there.
 			m.addText(media, params["charset"], body)
 		}
 	case strings.HasPrefix(media, "text/") || media == "application/xhtml+xml":
 		m.addText(media, params["charset"], body)
 	}
+}
+
+// encryptedZip reports whether a ZIP attachment's first entry is
+// encrypted (bit 0 of its general purpose flags); only its first bytes
+// are decoded.
+func encryptedZip(enc string, body []byte) bool {
+	head := body[:min(len(body), 96)]
+	raw := decodeTransfer(enc, head)
+	return len(raw) >= 8 && string(raw[:4]) == "PK\x03\x04" && raw[6]&1 == 1
 }
 
 func (m *Message) parts() int { return len(m.Attachments) + m.textParts }

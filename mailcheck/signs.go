@@ -33,15 +33,18 @@ var (
 		`|\b(wachtwoord|bankgegevens|bevestig uw (gegevens|account))`))
 
 	urgency = newPhrases(strings.ToLower(`` +
-		`\b(urgent(ly)?|immediately|immediate action|act (now|today|fast)|action (required|needed)|within \d+\s*(hours?|hrs|days?)|final (notice|warning|reminder)|last (chance|warning|notice|reminder)|suspend(ed|ing)?|deactivat(e|ed|ion)|terminat(e|ed|ion)|will be (deleted|closed|blocked|suspended|locked|lost|removed|disabled|terminated)|permanently (deleted|closed|locked|lost)|expir(es|ed|ing) (today|soon|now)|unusual (activity|sign-?in|login)|suspicious (activity|sign-?in|login)|unauthori[sz]ed|has been (locked|restricted|limited|blocked|compromised)|restricted|failure to|avoid (losing|suspension|closure|interruption)|security (alert|breach|warning)|data breach|verify (now|immediately))` +
+		`\b(urgent(ly)?|immediately|immediate action|act (now|today|fast)|action (required|needed)|within \d+\s*(hours?|hrs|days?)|final (notice|warning|reminder)|last (chance|warning|notice|reminder)|suspend(ed|ing)?|deactivat(e|ed|ion)|terminat(e|ed|ion)|will be (deleted|closed|blocked|suspended|locked|lost|removed|disabled|terminated)|permanently (deleted|closed|locked|lost)|expir(es|ed|ing) (today|soon|now)|unusual (activity|sign-?in|login)|suspicious (activity|sign-?in|login)|unauthori[sz]ed|has been (locked|restricted|limited|blocked|compromised)|restricted|failure to|avoid (losing|suspension|closure|interruption)|security (alert|breach|warning)|data breach|verify (now|immediately)|(verification|action|response) (is )?required|immediate (verification|attention|response)|someone (tried|attempted|has tried) to (log|sign) ?-?in|(account|mailbox) (is|will be|has been) (on hold|put on hold|closed|disabled)|(mailbox|storage) (is )?(full|almost full|quota))` +
 		`|至急|緊急|直ちに|ただちに|時間以内|停止|凍結|利用制限|削除されます|ロックされ|不正(な)?(アクセス|ログイン|利用)|期限切れ|本日中` +
 		`|\b(dringend|sofort|gesperrt|letzte (Chance|Mahnung|Warnung)|innerhalb von \d+|eingeschränkt|ungewöhnliche Aktivität)` +
 		`|\b(urgente|imediatamente|bloquead[ao]|suspens[ao]|última (chance|chamada)|acesso suspeito|novo dispositivo)` +
 		`|\b(inmediatamente|bloquead[ao]|suspendid[ao]|último aviso|actividad inusual)` +
-		`|\b(immédiatement|suspendu|bloqué|dernier (délai|avis|rappel)|activité inhabituelle)`))
+		`|\b(immédiatement|suspendu|bloqué|dernier (délai|avis|rappel)|activité inhabituelle)` +
+		`|\b(urgente|immediatamente|sospes[oa]|bloccat[oa]|ultimo avviso|attività insolita)` +
+		`|\b(onmiddellijk|geblokkeerd|opgeschort|laatste (kans|herinnering|waarschuwing)|verloopt (vandaag|binnenkort)|ongebruikelijke activiteit)` +
+		`|\b(pilne|natychmiast|zablokowane|zawieszone|ostatnie (wezwanie|ostrzeżenie))`))
 
-	accountTheme = newPhrases(strings.ToLower(`\b(account|sign-?in|log-?in|password|verif(y|ication)|security|2fa|two-factor|mailbox|wallet|credentials)\b` +
-		`|アカウント|サインイン|ログイン|パスワード|認証|セキュリティ|\b(Konto|Anmeldung|Sicherheit|conta|acesso|segurança|cuenta|seguridad|compte|sécurité)\b`))
+	accountTheme = newPhrases(strings.ToLower(`\b(accounts?|sign-?in|log-?in|passwords?|verif(y|ication)|security|2fa|two-factor|mailbox|wallet|credentials)\b` +
+		`|アカウント|サインイン|ログイン|パスワード|認証|セキュリティ|\b(Konto|Anmeldung|Sicherheit|conta|acesso|segurança|cuenta|seguridad|compte|sécurité|account|accesso|sicurezza|rekening|beveiliging|inloggen|konto|hasło)\b`))
 
 	// lure: prizes, free money and pills, the bait of mass phishing.
 	lure = newPhrases(strings.ToLower(`\b(you('ve| have) (won|been selected|been chosen)|claim (your|now|today)|free spins|airdrop|unclaimed|reward (is )?waiting|prize|jackpot|lottery|inheritance|beneficiary|without (a |the need for a )?prescription|viagra|cialis|bitcoin millionaire|crypto giveaway)` +
@@ -56,8 +59,45 @@ var (
 
 	domainInText = regexp.MustCompile(`(?i)(?:https?://)?((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:[a-z]{2,24}|xn--[a-z0-9-]{2,59}))\b`)
 	addressLike  = regexp.MustCompile(`[^\s<>"'@]+@((?:[a-z0-9-]+\.)+[a-z]{2,24})`)
+	// officialWords name institutions people obey: a bank, a ministry, the
+	// post, the tax office. Their mail never comes from a free mailbox.
+	officialWords = regexp.MustCompile(`(?i)\b(bank|banco|banque|ministry|ministerio|ministério|ministère|ministero|government|gobierno|governo|tax office|revenue|finanzamt|receita|hacienda|impots|police|polícia|policía|court|tribunal|customs|zoll|aduana|alfândega|post office|postal service|correios|correos|la poste|parcel|paket|courier|delivery service|entrega|envío|encomenda)\b|銀行|郵便|税務署|国税庁|警察|裁判所|税関|市役所|年金`)
 	orgWords     = regexp.MustCompile(`(?i)\b(security|support|team|service|services|admin|administrator|billing|account|accounts|help ?desk|notification|notifications|alert|alerts|no-?reply|customer care|verification|it department|webmaster|mail ?server)\b|サポート|セキュリティ|事務局|運営|カスタマー`)
 )
+
+// A phone number people are asked to call, and what callback phishing
+// says around it: a charge, a renewal or a refund they did not expect.
+var (
+	phoneNumber = regexp.MustCompile(`(?:\+?\d{1,3}[\s.-]?)?(?:\(\d{3}\)|\d{3})[\s.-]?\d{3}[\s.-]?\d{4}\b|\b1[\s.-]?8(?:00|33|44|55|66|77|88)[\s.-]?\d{3}[\s.-]?\d{4}\b`)
+	callLure    = newPhrases(strings.ToLower(`\b(call (us|our|the|now|immediately|toll)|contact (us|our (support|billing|help)|customer (support|service))|if you did(n't| not) (authori[sz]e|make|order|request|recogni[sz]e)|to cancel (this|the|your)|(charged|debited|renewed|renewal|subscription|invoice|order|refund|transaction|purchase)\b)` +
+		`|お電話|電話でお問い合わせ|\b(ligue|llame|appelez|rufen sie)`))
+)
+
+// freeHosts are where anyone gets a web site or a function in minutes,
+// under the host's name: phishing pages live there for a day.
+var freeHosts = map[string]bool{
+	"pages.dev": true, "workers.dev": true, "r2.dev": true, "web.app": true, "firebaseapp.com": true, "netlify.app": true,
+	"vercel.app": true, "github.io": true, "gitlab.io": true, "glitch.me": true, "herokuapp.com": true, "onrender.com": true,
+	"fly.dev": true, "repl.co": true, "replit.app": true, "replit.dev": true, "azurewebsites.net": true, "web.core.windows.net": true,
+	"blob.core.windows.net": true, "cloudfunctions.net": true, "run.app": true, "appspot.com": true, "on.aws": true,
+	"s3.amazonaws.com": true, "weebly.com": true, "wixsite.com": true, "square.site": true, "godaddysites.com": true,
+	"webflow.io": true, "framer.app": true, "framer.website": true, "carrd.co": true, "blogspot.com": true, "jimdosite.com": true,
+	"ipfs.io": true, "dweb.link": true, "ngrok.io": true, "ngrok-free.app": true, "trycloudflare.com": true, "notion.site": true,
+	"canva.site": true, "typedream.app": true, "sites.google.com": true, "forms.gle": true, "surge.sh": true, "000webhostapp.com": true,
+	"wordpress.com": true, "mystrikingly.com": true, "yolasite.com": true, "webnode.page": true, "tilda.ws": true,
+}
+
+// onFreeHost reports whether host is a site on a free host (the host's own
+// home page is not).
+func onFreeHost(host string) bool {
+	for h := host; strings.Contains(h, "."); {
+		if freeHosts[h] {
+			return h != host
+		}
+		_, h, _ = strings.Cut(h, ".")
+	}
+	return false
+}
 
 var shorteners = map[string]bool{
 	"bit.ly": true, "bitly.com": true, "tinyurl.com": true, "t.co": true, "goo.gl": true, "ow.ly": true, "is.gd": true,
@@ -85,6 +125,8 @@ var riskyExtensions = map[string]bool{
 	".zip": true, ".rar": true, ".7z": true, ".iso": true, ".img": true, ".gz": true, ".cab": true,
 	".exe": true, ".scr": true, ".com": true, ".pif": true, ".js": true, ".jse": true, ".vbs": true, ".vbe": true, ".wsf": true,
 	".bat": true, ".cmd": true, ".ps1": true, ".jar": true, ".msi": true, ".lnk": true, ".docm": true, ".xlsm": true, ".pptm": true,
+	".mobileconfig": true, ".one": true, ".onepkg": true, ".xll": true, ".iqy": true, ".slk": true, ".appx": true, ".msix": true,
+	".vhd": true, ".vhdx": true, ".chm": true, ".url": true, ".website": true, ".reg": true, ".apk": true,
 }
 
 // evasion finds the tricks that make words unreadable to filters but not
@@ -115,6 +157,11 @@ func evasion(s string) string {
 		return "styled"
 	}
 	for _, w := range strings.FieldsFunc(s, func(r rune) bool { return !unicode.IsLetter(r) }) {
+		if capitalsWithL(w) {
+			return "letters" // VlAGRA, ClALlS: an l standing in for an I
+		}
+	}
+	for _, w := range strings.FieldsFunc(s, func(r rune) bool { return !unicode.IsLetter(r) }) {
 		latin, other := false, false
 		for _, r := range w {
 			switch {
@@ -131,11 +178,31 @@ func evasion(s string) string {
 	return ""
 }
 
+// capitalsWithL reports a word in capitals but for a small l where an I
+// belongs, which reads the same and escapes a filter's word list.
+func capitalsWithL(w string) bool {
+	upper, l := 0, 0
+	for _, r := range w {
+		switch {
+		case r == 'l':
+			l++
+		case r >= 'A' && r <= 'Z':
+			upper++
+		default:
+			return false
+		}
+	}
+	return l > 0 && upper >= 3
+}
+
 func extension(name string) string { return strings.ToLower(path.Ext(strings.TrimSpace(name))) }
 
 // personLike reports a display name that reads as a person's name ("Aiko
 // Tanaka", "J. Smith"): words of letters, two or three of them.
 func personLike(name string) bool {
+	if orgWords.MatchString(name) || officialWords.MatchString(name) {
+		return false // "Cloud Service Notification" reads like a name, is not one
+	}
 	words := strings.Fields(strings.Trim(name, `"' `))
 	if len(words) < 1 || len(words) > 4 {
 		return false
