@@ -106,12 +106,17 @@ type Checker struct {
 	protected []target
 	byBrand   [][]target
 	names     [][]shown
+	brandOf   map[string]int // a protected registrable domain's brand
 }
 
 // protectedTargets are every brand's domains, prepared once.
 func (c *Checker) protectedTargets() []target {
 	c.prepare.Do(func() {
+		c.brandOf = map[string]int{}
 		for _, b := range c.allBrands() {
+			for _, d := range b.protected() {
+				c.brandOf[registrable(d)] = len(c.byBrand)
+			}
 			ts := targets(b.protected(), b.Strict, len(c.byBrand))
 			c.protected = append(c.protected, ts...)
 			c.byBrand = append(c.byBrand, ts)
@@ -672,15 +677,13 @@ func listDomain(m *Message) string {
 	return ""
 }
 
-// oneBrand reports whether two hosts are both a protected brand's own.
+// oneBrand reports whether two hosts are both one protected brand's own
+// (or the free mail it runs, for Microsoft).
 func (c *Checker) oneBrand(a, b string) bool {
-	for _, br := range c.allBrands() {
-		if br.official(a) && br.official(b) || slices.ContainsFunc(br.Lookalikes, func(d string) bool { return sameOrg(a, d) }) && br.official(b) ||
-			slices.ContainsFunc(br.Lookalikes, func(d string) bool { return sameOrg(b, d) }) && (br.official(a) || slices.ContainsFunc(br.Lookalikes, func(d string) bool { return sameOrg(a, d) })) {
-			return true
-		}
-	}
-	return false
+	c.protectedTargets()
+	x, okA := c.brandOf[registrable(a)]
+	y, okB := c.brandOf[registrable(b)]
+	return okA && okB && x == y
 }
 
 func plausibleDomain(d string) bool {
@@ -917,7 +920,7 @@ func (c *Checker) content(m *Message, r *report) {
 	if subjectSeen != subject && (accountTheme.find(subjectSeen) != "" && accountTheme.find(subject) == "" ||
 		urgency.find(subjectSeen) != "" && urgency.find(subject) == "") {
 		r.add("evasion_lookalike", medium, m.Subject)
-	}	// Pressure and bait work only where they are read: in the subject and
+	} // Pressure and bait work only where they are read: in the subject and
 	// the opening of the mail, as phishing writes them. A newsletter's
 	// tenth story that mentions a prize or a suspension is not a demand.
 	opening := strings.ToLower(m.Subject + "\n" + leadText(body, openingChars))
@@ -942,7 +945,7 @@ func (c *Checker) content(m *Message, r *report) {
 	}
 	// Callback phishing: a number to call about a charge or an account,
 	// often in a calendar invitation, with no link to click.
-	if phone := phoneNumber.FindString(opening); phone != "" {
+	if phone := phoneNumber(opening); phone != "" {
 		if x := callLure.find(opening); x != "" {
 			r.add("phone_lure", medium, strings.TrimSpace(phone))
 			if m.Calendar {

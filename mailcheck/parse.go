@@ -56,8 +56,8 @@ type Message struct {
 	DataURIs       int
 	// Calendar: the mail carries a calendar invitation, whose text is read
 	// with the body (callback phishing hides its number in one).
-	Calendar bool
-	Attachments    []Attachment
+	Calendar    bool
+	Attachments []Attachment
 }
 
 // Link is a hyperlink as the reader sees it.

@@ -62,16 +62,44 @@ var (
 	// officialWords name institutions people obey: a bank, a ministry, the
 	// post, the tax office. Their mail never comes from a free mailbox.
 	officialWords = regexp.MustCompile(`(?i)\b(bank|banco|banque|ministry|ministerio|ministério|ministère|ministero|government|gobierno|governo|tax office|revenue|finanzamt|receita|hacienda|impots|police|polícia|policía|court|tribunal|customs|zoll|aduana|alfândega|post office|postal service|correios|correos|la poste|parcel|paket|courier|delivery service|entrega|envío|encomenda)\b|銀行|郵便|税務署|国税庁|警察|裁判所|税関|市役所|年金`)
-	orgWords     = regexp.MustCompile(`(?i)\b(security|support|team|service|services|admin|administrator|billing|account|accounts|help ?desk|notification|notifications|alert|alerts|no-?reply|customer care|verification|it department|webmaster|mail ?server)\b|サポート|セキュリティ|事務局|運営|カスタマー`)
+	orgWords      = regexp.MustCompile(`(?i)\b(security|support|team|service|services|admin|administrator|billing|account|accounts|help ?desk|notification|notifications|alert|alerts|no-?reply|customer care|verification|it department|webmaster|mail ?server)\b|サポート|セキュリティ|事務局|運営|カスタマー`)
 )
 
 // A phone number people are asked to call, and what callback phishing
 // says around it: a charge, a renewal or a refund they did not expect.
 var (
-	phoneNumber = regexp.MustCompile(`(?:\+?\d{1,3}[\s.-]?)?(?:\(\d{3}\)|\d{3})[\s.-]?\d{3}[\s.-]?\d{4}\b|\b1[\s.-]?8(?:00|33|44|55|66|77|88)[\s.-]?\d{3}[\s.-]?\d{4}\b`)
-	callLure    = newPhrases(strings.ToLower(`\b(call (us|our|the|now|immediately|toll)|contact (us|our (support|billing|help)|customer (support|service))|if you did(n't| not) (authori[sz]e|make|order|request|recogni[sz]e)|to cancel (this|the|your)|(charged|debited|renewed|renewal|subscription|invoice|order|refund|transaction|purchase)\b)` +
+	callLure = newPhrases(strings.ToLower(`\b(call (us|our|the|now|immediately|toll)|contact (us|our (support|billing|help)|customer (support|service))|if you did(n't| not) (authori[sz]e|make|order|request|recogni[sz]e)|to cancel (this|the|your)|(charged|debited|renewed|renewal|subscription|invoice|order|refund|transaction|purchase)\b)` +
 		`|お電話|電話でお問い合わせ|\b(ligue|llame|appelez|rufen sie)`))
 )
+
+// phoneNumber finds a telephone number as mails write one: 10 to 13
+// digits, grouped by spaces, dots, dashes or brackets, maybe after a +.
+// A scan, not a regular expression: digit runs made a backtracking
+// expression the check's costliest step.
+func phoneNumber(text string) string {
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		if !(c >= '0' && c <= '9' || c == '+' || c == '(') || i > 0 && isWordByte(text[i-1]) {
+			continue
+		}
+		digits, j := 0, i
+		for ; j < len(text) && j-i < 24; j++ {
+			switch d := text[j]; {
+			case d >= '0' && d <= '9':
+				digits++
+			case d == ' ' || d == '.' || d == '-' || d == '(' || d == ')' || d == '+' && j == i:
+			default:
+				goto end
+			}
+		}
+	end:
+		if digits >= 10 && digits <= 13 && (j == len(text) || !isWordByte(text[j])) {
+			return strings.TrimRight(text[i:j], " .-(")
+		}
+		i = j
+	}
+	return ""
+}
 
 // freeHosts are where anyone gets a web site or a function in minutes,
 // under the host's name: phishing pages live there for a day.
