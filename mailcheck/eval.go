@@ -32,6 +32,9 @@ type SetResult struct {
 func (c *Checker) Evaluate(ctx context.Context, dirs ...string) (*Evaluation, error) {
 	ev := &Evaluation{Sets: map[string]*SetResult{}, Reasons: map[string]map[string]int{}}
 	for _, dir := range dirs {
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			return nil, fmt.Errorf("evaluating %s: not a folder of mail files", dir)
+		}
 		set := filepath.Base(filepath.Clean(dir))
 		themed := readManifest(filepath.Join(filepath.Dir(filepath.Clean(dir)), "MANIFEST.tsv"), set)
 		files, err := filepath.Glob(filepath.Join(dir, "*"))

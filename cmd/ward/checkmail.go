@@ -13,6 +13,31 @@ import (
 	"github.com/wardhq/ward/mailcheck"
 )
 
+// Exit statuses of ward check-mail, for scripts: 0 when the mail is
+// genuine or shows no sign, these when it is not (1 is an error, 2 a bad
+// command line).
+const (
+	exitSuspicious = 3
+	exitPhishing   = 4
+)
+
+// exitStatus ends the program with a status after its output was
+// written: not an error, a verdict.
+type exitStatus int
+
+func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+// verdictStatus is the exit status a verdict gives.
+func verdictStatus(v mailcheck.Verdict) error {
+	switch v {
+	case mailcheck.Phishing:
+		return exitStatus(exitPhishing)
+	case mailcheck.Suspicious:
+		return exitStatus(exitSuspicious)
+	}
+	return nil
+}
+
 // checkMailCmd: ward check-mail [--json] [--lang ja|en] FILE|-, or
 // ward check-mail --eval DIR... for a detection report over folders.
 func checkMailCmd(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
@@ -65,10 +90,13 @@ func checkMailCmd(ctx context.Context, args []string, stdin io.Reader, stdout io
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(struct {
+		if err := enc.Encode(struct {
 			mailcheck.Report
 			Headline string `json:"headline"`
-		}{rep, rep.Verdict.Headline(*lang)})
+		}{rep, rep.Verdict.Headline(*lang)}); err != nil {
+			return err
+		}
+		return verdictStatus(rep.Verdict)
 	}
 	fmt.Fprintln(stdout, rep.Verdict.Headline(*lang))
 	if rep.Sent != nil {
@@ -81,5 +109,5 @@ func checkMailCmd(ctx context.Context, args []string, stdin io.Reader, stdout io
 		}
 		fmt.Fprintf(stdout, "  %s %s\n", mark, r.Text)
 	}
-	return nil
+	return verdictStatus(rep.Verdict)
 }

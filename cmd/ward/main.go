@@ -47,6 +47,7 @@ Usage:
   ward dkim keygen [--config FILE]      make a new DKIM key pair (rotation) and print the DNS records
   ward dkim records [--config FILE]     print the DNS TXT records of every DKIM key
   ward check-mail [--json] [--lang ja|en] FILE|-   is this mail really from us? verdict and reasons
+                                        (exit status 0: genuine or no sign, 3: suspicious, 4: phishing)
   ward check-mail --eval DIR...         detection rates over folders of .eml files
   ward config reference                 print the settings reference (docs/CONFIG.md)
   ward version
@@ -59,6 +60,10 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
+		var status exitStatus
+		if errors.As(err, &status) {
+			os.Exit(int(status))
+		}
 		if errors.Is(err, errUsage) {
 			if err != errUsage {
 				fmt.Fprintln(os.Stderr, "ward:", strings.TrimPrefix(err.Error(), "usage: "))

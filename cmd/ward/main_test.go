@@ -176,3 +176,26 @@ func TestClientCommands(t *testing.T) {
 		t.Fatalf("rotate: %v\n%s", err, out)
 	}
 }
+
+// ward check-mail tells scripts its verdict by its exit status (4
+// phishing, 3 suspicious, 0 otherwise), and --eval refuses a folder that
+// is not there instead of reporting on nothing.
+func TestCheckMailExitStatus(t *testing.T) {
+	t.Setenv("WARD_DATA_DIR", t.TempDir())
+	dir := t.TempDir()
+	phish := filepath.Join(dir, "phish.eml")
+	os.WriteFile(phish, []byte("From: PayPaI Security <security@paypal-login.example>\r\nTo: you@example.com\r\nSubject: Urgent: your account will be suspended\r\n\r\nConfirm your password and card number within 24 hours: http://bit.ly/x1\r\n"), 0o600)
+	plain := filepath.Join(dir, "plain.eml")
+	os.WriteFile(plain, []byte("From: Aiko Tanaka <aiko@example.org>\r\nTo: you@example.com\r\nSubject: Lunch on Friday\r\n\r\nShall we meet at noon?\r\n"), 0o600)
+	out, err := ward(t, "", "check-mail", phish)
+	var status exitStatus
+	if !errors.As(err, &status) || status != exitPhishing || !strings.Contains(out, "!") {
+		t.Errorf("a phishing mail: %v\n%s", err, out)
+	}
+	if out, err := ward(t, "", "check-mail", plain); err != nil {
+		t.Errorf("an ordinary mail: %v\n%s", err, out)
+	}
+	if _, err := ward(t, "", "check-mail", "--eval", filepath.Join(dir, "no-such-folder")); err == nil || !strings.Contains(err.Error(), "not a folder") {
+		t.Errorf("--eval on a missing folder: %v", err)
+	}
+}
