@@ -348,11 +348,7 @@ func MailChecker(c config.Config, msgs mailcheck.Messages, k *keys.Keys, dk *dki
 		ch.Brands = append(ch.Brands, mailcheck.Brand{Name: n, Names: []string{n}, Domains: strings.Fields(ds)})
 	}
 	if c.MailCheck.DNS {
-		ch.LookupTXT = func(domain string) ([]string, error) {
-			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-			defer cancel()
-			return net.DefaultResolver.LookupTXT(ctx, domain)
-		}
+		ch.LookupTXT = net.DefaultResolver.LookupTXT
 	}
 	return ch
 }

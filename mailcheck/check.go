@@ -96,8 +96,12 @@ type Checker struct {
 	Own    *Own
 	Brands []Brand
 	// LookupTXT resolves DKIM keys of other senders (live DNS in
-	// production); nil leaves their signatures unchecked.
-	LookupTXT func(domain string) ([]string, error)
+	// production); nil leaves their signatures unchecked. All the look-ups
+	// for one mail share DNSBudget.
+	LookupTXT func(ctx context.Context, domain string) ([]string, error)
+	// DNSBudget bounds the time one mail's DNS look-ups may take together
+	// (0: 1.5 s): a dead resolver makes a check slower, never stuck.
+	DNSBudget time.Duration
 	// TrustedReceivers are the authserv-ids whose Authentication-Results
 	// are believed; anyone can write that header, so others are ignored.
 	TrustedReceivers []string
@@ -218,7 +222,7 @@ func (c *Checker) Check(ctx context.Context, raw []byte) (Report, error) {
 		c.sender(orig, r)
 		c.brands(orig, r)
 	}
-	c.authentication(m, r)
+	c.authentication(ctx, m, r)
 	c.brands(m, r)
 	c.content(m, r)
 	switch {
@@ -692,7 +696,7 @@ func plausibleDomain(d string) bool {
 }
 
 // authentication weighs DKIM and what a trusted receiver recorded.
-func (c *Checker) authentication(m *Message, r *report) {
+func (c *Checker) authentication(ctx context.Context, m *Message, r *report) {
 	if !m.HasHeaders {
 		return
 	}
@@ -702,7 +706,19 @@ func (c *Checker) authentication(m *Message, r *report) {
 		if !bytes.Contains(raw, []byte("\r\n")) {
 			raw = bytes.ReplaceAll(raw, []byte("\n"), []byte("\r\n"))
 		}
-		vs, _ := msgdkim.VerifyWithOptions(bytes.NewReader(raw), &msgdkim.VerifyOptions{LookupTXT: c.LookupTXT, MaxVerifications: 5})
+		budget := c.DNSBudget
+		if budget <= 0 {
+			budget = 1500 * time.Millisecond
+		}
+		dctx, cancel := context.WithTimeout(ctx, budget)
+		defer cancel()
+		lookup := func(domain string) ([]string, error) {
+			if err := dctx.Err(); err != nil {
+				return nil, fmt.Errorf("looking up %s: the mail's DNS budget is spent: %w", domain, err)
+			}
+			return c.LookupTXT(dctx, domain)
+		}
+		vs, _ := msgdkim.VerifyWithOptions(bytes.NewReader(raw), &msgdkim.VerifyOptions{LookupTXT: lookup, MaxVerifications: 5})
 		aligned := false
 		for _, v := range vs {
 			switch {

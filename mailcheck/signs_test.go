@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	msgdkim "github.com/emersion/go-msgauth/dkim"
 	"golang.org/x/text/encoding/japanese"
@@ -104,7 +106,7 @@ func TestBrandAuthenticatedByDKIM(t *testing.T) {
 		t.Fatal(err)
 	}
 	txt := map[string]string{"s1._domainkey.accountprotection.microsoft.com": "v=DKIM1; k=ed25519; p=" + base64.StdEncoding.EncodeToString(pub)}
-	ch := &mailcheck.Checker{Brands: []mailcheck.Brand{mailcheck.Microsoft()}, LookupTXT: func(d string) ([]string, error) {
+	ch := &mailcheck.Checker{Brands: []mailcheck.Brand{mailcheck.Microsoft()}, LookupTXT: func(_ context.Context, d string) ([]string, error) {
 		if v, ok := txt[d]; ok {
 			return []string{v}, nil
 		}
@@ -208,5 +210,40 @@ func TestHugeHeaderIsCappedAndNotEchoed(t *testing.T) {
 	}
 	if r.Verdict == mailcheck.Genuine {
 		t.Fatal("a huge From was judged genuine")
+	}
+}
+
+// A resolver that never answers costs one mail its DNS budget once: every
+// look-up for the mail (go-msgauth runs them side by side) shares one
+// deadline, the budget's, and one asked after it is refused unasked.
+func TestDNSLookupsShareOneBudget(t *testing.T) {
+	var mu sync.Mutex
+	deadlines := map[time.Time]int{}
+	start := time.Now()
+	ch := &mailcheck.Checker{DNSBudget: 20 * time.Millisecond, LookupTXT: func(ctx context.Context, d string) ([]string, error) {
+		dl, ok := ctx.Deadline()
+		mu.Lock()
+		if ok {
+			deadlines[dl]++
+		}
+		mu.Unlock()
+		<-ctx.Done() // a dead resolver: the answer never comes
+		return nil, ctx.Err()
+	}}
+	var raw strings.Builder
+	for _, d := range []string{"a.example", "b.example", "c.example"} {
+		fmt.Fprintf(&raw, "DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=%s; s=s1; h=from:subject; bh=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=; b=AAAA\r\n", d)
+	}
+	raw.WriteString("From: Aiko <aiko@a.example>\r\nSubject: hello\r\n\r\nhi\r\n")
+	if _, err := ch.Check(context.Background(), []byte(raw.String())); err != nil {
+		t.Fatal(err)
+	}
+	if len(deadlines) != 1 {
+		t.Fatalf("the look-ups had %d different deadlines (%v); they must share the mail's one", len(deadlines), deadlines)
+	}
+	for dl, n := range deadlines {
+		if n != 3 || dl.After(start.Add(20*time.Millisecond+time.Second)) {
+			t.Fatalf("%d look-ups with deadline %v, %v after the check began", n, dl, dl.Sub(start))
+		}
 	}
 }
