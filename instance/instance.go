@@ -267,6 +267,9 @@ func New(ctx context.Context, c config.Config, log *slog.Logger, o Options) (*In
 	if c.AccessLog {
 		srv.AccessLog = log.With("log", "access")
 	}
+	if srv.DevMailbox {
+		srv.RawMail = func(r notify.Rendered) ([]byte, error) { return notify.RawMessage(r, dkimKeys) }
+	}
 	h, err := srv.Handler()
 	if err != nil {
 		st.Close()

@@ -54,12 +54,43 @@ func (s *SMTP) Send(ctx context.Context, r Rendered) (string, error) {
 	if r.Channel != Email {
 		return "", &PermanentError{Err: fmt.Errorf("no SMS gateway is configured for %s messages", r.Channel)}
 	}
+	m, err := s.message(r)
+	if err != nil {
+		return "", &PermanentError{Err: err}
+	}
+	if err := s.send(ctx, m); err != nil {
+		var se *gomail.SendError
+		if errors.As(err, &se) && se.ErrorCode() >= 500 && !se.IsTemp() {
+			return "", &PermanentError{Err: err}
+		}
+		return "", err
+	}
+	return fmt.Sprintf("accepted by %s", s.host), nil
+}
+
+// RawMessage is r as ward's relay sends it, DKIM signatures included:
+// what a recipient's mail app shows as the message source. The dev
+// mailbox offers it, so ward's own mail can be tried in the mail check.
+func RawMessage(r Rendered, keys *dkim.Keys) ([]byte, error) {
+	m, err := (&SMTP{dkim: keys}).message(r)
+	if err != nil {
+		return nil, err
+	}
+	var raw bytes.Buffer
+	if _, err := m.WriteTo(&raw); err != nil {
+		return nil, fmt.Errorf("writing mail %s: %w", r.ID, err)
+	}
+	return raw.Bytes(), nil
+}
+
+// message builds r as MIME, signed with every DKIM key.
+func (s *SMTP) message(r Rendered) (*gomail.Msg, error) {
 	m := gomail.NewMsg()
 	if err := m.From(r.From); err != nil {
-		return "", &PermanentError{Err: fmt.Errorf("sender address: %w", err)}
+		return nil, fmt.Errorf("sender address: %w", err)
 	}
 	if err := m.To(r.To); err != nil {
-		return "", &PermanentError{Err: fmt.Errorf("recipient address: %w", err)}
+		return nil, fmt.Errorf("recipient address: %w", err)
 	}
 	m.Subject(r.Subject)
 	// A stable Message-ID makes a retried message recognisably the same one.
@@ -77,18 +108,10 @@ func (s *SMTP) Send(ctx context.Context, r Rendered) (string, error) {
 	}
 	if s.dkim != nil {
 		if err := s.sign(m); err != nil {
-			return "", &PermanentError{Err: err}
+			return nil, err
 		}
 	}
-	err := s.send(ctx, m)
-	if err != nil {
-		var se *gomail.SendError
-		if errors.As(err, &se) && se.ErrorCode() >= 500 && !se.IsTemp() {
-			return "", &PermanentError{Err: err}
-		}
-		return "", err
-	}
-	return fmt.Sprintf("accepted by %s", s.host), nil
+	return m, nil
 }
 
 // send uses an open connection when one is idle. A reused connection the

@@ -291,3 +291,33 @@ func TestMailCheckVerdictSaysWhatToDo(t *testing.T) {
 		t.Errorf("the verdict does not say what to do next:\n%s", page)
 	}
 }
+
+// The dev mailbox offers each mail's source exactly as the relay would
+// send it, signed, and the mail check knows it for ward's own.
+func TestDevMailSourceIsGenuine(t *testing.T) {
+	w := start(t, "sqlite")
+	w.createAccount("source@example.com", "")
+	w.do(nil, "POST", "/api/v1/sign-in/code", map[string]string{"email": "source@example.com"})
+	r := w.do(nil, "GET", "/dev/mail.json?limit=1&to=source%40example.com", nil)
+	id, _ := r.body["messages"].([]any)[0].(map[string]any)["id"].(string)
+	_, page := w.visitor().get("/dev/mail")
+	if !strings.Contains(page, `href="/dev/mail/`+id+`.eml"`) {
+		t.Fatalf("the dev mailbox does not offer the source of %s", id)
+	}
+	res, err := http.Get(w.srv.URL + "/dev/mail/" + id + ".eml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.Header.Get("Content-Type") != "message/rfc822" || !strings.Contains(string(raw), "DKIM-Signature:") {
+		t.Fatalf("source: %s %q\n%s", res.Status, res.Header.Get("Content-Type"), raw)
+	}
+	check := w.do(nil, "POST", "/api/v1/mail-check", raw, "Content-Type", "message/rfc822")
+	if check.status != 200 || check.body["verdict"] != "genuine" {
+		t.Fatalf("the mail check on ward's own source: %d %s", check.status, check.raw)
+	}
+	if st, _ := w.visitor().get("/dev/mail/no-such-message.eml"); st != 404 {
+		t.Errorf("an unknown message: %d", st)
+	}
+}

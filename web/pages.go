@@ -229,6 +229,7 @@ func (s *Server) routePages(mux *http.ServeMux) {
 	if s.DevMailbox {
 		mux.HandleFunc("GET /dev/mail", s.pageDevMail)
 		mux.HandleFunc("GET /dev/mail.json", s.apiDevMail)
+		mux.HandleFunc("GET /dev/mail/{id}", s.devMailSource)
 	}
 }
 
@@ -465,6 +466,37 @@ func (s *Server) pageDevMail(w http.ResponseWriter, r *http.Request) {
 	}
 	v.Mail = mail
 	s.render(w, r, http.StatusOK, "dev_mail", v)
+}
+
+// devMailSource downloads one message's source as ward's relay would
+// send it (/dev/mail/{id}.eml), so ward's own mail can be tried in the
+// mail check.
+func (s *Server) devMailSource(w http.ResponseWriter, r *http.Request) {
+	id, ok := strings.CutSuffix(r.PathValue("id"), ".eml")
+	if !ok || s.RawMail == nil {
+		http.NotFound(w, r)
+		return
+	}
+	m, err := s.Mailbox.MessageByID(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) || err == nil && m.Channel != notify.Email {
+		http.NotFound(w, r)
+		return
+	}
+	var raw []byte
+	if err == nil {
+		var rd notify.Rendered
+		if rd, err = s.Composer.Render(m); err == nil {
+			raw, err = s.RawMail(rd)
+		}
+	}
+	if err != nil {
+		s.Log.ErrorContext(r.Context(), "writing a message's source", "message", id, "err", err)
+		http.Error(w, "the message could not be written", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "message/rfc822")
+	w.Header().Set("Content-Disposition", `attachment; filename="ward-`+notify.Ref(m.ID)+`.eml"`)
+	w.Write(raw)
 }
 
 func (s *Server) apiDevMail(w http.ResponseWriter, r *http.Request) {

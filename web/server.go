@@ -36,6 +36,7 @@ type Mailbox interface {
 	MessagesByFlow(ctx context.Context, flowID string) ([]store.Message, error)
 	MessagesTo(ctx context.Context, recipient string, limit int) ([]store.Message, error)
 	RecentMessages(ctx context.Context, limit int) ([]store.Message, error)
+	MessageByID(ctx context.Context, id string) (store.Message, error)
 }
 
 // Server holds what the handlers need.
@@ -67,6 +68,9 @@ type Server struct {
 	MailCheck *mailcheck.Checker
 	// DevMailbox shows queued messages at /dev/mail (no relay configured).
 	DevMailbox bool
+	// RawMail writes a message as the relay would send it, signed (the
+	// dev mailbox's .eml downloads); nil offers none.
+	RawMail func(notify.Rendered) ([]byte, error)
 	// SecureCookies is false only for plain-HTTP localhost development.
 	SecureCookies  bool
 	AdminToken     string
