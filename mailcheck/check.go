@@ -922,7 +922,7 @@ func (c *Checker) content(m *Message, r *report) {
 	}
 	// A subject read as it looks: "Iog in To Your Account, User lD" is
 	// "log in … ID" to a reader and nothing to a word list.
-	subjectSeen := strings.ToLower(confusable.Skeleton(m.Subject))
+	subjectSeen := unmask(m.Subject)
 	themed := accountTheme.find(text) != "" || accountTheme.find(subjectSeen) != ""
 	if len(freeHosted) > 0 {
 		// A free site is ordinary in a hobby mail and telling in one
@@ -956,7 +956,7 @@ func (c *Checker) content(m *Message, r *report) {
 		}
 		r.add("urgency", w, strings.TrimSpace(x))
 	}
-	if urgency.find(subjectSeen) != "" && accountTheme.find(subjectSeen) != "" {
+	if (urgency.find(subject) != "" || urgency.find(subjectSeen) != "") && (accountTheme.find(subject) != "" || accountTheme.find(subjectSeen) != "") {
 		r.add("urgent_account_subject", weak)
 	}
 	// Callback phishing: a number to call about a charge or an account,
@@ -975,6 +975,39 @@ func (c *Checker) content(m *Message, r *report) {
 	}) {
 		r.add("links_elsewhere", weak, registrable(from))
 	}
+}
+
+// unmask reads a subject the way its reader does when letters stand in
+// for others: I for l inside a lower-case word ("Iog in"), 0 for o and 1
+// for l among letters ("micr0soft"). It returns the text in lower case.
+func unmask(s string) string {
+	words := strings.Fields(s)
+	for i, w := range words {
+		lower, letters := false, 0
+		for _, r := range w {
+			if unicode.IsLower(r) {
+				lower = true
+			}
+			if unicode.IsLetter(r) {
+				letters++
+			}
+		}
+		if letters < 2 {
+			continue
+		}
+		words[i] = strings.Map(func(r rune) rune {
+			switch {
+			case r == 'I' && lower:
+				return 'l'
+			case r == '0':
+				return 'o'
+			case r == '1':
+				return 'l'
+			}
+			return r
+		}, w)
+	}
+	return strings.ToLower(strings.Join(words, " "))
 }
 
 // openingChars is how much of a body's text counts as its opening.

@@ -82,21 +82,21 @@ func phoneNumber(text string) string {
 		if !(c >= '0' && c <= '9' || c == '+' || c == '(') || i > 0 && isWordByte(text[i-1]) {
 			continue
 		}
-		digits, j := 0, i
+		digits, end, j := 0, i, i
 		for ; j < len(text) && j-i < 24; j++ {
-			switch d := text[j]; {
-			case d >= '0' && d <= '9':
-				digits++
-			case d == ' ' || d == '.' || d == '-' || d == '(' || d == ')' || d == '+' && j == i:
-			default:
-				goto end
+			d := text[j]
+			if d >= '0' && d <= '9' {
+				digits, end = digits+1, j+1
+				continue
+			}
+			if d != ' ' && d != '.' && d != '-' && d != '(' && d != ')' && (d != '+' || j != i) {
+				break
 			}
 		}
-	end:
-		if digits >= 10 && digits <= 13 && (j == len(text) || !isWordByte(text[j])) {
-			return strings.TrimRight(text[i:j], " .-(")
+		if digits >= 10 && digits <= 13 && (end == len(text) || !isWordByte(text[end])) {
+			return text[i:end]
 		}
-		i = j
+		i = max(j-1, i)
 	}
 	return ""
 }

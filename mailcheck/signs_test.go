@@ -247,3 +247,59 @@ func TestDNSLookupsShareOneBudget(t *testing.T) {
 		}
 	}
 }
+
+// The signs beyond one brand, each in the general form phishing uses it,
+// and the ordinary mail that looks a little like it and is not flagged.
+func TestSignsBeyondMicrosoft(t *testing.T) {
+	ch := &mailcheck.Checker{Brands: mailcheck.WellKnown()}
+	zip := base64.StdEncoding.EncodeToString([]byte("PK\x03\x04\x14\x00\x01\x00\x08\x00rest-of-an-encrypted-entry"))
+	cases := []struct {
+		name, raw, reason string
+		flagged           bool
+	}{
+		{"a brand written with an I for its l", mailFrom("PayPaI Service <service@secure-notice.example>", "Your receipt", "<p>Thanks</p>"),
+			"brand_impersonation", true},
+		{"a wallet brand from an unrelated domain", mailFrom("Trust WaIIet <hello@promo-mailer.example>", "Claim your airdrop", "<p>x</p>"),
+			"brand_impersonation", true},
+		{"a parcel service on free mail", mailFrom("Correios Entrega <entregas.brasil@gmail.com>", "Sua encomenda", "<p>x</p>"),
+			"official_on_free_mail", true},
+		{"a ministry on free mail", mailFrom("Ministry of Finance <refunds.office@outlook.com>", "Tax refund", "<p>x</p>"),
+			"official_on_free_mail", true},
+		{"a percent sign in the sender's domain", mailFrom("Support <help@mail%relay.example>", "Notice", "<p>x</p>"),
+			"from_malformed", false},
+		{"two senders in one From", "From: Security <alerts@bank.example>, <collector@elsewhere.example>\r\nTo: hana@example.jp\r\nSubject: Notice\r\n\r\nHello\r\n",
+			"from_multiple", true},
+		{"a subject disguised with look-alike letters", mailFrom("Team <team@notice.example>", "Someone tried to Iog in To Your Account", "<p>x</p>"),
+			"evasion_lookalike", true},
+		{"capitals with an l standing for an I", mailFrom("VlAGRA and ClALlS <shop@pharma.example>", "Offer", "<p>x</p>"),
+			"evasion_letters", false},
+		{"a call-back lure about a charge", mailFrom("Billing Desk <billing@invoices.example>", "Your order", "<p>Your subscription renewed and you were charged $399.99. If you did not authorize this, call +1 (808) 555-0147 today.</p>"),
+			"phone_lure", false},
+		{"a password-locked archive", "From: HR <hr@corp.example>\r\nTo: hana@example.jp\r\nSubject: Salary review\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nPassword: 4411\r\n--b\r\nContent-Type: application/zip; name=\"review.zip\"\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=\"review.zip\"\r\n\r\n" + zip + "\r\n--b--\r\n",
+			"encrypted_archive", true},
+		{"an iPhone configuration profile", "From: IT <it@corp.example>\r\nTo: hana@example.jp\r\nSubject: Wi-Fi\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nInstall it.\r\n--b\r\nContent-Type: application/octet-stream; name=\"wifi.mobileconfig\"\r\nContent-Disposition: attachment; filename=\"wifi.mobileconfig\"\r\n\r\nAAAA\r\n--b--\r\n",
+			"risky_attachment", true},
+		{"an account mail linking to a free site", mailFrom("Mail Admin <admin@corp-mail.example>", "Verify your mailbox", `<p><a href="https://mailbox-verify.pages.dev/">Open</a></p>`),
+			"link_free_host", true},
+		// What looks a little like it and is ordinary:
+		{"a newsletter naming its own site via its sending service", mailFrom("CNET News.com Daily <news@newsletter.online.example>", "Today's headlines", `<form action="/search"><input name="q"></form><p><a href="http://clicks.online.example/t?u=news.com">news.com</a></p>`),
+			"", false},
+		{"a display name that is its own address", mailFrom(`"David&TomGardner@fooladvisor.com" <subscriber@fooladvisor.com>`, "Weekly picks", "<p>x</p>"),
+			"", false},
+		{"a mailing list answering to itself", "From: Martin <martin@uni.example>\r\nTo: list@lists.example\r\nReply-To: list@lists.example\r\nList-Post: <mailto:list@lists.example>\r\nSubject: Re: meeting\r\n\r\nSee you there.\r\n",
+			"", false},
+		{"a hobby site on a free host", mailFrom("Aiko Tanaka <aiko@example.org>", "My photos", `<p><a href="https://aiko.github.io/photos">photos</a></p>`),
+			"", false},
+		{"a well-known brand from its own domain", mailFrom("PayPal <service@paypal.com>", "Your receipt from Shop", "<p>Thanks for your payment.</p>"),
+			"", false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := signsOf(t, ch, c.raw)
+			flagged := r.Verdict == mailcheck.Phishing || r.Verdict == mailcheck.Suspicious
+			if c.reason != "" && !has(r, c.reason) || c.flagged && !flagged || c.reason == "" && flagged {
+				t.Fatalf("got %s %v, want %s (flagged: %v)", r.Verdict, r.Reasons, c.reason, c.flagged)
+			}
+		})
+	}
+}
