@@ -66,7 +66,7 @@ func Microsoft() Brand {
 		Name:       "Microsoft",
 		Names:      []string{"Microsoft", "Outlook", "Office 365", "Office365", "Microsoft 365", "OneDrive", "Hotmail", "SharePoint", "Xbox", "マイクロソフト"},
 		Domains:    []string{"microsoft.com", "microsoftonline.com", "microsoft365.com", "office.com", "office365.com", "onedrive.com", "sharepoint.com", "xbox.com"},
-		Lookalikes: []string{"outlook.com", "live.com", "hotmail.com"},
+		Lookalikes: []string{"outlook.com", "live.com", "hotmail.com", "msn.com"},
 	}
 }
 
@@ -624,7 +624,14 @@ func (c *Checker) sender(m *Message, r *report) {
 		r.add("shared_hosting_sender", weak, registrable(from))
 	}
 	if m.FromName != "" && !personLike(m.FromName) && !nameInDomain(m.FromName, from) {
-		r.add("display_name_unrelated", weak, m.FromName, registrable(from))
+		// A team, a service or a security department that names no part
+		// of the domain it writes from claims an authority it does not
+		// show; a product name is only unusual.
+		w := weak
+		if authorityWords.MatchString(m.FromName) {
+			w = medium
+		}
+		r.add("display_name_unrelated", w, m.FromName, registrable(from))
 	}
 	// Real mail systems write a sender's domain plainly; a trailing dot, a
 	// % or _ in it, or two senders in one From are made to fool a filter
@@ -663,14 +670,22 @@ func (c *Checker) sender(m *Message, r *report) {
 }
 
 // listDomain is the domain of a mailing list's posting address (List-Post,
-// else List-Id), or "" for mail that is not from a list.
+// the older Mailing-List, else List-Id), or "" for mail that is not from
+// a list.
 func listDomain(m *Message) string {
-	if lp := m.Header.Get("List-Post"); lp != "" {
-		if i := strings.Index(strings.ToLower(lp), "mailto:"); i >= 0 {
-			addr := strings.TrimRight(lp[i+len("mailto:"):], "> \t")
-			if at := strings.LastIndexByte(addr, '@'); at >= 0 {
-				return strings.ToLower(addr[at+1:])
-			}
+	for _, h := range []string{"List-Post", "Mailing-List"} {
+		v := strings.ToLower(m.Header.Get(h))
+		if i := strings.Index(v, "mailto:"); i >= 0 {
+			v = v[i+len("mailto:"):]
+		} else if i := strings.Index(v, "list "); h == "Mailing-List" && i >= 0 {
+			v = v[i+len("list "):] // Mailing-List: list name@host; contact …
+		} else {
+			continue
+		}
+		addr, _, _ := strings.Cut(v, ";")
+		addr = strings.TrimRight(strings.TrimSpace(addr), ">")
+		if at := strings.LastIndexByte(addr, '@'); at >= 0 {
+			return addr[at+1:]
 		}
 	}
 	if id := m.Header.Get("List-Id"); id != "" {

@@ -47,8 +47,8 @@ var (
 		`|アカウント|サインイン|ログイン|パスワード|認証|セキュリティ|\b(Konto|Anmeldung|Sicherheit|conta|acesso|segurança|cuenta|seguridad|compte|sécurité|account|accesso|sicurezza|rekening|beveiliging|inloggen|konto|hasło)\b`))
 
 	// lure: prizes, free money and pills, the bait of mass phishing.
-	lure = newPhrases(strings.ToLower(`\b(you('ve| have) (won|been selected|been chosen)|claim (your|now|today)|free spins|airdrop|unclaimed|reward (is )?waiting|prize|jackpot|lottery|inheritance|beneficiary|without (a |the need for a )?prescription|viagra|cialis|bitcoin millionaire|crypto giveaway)` +
-		`|\b(gewonnen|gewinnen sie|gewinnspiel|gutschein|freispiele|verlosung)|\b(parabéns|você ganhou|sorteio|prêmio)|\b(has ganado|ganaste|premio|sorteo)|\b(vous avez gagné|gagnant|cadeau gratuit)` +
+	lure = newPhrases(strings.ToLower(`\b(you('ve| have) (won|been selected|been chosen)|claim (your|now|today)|free spins|airdrop|unclaimed|reward (is )?waiting|prize|jackpot|lottery|inheritance|beneficiary|without (a |the need for a )?prescription|no prescription (needed|required)|viagra|cialis|bitcoin millionaire|crypto giveaway)` +
+		`|\b(gewonnen|gewinnen sie|gewinnspiel|gutschein|freispiele|verlosung)|\b(parabéns|você ganhou|sorteio|prêmio)|\b(has ganado|ganaste|premio|sorteo)|\b(gewonnen|prijzen|winnaar|gratis cadeau)|\b(vous avez gagné|gagnant|cadeau gratuit)` +
 		`|当選|賞金|プレゼント|無料で受け取`))
 
 	// inboxPlea: asking to be moved out of the spam folder is asking the
@@ -62,7 +62,10 @@ var (
 	// officialWords name institutions people obey: a bank, a ministry, the
 	// post, the tax office. Their mail never comes from a free mailbox.
 	officialWords = regexp.MustCompile(`(?i)\b(bank|banco|banque|ministry|ministerio|ministério|ministère|ministero|government|gobierno|governo|tax office|revenue|finanzamt|receita|hacienda|impots|police|polícia|policía|court|tribunal|customs|zoll|aduana|alfândega|post office|postal service|correios|correos|la poste|parcel|paket|courier|delivery service|entrega|envío|encomenda)\b|銀行|郵便|税務署|国税庁|警察|裁判所|税関|市役所|年金`)
-	orgWords      = regexp.MustCompile(`(?i)\b(security|support|team|service|services|admin|administrator|billing|account|accounts|help ?desk|notification|notifications|alert|alerts|no-?reply|customer care|verification|it department|webmaster|mail ?server)\b|サポート|セキュリティ|事務局|運営|カスタマー`)
+	// authorityWords are what a sender calls itself to be obeyed about an
+	// account: security, support, billing.
+	authorityWords = regexp.MustCompile(`(?i)\b(security|protection|accounts?|billing|verification|admin|administrator|help ?desk|webmaster|mail ?server|it (department|support)|customer (care|support|service)|support team)\b|セキュリティ|サポート|カスタマー`)
+	orgWords       = regexp.MustCompile(`(?i)\b(security|support|team|service|services|admin|administrator|billing|account|accounts|help ?desk|notification|notifications|alert|alerts|no-?reply|customer care|verification|it department|webmaster|mail ?server)\b|サポート|セキュリティ|事務局|運営|カスタマー`)
 )
 
 // A phone number people are asked to call, and what callback phishing
@@ -93,13 +96,16 @@ func phoneNumber(text string) string {
 				break
 			}
 		}
-		if digits >= 10 && digits <= 13 && (end == len(text) || !isWordByte(text[end])) {
+		if digits >= 10 && digits <= 13 && (end == len(text) || !isWordByte(text[end])) && !isoDate.MatchString(text[i:end]) {
 			return text[i:end]
 		}
 		i = max(j-1, i)
 	}
 	return ""
 }
+
+// isoDate is a date and time that a number scan would take for a phone.
+var isoDate = regexp.MustCompile(`^\d{4}[-./]\d{1,2}[-./]\d{1,2}`)
 
 // freeHosts are where anyone gets a web site or a function in minutes,
 // under the host's name: phishing pages live there for a day.
@@ -174,7 +180,8 @@ func evasion(s string) string {
 		case r == 0x034F || r == 0x200B || r == 0x200C || r == 0x200D || r == 0x2060 || r == 0xFEFF || r == 0x00AD ||
 			(r >= 0xE0000 && r <= 0xE01EF):
 			invisible++
-		case r >= 0x1D400 && r <= 0x1D7FF:
+		case r >= 0x1D400 && r <= 0x1D7FF, r >= 0x1D00 && r <= 0x1D2B, r == 0xA731, r == 0x0262, r == 0x026A, r == 0x0274, r == 0x0280, r == 0x028F:
+			// Mathematical alphabets and small capitals (ᴀʙᴄ).
 			styled++
 		}
 	}
