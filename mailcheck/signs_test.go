@@ -72,7 +72,7 @@ func TestSigns(t *testing.T) {
 		{"credentials and urgency in English", mailFrom("Billing <billing@pay.example>", "Action required", `<p>Your account will be suspended within 24 hours. Confirm your card number at <a href="https://bit.ly/x">our site</a>.</p>`),
 			"asks_credentials", mailcheck.Phishing},
 		{"credentials and urgency in Japanese", mailFrom("サポート <support@pay.example>", "【重要】アカウント停止のお知らせ", `<p>24時間以内にログインしてカード情報を更新してください。</p>`),
-			"asks_credentials", mailcheck.Suspicious},
+			"asks_credentials", mailcheck.Phishing},
 		{"an HTML attachment", "From: Fax <fax@office.example>\r\nSubject: Fax\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nSee attached.\r\n--b\r\nContent-Type: text/html; name=\"fax.html\"\r\nContent-Disposition: attachment; filename=\"fax.html\"\r\n\r\n<form><input type=password></form>\r\n--b--\r\n",
 			"risky_attachment", mailcheck.Phishing},
 		{"a plain note from a colleague", mailFrom("Aiko Tanaka <aiko@corp.example>", "Lunch on Friday?", `<p>Shall we try the new place? <a href="https://corp.example/menu">menu</a></p>`),
