@@ -932,13 +932,22 @@ func (c *Checker) content(m *Message, r *report) {
 	}
 	text := strings.ToLower(m.Subject + "\n" + body)
 	subject := strings.ToLower(m.Subject)
-	if x := credentialRequest.find(text); x != "" {
-		r.add("asks_credentials", medium+weak, strings.TrimSpace(x))
+	asks := credentialRequest.find(text)
+	if asks != "" {
+		r.add("asks_credentials", medium+weak, strings.TrimSpace(asks))
 	}
 	// A subject read as it looks: "Iog in To Your Account, User lD" is
 	// "log in … ID" to a reader and nothing to a word list.
 	subjectSeen := unmask(m.Subject)
 	themed := accountTheme.find(text) != "" || accountTheme.find(subjectSeen) != ""
+	// A web address in the subject is where a filter does not look for
+	// links; on a free host it is a phishing page's.
+	for _, d := range domainInText.FindAllStringSubmatch(m.Subject, 3) {
+		if onFreeHost(strings.ToLower(d[1])) {
+			r.add("subject_link", medium, d[1])
+			break
+		}
+	}
 	if len(freeHosted) > 0 {
 		// A free site is ordinary in a hobby mail and telling in one
 		// about an account.
@@ -955,6 +964,9 @@ func (c *Checker) content(m *Message, r *report) {
 	// the opening of the mail, as phishing writes them. A newsletter's
 	// tenth story that mentions a prize or a suspension is not a demand.
 	opening := strings.ToLower(m.Subject + "\n" + leadText(body, openingChars))
+	if x := verifyAccount.find(opening); x != "" && asks == "" {
+		r.add("asks_verification", medium, strings.TrimSpace(x))
+	}
 	if x := lure.find(opening); x != "" {
 		r.add("lure", medium, strings.TrimSpace(x))
 	}

@@ -32,6 +32,12 @@ var (
 		`|\b(mot de passe|carte bancaire|coordonnées bancaires|confirmez vos (informations|données)|vérifiez votre compte)` +
 		`|\b(wachtwoord|bankgegevens|bevestig uw (gegevens|account))`))
 
+	// verifyAccount: asked to verify or confirm an account (one word may
+	// stand between: "verify your Shop account"). Real services ask it
+	// too, so alone it is not enough.
+	verifyAccount = newPhrases(strings.ToLower(`\b(verify|confirm|validate|activate|reactivate|unlock|restore)\s+(your|the)\s+(\S+\s+)?(account|mailbox|wallet|identity|profile)\b` +
+		`|\b(bestätigen|verifizieren) sie ihr(en)? (konto|profil)|\b(confirme|verifique|ative) (sua|a) conta|\b(confirme|verifique|active) su cuenta|アカウント(を|の)(確認|認証|有効化)`))
+
 	urgency = newPhrases(strings.ToLower(`` +
 		`\b(urgent(ly)?|immediately|immediate action|act (now|today|fast)|action (required|needed)|within \d+\s*(hours?|hrs|days?)|final (notice|warning|reminder)|last (chance|warning|notice|reminder)|suspend(ed|ing)?|deactivat(e|ed|ion)|terminat(e|ed|ion)|will be (deleted|closed|blocked|suspended|locked|lost|removed|disabled|terminated)|permanently (deleted|closed|locked|lost)|expir(es|ed|ing) (today|soon|now)|unusual (activity|sign-?in|login)|suspicious (activity|sign-?in|login)|unauthori[sz]ed|has been (locked|restricted|limited|blocked|compromised)|restricted|failure to|avoid (losing|suspension|closure|interruption)|security (alert|breach|warning)|data breach|verify (now|immediately)|(verification|action|response) (is )?required|immediate (verification|attention|response)|someone (tried|attempted|has tried) to (log|sign) ?-?in|(account|mailbox) (is|will be|has been) (on hold|put on hold|closed|disabled)|(mailbox|storage) (is )?(full|almost full|quota))` +
 		`|至急|緊急|直ちに|ただちに|時間以内|停止|凍結|利用制限|削除されます|ロックされ|不正(な)?(アクセス|ログイン|利用)|期限切れ|本日中` +
