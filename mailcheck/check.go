@@ -108,6 +108,7 @@ type Checker struct {
 
 	prepare   sync.Once
 	protected []target
+	index     *targetIndex
 	byBrand   [][]target
 	names     [][]shown
 	brandOf   map[string]int // a protected registrable domain's brand
@@ -126,8 +127,16 @@ func (c *Checker) protectedTargets() []target {
 			c.byBrand = append(c.byBrand, ts)
 			c.names = append(c.names, b.nameForms())
 		}
+		c.index = newTargetIndex(c.protected)
 	})
 	return c.protected
+}
+
+// lookalike is the protected domain host imitates, if any (see
+// lookalikeTarget), found through the index of every brand's domains.
+func (c *Checker) lookalike(host string, loose bool) (string, target) {
+	c.protectedTargets()
+	return c.index.lookalike(host, loose)
 }
 
 // Report is the verdict and the reasons behind it.
@@ -814,7 +823,7 @@ func (c *Checker) brands(m *Message, r *report) {
 	fromName, subject := readAs(m.FromName), readAs(m.Subject)
 	// One pass over every protected domain finds the brand a sender
 	// imitates, if any.
-	kind, imitated := lookalikeTarget(from, c.protected, true)
+	kind, imitated := c.lookalike(from, true)
 	for i, b := range c.allBrands() {
 		if k, target := kind, imitated.domain; k != "" && imitated.brand == i {
 			r.add("lookalike_sender_"+k, strong, registrable(from), target)
@@ -855,7 +864,8 @@ func (c *Checker) content(m *Message, r *report) {
 			// that shows one site and goes to another is common; showing
 			// a protected brand's address and going elsewhere is not.
 			w := weak
-			k, imitated := lookalike(shown, protected, false)
+			k, t := c.lookalike(shown, false)
+			imitated := t.domain
 			if k == "" {
 				if i := slices.IndexFunc(protected, func(t target) bool { return t.reg == registrable(shown) }); i >= 0 {
 					imitated = protected[i].domain
@@ -893,7 +903,8 @@ func (c *Checker) content(m *Message, r *report) {
 		if isPunycode(host) {
 			r.add("link_punycode", medium, host)
 		}
-		if k, target := lookalike(host, protected, false); k != "" {
+		if k, t := c.lookalike(host, false); k != "" {
+			target := t.domain
 			w := strong
 			if k == "typo" {
 				w = medium

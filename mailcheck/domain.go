@@ -3,6 +3,7 @@ package mailcheck
 import (
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 
 	"golang.org/x/net/idna"
@@ -66,7 +67,13 @@ func isPunycode(host string) bool {
 }
 
 func isIPHost(host string) bool {
-	return net.ParseIP(strings.Trim(host, "[]")) != nil
+	h := strings.Trim(host, "[]")
+	// A host with a letter other than a hex digit is a name; most are,
+	// and telling them costs nothing.
+	if strings.IndexFunc(h, func(r rune) bool { return r > 'f' && r <= 'z' || r > 'F' && r <= 'Z' || r > 0x7f }) >= 0 {
+		return false
+	}
+	return net.ParseIP(h) != nil
 }
 
 // label is the registrable domain without its public suffix ("microsoft"
@@ -79,28 +86,40 @@ func label(reg string) string {
 // editDistance is the Damerau–Levenshtein (optimal string alignment)
 // distance, in runes.
 func editDistance(a, b string) int {
-	x, y := []rune(a), []rune(b)
-	d := make([][]int, len(x)+1)
-	for i := range d {
-		d[i] = make([]int, len(y)+1)
-		d[i][0] = i
+	// Three rows of the Damerau-Levenshtein table are all the recurrence
+	// reads; domain labels are short, so they live on the stack.
+	var xs, ys [64]rune
+	x, y := appendRunes(xs[:0], a), appendRunes(ys[:0], b)
+	var rows [3][65]int
+	if len(y) >= len(rows[0]) {
+		return max(len(x), len(y)) // longer than any label: unlike
 	}
-	for j := range y {
-		d[0][j+1] = j + 1
+	prev2, prev, cur := rows[0][:len(y)+1], rows[1][:len(y)+1], rows[2][:len(y)+1]
+	for j := range prev {
+		prev[j] = j
 	}
 	for i := 1; i <= len(x); i++ {
+		cur[0] = i
 		for j := 1; j <= len(y); j++ {
 			cost := 1
 			if x[i-1] == y[j-1] {
 				cost = 0
 			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
 			if i > 1 && j > 1 && x[i-1] == y[j-2] && x[i-2] == y[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+				cur[j] = min(cur[j], prev2[j-2]+1)
 			}
 		}
+		prev2, prev, cur = prev, cur, prev2
 	}
-	return d[len(x)][len(y)]
+	return prev[len(y)]
+}
+
+func appendRunes(dst []rune, s string) []rune {
+	for _, r := range s {
+		dst = append(dst, r)
+	}
+	return dst
 }
 
 // target is a protected domain, prepared once for comparing many hosts.
@@ -191,4 +210,76 @@ func abs(n int) int {
 		return -n
 	}
 	return n
+}
+
+// targetIndex finds the protected domain a host imitates among hundreds
+// without comparing it with each: plain imitations (a strict target's only
+// kind) are looked up by their skeletons; the few loose targets are
+// compared one by one as lookalikeTarget does. The first match in the
+// list's order wins, as there.
+type targetIndex struct {
+	all       []target
+	regs      map[string]bool
+	byLabel   map[string][]int // labelSkel → places in all
+	byRegSkel map[string][]int // regSkelDot → places in all
+	loose     []target         // the targets that are not strict
+}
+
+func newTargetIndex(all []target) *targetIndex {
+	x := &targetIndex{all: all, regs: map[string]bool{}, byLabel: map[string][]int{}, byRegSkel: map[string][]int{}}
+	for i, t := range all {
+		x.regs[t.reg] = true
+		x.byLabel[t.labelSkel] = append(x.byLabel[t.labelSkel], i)
+		x.byRegSkel[t.regSkelDot] = append(x.byRegSkel[t.regSkelDot], i)
+		if !t.strict {
+			x.loose = append(x.loose, t)
+		}
+	}
+	return x
+}
+
+func (x *targetIndex) lookalike(host string, loose bool) (string, target) {
+	reg := registrable(host)
+	if reg == "" || isIPHost(host) || x.regs[reg] {
+		return "", target{}
+	}
+	hostSkel, rawLabel := confusable.Skeleton(host), label(reg)
+	regLabel := confusable.Skeleton(rawLabel)
+	best, kind := len(x.all), ""
+	for _, i := range x.byLabel[regLabel] {
+		if p := x.all[i]; i < best && (!p.strict || rawLabel != p.label) {
+			best, kind = i, "confusable"
+		}
+	}
+	// The protected domain worn as the start of a longer name, at any
+	// label: microsoft.com.account-verify.net.
+	dotted := hostSkel + "."
+	for start := 0; start < len(dotted); {
+		for end := strings.IndexByte(dotted[start:], '.'); end >= 0 && start+end+1 <= len(dotted); {
+			for _, i := range x.byRegSkel[dotted[start:start+end+1]] {
+				if i < best && start+end+1 < len(dotted) {
+					best, kind = i, "contains"
+				}
+			}
+			next := strings.IndexByte(dotted[start+end+1:], '.')
+			if next < 0 {
+				break
+			}
+			end += next + 1
+		}
+		dot := strings.IndexByte(dotted[start:], '.')
+		if dot < 0 {
+			break
+		}
+		start += dot + 1
+	}
+	if k, t := lookalikeTarget(host, x.loose, loose); k != "" {
+		if i := slices.IndexFunc(x.all, func(p target) bool { return p == t }); i >= 0 && i < best {
+			best, kind = i, k
+		}
+	}
+	if kind == "" {
+		return "", target{}
+	}
+	return kind, x.all[best]
 }

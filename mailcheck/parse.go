@@ -350,7 +350,12 @@ func decodeTransfer(enc string, body []byte) []byte {
 		n, _ := base64.RawStdEncoding.Decode(out, clean)
 		return out[:n]
 	case "quoted-printable":
-		out, err := io.ReadAll(quotedprintable.NewReader(bytes.NewReader(body)))
+		// Decoded text is never longer than its encoding: one buffer of
+		// that size, not ReadAll's doubling.
+		var buf bytes.Buffer
+		buf.Grow(len(body))
+		_, err := buf.ReadFrom(quotedprintable.NewReader(bytes.NewReader(body)))
+		out := buf.Bytes()
 		if err != nil && len(out) == 0 {
 			return body
 		}
