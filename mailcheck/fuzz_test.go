@@ -13,7 +13,9 @@ func FuzzCheck(f *testing.F) {
 	f.Add([]byte("Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\nContent-Type: text/html\r\n\r\n<a href=\"http://xn--80ak6aa92e.com\">paypal.com</a>\r\n--x--"))
 	f.Add([]byte("Subject: =?ISO-2022-JP?B?GyRCJDMkcyQLJEEkTxsoQg==?=\r\nContent-Type: text/plain; charset=iso-2022-jp\r\n\r\n\x1b$B$3$s$K$A$O\x1b(B"))
 	f.Add([]byte("Reference: 0123456789ab (id.example.com)\n\n482913"))
-	ch := &mailcheck.Checker{Brands: []mailcheck.Brand{mailcheck.Microsoft()}}
+	f.Add([]byte("From: \"=?UTF-8?B?TWljcm9zb2Z0==?=\" <a@b.example>, <c@d.example>\r\nSubject: =?UTF-8?B?WW91ciBBY2NvdW50==?=\r\nMailing-List: list x@lists.example; contact\r\nReply-To: x@lists.example\r\n\r\nCall +1 (808) 555-0147 about your order. 2024-05-01 10:00"))
+	f.Add([]byte("From: ᴛᴇᴀᴍ <a@mail%relay.example.>\r\nSubject: Iog in micr0soft\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: application/zip; name=a.zip\r\nContent-Transfer-Encoding: base64\r\n\r\nUEsDBBQAAQA=\r\n--b\r\nContent-Type: text/calendar; name=i.ics\r\n\r\nDESCRIPTION:call 1-800-555-0199\r\n--b--"))
+	ch := &mailcheck.Checker{Brands: mailcheck.WellKnown()}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		r, err := ch.Check(context.Background(), raw)
 		if err != nil {
