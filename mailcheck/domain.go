@@ -38,7 +38,7 @@ func hostOfURL(raw string) string {
 // suffix list cannot tell.
 func registrable(host string) string {
 	host = strings.Trim(strings.ToLower(host), ".")
-	if host == "" || net.ParseIP(host) != nil {
+	if host == "" || isIPHost(host) {
 		return host
 	}
 	if u, err := idna.ToUnicode(host); err == nil {

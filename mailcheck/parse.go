@@ -48,6 +48,10 @@ type Message struct {
 	Text      string // visible text of all parts, decoded to UTF-8
 	text      strings.Builder
 	textParts int
+	// scratch holds one buffer per nesting level for reading parts: a
+	// part is done with before its next sibling is read, and everything
+	// kept from it is copied out (as strings). Dropped when Parse ends.
+	scratch []*bytes.Buffer
 	Links     []Link
 	Forms     int
 	// PasswordFields counts inputs for a password or card number.
@@ -265,8 +269,9 @@ func (m *Message) walk(h textproto.MIMEHeader, body []byte, depth int) {
 			if err != nil {
 				break
 			}
-			pb, _ := io.ReadAll(io.LimitReader(p, maxPartSize))
-			m.walk(p.Header, pb, depth+1)
+			buf := m.buffer(depth)
+			buf.ReadFrom(io.LimitReader(p, maxPartSize))
+			m.walk(p.Header, buf.Bytes(), depth+1)
 		}
 	case media == "message/rfc822" || media == "message/global":
 		inner := Parse(body)
@@ -302,6 +307,16 @@ func encryptedZip(enc string, body []byte) bool {
 	head := body[:min(len(body), 96)]
 	raw := decodeTransfer(enc, head)
 	return len(raw) >= 8 && string(raw[:4]) == "PK\x03\x04" && raw[6]&1 == 1
+}
+
+// buffer is the nesting level's scratch buffer, emptied.
+func (m *Message) buffer(depth int) *bytes.Buffer {
+	for len(m.scratch) <= depth {
+		m.scratch = append(m.scratch, new(bytes.Buffer))
+	}
+	b := m.scratch[depth]
+	b.Reset()
+	return b
 }
 
 func (m *Message) parts() int { return len(m.Attachments) + m.textParts }
@@ -353,7 +368,7 @@ func decodeTransfer(enc string, body []byte) []byte {
 		// Decoded text is never longer than its encoding: one buffer of
 		// that size, not ReadAll's doubling.
 		var buf bytes.Buffer
-		buf.Grow(len(body))
+		buf.Grow(len(body) + bytes.MinRead) // ReadFrom wants MinRead free to not grow
 		_, err := buf.ReadFrom(quotedprintable.NewReader(bytes.NewReader(body)))
 		out := buf.Bytes()
 		if err != nil && len(out) == 0 {
@@ -553,6 +568,7 @@ func isDataURI(s string) bool {
 func (m *Message) finish() {
 	m.Text = m.text.String()
 	m.text.Reset()
+	m.scratch = nil
 }
 
 // hasKana tells Japanese text from bytes that merely decode as Shift_JIS.
