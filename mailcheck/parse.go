@@ -52,8 +52,8 @@ type Message struct {
 	// part is done with before its next sibling is read, and everything
 	// kept from it is copied out (as strings). Dropped when Parse ends.
 	scratch []*bytes.Buffer
-	Links     []Link
-	Forms     int
+	Links   []Link
+	Forms   int
 	// PasswordFields counts inputs for a password or card number.
 	PasswordFields int
 	Scripts        int
