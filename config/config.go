@@ -26,6 +26,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/wardhq/ward/flow"
+	"github.com/wardhq/ward/internal/editdist"
 	"github.com/wardhq/ward/risk"
 	"github.com/wardhq/ward/throttle"
 )
@@ -357,7 +358,7 @@ func setNode(v reflect.Value, n *yaml.Node) error {
 func nearest(key string, names []string, sections map[string]bool) string {
 	best, dist := "", len(key)/3+2
 	try := func(name string) {
-		if d := editDistance(key, name); d < dist {
+		if d := editdist.Distance(key, name); d < dist {
 			best, dist = name, d
 		}
 	}
@@ -368,27 +369,6 @@ func nearest(key string, names []string, sections map[string]bool) string {
 		try(s)
 	}
 	return best
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }
 
 // field is one leaf setting, found by walking the struct.

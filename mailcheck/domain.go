@@ -10,6 +10,7 @@ import (
 	"golang.org/x/net/publicsuffix"
 
 	"github.com/wardhq/ward/confusable"
+	"github.com/wardhq/ward/internal/editdist"
 )
 
 // hostOf returns the lower-case host of an address or URL ("" if none).
@@ -83,45 +84,6 @@ func label(reg string) string {
 	return strings.TrimSuffix(strings.TrimSuffix(reg, suffix), ".")
 }
 
-// editDistance is the Damerau–Levenshtein (optimal string alignment)
-// distance, in runes.
-func editDistance(a, b string) int {
-	// Three rows of the Damerau-Levenshtein table are all the recurrence
-	// reads; domain labels are short, so they live on the stack.
-	var xs, ys [64]rune
-	x, y := appendRunes(xs[:0], a), appendRunes(ys[:0], b)
-	var rows [3][65]int
-	if len(y) >= len(rows[0]) {
-		return max(len(x), len(y)) // longer than any label: unlike
-	}
-	prev2, prev, cur := rows[0][:len(y)+1], rows[1][:len(y)+1], rows[2][:len(y)+1]
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(x); i++ {
-		cur[0] = i
-		for j := 1; j <= len(y); j++ {
-			cost := 1
-			if x[i-1] == y[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && x[i-1] == y[j-2] && x[i-2] == y[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return prev[len(y)]
-}
-
-func appendRunes(dst []rune, s string) []rune {
-	for _, r := range s {
-		dst = append(dst, r)
-	}
-	return dst
-}
-
 // target is a protected domain, prepared once for comparing many hosts.
 type target struct {
 	domain, reg, label, labelSkel, regSkelDot string
@@ -180,7 +142,7 @@ func lookalikeTarget(host string, protected []target, loose bool) (string, targe
 		case loose && containsToken(regLabel, p.labelSkel):
 			// microsoft-mail.com, secure-microsoft.co
 			return "contains", p
-		case len(p.labelSkel) >= 6 && abs(len(regLabel)-len(p.labelSkel)) <= 2 && editDistance(regLabel, p.labelSkel) <= 1+len(p.labelSkel)/9:
+		case len(p.labelSkel) >= 6 && abs(len(regLabel)-len(p.labelSkel)) <= 2 && editdist.Distance(regLabel, p.labelSkel) <= 1+len(p.labelSkel)/9:
 			return "typo", p
 		}
 	}
