@@ -865,21 +865,20 @@ func (c *Checker) content(m *Message, r *report) {
 			// a protected brand's address and going elsewhere is not.
 			w := weak
 			k, t := c.lookalike(shown, false)
-			imitated := t.domain
 			if k == "" {
-				if i := slices.IndexFunc(protected, func(t target) bool { return t.reg == registrable(shown) }); i >= 0 {
-					imitated = protected[i].domain
+				if i := slices.IndexFunc(protected, func(p target) bool { return p.reg == registrable(shown) }); i >= 0 {
+					t = protected[i] // shows the brand's own address
 				}
 			}
-			if i := slices.IndexFunc(protected, func(t target) bool { return t.domain == imitated }); i >= 0 {
-				if protected[i].strict {
-					// A newsletter links a well-known shop's name
-					// through its tracker too: a sign, not proof.
-					w = medium
-				} else {
-					w = strong
-					r.decisive = true // shows a protected brand's address, goes elsewhere
-				}
+			switch {
+			case t.domain == "":
+			case t.strict:
+				// A newsletter links a well-known shop's name through its
+				// tracker too: a sign, not proof.
+				w = medium
+			default:
+				w = strong
+				r.decisive = true // shows a protected brand's address, goes elsewhere
 			}
 			if w > weak || r.once("link_text_mismatch") {
 				// A newsletter's tracker shows up on every link: one
@@ -950,7 +949,9 @@ func (c *Checker) content(m *Message, r *report) {
 	// A subject read as it looks: "Iog in To Your Account, User lD" is
 	// "log in … ID" to a reader and nothing to a word list.
 	subjectSeen := unmask(m.Subject)
-	themed := accountTheme.find(text) != "" || accountTheme.find(subjectSeen) != ""
+	subjectThemed, seenThemed := accountTheme.find(subject) != "", accountTheme.find(subjectSeen) != ""
+	subjectUrgent, seenUrgent := urgency.find(subject) != "", urgency.find(subjectSeen) != ""
+	themed := seenThemed || accountTheme.find(text) != ""
 	// A web address in the subject is where a filter does not look for
 	// links; on a free host it is a phishing page's.
 	for _, d := range domainInText.FindAllStringSubmatch(m.Subject, 3) {
@@ -968,10 +969,10 @@ func (c *Checker) content(m *Message, r *report) {
 		}
 		r.add("link_free_host", w, freeHosted[0])
 	}
-	if subjectSeen != subject && (accountTheme.find(subjectSeen) != "" && accountTheme.find(subject) == "" ||
-		urgency.find(subjectSeen) != "" && urgency.find(subject) == "") {
+	if seenThemed && !subjectThemed || seenUrgent && !subjectUrgent {
 		r.add("evasion_lookalike", medium, m.Subject)
-	} // Pressure and bait work only where they are read: in the subject and
+	}
+	// Pressure and bait work only where they are read: in the subject and
 	// the opening of the mail, as phishing writes them. A newsletter's
 	// tenth story that mentions a prize or a suspension is not a demand.
 	opening := strings.ToLower(m.Subject + "\n" + leadText(body, openingChars))
@@ -994,7 +995,7 @@ func (c *Checker) content(m *Message, r *report) {
 		}
 		r.add("urgency", w, strings.TrimSpace(x))
 	}
-	if (urgency.find(subject) != "" || urgency.find(subjectSeen) != "") && (accountTheme.find(subject) != "" || accountTheme.find(subjectSeen) != "") {
+	if (subjectUrgent || seenUrgent) && (subjectThemed || seenThemed) {
 		r.add("urgent_account_subject", weak)
 	}
 	// Callback phishing: a number to call about a charge or an account,
