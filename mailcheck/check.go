@@ -1008,7 +1008,9 @@ func (c *Checker) content(m *Message, r *report) {
 			}
 		}
 	}
-	if len(m.Links) > 0 && from != "" && themed && !slices.ContainsFunc(m.Links, func(l Link) bool {
+	// A mailing list relays its members' posts: their links go wherever
+	// the member pointed, not to the list's domain.
+	if len(m.Links) > 0 && from != "" && themed && listDomain(m) == "" && !slices.ContainsFunc(m.Links, func(l Link) bool {
 		h := hostOfURL(l.Href)
 		return h == "" || sameOrg(h, from)
 	}) {

@@ -288,6 +288,8 @@ func TestSignsBeyondMicrosoft(t *testing.T) {
 			"", false},
 		{"a mailing list answering to itself", "From: Martin <martin@uni.example>\r\nTo: list@lists.example\r\nReply-To: list@lists.example\r\nList-Post: <mailto:list@lists.example>\r\nSubject: Re: meeting\r\n\r\nSee you there.\r\n",
 			"", false},
+		{"a list member's post about a bank scam, linking to the news", "From: Martin <martin@uni.example>\r\nTo: list@lists.example\r\nReply-To: list@lists.example\r\nMailing-List: list list@lists.example; contact list-owner@lists.example\r\nSubject: Fake bank website cons victims\r\nContent-Type: text/html\r\n\r\n<p>Unclaimed accounts and passwords: <a href=\"https://news.example/story\">the story</a></p>\r\n",
+			"", false},
 		{"a hobby site on a free host", mailFrom("Aiko Tanaka <aiko@example.org>", "My photos", `<p><a href="https://aiko.github.io/photos">photos</a></p>`),
 			"", false},
 		{"a well-known brand from its own domain", mailFrom("PayPal <service@paypal.com>", "Your receipt from Shop", "<p>Thanks for your payment.</p>"),
