@@ -264,17 +264,47 @@ func (b Brand) official(host string) bool {
 	return slices.ContainsFunc(b.Domains, func(d string) bool { return sameOrg(host, d) })
 }
 
-// shown is a text as it is written and as it looks (its skeleton).
-type shown struct{ plain, skel string }
+// shown is a text as it is written and as it looks (its skeleton), with
+// the pairs of bytes either form holds: a name whose first two bytes are
+// not among them cannot be in it, which spares most of the brand list's
+// searches.
+type shown struct {
+	plain, skel string
+	pairs       *bytePairs
+}
 
-func readAs(s string) shown { return shown{strings.ToLower(s), confusable.Skeleton(s)} }
+func readAs(s string) shown {
+	t := shown{plain: strings.ToLower(s), skel: confusable.Skeleton(s), pairs: new(bytePairs)}
+	t.pairs.add(t.plain)
+	t.pairs.add(t.skel)
+	return t
+}
+
+// bytePairs is the set of two-byte sequences in some texts.
+type bytePairs [1 << 16 / 64]uint64
+
+func (p *bytePairs) add(s string) {
+	for i := 0; i+1 < len(s); i++ {
+		k := uint16(s[i])<<8 | uint16(s[i+1])
+		p[k/64] |= 1 << (k % 64)
+	}
+}
+
+// mayHold reports whether w's first two bytes occur in the texts.
+func (p *bytePairs) mayHold(w string) bool {
+	if len(w) < 2 {
+		return true
+	}
+	k := uint16(w[0])<<8 | uint16(w[1])
+	return p[k/64]&(1<<(k%64)) != 0
+}
 
 // nameForms are a brand's names in both forms, for namedIn.
 func (b Brand) nameForms() []shown {
 	var out []shown
 	for _, n := range b.Names {
 		if len([]rune(n)) >= 3 {
-			out = append(out, readAs(n))
+			out = append(out, shown{plain: strings.ToLower(n), skel: confusable.Skeleton(n)})
 		}
 	}
 	return out
@@ -287,6 +317,9 @@ func namedIn(forms []shown, t shown) bool {
 		return false
 	}
 	for _, n := range forms {
+		if !t.pairs.mayHold(n.plain) && !t.pairs.mayHold(n.skel) {
+			continue
+		}
 		if wordIn(t.plain, n.plain) || wordIn(t.skel, n.skel) {
 			return true
 		}
