@@ -457,6 +457,54 @@ func looksHTML(s string) bool {
 	return strings.Contains(head, "<html") || strings.Contains(head, "<body") || strings.Contains(head, "<!doctype html")
 }
 
+// knownTag names the tags readHTML acts on, without allocating for the
+// thousands of others a newsletter holds ("" for those).
+func knownTag(name []byte) string {
+	switch string(name) {
+	case "a":
+		return "a"
+	case "area":
+		return "area"
+	case "br":
+		return "br"
+	case "p":
+		return "p"
+	case "div":
+		return "div"
+	case "tr":
+		return "tr"
+	case "td":
+		return "td"
+	case "li":
+		return "li"
+	case "h1":
+		return "h1"
+	case "h2":
+		return "h2"
+	case "h3":
+		return "h3"
+	case "script":
+		return "script"
+	case "style":
+		return "style"
+	case "title":
+		return "title"
+	case "head":
+		return "head"
+	case "form":
+		return "form"
+	case "input":
+		return "input"
+	case "iframe":
+		return "iframe"
+	case "embed":
+		return "embed"
+	case "object":
+		return "object"
+	}
+	return ""
+}
+
 // readHTML collects what a reader of the page sees and what it links to.
 func (m *Message) readHTML(s string) {
 	z := html.NewTokenizer(strings.NewReader(s))
@@ -472,15 +520,15 @@ func (m *Message) readHTML(s string) {
 		switch tt {
 		case html.TextToken:
 			if skip == 0 {
-				t := string(z.Text())
-				text.WriteString(t)
+				t := z.Text()
+				text.Write(t)
 				if anchor != nil {
-					anchorText.WriteString(t)
+					anchorText.Write(t)
 				}
 			}
 		case html.StartTagToken, html.SelfClosingTagToken, html.EndTagToken:
 			name, hasAttr := z.TagName()
-			tag := string(name)
+			tag := knownTag(name)
 			if tt == html.EndTagToken {
 				switch tag {
 				case "script", "style", "title", "head":
