@@ -887,7 +887,7 @@ func (c *Checker) brands(m *Message, r *report) {
 // content weighs the links, attachments and words.
 func (c *Checker) content(m *Message, r *report) {
 	from := hostOfAddress(m.FromAddress)
-	protected := c.protectedTargets()
+	c.protectedTargets()
 	hosts := map[string]bool{}
 	var freeHosted []string
 	for _, l := range m.Links {
@@ -899,9 +899,7 @@ func (c *Checker) content(m *Message, r *report) {
 			w := weak
 			k, t := c.lookalike(shown, false)
 			if k == "" {
-				if i := slices.IndexFunc(protected, func(p target) bool { return p.reg == registrable(shown) }); i >= 0 {
-					t = protected[i] // shows the brand's own address
-				}
+				t, _ = c.index.owner(registrable(shown)) // shows the brand's own address
 			}
 			switch {
 			case t.domain == "":

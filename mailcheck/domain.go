@@ -129,20 +129,32 @@ func lookalikeTarget(host string, protected []target, loose bool) (string, targe
 			return "", target{}
 		}
 	}
-	hostSkel, rawLabel := confusable.Skeleton(host), label(reg)
-	regLabel := confusable.Skeleton(rawLabel)
+	return imitation(seenHost(host, reg), protected, loose)
+}
+
+// hostSeen is a host as lookalikeTarget compares it: its skeleton, and
+// its registrable name's label as written and as it looks.
+type hostSeen struct{ skel, rawLabel, label string }
+
+func seenHost(host, reg string) hostSeen {
+	raw := label(reg)
+	return hostSeen{skel: confusable.Skeleton(host), rawLabel: raw, label: confusable.Skeleton(raw)}
+}
+
+// imitation is the first of protected that h imitates, and how.
+func imitation(h hostSeen, protected []target, loose bool) (string, target) {
 	for _, p := range protected {
 		switch {
-		case regLabel == p.labelSkel && (!p.strict || rawLabel != p.label):
+		case h.label == p.labelSkel && (!p.strict || h.rawLabel != p.label):
 			return "confusable", p
-		case strings.Contains(hostSkel, p.regSkelDot):
+		case strings.Contains(h.skel, p.regSkelDot):
 			// microsoft.com.account-verify.net
 			return "contains", p
 		case p.strict:
-		case loose && containsToken(regLabel, p.labelSkel):
+		case loose && containsToken(h.label, p.labelSkel):
 			// microsoft-mail.com, secure-microsoft.co
 			return "contains", p
-		case len(p.labelSkel) >= 6 && abs(len(regLabel)-len(p.labelSkel)) <= 2 && editdist.Distance(regLabel, p.labelSkel) <= 1+len(p.labelSkel)/9:
+		case len(p.labelSkel) >= 6 && abs(len(h.label)-len(p.labelSkel)) <= 2 && editdist.Distance(h.label, p.labelSkel) <= 1+len(p.labelSkel)/9:
 			return "typo", p
 		}
 	}
@@ -181,16 +193,18 @@ func abs(n int) int {
 // list's order wins, as there.
 type targetIndex struct {
 	all       []target
-	regs      map[string]bool
+	regs      map[string]int   // registrable domain → first place in all
 	byLabel   map[string][]int // labelSkel → places in all
 	byRegSkel map[string][]int // regSkelDot → places in all
 	loose     []target         // the targets that are not strict
 }
 
 func newTargetIndex(all []target) *targetIndex {
-	x := &targetIndex{all: all, regs: map[string]bool{}, byLabel: map[string][]int{}, byRegSkel: map[string][]int{}}
+	x := &targetIndex{all: all, regs: map[string]int{}, byLabel: map[string][]int{}, byRegSkel: map[string][]int{}}
 	for i, t := range all {
-		x.regs[t.reg] = true
+		if _, ok := x.regs[t.reg]; !ok {
+			x.regs[t.reg] = i
+		}
 		x.byLabel[t.labelSkel] = append(x.byLabel[t.labelSkel], i)
 		x.byRegSkel[t.regSkelDot] = append(x.byRegSkel[t.regSkelDot], i)
 		if !t.strict {
@@ -200,22 +214,30 @@ func newTargetIndex(all []target) *targetIndex {
 	return x
 }
 
+// owner is the protected domain whose registrable name reg is, if any.
+func (x *targetIndex) owner(reg string) (target, bool) {
+	i, ok := x.regs[reg]
+	if !ok {
+		return target{}, false
+	}
+	return x.all[i], true
+}
+
 func (x *targetIndex) lookalike(host string, loose bool) (string, target) {
 	reg := registrable(host)
-	if reg == "" || isIPHost(host) || x.regs[reg] {
+	if _, own := x.regs[reg]; reg == "" || own || isIPHost(host) {
 		return "", target{}
 	}
-	hostSkel, rawLabel := confusable.Skeleton(host), label(reg)
-	regLabel := confusable.Skeleton(rawLabel)
+	h := seenHost(host, reg)
 	best, kind := len(x.all), ""
-	for _, i := range x.byLabel[regLabel] {
-		if p := x.all[i]; i < best && (!p.strict || rawLabel != p.label) {
+	for _, i := range x.byLabel[h.label] {
+		if p := x.all[i]; i < best && (!p.strict || h.rawLabel != p.label) {
 			best, kind = i, "confusable"
 		}
 	}
 	// The protected domain worn as the start of a longer name, at any
 	// label: microsoft.com.account-verify.net.
-	dotted := hostSkel + "."
+	dotted := h.skel + "."
 	for start := 0; start < len(dotted); {
 		for end := strings.IndexByte(dotted[start:], '.'); end >= 0 && start+end+1 <= len(dotted); {
 			for _, i := range x.byRegSkel[dotted[start:start+end+1]] {
@@ -235,7 +257,7 @@ func (x *targetIndex) lookalike(host string, loose bool) (string, target) {
 		}
 		start += dot + 1
 	}
-	if k, t := lookalikeTarget(host, x.loose, loose); k != "" {
+	if k, t := imitation(h, x.loose, loose); k != "" {
 		if i := slices.IndexFunc(x.all, func(p target) bool { return p == t }); i >= 0 && i < best {
 			best, kind = i, k
 		}

@@ -241,9 +241,6 @@ func extension(name string) string { return strings.ToLower(path.Ext(strings.Tri
 // personLike reports a display name that reads as a person's name ("Aiko
 // Tanaka", "J. Smith"): words of letters, two or three of them.
 func personLike(name string) bool {
-	if orgWords.MatchString(name) || officialWords.MatchString(name) {
-		return false // "Cloud Service Notification" reads like a name, is not one
-	}
 	words := strings.Fields(strings.Trim(name, `"' `))
 	if len(words) < 1 || len(words) > 4 {
 		return false
@@ -255,7 +252,11 @@ func personLike(name string) bool {
 			}
 		}
 	}
-	return len(words) >= 2 || !unicode.IsUpper([]rune(words[0])[0]) || len([]rune(words[0])) <= 12
+	if len(words) == 1 && unicode.IsUpper([]rune(words[0])[0]) && len([]rune(words[0])) > 12 {
+		return false
+	}
+	// "Cloud Service Notification" reads like a name, and is not one.
+	return !orgWords.MatchString(name) && !officialWords.MatchString(name)
 }
 
 // nameInDomain reports whether any word of a sender's name shows in its
