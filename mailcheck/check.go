@@ -982,7 +982,9 @@ func (c *Checker) content(m *Message, r *report) {
 	subjectSeen := unmask(m.Subject)
 	subjectThemed, seenThemed := accountTheme.find(subject) != "", accountTheme.find(subjectSeen) != ""
 	subjectUrgent, seenUrgent := urgency.find(subject) != "", urgency.find(subjectSeen) != ""
-	themed := seenThemed || accountTheme.find(text) != ""
+	opening := strings.ToLower(m.Subject + "\n" + leadText(body, openingChars))
+	// What a mail is about shows in its subject and opening.
+	themed := seenThemed || accountTheme.find(opening) != ""
 	// A web address in the subject is where a filter does not look for
 	// links; on a free host it is a phishing page's.
 	for _, d := range domainInText.FindAllStringSubmatch(m.Subject, 3) {
@@ -1006,7 +1008,6 @@ func (c *Checker) content(m *Message, r *report) {
 	// Pressure and bait work only where they are read: in the subject and
 	// the opening of the mail, as phishing writes them. A newsletter's
 	// tenth story that mentions a prize or a suspension is not a demand.
-	opening := strings.ToLower(m.Subject + "\n" + leadText(body, openingChars))
 	if x := verifyAccount.find(opening); x != "" && asks == "" {
 		r.add("asks_verification", medium, strings.TrimSpace(x))
 	}
