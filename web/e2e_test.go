@@ -414,47 +414,26 @@ func TestResetAndNotMyAccountOverHTTP(t *testing.T) {
 func TestHTMLCodeSignInAndSignOut(t *testing.T) {
 	w := start(t, "sqlite")
 	w.createAccount("page@example.com", "")
-	c := browserish()
-	form := func(path, body string) *http.Response {
-		req, _ := http.NewRequest("POST", w.srv.URL+path, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Sec-Fetch-Site", "same-origin")
-		res, err := c.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
-		return res
+	v := w.visitor()
+	if st, loc, _ := v.post("/sign-in", url.Values{"email": {"page@example.com"}, "method": {"code"}}); st != 303 || loc != "/sign-in/code" {
+		t.Fatalf("sign-in: %d %s", st, loc)
 	}
-	get := func(path string) (int, string) {
-		res, err := c.Get(w.srv.URL + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		return res.StatusCode, string(b)
-	}
-	if res := form("/sign-in", "email=page%40example.com&method=code"); res.StatusCode != 303 || res.Header.Get("Location") != "/sign-in/code" {
-		t.Fatalf("sign-in: %d %s", res.StatusCode, res.Header.Get("Location"))
-	}
-	status, page := get("/sign-in/code?lang=ja")
+	status, page := v.get("/sign-in/code?lang=ja")
 	if status != 200 || !strings.Contains(page, `lang="ja"`) || !strings.Contains(page, "p***@example.com") || !strings.Contains(page, `autocomplete="one-time-code"`) {
 		t.Fatalf("code page: %d\n%s", status, page)
 	}
-	res := form("/sign-in/code", "action=verify&code=12")
-	if res.StatusCode != 400 {
-		t.Fatalf("short code: %d", res.StatusCode)
+	if st, _, _ := v.post("/sign-in/code", url.Values{"action": {"verify"}, "code": {"12"}}); st != 400 {
+		t.Fatalf("short code: %d", st)
 	}
-	if res = form("/sign-in/code", "action=verify&code="+w.code("page@example.com")); res.StatusCode != 303 || res.Header.Get("Location") != "/account" {
-		t.Fatalf("verify: %d %s", res.StatusCode, res.Header.Get("Location"))
+	if st, loc, _ := v.post("/sign-in/code", url.Values{"action": {"verify"}, "code": {w.code("page@example.com")}}); st != 303 || loc != "/account" {
+		t.Fatalf("verify: %d %s", st, loc)
 	}
-	status, page = get("/account")
+	status, page = v.get("/account")
 	if status != 200 || !strings.Contains(page, "page@example.com") || !strings.Contains(page, "サインイン") {
 		t.Fatalf("account page: %d\n%s", status, page)
 	}
-	form("/sign-out", "")
-	if status, _ = get("/account"); status != 303 {
+	v.post("/sign-out", nil)
+	if status, _ = v.get("/account"); status != 303 {
 		t.Fatalf("account page after sign-out: %d", status)
 	}
 }
