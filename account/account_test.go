@@ -139,14 +139,18 @@ func TestPasswordHashVerify(t *testing.T) {
 
 func TestHashingIsBounded(t *testing.T) {
 	pw, _ := NewPasswords(fastPolicy(), 1)
-	// Hold the one slot; a hash that cannot get it gives up with its context.
-	pw.slots <- struct{}{}
+	// Hold the one slot; a hash that cannot get it gives up with its context
+	// and leaves the queue, so the slot, once given back, is free again.
+	hold, _ := pw.acquire(context.Background(), false)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	if _, err := pw.Hash(ctx, "some long passphrase"); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("hash past the bound: %v", err)
 	}
-	<-pw.slots
+	hold()
+	if _, err := pw.Hash(context.Background(), "some long passphrase"); err != nil {
+		t.Fatalf("the slot was not free after the waiter gave up: %v", err)
+	}
 	var running, peak atomic.Int32
 	var wg sync.WaitGroup
 	pw2, _ := NewPasswords(fastPolicy(), 2)
@@ -171,23 +175,77 @@ func TestHashingIsBounded(t *testing.T) {
 	}
 }
 
-// While strangers' guesses hold every hashing slot, the owner's known
-// device still gets one (issue 10, D14); a stranger does not.
-func TestOwnerIsServedWhenSlotsAreFull(t *testing.T) {
+// While strangers' guesses hold every hashing slot and more wait, the
+// owner's known device is served at the next free slot, ahead of them
+// (issue 10, D14); the strangers are served after, in their order. No
+// more hashes run at once than the bound: a hash holds 19 MiB.
+func TestOwnerIsServedFirst(t *testing.T) {
 	pw, _ := NewPasswords(fastPolicy(), 1)
-	h, err := pw.Hash(context.Background(), "the owner's long passphrase")
-	if err != nil {
-		t.Fatal(err)
+	hold, _ := pw.acquire(context.Background(), false) // a stranger's guess is hashing
+	var mu sync.Mutex
+	var order []string
+	var wg sync.WaitGroup
+	waiting := func(who string, owner bool) {
+		wg.Go(func() {
+			release, err := pw.acquire(context.Background(), owner)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			order = append(order, who)
+			mu.Unlock()
+			release()
+		})
 	}
-	pw.slots <- struct{}{} // a stranger's guess is hashing
-	defer func() { <-pw.slots }()
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	if _, err := pw.Verify(ctx, h, "a guess", false); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("a stranger got past full slots: %v", err)
+	queued := func(n int) {
+		for {
+			pw.slots.mu.Lock()
+			q := len(pw.slots.owners) + len(pw.slots.others)
+			pw.slots.mu.Unlock()
+			if q == n {
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
 	}
+	waiting("stranger 1", false)
+	queued(1)
+	waiting("stranger 2", false)
+	queued(2)
+	waiting("owner", true)
+	queued(3)
+	hold()
+	wg.Wait()
+	if got := strings.Join(order, ", "); got != "owner, stranger 1, stranger 2" {
+		t.Fatalf("served in the order %s", got)
+	}
+	h, _ := pw.Hash(context.Background(), "the owner's long passphrase")
 	if ok, err := pw.Verify(context.Background(), h, "the owner's long passphrase", true); err != nil || !ok {
 		t.Fatalf("the owner's device was not served: %v %v", ok, err)
+	}
+}
+
+// A slot granted to a waiter at the moment it gives up is passed on, not
+// lost: under 100 waiters that give up at random, every slot comes back.
+func TestGivingUpLosesNoSlot(t *testing.T) {
+	pw, _ := NewPasswords(fastPolicy(), 2)
+	var wg sync.WaitGroup
+	for i := range 100 {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Duration(i%7)*time.Millisecond)
+			defer cancel()
+			if release, err := pw.acquire(ctx, i%3 == 0); err == nil {
+				time.Sleep(time.Millisecond)
+				release()
+			}
+		})
+	}
+	wg.Wait()
+	pw.slots.mu.Lock()
+	defer pw.slots.mu.Unlock()
+	if pw.slots.free != 2 || len(pw.slots.owners)+len(pw.slots.others) != 0 {
+		t.Fatalf("after the burst: %d slots free, %d owners and %d others queued", pw.slots.free, len(pw.slots.owners), len(pw.slots.others))
 	}
 }
 

@@ -54,14 +54,13 @@ func (p PasswordPolicy) Validate() error {
 }
 
 // Passwords hashes and checks passwords, at most a fixed number at once so
-// that a burst of sign-ins cannot exhaust memory (19 MiB each).
+// that a burst of sign-ins cannot exhaust memory (19 MiB each). The
+// owners' known devices are served first, so a flood of guesses cannot
+// keep the owner from signing in.
 type Passwords struct {
 	policy PasswordPolicy
-	slots  chan struct{}
-	// reserved is one more slot that only the owner's known devices may
-	// use: a flood of guesses cannot keep the owner from signing in.
-	reserved chan struct{}
-	dummy    string
+	slots  *slots
+	dummy  string
 }
 
 // NewPasswords bounds hashing to concurrency at once.
@@ -72,7 +71,7 @@ func NewPasswords(p PasswordPolicy, concurrency int) (*Passwords, error) {
 	if concurrency < 1 {
 		return nil, errors.New("password hashing concurrency must be at least 1")
 	}
-	pw := &Passwords{policy: p, slots: make(chan struct{}, concurrency), reserved: make(chan struct{}, 1)}
+	pw := &Passwords{policy: p, slots: newSlots(concurrency)}
 	salt := make([]byte, 16)
 	rand.Read(salt)
 	pw.dummy = pw.encode(salt, pw.derive("ward-dummy-password", salt, p.MemoryKiB, p.Time, p.Threads))
@@ -153,7 +152,7 @@ func (pw *Passwords) Hash(ctx context.Context, password string) (string, error) 
 // Verify compares password with hash in constant time. An empty hash (no
 // password set, or an unknown account) is checked against a dummy so the
 // time taken does not tell whether the account exists. An owner's known
-// device (owner) may also use a slot kept free of everyone else.
+// device (owner) is served before strangers waiting to hash.
 func (pw *Passwords) Verify(ctx context.Context, hash, password string, owner bool) (bool, error) {
 	known := hash != ""
 	if !known {
@@ -196,16 +195,5 @@ func (pw *Passwords) encode(salt, key []byte) string {
 
 // acquire takes a hashing slot and returns what gives it back.
 func (pw *Passwords) acquire(ctx context.Context, owner bool) (func(), error) {
-	reserved := pw.reserved
-	if !owner {
-		reserved = nil // a nil channel is never ready
-	}
-	select {
-	case pw.slots <- struct{}{}:
-		return func() { <-pw.slots }, nil
-	case reserved <- struct{}{}:
-		return func() { <-pw.reserved }, nil
-	case <-ctx.Done():
-		return nil, fmt.Errorf("waiting to hash a password: %w", ctx.Err())
-	}
+	return pw.slots.acquire(ctx, owner)
 }

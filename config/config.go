@@ -190,12 +190,12 @@ func (c Config) PasswordHashers() int {
 
 // MemoryLimit is the soft limit ward serve gives Go's garbage collector
 // when GOMEMLIMIT is not set: room for the hashes that may run at once
-// (each takes passwords.memory_kib; one more is kept for the owner's
-// device) and a quarter more for their garbage, over 64 MiB for the
-// rest. Without it the heap grows to twice what a burst of hashes holds
-// before the collector runs.
+// (each takes passwords.memory_kib) and a quarter more for their
+// garbage, over 64 MiB for the rest (ward idles at about 20). Without it
+// the heap grows to twice what a burst of hashes holds before the
+// collector runs; with less room than this it runs for every hash.
 func (c Config) MemoryLimit() int64 {
-	hashes := int64(c.PasswordHashers()+1) * int64(c.Passwords.MemoryKiB) << 10
+	hashes := int64(c.PasswordHashers()) * int64(c.Passwords.MemoryKiB) << 10
 	return 64<<20 + hashes*5/4
 }
 

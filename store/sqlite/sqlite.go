@@ -30,23 +30,28 @@ func Open(ctx context.Context, path string, migrate bool) (*sqlstore.DB, error) 
 	// connection, so Go queues writers instead of spinning on SQLITE_BUSY,
 	// and IMMEDIATE transactions take the write lock at BEGIN. In WAL mode
 	// readers do not wait for the writer, so reads get a pool of their own.
-	w, err := openPool(ctx, path, 1, "_txlock=immediate")
+	w, err := openPool(ctx, path, 1, 32<<10, "_txlock=immediate")
 	if err != nil {
 		return nil, err
 	}
-	d := sqlstore.Dialect{Goose: goose.DialectSQLite3, IsUniqueViolation: isUnique, CacheStatements: true, SQLiteOnly: true}
+	d := sqlstore.Dialect{Goose: goose.DialectSQLite3, IsUniqueViolation: isUnique, CacheStatements: true, SQLiteOnly: true,
+		AfterSweep: "PRAGMA shrink_memory"}
 	if migrate {
 		if err := sqlstore.New(w, d).Migrate(ctx); err != nil {
 			w.Close()
 			return nil, err
 		}
 	}
-	r, err := openPool(ctx, path, 16, "_pragma=query_only(1)")
+	// A reader's page cache is dropped whenever another connection has
+	// committed (WAL mode), which under load is every few milliseconds, so
+	// a large one buys nothing but memory: sixteen of them could hold
+	// sixteen copies of the hot pages. The writer's cache stays valid.
+	r, err := openPool(ctx, path, 16, 1<<10, "_pragma=query_only(1)")
 	if err != nil {
 		w.Close()
 		return nil, err
 	}
-	cp, err := openPool(ctx, path, 1, "")
+	cp, err := openPool(ctx, path, 1, 1<<10, "")
 	if err != nil {
 		w.Close()
 		r.Close()
@@ -80,7 +85,7 @@ func checkpoint(db *sql.DB, stop, done chan struct{}) {
 	}
 }
 
-func openPool(ctx context.Context, path string, conns int, extra string) (*sql.DB, error) {
+func openPool(ctx context.Context, path string, conns, cacheKiB int, extra string) (*sql.DB, error) {
 	q := url.Values{}
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "busy_timeout(10000)")
@@ -88,7 +93,7 @@ func openPool(ctx context.Context, path string, conns int, extra string) (*sql.D
 	q.Add("_pragma", "foreign_keys(ON)")
 	// A larger page cache keeps the hot indexes in memory. (A memory map
 	// was tried and cost more: it is remapped as the file grows.)
-	q.Add("_pragma", "cache_size(-32768)")
+	q.Add("_pragma", fmt.Sprintf("cache_size(-%d)", cacheKiB))
 	// Checkpoints copy the WAL into the database and fsync it. A committing
 	// writer would do that work while every other writer waits, so a
 	// background checkpointer does it instead (see checkpoint); this

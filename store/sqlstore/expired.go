@@ -33,5 +33,10 @@ func (s *DB) DeleteExpired(ctx context.Context, t time.Time) (int, error) {
 		n, _ := res.RowsAffected()
 		total += int(n)
 	}
+	if s.d.AfterSweep != "" {
+		if _, err := s.exec(ctx, s.d.AfterSweep); err != nil {
+			return total, fmt.Errorf("after deleting expired records: %w", err)
+		}
+	}
 	return total, nil
 }

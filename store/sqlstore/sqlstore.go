@@ -50,6 +50,10 @@ type Dialect struct {
 	// every call otherwise (a fifth of its CPU under load); pgx already
 	// caches statements per connection.
 	CacheStatements bool
+	// AfterSweep runs after expired records are deleted. SQLite's is
+	// shrink_memory: the sweep reads whole tables into the writer's page
+	// cache, which would otherwise stay filled with pages nobody wants.
+	AfterSweep string
 }
 
 // NativeTx is a transaction on the engine's own driver (pgx for
