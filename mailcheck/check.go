@@ -705,6 +705,11 @@ func (c *Checker) sender(m *Message, r *report) {
 		// Mailing services send on behalf of others all the time: worth
 		// showing, not worth points.
 		r.add("return_path_differs", 0, registrable(rp), registrable(from))
+		if strings.HasSuffix(rp, ".onmicrosoft.com") {
+			// A Microsoft 365 tenant that never set up its own domain:
+			// made in minutes, and no company's real mail leaves that way.
+			r.add("bare_cloud_tenant", medium, rp, registrable(from))
+		}
 	}
 	if k := evasion(m.FromName + " " + m.Subject); k != "" {
 		r.add("evasion_"+k, medium)
@@ -964,6 +969,12 @@ func (c *Checker) content(m *Message, r *report) {
 		if a.Encrypted {
 			r.add("encrypted_archive", strong, a.Name)
 		}
+		if declared, named := a.ContentType, typeOfExtension[extension(a.Name)]; named != "" && declared != "" &&
+			declared != "application/octet-stream" && !strings.HasPrefix(declared, named) {
+			// The mail app opens it by its name; a filter judges it by the
+			// type the mail declares.
+			r.add("attachment_disguised", medium, a.Name, declared)
+		}
 	}
 	// What a mail asks for is in its first pages; the rest of a long
 	// digest or log adds cost, not evidence.
@@ -1013,6 +1024,17 @@ func (c *Checker) content(m *Message, r *report) {
 	}
 	if x := lure.find(opening); x != "" {
 		r.add("lure", medium, strings.TrimSpace(x))
+	}
+	if v, address, money := injectedBait(leadLines(body, openingChars), from); v != "" {
+		w := medium + weak
+		if address && money {
+			w = strong
+		}
+		r.add("injected_bait", w, v)
+	}
+	if x := mailedPassword.find(opening); x != "" && isFreeMail(from) {
+		// A site that mails a password it chose, from a free mailbox.
+		r.add("mailed_password", medium, strings.TrimSpace(x))
 	}
 	if x := inboxPlea.find(text); x != "" {
 		r.add("inbox_plea", medium, strings.TrimSpace(x))
@@ -1085,6 +1107,18 @@ func unmask(s string) string {
 
 // openingChars is how much of a body's text counts as its opening.
 const openingChars = 1500
+
+// leadLines is the first n bytes of text as it is, lines kept, cut at a
+// character boundary.
+func leadLines(text string, n int) string {
+	if len(text) <= n {
+		return text
+	}
+	for n > 0 && !utf8.RuneStart(text[n]) {
+		n--
+	}
+	return text[:n]
+}
 
 // leadText is the first n bytes of text with its runs of white space
 // folded (HTML turned to text leaves many), cut at a character boundary.

@@ -39,7 +39,7 @@ var (
 		`|\b(bestätigen|verifizieren) sie ihr(en)? (konto|profil)|\b(confirme|verifique|ative) (sua|a) conta|\b(confirme|verifique|active) su cuenta|アカウント(を|の)(確認|認証|有効化)`))
 
 	urgency = newPhrases(strings.ToLower(`` +
-		`\b(urgent(ly)?|immediately|immediate action|act (now|today|fast)|action (required|needed)|within \d+\s*(hours?|hrs|days?)|final (notice|warning|reminder)|last (chance|warning|notice|reminder)|suspend(ed|ing)?|deactivat(e|ed|ion)|terminat(e|ed|ion)|will be (deleted|closed|blocked|suspended|locked|lost|removed|disabled|terminated)|permanently (deleted|closed|locked|lost)|expir(es|ed|ing) (today|soon|now)|unusual (activity|sign-?in|login)|suspicious (activity|sign-?in|login)|unauthori[sz]ed|has been (locked|restricted|limited|blocked|compromised)|restricted|failure to|avoid (losing|suspension|closure|interruption)|security (alert|breach|warning)|data breach|verify (now|immediately)|(verification|action|response) (is )?required|immediate (verification|attention|response)|someone (tried|attempted|has tried) to (log|sign) ?-?in|(account|mailbox) (is|will be|has been) (on hold|put on hold|closed|disabled)|(mailbox|storage) (is )?(full|almost full|quota))` +
+		`\b(urgent(ly)?|immediately|immediate action|act (now|today|fast)|action (required|needed)|(within|expires? in|ends? in) \d+\s*(hours?|hrs|days?)|final (notice|warning|reminder)|last (chance|warning|notice|reminder)|suspend(ed|ing)?|deactivat(e|ed|ion)|terminat(e|ed|ion)|will be (deleted|closed|blocked|suspended|locked|lost|removed|disabled|terminated)|permanently (deleted|closed|locked|lost)|expir(es|ed|ing) (today|soon|now)|unusual (activity|sign-?in|login)|suspicious (activity|sign-?in|login)|unauthori[sz]ed|has been (locked|restricted|limited|blocked|compromised)|restricted|failure to|avoid (losing|suspension|closure|interruption)|security (alert|breach|warning)|data breach|verify (now|immediately)|(verification|action|response) (is )?required|immediate (verification|attention|response)|someone (tried|attempted|has tried) to (log|sign) ?-?in|(account|mailbox) (is|will be|has been) (on hold|put on hold|closed|disabled)|(mailbox|storage) (is )?(full|almost full|quota))` +
 		`|至急|緊急|直ちに|ただちに|時間以内|停止|凍結|利用制限|削除されます|ロックされ|不正(な)?(アクセス|ログイン|利用)|期限切れ|本日中` +
 		`|\b(dringend|sofort|gesperrt|letzte (Chance|Mahnung|Warnung)|innerhalb von \d+|eingeschränkt|ungewöhnliche Aktivität)` +
 		`|\b(urgente|imediatamente|bloquead[ao]|suspens[ao]|última (chance|chamada)|acesso suspeito|novo dispositivo)` +
@@ -53,9 +53,13 @@ var (
 		`|アカウント|サインイン|ログイン|パスワード|認証|セキュリティ|\b(Konto|Anmeldung|Sicherheit|conta|acesso|segurança|cuenta|seguridad|compte|sécurité|account|accesso|sicurezza|rekening|beveiliging|inloggen|konto|hasło)\b`))
 
 	// lure: prizes, free money and pills, the bait of mass phishing.
-	lure = newPhrases(strings.ToLower(`\b(you('ve| have) (won|been selected|been chosen)|claim (your|now|today)|free spins|airdrop|unclaimed|reward (is )?waiting|prize|jackpot|lottery|inheritance|beneficiary|without (a |the need for a )?prescription|no prescription (needed|required)|viagra|cialis|bitcoin millionaire|crypto giveaway)` +
+	lure = newPhrases(strings.ToLower(`\b(you('ve| have) (won|been selected|been chosen)|claim (your|now|today)|free spins|airdrop|unclaimed|rewards? (is |are )?waiting|prize|jackpot|lottery|inheritance|beneficiary|without (a |the need for a )?prescription|no prescription (needed|required)|viagra|cialis|bitcoin millionaire|crypto giveaway)` +
 		`|\b(gewonnen|gewinnen sie|gewinnspiel|gutschein|freispiele|verlosung)|\b(parabéns|você ganhou|sorteio|prêmio)|\b(has ganado|ganaste|premio|sorteo)|\b(gewonnen|prijzen|winnaar|gratis cadeau)|\b(vous avez gagné|gagnant|cadeau gratuit)` +
 		`|当選|賞金|プレゼント|無料で受け取`))
+
+	// mailedPassword: a password written out in a mail ("Your Password:
+	// "DmVAOW""), which no service that keeps passwords safe sends.
+	mailedPassword = newPhrases(strings.ToLower(`\b(password|passwort|senha|contraseña|mot de passe)\s*[:：]\s*["“']?[^\s"”']{4,}|パスワード\s*[:：]\s*\S{4,}`))
 
 	// inboxPlea: asking to be moved out of the spam folder is asking the
 	// reader to overrule their filter.
@@ -274,4 +278,66 @@ func nameInDomain(name, host string) bool {
 		}
 	}
 	return false
+}
+
+// A stranger can make a real site mail anyone: they sign up, or fill in
+// a contact form, with the victim's address and put their bait where the
+// site repeats what was typed: the username ("Username: www.x.blogspot.com
+// - 1.3 BTC"), or the name it greets ("Hi ✅ +$4,811 ➡️ ok.me/x,"). Such a
+// mail is genuinely from the site; what it carries is not.
+var (
+	nameField = regexp.MustCompile(`(?im)^[ \t]*(?:user ?name|login(?: name)?|nickname|display name|benutzername|nome de usu[aá]rio|nombre de usuario|usu[aá]rio|ユーザー?名)[ \t]*[:：][ \t]*([^\n]{1,120})` +
+		`|(?im)^[ \t]*(?:hi|hello|hey|dear|hallo|ol[aá]|hola|bonjour)[ \t]+([^\n]{1,80}?),(?:\s|$)`)
+	moneyAmount = regexp.MustCompile(`(?i)[$€£¥₿]\s?\d|\d[\d.,]*\s?(?:btc|eth|usdt|usdc|bnb|euros?|usd|dollars?)\b|\b(?:withdraw|claim|payout|transfer)\b`)
+	webAddress  = regexp.MustCompile(`(?i)https?://|\bwww\.|(?:^|[^\w@.-])(?:[a-z0-9-]+\.)+[a-z]{2,24}(?:/|\b)`)
+)
+
+// injectedBait finds bait in a field a stranger filled in: the field's
+// value, and whether it holds a web address and a sum of money. A
+// greeting may name a brand that is a domain ("Dear Booking.com
+// customer"), so there only a link counts (a scheme, www. or a path);
+// a username is no place for any web address but the sender's own.
+func injectedBait(opening, sender string) (value string, address, money bool) {
+	for _, m := range nameField.FindAllStringSubmatch(opening, 4) {
+		v := strings.TrimSpace(m[1] + m[2])
+		address = webAddressIn(v, sender, m[1] == "")
+		money = moneyAmount.MatchString(v)
+		if address || money {
+			return v, address, money
+		}
+	}
+	return "", false, false
+}
+
+// webAddressIn reports a web address in v whose ending is a real
+// top-level domain ("john.smith" is a name; "ok.me/x" and
+// "www.x.blogspot.ch" are addresses), other than the sender's; with
+// linksOnly, a bare domain does not count. An e-mail address is not a
+// web address (a username often is one).
+func webAddressIn(v, sender string, linksOnly bool) bool {
+	for _, loc := range webAddress.FindAllStringIndex(v, 3) {
+		// The match may begin with the character before the address.
+		w := strings.TrimLeftFunc(strings.ToLower(v[loc[0]:loc[1]]), func(r rune) bool {
+			return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9')
+		})
+		if strings.HasPrefix(w, "http") || strings.HasPrefix(w, "www.") {
+			return true
+		}
+		host, path, _ := strings.Cut(w, "/")
+		if _, icann := publicSuffixICANN(host); !icann || sender != "" && sameOrg(host, sender) {
+			continue
+		}
+		if !linksOnly || path != "" || strings.HasSuffix(w, "/") {
+			return true
+		}
+	}
+	return false
+}
+
+// typeOfExtension is the start of the media type a file of each name
+// is, for the kinds a reader opens without a second thought.
+var typeOfExtension = map[string]string{
+	".pdf": "application/pdf", ".jpg": "image/", ".jpeg": "image/", ".png": "image/", ".gif": "image/",
+	".docx": "application/vnd.openxmlformats-officedocument.", ".xlsx": "application/vnd.openxmlformats-officedocument.",
+	".doc": "application/msword", ".htm": "text/html", ".html": "text/html", ".txt": "text/plain",
 }
