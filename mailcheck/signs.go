@@ -1,6 +1,7 @@
 package mailcheck
 
 import (
+	"bytes"
 	"path"
 	"regexp"
 	"strings"
@@ -286,8 +287,10 @@ func nameInDomain(name, host string) bool {
 // - 1.3 BTC"), or the name it greets ("Hi ✅ +$4,811 ➡️ ok.me/x,"). Such a
 // mail is genuinely from the site; what it carries is not.
 var (
-	nameField = regexp.MustCompile(`(?im)^[ \t]*(?:user ?name|login(?: name)?|nickname|display name|benutzername|nome de usu[aá]rio|nombre de usuario|usu[aá]rio|ユーザー?名)[ \t]*[:：][ \t]*([^\n]{1,120})` +
-		`|(?im)^[ \t]*(?:hi|hello|hey|dear|hallo|ol[aá]|hola|bonjour)[ \t]+([^\n]{1,80}?),(?:\s|$)`)
+	// nameFields name what a site repeats as typed, before a colon.
+	nameFields = []string{"user name", "username", "login name", "login", "nickname", "display name", "benutzername",
+		"nome de usuário", "nome de usuario", "nombre de usuario", "usuário", "usuario", "ユーザー名", "ユーザ名"}
+	greetings   = []string{"hi ", "hello ", "hey ", "dear ", "hallo ", "olá ", "ola ", "hola ", "bonjour "}
 	moneyAmount = regexp.MustCompile(`(?i)[$€£¥₿]\s?\d|\d[\d.,]*\s?(?:btc|eth|usdt|usdc|bnb|euros?|usd|dollars?)\b|\b(?:withdraw|claim|payout|transfer)\b`)
 	webAddress  = regexp.MustCompile(`(?i)https?://|\bwww\.|(?:^|[^\w@.-])(?:[a-z0-9-]+\.)+[a-z]{2,24}(?:/|\b)`)
 )
@@ -298,15 +301,65 @@ var (
 // customer"), so there only a link counts (a scheme, www. or a path);
 // a username is no place for any web address but the sender's own.
 func injectedBait(opening, sender string) (value string, address, money bool) {
-	for _, m := range nameField.FindAllStringSubmatch(opening, 4) {
-		v := strings.TrimSpace(m[1] + m[2])
-		address = webAddressIn(v, sender, m[1] == "")
+	for rest := opening; rest != ""; {
+		var line string
+		line, rest, _ = strings.Cut(rest, "\n")
+		v, greeting := nameValue(line)
+		if v == "" {
+			continue
+		}
+		address = webAddressIn(v, sender, greeting)
 		money = moneyAmount.MatchString(v)
 		if address || money {
 			return v, address, money
 		}
 	}
 	return "", false, false
+}
+
+// nameValue is what follows a name field's label ("Username: …") or a
+// greeting up to its comma ("Hi …,") on one line, and which it was. A
+// line is read this way instead of by one expression over the whole
+// opening, which cost a fifth of the check.
+func nameValue(line string) (value string, greeting bool) {
+	line = strings.TrimLeft(line, " \t")
+	if line == "" || line[0] < 0x80 && !unicode.IsLetter(rune(line[0])) {
+		return "", false
+	}
+	// Lower-cased byte for byte, so offsets in head are offsets in line.
+	var buf [24]byte
+	head := buf[:copy(buf[:], line)]
+	for i, c := range head {
+		if c >= 'A' && c <= 'Z' {
+			head[i] = c + 'a' - 'A'
+		}
+	}
+	for _, f := range nameFields {
+		if bytes.HasPrefix(head, []byte(f)) {
+			rest := strings.TrimLeft(line[len(f):], " \t")
+			if v, ok := strings.CutPrefix(rest, ":"); ok {
+				return strings.TrimSpace(leadLines(v, 120)), false
+			}
+			if v, ok := strings.CutPrefix(rest, "："); ok {
+				return strings.TrimSpace(leadLines(v, 120)), false
+			}
+			return "", false
+		}
+	}
+	for _, g := range greetings {
+		if bytes.HasPrefix(head, []byte(g)) {
+			rest := line[len(g):]
+			// The greeted name ends at the first comma followed by a space
+			// or the line's end ("+$4,811" is one name).
+			for i := 0; i < len(rest) && i < 80; i++ {
+				if rest[i] == ',' && (i+1 == len(rest) || rest[i+1] == ' ' || rest[i+1] == '\t' || rest[i+1] == '\r') {
+					return strings.TrimSpace(rest[:i]), true
+				}
+			}
+			return "", false
+		}
+	}
+	return "", false
 }
 
 // webAddressIn reports a web address in v whose ending is a real
