@@ -978,11 +978,8 @@ func (c *Checker) content(m *Message, r *report) {
 	}
 	// What a mail asks for is in its first pages; the rest of a long
 	// digest or log adds cost, not evidence.
-	body := m.Text
-	if len(body) > maxScannedText {
-		body = body[:maxScannedText]
-	}
-	text := strings.ToLower(m.Subject + "\n" + body)
+	body := leadLines(m.Text, maxScannedText)
+	text := strings.ToLower(m.Subject) + "\n" + m.lowered()
 	subject := strings.ToLower(m.Subject)
 	asks := credentialRequest.find(text)
 	if asks != "" {
@@ -1108,6 +1105,16 @@ func unmask(s string) string {
 // openingChars is how much of a body's text counts as its opening.
 const openingChars = 1500
 
+// lowered is the part of the text that is scanned for words (what a mail
+// asks for is in its first pages), in lower case.
+func (m *Message) lowered() string {
+	if m.lower == nil {
+		l := strings.ToLower(leadLines(m.Text, maxScannedText))
+		m.lower = &l
+	}
+	return *m.lower
+}
+
 // leadLines is the first n bytes of text as it is, lines kept, cut at a
 // character boundary.
 func leadLines(text string, n int) string {
@@ -1170,7 +1177,7 @@ var inlineFromNames = []string{"from", "de", "von", "van", "da", "差出人", "�
 // its mail app quoted (From: Name <address>).
 func forwardedOriginal(m *Message) *Message {
 	head := m.Text[:min(len(m.Text), 16384)]
-	if !forwardSubject.MatchString(m.Subject) && forwardMarker.find(strings.ToLower(head[:min(len(head), 8192)])) == "" {
+	if lower := m.lowered(); !forwardSubject.MatchString(m.Subject) && forwardMarker.find(lower[:min(len(lower), 8192)]) == "" {
 		return nil
 	}
 	for found := 0; head != "" && found < 5; {

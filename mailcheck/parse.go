@@ -52,6 +52,7 @@ type Message struct {
 	// part is done with before its next sibling is read, and everything
 	// kept from it is copied out (as strings). Dropped when Parse ends.
 	scratch []*bytes.Buffer
+	lower   *string // the scanned text in lower case, made once
 	Links   []Link
 	Forms   int
 	// PasswordFields counts inputs for a password or card number.
