@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -31,6 +32,10 @@ type refusal struct {
 
 func (e *refusal) Error() string { return e.Code + ": " + e.Message }
 
+// statusClientClosed is nginx's status for a request its client
+// abandoned; HTTP has none.
+const statusClientClosed = 499
+
 // refuse is a refusal of web's own.
 func refuse(status int, code, field, message string) *refusal {
 	return &refusal{Code: code, Field: field, Message: message, status: status}
@@ -55,6 +60,13 @@ func (s *Server) refusalOf(r *http.Request, err error) *refusal {
 	}
 	if errors.Is(err, session.ErrNoSession) {
 		return refuse(http.StatusUnauthorized, "unauthenticated", "", "sign in first")
+	}
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		// The client hung up before the answer: nothing failed on our
+		// side, and counting it as a 500 would wake whoever watches them.
+		// Nobody reads the answer; 499 is the status proxies log for it.
+		s.Log.InfoContext(r.Context(), "request abandoned by the client", "method", r.Method, "route", r.Pattern)
+		return refuse(statusClientClosed, "client_closed", "", "the request was abandoned before its answer")
 	}
 	s.Log.ErrorContext(r.Context(), "request failed", "method", r.Method, "route", r.Pattern, "err", err)
 	return refuse(http.StatusInternalServerError, "internal", "", "something went wrong on our side; try again")
