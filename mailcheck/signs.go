@@ -290,9 +290,10 @@ var (
 	// nameFields name what a site repeats as typed, before a colon.
 	nameFields = []string{"user name", "username", "login name", "login", "nickname", "display name", "benutzername",
 		"nome de usuário", "nome de usuario", "nombre de usuario", "usuário", "usuario", "ユーザー名", "ユーザ名"}
-	greetings   = []string{"hi ", "hello ", "hey ", "dear ", "hallo ", "olá ", "ola ", "hola ", "bonjour "}
-	moneyAmount = regexp.MustCompile(`(?i)[$€£¥₿]\s?\d|\d[\d.,]*\s?(?:btc|eth|usdt|usdc|bnb|euros?|usd|dollars?)\b|\b(?:withdraw|claim|payout|transfer)\b`)
-	webAddress  = regexp.MustCompile(`(?i)https?://|\bwww\.|(?:^|[^\w@.-])(?:[a-z0-9-]+\.)+[a-z]{2,24}(?:/|\b)`)
+	greetings = []string{"hi ", "hello ", "hey ", "dear ", "hallo ", "olá ", "ola ", "hola ", "bonjour "}
+	// moneyBait is a sum of money or crypto, or the word for taking it.
+	moneyBait  = regexp.MustCompile(`(?i)[$€£¥₿]\s?\d|\d[\d.,]*\s?(?:btc|eth|usdt|usdc|bnb|euros?|usd|dollars?)\b|\b(?:withdraw|claim|payout|transfer)\b`)
+	webAddress = regexp.MustCompile(`(?i)(https?://)?((?:[a-z0-9-]+\.)+[a-z]{2,24})\b(/)?`)
 )
 
 // injectedBait finds bait in a field a stranger filled in: the field's
@@ -309,7 +310,7 @@ func injectedBait(opening, sender string) (value string, address, money bool) {
 			continue
 		}
 		address = webAddressIn(v, sender, greeting)
-		money = moneyAmount.MatchString(v)
+		money = moneyBait.MatchString(v)
 		if address || money {
 			return v, address, money
 		}
@@ -362,25 +363,21 @@ func nameValue(line string) (value string, greeting bool) {
 	return "", false
 }
 
-// webAddressIn reports a web address in v whose ending is a real
-// top-level domain ("john.smith" is a name; "ok.me/x" and
-// "www.x.blogspot.ch" are addresses), other than the sender's; with
-// linksOnly, a bare domain does not count. An e-mail address is not a
-// web address (a username often is one).
+// webAddressIn reports a web address in v other than the sender's: a
+// link (a scheme, www. or a path) or, unless linksOnly, a bare domain.
+// Its ending must be a real top-level domain ("john.smith" is a name;
+// "ok.me/x" and "www.x.blogspot.ch" are addresses), and an e-mail
+// address is not one (a username often is one).
 func webAddressIn(v, sender string, linksOnly bool) bool {
-	for _, loc := range webAddress.FindAllStringIndex(v, 3) {
-		// The match may begin with the character before the address.
-		w := strings.TrimLeftFunc(strings.ToLower(v[loc[0]:loc[1]]), func(r rune) bool {
-			return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9')
-		})
-		if strings.HasPrefix(w, "http") || strings.HasPrefix(w, "www.") {
-			return true
+	for _, m := range webAddress.FindAllStringSubmatchIndex(v, 3) {
+		if m[0] > 0 && (isWordByte(v[m[0]-1]) || strings.IndexByte("@.-", v[m[0]-1]) >= 0) {
+			continue
 		}
-		host, path, _ := strings.Cut(w, "/")
+		scheme, host, slash := m[3] > m[2], strings.ToLower(v[m[4]:m[5]]), m[7] > m[6]
 		if _, icann := publicSuffixICANN(host); !icann || sender != "" && sameOrg(host, sender) {
 			continue
 		}
-		if !linksOnly || path != "" || strings.HasSuffix(w, "/") {
+		if !linksOnly || scheme || slash || strings.HasPrefix(host, "www.") {
 			return true
 		}
 	}

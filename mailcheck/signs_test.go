@@ -296,6 +296,8 @@ func TestSignsBeyondMicrosoft(t *testing.T) {
 			"", false},
 		{"a username that is an address, and a name with a dot", "From: Shop <no-reply@shop.example>\r\nTo: hana@example.jp\r\nSubject: Your account details\r\n\r\nHi john.smith,\r\nUsername: hana@example.jp\r\nSign in at https://shop.example/\r\n",
 			"", false},
+		{"a site's own address where it names the account", "From: Shop <no-reply@shop.co.jp>\r\nTo: hana@example.jp\r\nSubject: Your account details\r\n\r\nUsername: https://www.shop.co.jp/hana\r\nSign in at https://shop.co.jp/\r\n",
+			"", false},
 		{"a mailing list's password reminder", "From: mailman-owner@lists.example\r\nTo: hana@example.jp\r\nSubject: lists.example mailing list memberships reminder\r\n\r\nList: users\r\nYour password: swordfish\r\n",
 			"", false},
 		{"a newsletter naming its own site via its sending service", mailFrom("CNET News.com Daily <news@newsletter.online.example>", "Today's headlines", `<form action="/search"><input name="q"></form><p><a href="http://clicks.online.example/t?u=news.com">news.com</a></p>`),
