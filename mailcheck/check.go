@@ -1036,6 +1036,9 @@ func (c *Checker) content(m *Message, r *report) {
 	if x := inboxPlea.find(text); x != "" {
 		r.add("inbox_plea", medium, strings.TrimSpace(x))
 	}
+	if m.PictureOnly {
+		r.add("picture_only", medium)
+	}
 	if len(m.Attachments) > 0 && len(strings.Fields(m.Text)) < 40 && len(m.Links) == 0 {
 		r.add("attachment_only", weak)
 	}

@@ -12,6 +12,7 @@ import (
 	"net/textproto"
 	"regexp"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/net/html"
@@ -59,6 +60,9 @@ type Message struct {
 	PasswordFields int
 	Scripts        int
 	DataURIs       int
+	// PictureOnly: an HTML part shows pictures and almost no words, so
+	// what it says cannot be read by a filter (or by this check).
+	PictureOnly bool
 	// Calendar: the mail carries a calendar invitation, whose text is read
 	// with the body (callback phishing hides its number in one).
 	Calendar    bool
@@ -282,6 +286,7 @@ func (m *Message) walk(h textproto.MIMEHeader, body []byte, depth int) {
 		m.PasswordFields += inner.PasswordFields
 		m.Scripts += inner.Scripts
 		m.DataURIs += inner.DataURIs
+		m.PictureOnly = m.PictureOnly || inner.PictureOnly
 		m.Attachments = append(m.Attachments, inner.Attachments...)
 	case name != "" || disp == "attachment":
 		a := Attachment{Name: decodeHeader(name), ContentType: media}
@@ -496,6 +501,8 @@ func knownTag(name []byte) string {
 		return "form"
 	case "input":
 		return "input"
+	case "img":
+		return "img"
 	case "iframe":
 		return "iframe"
 	case "embed":
@@ -512,7 +519,7 @@ func (m *Message) readHTML(s string) {
 	var text strings.Builder
 	var anchor *Link
 	var anchorText strings.Builder
-	skip := 0
+	skip, images, inHead := 0, 0, false
 	for {
 		tt := z.Next()
 		if tt == html.ErrorToken {
@@ -520,6 +527,9 @@ func (m *Message) readHTML(s string) {
 		}
 		switch tt {
 		case html.TextToken:
+			if inHead && skip == 1 && len(bytes.TrimSpace(z.Raw())) > 0 {
+				inHead, skip = false, 0 // words outside the head's title begin the body
+			}
 			if skip == 0 {
 				t := z.Text()
 				text.Write(t)
@@ -530,9 +540,16 @@ func (m *Message) readHTML(s string) {
 		case html.StartTagToken, html.SelfClosingTagToken, html.EndTagToken:
 			name, hasAttr := z.TagName()
 			tag := knownTag(name)
+			if inHead && (tag == "head" && tt == html.EndTagToken || tt != html.EndTagToken && !headContent(name)) {
+				// A head ends at its end tag or, as a browser reads it,
+				// at the first thing that belongs to the body: a mail
+				// that never closes its head still shows its text.
+				inHead = false
+				skip = max(0, skip-1)
+			}
 			if tt == html.EndTagToken {
 				switch tag {
-				case "script", "style", "title", "head":
+				case "script", "style", "title":
 					skip = max(0, skip-1)
 				case "a":
 					if anchor != nil {
@@ -565,10 +582,17 @@ func (m *Message) readHTML(s string) {
 				if tt == html.StartTagToken {
 					skip++
 				}
-			case "style", "title", "head":
+			case "style", "title":
 				if tt == html.StartTagToken {
 					skip++
 				}
+			case "head":
+				if tt == html.StartTagToken && !inHead {
+					inHead = true
+					skip++
+				}
+			case "img":
+				images++
 			case "form":
 				m.Forms++
 			case "input":
@@ -604,7 +628,41 @@ func (m *Message) readHTML(s string) {
 		anchor.Text = strings.Join(strings.Fields(anchorText.String()), " ")
 		m.Links = append(m.Links, *anchor)
 	}
-	m.addPlain(text.String()) // the tokenizer has already decoded entities
+	t := text.String()
+	if images > 0 && fewWords(t, pictureOnlyWords) {
+		m.PictureOnly = true
+	}
+	m.addPlain(t) // the tokenizer has already decoded entities
+}
+
+// headContent reports the elements a document's head holds; any other
+// element begins its body.
+func headContent(name []byte) bool {
+	switch string(name) {
+	case "head", "title", "style", "script", "meta", "link", "base", "noscript", "template":
+		return true
+	}
+	return false
+}
+
+// pictureOnlyWords: an HTML part with fewer words than this and a
+// picture says what it says in the picture. A newsletter's footer alone
+// (address, why you get it, how to stop) is more.
+const pictureOnlyWords = 25
+
+// fewWords reports whether s has fewer than n words.
+func fewWords(s string, n int) bool {
+	words, in := 0, false
+	for _, r := range s {
+		letter := unicode.IsLetter(r) || unicode.IsDigit(r)
+		if letter && !in {
+			if words++; words >= n {
+				return false
+			}
+		}
+		in = letter
+	}
+	return true
 }
 
 // isDataURI reports a data: URI that is a document or script rather than

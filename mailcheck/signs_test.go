@@ -291,6 +291,12 @@ func TestSignsBeyondMicrosoft(t *testing.T) {
 			"mailed_password", false},
 		{"a document named .pdf that is declared a picture", "From: Office <office@corp.example>\r\nTo: hana@example.jp\r\nSubject: Documents\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nSee attached.\r\n--b\r\nContent-Type: image/jpeg; name=\"ae8s6e9.pdf\"\r\nContent-Disposition: attachment; filename=\"ae8s6e9.pdf\"\r\n\r\nAAAA\r\n--b--\r\n",
 			"attachment_disguised", false},
+		{"a mail that never closes its head, as browsers read it", mailFrom("Mail Admin <admin@corp-mail.example>", "Notice", "<html><head><title>x</title><meta charset=utf-8><p>Verify your account: enter your password below.</p>"),
+			"asks_credentials", false},
+		{"words outside the head's title, with no tag after them", mailFrom("Mail Admin <admin@corp-mail.example>", "Notice", "<head><title>x</title> Please confirm your password here"),
+			"asks_credentials", false},
+		{"a picture in place of words", mailFrom("Abteilung <support@notice.example>", "Ihr Tracking-Code", `<p><a href="https://track.example/c"><img src="https://track.example/i.png"></a></p><p>to unsubscribe click here</p>`),
+			"picture_only", false},
 		// What looks a little like it and is ordinary:
 		{"a greeting naming a brand that is a domain", mailFrom("Hotel Deals <deals@hotels.example>", "Your stay", "<p>Dear Booking.com customer,<br>your booking is confirmed.</p>"),
 			"", false},
@@ -321,5 +327,15 @@ func TestSignsBeyondMicrosoft(t *testing.T) {
 				t.Fatalf("got %s %v, want %s (flagged: %v)", r.Verdict, r.Reasons, c.reason, c.flagged)
 			}
 		})
+	}
+}
+
+// A newsletter's picture comes with its words: only a part that says
+// almost nothing but the picture is "a picture in place of words".
+func TestPictureWithWordsIsOrdinary(t *testing.T) {
+	ch := &mailcheck.Checker{Brands: mailcheck.WellKnown()}
+	r := signsOf(t, ch, mailFrom("Shop News <news@shop.example>", "November news", `<p><img src="https://shop.example/banner.png"></p><p>The new laptop now comes with a faster processor and a brighter screen, and until the end of the month every order ships free. You get this mail because you signed up at shop.example; unsubscribe at any time.</p>`))
+	if has(r, "picture_only") {
+		t.Fatalf("a picture with its words was taken for a picture in place of words: %v", r.Reasons)
 	}
 }
