@@ -156,6 +156,11 @@ func (dr *Driver) Run(ctx context.Context, concurrency int, d time.Duration) Rep
 		// it, and forget it.
 		time.Sleep(200 * time.Millisecond)
 		dr.Sink.Drain()
+		// A refused mail's sign-in waited out the level: count it here.
+		for why, n := range dr.Sink.TakeRefused() {
+			rep.Errors += n
+			rep.Reasons[why] += n
+		}
 	}
 	return rep
 }

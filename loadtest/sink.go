@@ -31,6 +31,9 @@ type Sink struct {
 
 	mu    sync.Mutex
 	codes map[string]chan string
+	// refused counts the mails turned away, by why: the sign-ins they
+	// belonged to wait for a code that never comes.
+	refused map[string]int
 	// ids counts the mails received by Message-Id: a delivery made twice
 	// shows as a count of 2.
 	ids map[string]int
@@ -54,7 +57,7 @@ func StartSink(addr string) (*Sink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("starting the SMTP sink: %w", err)
 	}
-	s := &Sink{codes: map[string]chan string{}, ids: map[string]int{}, Want: []string{"rsa-sha256", "ed25519-sha256"}}
+	s := &Sink{codes: map[string]chan string{}, ids: map[string]int{}, refused: map[string]int{}, Want: []string{"rsa-sha256", "ed25519-sha256"}}
 	s.srv = smtp.NewServer(s)
 	s.srv.Domain = "sink.loadtest"
 	// Connections cut by a killed instance are expected.
@@ -135,6 +138,7 @@ func (ss *sinkSession) Data(r io.Reader) error {
 	head, _, _ := bytes.Cut(raw, []byte("\r\n\r\n"))
 	for _, a := range ss.sink.Want {
 		if !bytes.Contains(head, []byte("a="+a+";")) {
+			ss.sink.refuse("the SMTP sink refused a mail not signed with " + a)
 			return &smtp.SMTPError{Code: 550, Message: "mail is not signed with " + a}
 		}
 	}
@@ -157,4 +161,20 @@ func (ss *sinkSession) Data(r io.Reader) error {
 		}
 	}
 	return nil
+}
+
+func (s *Sink) refuse(why string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.refused[why]++
+}
+
+// TakeRefused returns the mails refused since it was last called, by
+// why.
+func (s *Sink) TakeRefused() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.refused
+	s.refused = map[string]int{}
+	return r
 }

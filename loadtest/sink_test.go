@@ -20,7 +20,7 @@ func send(t *testing.T, s *Sink, to, raw string) error {
 const signed = "DKIM-Signature: v=1; a=ed25519-sha256; d=ward.example; s=e\r\nDKIM-Signature: v=1; a=rsa-sha256; d=ward.example; s=r\r\n"
 
 // The sink hands each recipient the codes of their mail in order, refuses
-// mail without both of ward's signatures, and counts a mail received
+// mail without both of ward's signatures (and says so), and counts a mail received
 // twice (by its Message-Id).
 func TestSink(t *testing.T) {
 	s, err := StartSink("127.0.0.1:0")
@@ -38,6 +38,14 @@ func TestSink(t *testing.T) {
 	}
 	if err := send(t, s, "x@example.org", "DKIM-Signature: v=1; a=ed25519-sha256;\r\n\r\n    111111\r\n"); err == nil || !strings.Contains(err.Error(), "rsa-sha256") {
 		t.Fatalf("a mail without the RSA signature: %v", err)
+	}
+	// The refused mail's sign-in would wait out its level: the refusal is
+	// reported instead, once.
+	if got := s.TakeRefused(); got["the SMTP sink refused a mail not signed with rsa-sha256"] != 1 || len(got) != 1 {
+		t.Fatalf("refusals %v", got)
+	}
+	if got := s.TakeRefused(); len(got) != 0 {
+		t.Fatalf("refusals reported twice: %v", got)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
