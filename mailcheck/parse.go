@@ -520,6 +520,7 @@ func (m *Message) readHTML(s string) {
 	var anchor *Link
 	var anchorText strings.Builder
 	skip, images, inHead := 0, 0, false
+	endHead := func() { inHead, skip = false, max(0, skip-1) }
 	for {
 		tt := z.Next()
 		if tt == html.ErrorToken {
@@ -528,7 +529,7 @@ func (m *Message) readHTML(s string) {
 		switch tt {
 		case html.TextToken:
 			if inHead && skip == 1 && len(bytes.TrimSpace(z.Raw())) > 0 {
-				inHead, skip = false, 0 // words outside the head's title begin the body
+				endHead() // words outside the head's title begin the body
 			}
 			if skip == 0 {
 				t := z.Text()
@@ -544,8 +545,7 @@ func (m *Message) readHTML(s string) {
 				// A head ends at its end tag or, as a browser reads it,
 				// at the first thing that belongs to the body: a mail
 				// that never closes its head still shows its text.
-				inHead = false
-				skip = max(0, skip-1)
+				endHead()
 			}
 			if tt == html.EndTagToken {
 				switch tag {

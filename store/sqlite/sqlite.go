@@ -91,8 +91,8 @@ func openPool(ctx context.Context, path string, conns, cacheKiB int, extra strin
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Add("_pragma", "foreign_keys(ON)")
-	// A larger page cache keeps the hot indexes in memory. (A memory map
-	// was tried and cost more: it is remapped as the file grows.)
+	// The writer's larger page cache keeps the hot indexes in memory. (A
+	// memory map was tried and cost more: it is remapped as the file grows.)
 	q.Add("_pragma", fmt.Sprintf("cache_size(-%d)", cacheKiB))
 	// Checkpoints copy the WAL into the database and fsync it. A committing
 	// writer would do that work while every other writer waits, so a
