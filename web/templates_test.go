@@ -81,7 +81,7 @@ func sampleView(lang, page string, missing *[]string) *view {
 func renderSample(p *pages, lang, page string) (string, []string, error) {
 	var missing []string
 	var buf bytes.Buffer
-	err := p.byName[page].ExecuteTemplate(&buf, "layout", sampleView(lang, page, &missing))
+	err := p.render(&buf, page, sampleView(lang, page, &missing))
 	return buf.String(), missing, err
 }
 
