@@ -17,6 +17,7 @@ import (
 	"github.com/wardhq/ward/keys"
 	"github.com/wardhq/ward/notify"
 	"github.com/wardhq/ward/otp"
+	"github.com/wardhq/ward/session"
 	"github.com/wardhq/ward/store"
 	"github.com/wardhq/ward/throttle"
 )
@@ -484,6 +485,7 @@ func (s *Service) rightCode(ctx context.Context, q store.Queries, c Client, f st
 		return nil, err
 	}
 	next := stateDone
+	var account *store.Account // read once, for the step and the session
 	switch f.Kind {
 	case KindReset:
 		next = stateCodeOK
@@ -497,6 +499,7 @@ func (s *Service) rightCode(ctx context.Context, q store.Queries, c Client, f st
 		if a.TwoStepAt != nil {
 			next = StateSecondStep
 		}
+		account = &a
 	}
 	if err := q.AdvanceFlow(ctx, f.ID, stateCodeSent, next, now); err != nil {
 		return nil, err
@@ -526,7 +529,13 @@ func (s *Service) rightCode(ctx context.Context, q store.Queries, c Client, f st
 	if f.Kind == KindStepUp {
 		method = "password+" + method
 	}
-	iss, err := s.signIn(ctx, q, f.AccountID, c, method, f.Kind == KindStepUp, now, nil)
+	var iss *session.Issued
+	var err error
+	if account != nil {
+		iss, err = s.signInAs(ctx, q, *account, c, method, false, now, nil)
+	} else {
+		iss, err = s.signIn(ctx, q, f.AccountID, c, method, f.Kind == KindStepUp, now, nil)
+	}
 	res.Session, res.State = iss, stateDone
 	return res, err
 }

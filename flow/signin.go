@@ -120,6 +120,12 @@ func (s *Service) signIn(ctx context.Context, q store.Queries, accountID string,
 	if err != nil {
 		return nil, err
 	}
+	return s.signInAs(ctx, q, a, c, method, stepUp, now, reasons)
+}
+
+// signInAs is signIn with the account already read in this transaction.
+func (s *Service) signInAs(ctx context.Context, q store.Queries, a store.Account, c Client, method string, stepUp bool, now time.Time, reasons []string) (*session.Issued, error) {
+	accountID := a.ID
 	if a.DisabledAt != nil {
 		return nil, fail(ErrAccountDisabled, "this account is disabled; contact the service's support")
 	}
