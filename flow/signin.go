@@ -113,8 +113,9 @@ func (s *Service) rotate(ctx context.Context, q store.Queries, f store.Flow, c C
 }
 
 // signIn records the device, issues a session and logs the success. The
-// account is read again here: a flow started before it was disabled
-// must not end with a session.
+// account is read in the sign-in's own transaction (here, or by the
+// caller for signInAs): a flow started before it was disabled must not
+// end with a session.
 func (s *Service) signIn(ctx context.Context, q store.Queries, accountID string, c Client, method string, stepUp bool, now time.Time, reasons []string) (*session.Issued, error) {
 	a, err := q.AccountByID(ctx, accountID)
 	if err != nil {
