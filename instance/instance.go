@@ -269,6 +269,7 @@ func New(ctx context.Context, c config.Config, log *slog.Logger, o Options) (*In
 	}
 	if srv.DevMailbox {
 		srv.RawMail = func(r notify.Rendered) ([]byte, error) { return notify.RawMessage(r, dkimKeys) }
+		comp.Queued = srv.MailQueued
 	}
 	h, err := srv.Handler()
 	if err != nil {

@@ -346,17 +346,21 @@ func (dr *Driver) awaitCode(ctx context.Context, target, flow, device string) (s
 			Code string `json:"code"`
 		} `json:"messages"`
 	}
-	for wait := time.Millisecond; ; wait = min(2*wait, 50*time.Millisecond) {
-		if _, err := dr.call(ctx, target, "GET", "/dev/mail.json?limit=1&flow="+url.QueryEscape(flow), device, nil, &mail); err != nil {
+	// ward holds each request until the flow's mail is queued, or 2 s.
+	for {
+		if _, err := dr.call(ctx, target, "GET", "/dev/mail.json?limit=1&wait=2s&flow="+url.QueryEscape(flow), device, nil, &mail); err != nil {
+			if ctx.Err() != nil {
+				return "", fmt.Errorf("no code mail for flow %s… within 10 s", flow[:8])
+			}
 			return "", err
 		}
 		if len(mail.Messages) > 0 && mail.Messages[0].Code != "" {
 			return mail.Messages[0].Code, nil
 		}
-		select {
+		select { // a message without a code (expired on the way): look again shortly
 		case <-ctx.Done():
 			return "", fmt.Errorf("no code mail for flow %s… within 10 s", flow[:8])
-		case <-time.After(wait):
+		case <-time.After(10 * time.Millisecond):
 		}
 	}
 }

@@ -171,8 +171,11 @@ type Composer struct {
 	Jobs interface {
 		Enqueue(ctx context.Context, tx jobs.Tx, messageID string) error
 	}
-	tmpl *template.Template
-	html *htmltemplate.Template
+	// Queued, when set, is told of each message queued for a flow once
+	// its transaction commits (the dev mailbox's waiting readers).
+	Queued func(flowID string)
+	tmpl   *template.Template
+	html   *htmltemplate.Template
 }
 
 // NewComposer parses the embedded templates.
@@ -219,6 +222,9 @@ func (c *Composer) Queue(ctx context.Context, q store.Queries, r Request) (store
 		if err := c.Jobs.Enqueue(ctx, q, m.ID); err != nil {
 			return m, err
 		}
+	}
+	if c.Queued != nil && m.FlowID != "" {
+		q.AfterCommit(func() { c.Queued(m.FlowID) })
 	}
 	return m, nil
 }

@@ -463,7 +463,7 @@ func (s *Server) devMessages(r *http.Request) ([]devMail, error) {
 		if ferr != nil {
 			return nil, ferr
 		}
-		ms, err = s.Mailbox.MessagesByFlow(r.Context(), f.ID)
+		ms, err = s.flowMessages(r, f.ID)
 	} else if to := r.URL.Query().Get("to"); to != "" {
 		ms, err = s.Mailbox.MessagesTo(r.Context(), strings.ToLower(strings.TrimSpace(to)), limit)
 	} else {
@@ -482,6 +482,41 @@ func (s *Server) devMessages(r *http.Request) ([]devMail, error) {
 	}
 	return out, nil
 }
+
+// maxMailWait bounds a long poll of the dev mailbox.
+const maxMailWait = 10 * time.Second
+
+// flowMessages reads a flow's messages. With wait (a duration up to 10 s)
+// and none there yet, it answers when the flow's first message is queued
+// here, or when wait ends: one request instead of a poll every few
+// milliseconds. (A message queued by another instance is seen when the
+// wait ends.)
+func (s *Server) flowMessages(r *http.Request, flowID string) ([]store.Message, error) {
+	wait, _ := time.ParseDuration(r.URL.Query().Get("wait"))
+	if wait <= 0 {
+		return s.Mailbox.MessagesByFlow(r.Context(), flowID)
+	}
+	// Listening before the first look: a message queued between the two
+	// still rings.
+	rung, done := s.mailQueued.wait(flowID)
+	defer done()
+	ms, err := s.Mailbox.MessagesByFlow(r.Context(), flowID)
+	if err != nil || len(ms) > 0 {
+		return ms, err
+	}
+	t := time.NewTimer(min(wait, maxMailWait))
+	defer t.Stop()
+	select {
+	case <-rung:
+	case <-t.C:
+	case <-r.Context().Done():
+		return nil, r.Context().Err()
+	}
+	return s.Mailbox.MessagesByFlow(r.Context(), flowID)
+}
+
+// MailQueued is told, after its commit, of each message queued for a flow.
+func (s *Server) MailQueued(flowID string) { s.mailQueued.ring(flowID) }
 
 func (s *Server) pageDevMail(w http.ResponseWriter, r *http.Request) {
 	v := s.view(r, "dev_mailbox")

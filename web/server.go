@@ -55,8 +55,10 @@ type Server struct {
 	// answered wakes sign-in pages waiting for an answer; rung wakes open
 	// authenticators waiting for a request.
 	answered, rung broadcast
-	Accounts       *account.Service
-	Sessions       *session.Manager
+	// mailQueued wakes the dev mailbox's long polls, by flow.
+	mailQueued bells
+	Accounts   *account.Service
+	Sessions   *session.Manager
 	// Mailbox is read only by the dev mailbox pages.
 	Mailbox  Mailbox
 	Composer *notify.Composer
