@@ -77,3 +77,21 @@ func TestReasons(t *testing.T) {
 		}
 	}
 }
+
+// The code is found where ward's text part puts it, alone on an indented
+// line, and nowhere else.
+func TestCodeIn(t *testing.T) {
+	for raw, want := range map[string]string{
+		"Your code:\r\n\r\n    123456\r\n\r\nbye\r\n": "123456",
+		"Your code:\n\t12345678  \r\n":                "12345678",
+		"    1234567":                                 "1234567",
+		"123456\r\n":                                  "", // not indented
+		"    12345\r\n    123456789\r\n":              "", // too short, too long
+		"    123456 is your code\r\n":                 "",
+		"Subject: 123456\r\n\r\n  see 654321\r\n":     "",
+	} {
+		if got := codeIn([]byte(raw)); got != want {
+			t.Errorf("codeIn(%q) = %q, want %q", raw, got, want)
+		}
+	}
+}
