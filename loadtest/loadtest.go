@@ -37,9 +37,9 @@ type Report struct {
 	// DriverCPU is what the driver itself (and its SMTP sink) spent: on
 	// one machine, CPU that ward did not get.
 	DriverCPU time.Duration
-	P50 time.Duration
-	P95 time.Duration
-	P99 time.Duration
+	P50       time.Duration
+	P95       time.Duration
+	P99       time.Duration
 }
 
 // PerSecond is complete sign-ins per second.
