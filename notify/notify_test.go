@@ -305,6 +305,34 @@ func testRelayDownThenUp(t *testing.T, st *sqlstore.DB) {
 	}
 }
 
+// A kept connection that the relay closed while it sat idle is replaced:
+// the next message goes out on a new one, once.
+func TestKeptConnectionClosedByTheRelay(t *testing.T) {
+	ctx := context.Background()
+	st := testdb.SQLite(t)
+	clk := testclock.New(time.Now().UTC())
+	r := testsmtp.Start(t)
+	o, c, _ := outbox(t, st, r, clk, io.Discard)
+	first, _ := c.Queue(ctx, st, codeRequest(clk))
+	if err := o.DeliverOne(ctx, first.ID, 1, false); err != nil {
+		t.Fatal(err)
+	}
+	r.Stop() // closes the connection ward keeps
+	if !r.Up() {
+		t.Skip("SKIP: the relay's port was taken meanwhile by another program")
+	}
+	second, _ := c.Queue(ctx, st, codeRequest(clk))
+	if err := o.DeliverOne(ctx, second.ID, 1, false); err != nil {
+		t.Fatalf("the message after the relay closed the kept connection: %v", err)
+	}
+	if got, _ := st.MessageByID(ctx, second.ID); got.Status != store.MessageSent || got.Attempts != 1 {
+		t.Fatalf("second message: %+v", got)
+	}
+	if n := len(r.Received()); n != 2 {
+		t.Fatalf("relay received %d messages, want 2", n)
+	}
+}
+
 func dkimKeys(t testing.TB) *dkim.Keys {
 	k, err := dkim.LoadOrCreate(t.TempDir(), "example.com")
 	if err != nil {

@@ -33,7 +33,10 @@ func NewSMTP(host string, port int, username, password, tls string, keys *dkim.K
 }
 
 func (s *SMTP) client() (*gomail.Client, error) {
-	opts := []gomail.Option{gomail.WithPort(s.port)}
+	// No NOOP before each message to ask whether a kept connection still
+	// lives: a dead one fails at MAIL, and send tries a new one then. (It
+	// was one more round trip for every message.)
+	opts := []gomail.Option{gomail.WithPort(s.port), gomail.WithoutNoop()}
 	switch s.tls {
 	case "implicit":
 		opts = append(opts, gomail.WithSSL())
@@ -115,9 +118,10 @@ func (s *SMTP) message(r Rendered) (*gomail.Msg, error) {
 }
 
 // send uses an open connection when one is idle. A reused connection the
-// relay has meanwhile closed fails without an SMTP reply; only then is the
-// message tried once more on a new connection (a reply such as 550 is the
-// relay's answer to the message and stands).
+// relay has meanwhile closed fails without an SMTP reply, or with 421 (the
+// relay closing it); only then is the message tried once more on a new
+// connection (a reply such as 550 is the relay's answer to the message
+// and stands).
 func (s *SMTP) send(ctx context.Context, m *gomail.Msg) error {
 	select {
 	case c := <-s.idle:
@@ -128,7 +132,7 @@ func (s *SMTP) send(ctx context.Context, m *gomail.Msg) error {
 		}
 		c.Close()
 		var se *gomail.SendError
-		if errors.As(err, &se) && se.ErrorCode() >= 400 {
+		if errors.As(err, &se) && se.ErrorCode() >= 400 && se.ErrorCode() != 421 {
 			return err
 		}
 	default:
