@@ -49,6 +49,18 @@ func mailFrom(from, subject, body string) string {
 	return "From: " + from + "\r\nTo: hana@example.jp\r\nSubject: " + subject + "\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n" + body
 }
 
+// mailAttaching is a mail with a line of text and one attachment, declared
+// as ctype and named name; encoding, when set, is its transfer encoding.
+func mailAttaching(from, subject, text, ctype, name, encoding, data string) string {
+	part := "Content-Type: " + ctype + "; name=\"" + name + "\"\r\n"
+	if encoding != "" {
+		part += "Content-Transfer-Encoding: " + encoding + "\r\n"
+	}
+	return "From: " + from + "\r\nTo: hana@example.jp\r\nSubject: " + subject + "\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n" +
+		"--b\r\nContent-Type: text/plain\r\n\r\n" + text + "\r\n--b\r\n" + part +
+		"Content-Disposition: attachment; filename=\"" + name + "\"\r\n\r\n" + data + "\r\n--b--\r\n"
+}
+
 func TestSigns(t *testing.T) {
 	ch := &mailcheck.Checker{Brands: []mailcheck.Brand{mailcheck.Microsoft()}}
 	cases := []struct {
@@ -275,9 +287,9 @@ func TestSignsBeyondMicrosoft(t *testing.T) {
 			"evasion_letters", false},
 		{"a call-back lure about a charge", mailFrom("Billing Desk <billing@invoices.example>", "Your order", "<p>Your subscription renewed and you were charged $399.99. If you did not authorize this, call +1 (808) 555-0147 today.</p>"),
 			"phone_lure", false},
-		{"a password-locked archive", "From: HR <hr@corp.example>\r\nTo: hana@example.jp\r\nSubject: Salary review\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nPassword: 4411\r\n--b\r\nContent-Type: application/zip; name=\"review.zip\"\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=\"review.zip\"\r\n\r\n" + zip + "\r\n--b--\r\n",
+		{"a password-locked archive", mailAttaching("HR <hr@corp.example>", "Salary review", "Password: 4411", "application/zip", "review.zip", "base64", zip),
 			"encrypted_archive", true},
-		{"an iPhone configuration profile", "From: IT <it@corp.example>\r\nTo: hana@example.jp\r\nSubject: Wi-Fi\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nInstall it.\r\n--b\r\nContent-Type: application/octet-stream; name=\"wifi.mobileconfig\"\r\nContent-Disposition: attachment; filename=\"wifi.mobileconfig\"\r\n\r\nAAAA\r\n--b--\r\n",
+		{"an iPhone configuration profile", mailAttaching("IT <it@corp.example>", "Wi-Fi", "Install it.", "application/octet-stream", "wifi.mobileconfig", "", "AAAA"),
 			"risky_attachment", true},
 		{"an account mail linking to a free site", mailFrom("Mail Admin <admin@corp-mail.example>", "Verify your mailbox", `<p><a href="https://mailbox-verify.pages.dev/">Open</a></p>`),
 			"link_free_host", true},
@@ -289,7 +301,7 @@ func TestSignsBeyondMicrosoft(t *testing.T) {
 			"bare_cloud_tenant", true},
 		{"a password written out, from a free mailbox", mailFrom("Aurelie <aurelie_1@hotmail.com>", "Registration No.6528788", `<p>Registration on our website is completed! Your Login: "mc_x" Your Password: "DmVAOW"</p>`),
 			"mailed_password", false},
-		{"a document named .pdf that is declared a picture", "From: Office <office@corp.example>\r\nTo: hana@example.jp\r\nSubject: Documents\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nSee attached.\r\n--b\r\nContent-Type: image/jpeg; name=\"ae8s6e9.pdf\"\r\nContent-Disposition: attachment; filename=\"ae8s6e9.pdf\"\r\n\r\nAAAA\r\n--b--\r\n",
+		{"a document named .pdf that is declared a picture", mailAttaching("Office <office@corp.example>", "Documents", "See attached.", "image/jpeg", "ae8s6e9.pdf", "", "AAAA"),
 			"attachment_disguised", false},
 		{"a mail that never closes its head, as browsers read it", mailFrom("Mail Admin <admin@corp-mail.example>", "Notice", "<html><head><title>x</title><meta charset=utf-8><p>Verify your account: enter your password below.</p>"),
 			"asks_credentials", false},
