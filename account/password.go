@@ -150,7 +150,7 @@ func (pw *Passwords) Hash(ctx context.Context, password string) (string, error) 
 	salt := make([]byte, 16)
 	rand.Read(salt)
 	p := pw.policy
-	return pw.encode(salt, pw.derive(norm.NFC.String(password), salt, p.MemoryKiB, p.Time, p.Threads)), nil
+	return pw.encode(salt, derive(password, salt, p.MemoryKiB, p.Time, p.Threads, 32)), nil
 }
 
 // Verify compares password with hash in constant time. An empty hash (no
@@ -183,12 +183,15 @@ func (pw *Passwords) Verify(ctx context.Context, hash, password string, owner bo
 		return false, err
 	}
 	defer release()
-	got := argon2.IDKey([]byte(norm.NFC.String(password)), salt, t, m, par, uint32(len(key)))
+	got := derive(password, salt, m, t, par, uint32(len(key)))
 	return subtle.ConstantTimeCompare(got, key) == 1 && known, nil
 }
 
-func (pw *Passwords) derive(password string, salt []byte, m, t uint32, p uint8) []byte {
-	return argon2.IDKey([]byte(password), salt, t, m, p, 32)
+// derive is the argon2id key of password (as NFC, so that the same
+// characters typed on any keyboard give the same key) for a hash's
+// parameters: memory m in KiB, t passes, p lanes, n bytes.
+func derive(password string, salt []byte, m, t uint32, p uint8, n uint32) []byte {
+	return argon2.IDKey([]byte(norm.NFC.String(password)), salt, t, m, p, n)
 }
 
 func (pw *Passwords) encode(salt, key []byte) string {
