@@ -1,13 +1,128 @@
 package postgres_test
 
 import (
+	"context"
+	"errors"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/wardhq/ward/internal/testdb"
 	"github.com/wardhq/ward/store"
 	"github.com/wardhq/ward/store/conformance"
+	"github.com/wardhq/ward/store/postgres"
 )
 
 func TestConformance(t *testing.T) {
 	conformance.Run(t, func(t *testing.T) store.Store { return testdb.Postgres(t) })
+}
+
+var t0 = time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+
+func code(id string) store.Code {
+	return store.Code{ID: id, FlowID: "f-" + id, Purpose: "sign_in", Channel: "email", RecipientKey: "rk", Hash: "h-" + id,
+		IP: "203.0.113.5", CreatedAt: t0, ExpiresAt: t0.Add(10 * time.Minute)}
+}
+
+func open(t *testing.T, params string) *postgres.Store {
+	t.Helper()
+	dsn := testdb.PostgresDSN(t)
+	if strings.Contains(dsn, "://") {
+		dsn += "&" + params
+	} else {
+		dsn += " " + strings.ReplaceAll(params, "&", " ")
+	}
+	s, err := postgres.Open(context.Background(), dsn, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// A transaction's "begin" and locks travel with its next statement. A
+// lock that cannot be had fails that statement, named as the lock, and
+// nothing of the transaction stays; the connection goes back usable.
+func TestLockThatTimesOutFailsTheNextStatement(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, "lock_timeout=200ms")
+	held, release := make(chan struct{}), make(chan struct{})
+	done := make(chan error)
+	go func() {
+		done <- s.InTx(ctx, func(q store.Queries) error {
+			if err := q.Lock(ctx, "recipient:rk"); err != nil {
+				return err
+			}
+			// The lock is taken once a statement carries it to the server.
+			if _, err := q.CountCodesToRecipient(ctx, "rk", t0.Add(-time.Hour)); err != nil {
+				return err
+			}
+			close(held)
+			<-release
+			return nil
+		})
+	}()
+	<-held
+	err := s.InTx(ctx, func(q store.Queries) error {
+		if err := q.Lock(ctx, "recipient:rk"); err != nil {
+			return err
+		}
+		return q.CreateCode(ctx, code("c1"))
+	})
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if err == nil || !strings.Contains(err.Error(), `taking lock "recipient:rk"`) {
+		t.Fatalf("a lock held elsewhere past lock_timeout: got %v, want the lock's error", err)
+	}
+	if _, err := s.CurrentCode(ctx, "f-c1"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the statement behind the failed lock left a code: %v", err)
+	}
+	for range 40 { // more than the pool holds: no connection was lost
+		if err := s.InTx(ctx, func(q store.Queries) error {
+			if err := q.Lock(ctx, "recipient:rk"); err != nil {
+				return err
+			}
+			_, err := q.CountCodesToRecipient(ctx, "rk", t0.Add(-time.Hour))
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// The first statement of a transaction fails in the same round trip as
+// its "begin": the caller sees the statement's own error (a conflict), the
+// transaction rolls back, and later ones run.
+func TestFirstStatementFailingRollsBack(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, "application_name=ward_test")
+	if err := s.CreateCode(ctx, code("c1")); err != nil {
+		t.Fatal(err)
+	}
+	err := s.InTx(ctx, func(q store.Queries) error {
+		if err := q.CreateCode(ctx, code("c1")); err != nil {
+			return err
+		}
+		return q.CreateCode(ctx, code("c2"))
+	})
+	if !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("a duplicate as the first statement: %v, want ErrConflict", err)
+	}
+	if err := s.InTx(ctx, func(q store.Queries) error { return q.CreateCode(ctx, code("c3")) }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CurrentCode(ctx, "f-c2"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the rolled-back transaction left a code: %v", err)
+	}
+	if _, err := s.CurrentCode(ctx, "f-c3"); err != nil {
+		t.Fatalf("the next transaction: %v", err)
+	}
+	// A transaction that ran nothing commits without a word to the server.
+	for range 40 {
+		if err := s.InTx(ctx, func(q store.Queries) error { return q.Lock(ctx, "x") }); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

@@ -59,6 +59,10 @@ type Dialect struct {
 // NativeTx is a transaction on the engine's own driver (pgx for
 // PostgreSQL).
 type NativeTx interface {
+	// Ahead queues q to go to the server ahead of the transaction's next
+	// statement, in the same round trip; its result is not read. If it
+	// fails, that next statement returns its error, wrapped in what.
+	Ahead(what, q string, args ...any)
 	Exec(ctx context.Context, q string, args ...any) (rowsAffected int64, err error)
 	Query(ctx context.Context, q string, args ...any) (Rows, error)
 	QueryRow(ctx context.Context, q string, args ...any) interface{ Scan(...any) error }
@@ -279,8 +283,15 @@ func (s *DB) Lock(ctx context.Context, keys ...string) error {
 		if i > 0 && k == keys[i-1] {
 			continue
 		}
+		const lock = `SELECT pg_advisory_xact_lock(hashtextextended(?, 0))::text`
+		if s.native != nil {
+			// Whatever the lock guards comes next: the lock waits to be
+			// sent with it.
+			s.native.Ahead(fmt.Sprintf("taking lock %q", k), s.rebind(lock), k)
+			continue
+		}
 		var ok string
-		if err := s.row(ctx, `SELECT pg_advisory_xact_lock(hashtextextended(?, 0))::text`, k).Scan(&ok); err != nil {
+		if err := s.row(ctx, lock, k).Scan(&ok); err != nil {
 			return fmt.Errorf("taking lock %q: %w", k, err)
 		}
 	}
