@@ -98,17 +98,18 @@ func TestLockThatTimesOutFailsTheNextStatement(t *testing.T) {
 func TestFirstStatementFailingRollsBack(t *testing.T) {
 	ctx := context.Background()
 	s := open(t, "application_name=ward_test")
-	if err := s.CreateCode(ctx, code("c1")); err != nil {
+	alice := store.Account{ID: "a1", Email: "alice@example.com", Language: "ja", CreatedAt: t0}
+	if err := s.CreateAccount(ctx, alice); err != nil {
 		t.Fatal(err)
 	}
 	err := s.InTx(ctx, func(q store.Queries) error {
-		if err := q.CreateCode(ctx, code("c1")); err != nil {
+		if err := q.CreateAccount(ctx, store.Account{ID: "a2", Email: alice.Email, Language: "ja", CreatedAt: t0}); err != nil {
 			return err
 		}
 		return q.CreateCode(ctx, code("c2"))
 	})
 	if !errors.Is(err, store.ErrConflict) {
-		t.Fatalf("a duplicate as the first statement: %v, want ErrConflict", err)
+		t.Fatalf("a taken address as the first statement: %v, want ErrConflict", err)
 	}
 	if err := s.InTx(ctx, func(q store.Queries) error { return q.CreateCode(ctx, code("c3")) }); err != nil {
 		t.Fatal(err)
@@ -124,5 +125,47 @@ func TestFirstStatementFailingRollsBack(t *testing.T) {
 		if err := s.InTx(ctx, func(q store.Queries) error { return q.Lock(ctx, "x") }); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// A write nobody reads goes with the next statement or the commit. When
+// it fails there, the whole transaction fails with its error, which is not
+// taken for that statement's own: a duplicate row here is not the conflict
+// a later update reports.
+func TestUnreadWriteFailingFailsTheTransaction(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, "application_name=ward_test")
+	if err := s.CreateCode(ctx, code("c1")); err != nil {
+		t.Fatal(err)
+	}
+	for _, last := range []string{"commit", "statement"} {
+		err := s.InTx(ctx, func(q store.Queries) error {
+			if err := q.CreateCode(ctx, code("c2")); err != nil {
+				return err
+			}
+			if err := q.CreateCode(ctx, code("c1")); err != nil { // taken
+				return err
+			}
+			if last == "statement" {
+				_, err := q.CountCodesToRecipient(ctx, "rk", t0.Add(-time.Hour))
+				return err
+			}
+			return nil
+		})
+		if err == nil || !strings.Contains(err.Error(), "creating code") || !strings.Contains(err.Error(), "23505") {
+			t.Fatalf("%s after a duplicate insert: %v, want the insert's error", last, err)
+		}
+		if errors.Is(err, store.ErrConflict) {
+			t.Fatalf("%s after a duplicate insert: %v passes for the statement's own conflict", last, err)
+		}
+		if _, err := s.CurrentCode(ctx, "f-c2"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("%s: the failed transaction left a code: %v", last, err)
+		}
+	}
+	if err := s.InTx(ctx, func(q store.Queries) error { return q.CreateCode(ctx, code("c3")) }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CurrentCode(ctx, "f-c3"); err != nil {
+		t.Fatalf("the next transaction: %v", err)
 	}
 }

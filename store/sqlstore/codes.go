@@ -13,12 +13,8 @@ import (
 const codeCols = `id, flow_id, purpose, channel, recipient_key, hash, ip, failures, created_at, expires_at, used_at, replaced_at`
 
 func (s *DB) CreateCode(ctx context.Context, c store.Code) error {
-	_, err := s.exec(ctx, `INSERT INTO codes (`+codeCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
+	return s.execUnread(ctx, "creating code", `INSERT INTO codes (`+codeCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
 		c.ID, c.FlowID, c.Purpose, c.Channel, c.RecipientKey, c.Hash, c.IP, c.Failures, ts(c.CreatedAt), ts(c.ExpiresAt), tsPtr(c.UsedAt), tsPtr(c.ReplacedAt))
-	if err != nil {
-		return fmt.Errorf("creating code: %w", err)
-	}
-	return nil
 }
 
 func (s *DB) CurrentCode(ctx context.Context, flowID string) (store.Code, error) {

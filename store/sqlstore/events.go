@@ -50,10 +50,9 @@ func (s *DB) AccountFailures(ctx context.Context, accountID string, since time.T
 const eventCols = `id, account_id, at, kind, result, method, ip, device_id, device, flow_id, reasons, ref`
 
 func (s *DB) AppendEvent(ctx context.Context, e store.Event) error {
-	_, err := s.exec(ctx, `INSERT INTO events (`+eventCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
-		e.ID, e.AccountID, ts(e.At), e.Kind, e.Result, e.Method, e.IP, e.DeviceID, e.Device, e.FlowID, stringsJSON(e.Reasons), e.Ref)
-	if err != nil {
-		return fmt.Errorf("appending event: %w", err)
+	if err := s.execUnread(ctx, "appending event", `INSERT INTO events (`+eventCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
+		e.ID, e.AccountID, ts(e.At), e.Kind, e.Result, e.Method, e.IP, e.DeviceID, e.Device, e.FlowID, stringsJSON(e.Reasons), e.Ref); err != nil {
+		return err
 	}
 	if fn := s.hooks.event; fn != nil {
 		s.AfterCommit(func() { fn(e) })

@@ -40,8 +40,5 @@ func (s *DB) AddFailure(ctx context.Context, subject, factor string, at time.Tim
 }
 
 func (s *DB) ResetFailures(ctx context.Context, subject, factor string) error {
-	if _, err := s.exec(ctx, `DELETE FROM failure_counters WHERE subject = ? AND factor = ?`, subject, factor); err != nil {
-		return fmt.Errorf("resetting failures: %w", err)
-	}
-	return nil
+	return s.execUnread(ctx, "resetting failures", `DELETE FROM failure_counters WHERE subject = ? AND factor = ?`, subject, factor)
 }

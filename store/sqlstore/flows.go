@@ -12,13 +12,9 @@ import (
 const flowCols = `id, token_hash, kind, state, account_id, subject, recipient, channel, ip, device_id, session_id, created_at, expires_at, updated_at`
 
 func (s *DB) CreateFlow(ctx context.Context, f store.Flow) error {
-	_, err := s.exec(ctx, `INSERT INTO flows (`+flowCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+	return s.execUnread(ctx, "creating flow", `INSERT INTO flows (`+flowCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		f.ID, f.TokenHash, f.Kind, f.State, f.AccountID, f.Subject, f.Recipient, f.Channel, f.IP, f.DeviceID, f.SessionID,
 		ts(f.CreatedAt), ts(f.ExpiresAt), ts(f.UpdatedAt))
-	if err != nil {
-		return fmt.Errorf("creating flow: %w", err)
-	}
-	return nil
 }
 
 func (s *DB) FlowByTokenHash(ctx context.Context, hash string) (store.Flow, error) {

@@ -11,12 +11,8 @@ import (
 const linkCols = `id, token_hash, purpose, account_id, contact_id, flow_id, created_at, expires_at, used_at, detail`
 
 func (s *DB) CreateLinkToken(ctx context.Context, t store.LinkToken) error {
-	_, err := s.exec(ctx, `INSERT INTO link_tokens (`+linkCols+`) VALUES (?,?,?,?,?,?,?,?,?,?)`,
+	return s.execUnread(ctx, "creating link token", `INSERT INTO link_tokens (`+linkCols+`) VALUES (?,?,?,?,?,?,?,?,?,?)`,
 		t.ID, t.TokenHash, t.Purpose, t.AccountID, t.ContactID, t.FlowID, ts(t.CreatedAt), ts(t.ExpiresAt), tsPtr(t.UsedAt), t.Detail)
-	if err != nil {
-		return fmt.Errorf("creating link token: %w", err)
-	}
-	return nil
 }
 
 func (s *DB) LinkTokenByHash(ctx context.Context, hash string) (store.LinkToken, error) {

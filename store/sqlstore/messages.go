@@ -31,13 +31,9 @@ func scanMessage(r interface{ Scan(...any) error }) (store.Message, error) {
 }
 
 func (s *DB) EnqueueMessage(ctx context.Context, m store.Message) error {
-	_, err := s.exec(ctx, `INSERT INTO messages (`+messageCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+	return s.execUnread(ctx, "queueing message", `INSERT INTO messages (`+messageCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		m.ID, m.Kind, m.Channel, m.Recipient, m.Language, m.AccountID, m.FlowID, string(m.Data), string(m.Secret), m.Status, m.Attempts,
 		m.LastError, m.Relay, ts(m.CreatedAt), ts(m.NextAt), tsPtr(m.SentAt), tsPtr(m.ExpiresAt), m.Ref, m.Digest)
-	if err != nil {
-		return fmt.Errorf("queueing message: %w", err)
-	}
-	return nil
 }
 
 func (s *DB) MessageByID(ctx context.Context, id string) (store.Message, error) {

@@ -18,12 +18,8 @@ func scanSession(r interface{ Scan(...any) error }) (store.Session, error) {
 }
 
 func (s *DB) CreateSession(ctx context.Context, x store.Session) error {
-	_, err := s.exec(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
+	return s.execUnread(ctx, "creating session", `INSERT INTO sessions (`+sessionCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
 		x.ID, x.TokenHash, x.AccountID, x.DeviceID, x.IP, x.UserAgent, x.Method, ts(x.CreatedAt), ts(x.LastSeenAt), ts(x.ExpiresAt), tsPtr(x.StepUpAt), tsPtr(x.RevokedAt))
-	if err != nil {
-		return fmt.Errorf("creating session: %w", err)
-	}
-	return nil
 }
 
 func (s *DB) SessionByTokenHash(ctx context.Context, hash string) (store.Session, error) {

@@ -727,6 +727,23 @@ type errRow struct{ err error }
 
 func (e errRow) Scan(...any) error { return e.err }
 
+// execUnread runs a write whose only outcome is success or failure, and
+// whose failure can only fail the transaction: an insert of a row keyed by
+// new random values, a delete of what may not be there. Inside a
+// PostgreSQL transaction it is not sent on its own but ahead of the
+// transaction's next statement or its commit, which then fails in its
+// place. A sign-in wrote 10 such rows in their own round trips.
+func (s *DB) execUnread(ctx context.Context, what string, q string, args ...any) error {
+	if s.native != nil {
+		s.native.Ahead(what, s.rebind(q), args...)
+		return nil
+	}
+	if _, err := s.exec(ctx, q, args...); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}
+
 // execOne runs an update that must touch exactly one row.
 func (s *DB) execOne(ctx context.Context, what string, q string, args ...any) error {
 	res, err := s.exec(ctx, q, args...)

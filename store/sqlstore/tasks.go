@@ -13,12 +13,8 @@ import (
 )
 
 func (s *DB) AddTask(ctx context.Context, t jobs.Task) error {
-	_, err := s.exec(ctx, `INSERT INTO tasks (id, kind, payload, run_at, lease_until, attempts, last_error, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+	return s.execUnread(ctx, "adding a task", `INSERT INTO tasks (id, kind, payload, run_at, lease_until, attempts, last_error, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		t.ID, t.Kind, string(t.Payload), ts(t.RunAt), tsOrZero(t.LeaseUntil), t.Attempts, t.LastError, ts(t.CreatedAt))
-	if err != nil {
-		return fmt.Errorf("adding a task: %w", err)
-	}
-	return nil
 }
 
 func (s *DB) ClaimTasks(ctx context.Context, now, until time.Time, limit int) ([]jobs.Task, error) {
