@@ -34,13 +34,8 @@ func Open(ctx context.Context, dsn string, migrate bool) (*Store, error) {
 	cfg.MaxConns = 32
 	// No bug may hold the pool forever: a statement, a wait for a lock, or
 	// a transaction left idle is ended after these, and its connection
-	// comes back. Every query ward sends finds rows by key or by a short
-	// range on an index, so a plan made once per prepared statement is
-	// as good as one made for each call's values, and PostgreSQL no longer
-	// plans each of a sign-in's ~36 statements again (7–17% more sign-ins
-	// a second on two cores). (An operator's own DSN settings win.)
-	for k, v := range map[string]string{"statement_timeout": "30s", "lock_timeout": "20s", "idle_in_transaction_session_timeout": "30s",
-		"plan_cache_mode": "force_generic_plan"} {
+	// comes back. (An operator's own DSN settings win.)
+	for k, v := range map[string]string{"statement_timeout": "30s", "lock_timeout": "20s", "idle_in_transaction_session_timeout": "30s"} {
 		if _, set := cfg.ConnConfig.RuntimeParams[k]; !set {
 			cfg.ConnConfig.RuntimeParams[k] = v
 		}
