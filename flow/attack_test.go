@@ -325,6 +325,40 @@ func TestCodeMailIsWrittenAfterTheAnswerOnce(t *testing.T) {
 	})
 }
 
+// A code replaced before its mail was written is never mailed: only the
+// newer code's work writes one.
+func TestReplacedCodeIsNotMailed(t *testing.T) {
+	backends(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		later := &deferred{}
+		e.svc.Later = later
+		e.account("rina@example.com", "")
+		p, err := e.svc.StartCodeSignIn(ctx, client, "rina@example.com", "en")
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.clk.Add(61 * time.Second)
+		if _, err := e.svc.Resend(ctx, client, p.Token); err != nil {
+			t.Fatal(err)
+		}
+		if len(later.payloads) != 2 {
+			t.Fatalf("%d jobs, want one for each code", len(later.payloads))
+		}
+		if err := e.svc.RunLater(ctx, later.payloads[0]); err != nil {
+			t.Fatal(err)
+		}
+		if codes, _ := codeMessages(t, e, "rina@example.com"); codes != 0 {
+			t.Fatalf("%d mails for a code replaced before its mail was written, want 0", codes)
+		}
+		if err := e.svc.RunLater(ctx, later.payloads[1]); err != nil {
+			t.Fatal(err)
+		}
+		if codes, _ := codeMessages(t, e, "rina@example.com"); codes != 1 {
+			t.Fatalf("%d mails for the current code, want 1", codes)
+		}
+	})
+}
+
 // D12: a code flow started before the account was disabled ends with no
 // session (OWASP ASVS 7.4.2).
 func TestDisabledAccountGetsNoSessionFromAnEarlierFlow(t *testing.T) {

@@ -143,17 +143,16 @@ func (s *Service) sendCode(ctx context.Context, q store.Queries, j codeJob) erro
 	// the first to claim the code writes its mail. A code that is not
 	// sent is claimed too, so that the work after the answer is a write
 	// either way.
-	if err := q.DispatchCode(ctx, j.CodeID, s.Now().UTC()); errors.Is(err, store.ErrConflict) || err == nil && !j.Send {
-		return nil
+	cur, err := q.DispatchCode(ctx, j.CodeID, s.Now().UTC())
+	if errors.Is(err, store.ErrConflict) || err == nil && !j.Send {
+		return nil // claimed before, or the flow is gone
 	} else if err != nil {
 		return err
 	}
-	cur, err := q.CurrentCode(ctx, f.ID)
-	if errors.Is(err, store.ErrNotFound) || err == nil && cur.ID != j.CodeID {
-		return nil // replaced by a newer code, or the flow is gone
-	}
-	if err != nil {
-		return err
+	// Every new code of a flow replaces the ones before it, so a code not
+	// replaced is the flow's current one.
+	if cur.ReplacedAt != nil {
+		return nil
 	}
 	purpose, recipientKey := purposeOf(f.Kind), cur.RecipientKey
 	if err := q.Lock(ctx, "recipient:"+recipientKey); err != nil {

@@ -131,9 +131,10 @@ type Codes interface {
 	// UseCode marks a code used if it is still live, unexpired and below
 	// maxFailures; ErrConflict otherwise. Exactly one caller can win.
 	UseCode(ctx context.Context, codeID string, at time.Time, maxFailures int) error
-	// DispatchCode claims the sending of a code's mail: ErrConflict when it
-	// was claimed before, so the mail is written once.
-	DispatchCode(ctx context.Context, codeID string, at time.Time) error
+	// DispatchCode claims the sending of a code's mail and returns the code
+	// (replaced or not): ErrConflict when it was claimed before, or is
+	// gone, so the mail is written once.
+	DispatchCode(ctx context.Context, codeID string, at time.Time) (Code, error)
 	// CountCodesToRecipient and CountCodesFromIP count codes issued since
 	// `since`, for the per-recipient and per-IP limits.
 	CountCodesToRecipient(ctx context.Context, recipientKey string, since time.Time) (int, error)

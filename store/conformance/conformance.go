@@ -275,9 +275,17 @@ func testCodes(t *testing.T, s store.Store) {
 	if err := s.UseCode(ctx, "k2", t0.Add(2*time.Minute), 5); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("a code with 5 failures must not be usable: %v", err)
 	}
-	must(t, s.DispatchCode(ctx, "k2", t0))
-	if err := s.DispatchCode(ctx, "k2", t0); !errors.Is(err, store.ErrConflict) {
+	if got, err := s.DispatchCode(ctx, "k2", t0); err != nil || got.ID != "k2" || got.FlowID != "f1" || got.ReplacedAt != nil {
+		t.Fatalf("claiming the current code's mail: %+v %v", got, err)
+	}
+	if _, err := s.DispatchCode(ctx, "k2", t0); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("a code's mail was claimed twice: %v", err)
+	}
+	if got, err := s.DispatchCode(ctx, "k1", t0); err != nil || got.ReplacedAt == nil {
+		t.Fatalf("claiming a replaced code's mail: %+v %v, want it, marked replaced", got, err)
+	}
+	if _, err := s.DispatchCode(ctx, "no-such-code", t0); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("claiming a code that is gone: %v", err)
 	}
 	c3 := newCode("k3", "f1", t0.Add(2*time.Minute))
 	must(t, s.CreateCode(ctx, c3))

@@ -35,15 +35,18 @@ func (s *DB) ReplaceCodes(ctx context.Context, flowID string, at time.Time) erro
 	return nil
 }
 
-func (s *DB) DispatchCode(ctx context.Context, codeID string, at time.Time) error {
-	res, err := s.exec(ctx, `UPDATE codes SET dispatched_at = ? WHERE id = ? AND dispatched_at IS NULL`, ts(at), codeID)
+func (s *DB) DispatchCode(ctx context.Context, codeID string, at time.Time) (store.Code, error) {
+	var c store.Code
+	err := s.writeRow(ctx, `UPDATE codes SET dispatched_at = ? WHERE id = ? AND dispatched_at IS NULL RETURNING `+codeCols, ts(at), codeID).Scan(
+		&c.ID, &c.FlowID, &c.Purpose, &c.Channel, &c.RecipientKey, &c.Hash, &c.IP, &c.Failures,
+		timeCol{&c.CreatedAt}, timeCol{&c.ExpiresAt}, nullTime{&c.UsedAt}, nullTime{&c.ReplacedAt})
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, fmt.Errorf("claiming a code's mail: %w", store.ErrConflict)
+	}
 	if err != nil {
-		return fmt.Errorf("claiming a code's mail: %w", err)
+		return c, fmt.Errorf("claiming a code's mail: %w", err)
 	}
-	if n, err := res.RowsAffected(); err != nil || n != 1 {
-		return fmt.Errorf("claiming a code's mail: %w", store.ErrConflict)
-	}
-	return nil
+	return c, nil
 }
 
 func (s *DB) AddCodeFailure(ctx context.Context, codeID string, maxFailures int) (int, error) {
