@@ -123,19 +123,24 @@ func (n *nativeTx) send(ctx context.Context, q string, args []any) (pgx.BatchRes
 }
 
 func (n *nativeTx) Exec(ctx context.Context, q string, args ...any) (int64, error) {
+	tag, err := n.exec(ctx, q, args)
+	return tag.RowsAffected(), err
+}
+
+// exec runs q, after what waits ahead, and returns its command tag.
+func (n *nativeTx) exec(ctx context.Context, q string, args []any) (pgconn.CommandTag, error) {
 	if len(n.ahead) == 0 {
-		tag, err := n.conn.Exec(ctx, q, args...)
-		return tag.RowsAffected(), err
+		return n.conn.Exec(ctx, q, args...)
 	}
 	br, err := n.send(ctx, q, args)
 	if err != nil {
-		return 0, err
+		return pgconn.CommandTag{}, err
 	}
 	tag, err := br.Exec()
 	if cerr := br.Close(); err == nil {
 		err = cerr
 	}
-	return tag.RowsAffected(), err
+	return tag, err
 }
 
 func (n *nativeTx) Query(ctx context.Context, q string, args ...any) (sqlstore.Rows, error) {
@@ -176,20 +181,8 @@ func (n *nativeTx) Commit(ctx context.Context) error {
 	if !n.begun && len(n.ahead) == 0 {
 		return nil
 	}
-	var tag pgconn.CommandTag
-	var err error
-	if len(n.ahead) == 0 {
-		tag, err = n.conn.Exec(ctx, "commit")
-	} else {
-		// Writes that waited ahead go with the commit.
-		var br pgx.BatchResults
-		if br, err = n.send(ctx, "commit", nil); err == nil {
-			tag, err = br.Exec()
-			if cerr := br.Close(); err == nil {
-				err = cerr
-			}
-		}
-	}
+	// Writes that waited ahead go with the commit.
+	tag, err := n.exec(ctx, "commit", nil)
 	if err != nil {
 		return err
 	}
