@@ -61,6 +61,9 @@ type Store interface {
 	// FinishTask deletes the task claimed as attempt; store.ErrConflict
 	// when another claim took it over.
 	FinishTask(ctx context.Context, id string, attempt int) error
+	// DropTask deletes the task claimed as attempt if that claim still
+	// holds it, and does nothing (no error) if another claim took it over.
+	DropTask(ctx context.Context, id string, attempt int) error
 	// RetryTask releases the task claimed as attempt to run again at at.
 	RetryTask(ctx context.Context, id string, attempt int, at time.Time, lastErr string) error
 	// TaskBacklog describes the tasks due at now.
@@ -87,6 +90,7 @@ type Backlog struct {
 type Tx interface {
 	AddTask(ctx context.Context, t Task) error
 	FinishTask(ctx context.Context, id string, attempt int) error
+	DropTask(ctx context.Context, id string, attempt int) error
 	AfterCommit(fn func())
 	AfterRollback(fn func())
 }
@@ -398,6 +402,22 @@ func Finish(ctx context.Context, tx Tx) error {
 		return nil
 	}
 	if err := tx.FinishTask(ctx, r.id, r.attempt); err != nil {
+		return fmt.Errorf("finishing the task: %w", err)
+	}
+	tx.AfterCommit(func() { r.finished.Store(true) })
+	return nil
+}
+
+// FinishIfHeld is Finish for work whose outcome stands whoever holds its
+// task now (a relay's answer to a delivery): the task is deleted if this
+// claim still holds it, and a claim another instance took over meanwhile
+// is left to it without an error (its run finds the work done).
+func FinishIfHeld(ctx context.Context, tx Tx) error {
+	r, ok := ctx.Value(runningKey{}).(*running)
+	if !ok {
+		return nil
+	}
+	if err := tx.DropTask(ctx, r.id, r.attempt); err != nil {
 		return fmt.Errorf("finishing the task: %w", err)
 	}
 	tx.AfterCommit(func() { r.finished.Store(true) })

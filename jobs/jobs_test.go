@@ -343,52 +343,87 @@ func TestStopFinishesRunningDeliveries(t *testing.T) {
 // meanwhile (the lease ended), neither is committed.
 func TestWorkAndItsTaskCommitTogether(t *testing.T) {
 	bothStores(t, func(t *testing.T, driver string) {
-		st := openStore(t, driver)
-		ctx := context.Background()
-		steal := make(chan bool, 2)
-		results := make(chan error, 2)
-		q := jobs.New(st, jobs.Options{Lease: time.Minute, Poll: 20 * time.Millisecond, NewID: store.NewID,
-			Later: func(ctx context.Context, payload []byte) error {
-				if <-steal {
-					// Another instance claims the task, as if this one's lease had ended.
-					st.ClaimTasks(ctx, time.Now().Add(2*time.Minute), time.Now().Add(3*time.Minute), 10)
-				}
-				err := st.InTx(ctx, func(q store.Queries) error {
-					if err := q.AppendEvent(ctx, store.Event{ID: store.NewID(), AccountID: "a", At: time.Now(), Kind: string(payload), Result: "r"}); err != nil {
-						return err
-					}
-					return jobs.Finish(ctx, q)
-				})
-				results <- err
-				return err
-			}})
-		if err := q.Start(ctx); err != nil {
-			t.Fatal(err)
+		runs, due := ownAndStolen(t, driver, jobs.Finish)
+		if own := runs[0]; own.err != nil || own.done != 1 {
+			t.Fatalf("own claim: %v, work done %d times", own.err, own.done)
 		}
-		defer q.Stop(ctx)
-		for _, stolen := range []bool{false, true} {
-			steal <- stolen
-			kind := fmt.Sprintf("work-stolen-%v", stolen)
-			if err := st.InTx(ctx, func(tx store.Queries) error { return q.Defer(ctx, tx, []byte(kind)) }); err != nil {
-				t.Fatal(err)
-			}
-			err := <-results
-			evs, _ := st.Events(ctx, "a", time.Time{}, 10)
-			done := 0
-			for _, e := range evs {
-				if e.Kind == kind {
-					done++
-				}
-			}
-			switch {
-			case !stolen && (err != nil || done != 1):
-				t.Fatalf("own claim: %v, work done %d times", err, done)
-			case stolen && (!errors.Is(err, store.ErrConflict) || done != 0):
-				t.Fatalf("lost claim: %v, work done %d times", err, done)
-			}
+		if lost := runs[1]; !errors.Is(lost.err, store.ErrConflict) || lost.done != 0 {
+			t.Fatalf("lost claim: %v, work done %d times", lost.err, lost.done)
 		}
-		if b, err := st.TaskBacklog(ctx, time.Now().Add(10*time.Minute)); err != nil || b.Due != 1 {
-			t.Fatalf("%d tasks left (%v), want the stolen one", b.Due, err)
+		if due != 1 {
+			t.Fatalf("%d tasks left, want the stolen one", due)
 		}
 	})
+}
+
+// Work whose outcome stands whoever holds its task (a relay's answer)
+// ends its task with FinishIfHeld: with its own claim the work and the
+// task's end commit together; when another instance took the task over
+// meanwhile, the work is committed all the same and the task is left to
+// that instance.
+func TestFinishIfHeldCommitsTheWorkWhoeverHoldsTheTask(t *testing.T) {
+	bothStores(t, func(t *testing.T, driver string) {
+		runs, due := ownAndStolen(t, driver, jobs.FinishIfHeld)
+		for i, r := range runs {
+			if r.err != nil || r.done != 1 {
+				t.Fatalf("claim stolen %v: %v, work done %d times, want once", i == 1, r.err, r.done)
+			}
+		}
+		if due != 1 {
+			t.Fatalf("%d tasks left, want the stolen one, left to its new claim", due)
+		}
+	})
+}
+
+type workRun struct {
+	err  error
+	done int // how often the work was committed
+}
+
+// ownAndStolen runs a task's work twice, first with the task's own claim,
+// then with the claim taken over by another instance meanwhile (as if the
+// lease had ended). The work appends an event and ends its task with
+// finish, in one transaction. It returns both runs and the tasks left due.
+func ownAndStolen(t *testing.T, driver string, finish func(context.Context, jobs.Tx) error) (runs [2]workRun, due int) {
+	st := openStore(t, driver)
+	ctx := context.Background()
+	steal := make(chan bool, 2)
+	results := make(chan error, 2)
+	q := jobs.New(st, jobs.Options{Lease: time.Minute, Poll: 20 * time.Millisecond, NewID: store.NewID,
+		Later: func(ctx context.Context, payload []byte) error {
+			if <-steal {
+				st.ClaimTasks(ctx, time.Now().Add(2*time.Minute), time.Now().Add(3*time.Minute), 10)
+			}
+			err := st.InTx(ctx, func(q store.Queries) error {
+				if err := q.AppendEvent(ctx, store.Event{ID: store.NewID(), AccountID: "a", At: time.Now(), Kind: string(payload), Result: "r"}); err != nil {
+					return err
+				}
+				return finish(ctx, q)
+			})
+			results <- err
+			return err
+		}})
+	if err := q.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer q.Stop(ctx)
+	for i, stolen := range []bool{false, true} {
+		steal <- stolen
+		kind := fmt.Sprintf("work-stolen-%v", stolen)
+		if err := st.InTx(ctx, func(tx store.Queries) error { return q.Defer(ctx, tx, []byte(kind)) }); err != nil {
+			t.Fatal(err)
+		}
+		runs[i].err = <-results
+		evs, _ := st.Events(ctx, "a", time.Time{}, 10)
+		for _, e := range evs {
+			if e.Kind == kind {
+				runs[i].done++
+			}
+		}
+	}
+	b, err := st.TaskBacklog(ctx, time.Now().Add(10*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return runs, b.Due
 }

@@ -158,6 +158,8 @@ type Messages interface {
 	MessageByRef(ctx context.Context, ref string) (Message, error)
 	// CountMessagesTo counts messages of kind queued to recipient since.
 	CountMessagesTo(ctx context.Context, recipient, kind string, since time.Time) (int, error)
+	// UpdateMessage writes m over the message with its ID (nothing if
+	// there is none).
 	UpdateMessage(ctx context.Context, m Message) error
 	MessagesTo(ctx context.Context, recipient string, limit int) ([]Message, error)
 	// MessagesByFlow lists a flow's messages, newest first.

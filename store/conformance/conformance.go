@@ -1012,6 +1012,12 @@ func testMessages(t *testing.T, s store.Store) {
 	m.Attempts = 2
 	m.Status, m.Secret, m.Relay, m.SentAt = store.MessageSent, nil, "250 ok", ptr(t0.Add(2*time.Minute))
 	must(t, s.UpdateMessage(ctx, m))
+	gone := m
+	gone.ID = "no-such-message"
+	must(t, s.UpdateMessage(ctx, gone))
+	if _, err := s.MessageByID(ctx, gone.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("updating a message that is not there made one: %v", err)
+	}
 	got, _ = s.MessageByID(ctx, "m1")
 	if got.Status != store.MessageSent || got.Secret != nil || got.Relay != "250 ok" || got.SentAt == nil || got.Attempts != 2 {
 		t.Fatalf("after sent: %+v", got)
@@ -1356,6 +1362,7 @@ func testTasks(t *testing.T, s store.Store) {
 	if err := s.RetryTask(ctx, "t1", 1, t0, "x"); !errors.Is(err, store.ErrConflict) {
 		t.Fatal("a stale claim rescheduled the task")
 	}
+	must(t, s.DropTask(ctx, "t1", 1)) // stale: no error, and the task stays
 	must(t, s.RetryTask(ctx, "t1", 2, t0.Add(time.Hour), "451 later"))
 	must(t, s.FinishTask(ctx, "t2", 1))
 	if b, err := s.TaskBacklog(ctx, t0.Add(2*time.Minute)); err != nil || b.Due != 0 {
@@ -1364,6 +1371,10 @@ func testTasks(t *testing.T, s store.Store) {
 	got, err = s.ClaimTasks(ctx, t0.Add(time.Hour), t0.Add(2*time.Hour), 10)
 	if err != nil || len(got) != 1 || got[0].Attempts != 3 || got[0].LastError != "451 later" {
 		t.Fatalf("the retry: %+v %v", got, err)
+	}
+	must(t, s.DropTask(ctx, "t1", 3)) // held: deleted
+	if got, err := s.ClaimTasks(ctx, t0.Add(3*time.Hour), t0.Add(4*time.Hour), 10); err != nil || len(got) != 0 {
+		t.Fatalf("a task dropped by its claim was claimed again: %+v %v", got, err)
 	}
 }
 

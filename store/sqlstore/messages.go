@@ -73,7 +73,7 @@ func (s *DB) listMessages(ctx context.Context, q string, args ...any) ([]store.M
 }
 
 func (s *DB) UpdateMessage(ctx context.Context, m store.Message) error {
-	return s.execOne(ctx, "updating message", `UPDATE messages SET status = ?, attempts = ?, last_error = ?, relay = ?, next_at = ?, sent_at = ?,
+	return s.execUnread(ctx, "updating message", `UPDATE messages SET status = ?, attempts = ?, last_error = ?, relay = ?, next_at = ?, sent_at = ?,
 		secret = ?, data = ? WHERE id = ?`,
 		m.Status, m.Attempts, m.LastError, m.Relay, ts(m.NextAt), tsPtr(m.SentAt), string(m.Secret), string(m.Data), m.ID)
 }

@@ -72,6 +72,12 @@ func (s *DB) FinishTask(ctx context.Context, id string, attempt int) error {
 	return claimed(s.execOne(ctx, "finishing a task", `DELETE FROM tasks WHERE id = ? AND attempts = ?`, id, attempt))
 }
 
+// DropTask deletes the task if the claim attempt still holds it. Nothing
+// reads the outcome, so on PostgreSQL it goes with the commit.
+func (s *DB) DropTask(ctx context.Context, id string, attempt int) error {
+	return s.execUnread(ctx, "ending a task", `DELETE FROM tasks WHERE id = ? AND attempts = ?`, id, attempt)
+}
+
 func (s *DB) RetryTask(ctx context.Context, id string, attempt int, at time.Time, lastErr string) error {
 	return claimed(s.execOne(ctx, "rescheduling a task", `UPDATE tasks SET run_at = ?, lease_until = 0, last_error = ? WHERE id = ? AND attempts = ?`,
 		ts(at), lastErr, id, attempt))
