@@ -333,6 +333,35 @@ func TestKeptConnectionClosedByTheRelay(t *testing.T) {
 	}
 }
 
+// A relay that hangs up right after accepting a message (ward's RSET on
+// that connection fails): the message is in, so it is recorded as sent
+// and not sent again; the next one goes out on a new connection.
+func TestRelayHangingUpAfterAcceptingAMessage(t *testing.T) {
+	ctx := context.Background()
+	st := testdb.SQLite(t)
+	clk := testclock.New(time.Now().UTC())
+	r := testsmtp.Start(t)
+	r.HangUpAfterData()
+	o, c, _ := outbox(t, st, r, clk, io.Discard)
+	first, _ := c.Queue(ctx, st, codeRequest(clk))
+	if err := o.DeliverOne(ctx, first.ID, 1, false); err != nil {
+		t.Fatalf("a message the relay accepted before hanging up: %v", err)
+	}
+	if got, _ := st.MessageByID(ctx, first.ID); got.Status != store.MessageSent {
+		t.Fatalf("first message: %+v", got)
+	}
+	if n := len(r.Received()); n != 1 {
+		t.Fatalf("relay received %d messages, want the one, once", n)
+	}
+	second, _ := c.Queue(ctx, st, codeRequest(clk))
+	if err := o.DeliverOne(ctx, second.ID, 1, false); err != nil {
+		t.Fatalf("the message after the relay hung up: %v", err)
+	}
+	if n := len(r.Received()); n != 2 {
+		t.Fatalf("relay received %d messages, want 2", n)
+	}
+}
+
 func dkimKeys(t testing.TB) *dkim.Keys {
 	k, err := dkim.LoadOrCreate(t.TempDir(), "example.com")
 	if err != nil {

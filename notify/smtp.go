@@ -121,7 +121,10 @@ func (s *SMTP) message(r Rendered) (*gomail.Msg, error) {
 // relay has meanwhile closed fails without an SMTP reply, or with 421 (the
 // relay closing it); only then is the message tried once more on a new
 // connection (a reply such as 550 is the relay's answer to the message
-// and stands).
+// and stands). Once the relay has accepted the message (250 to its end),
+// it is sent, whatever happens to the connection after: go-mail then
+// resets the connection, and a relay that hung up fails that RSET, which
+// must not send the message again.
 func (s *SMTP) send(ctx context.Context, m *gomail.Msg) error {
 	select {
 	case c := <-s.idle:
@@ -131,6 +134,9 @@ func (s *SMTP) send(ctx context.Context, m *gomail.Msg) error {
 			return nil
 		}
 		c.Close()
+		if m.IsDelivered() {
+			return nil
+		}
 		var se *gomail.SendError
 		if errors.As(err, &se) && se.ErrorCode() >= 400 && se.ErrorCode() != 421 {
 			return err
@@ -146,6 +152,9 @@ func (s *SMTP) send(ctx context.Context, m *gomail.Msg) error {
 	}
 	if err := c.Send(m); err != nil {
 		c.Close()
+		if m.IsDelivered() {
+			return nil
+		}
 		return err
 	}
 	s.putIdle(c)

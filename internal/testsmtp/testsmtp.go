@@ -29,6 +29,18 @@ type Relay struct {
 	// accept: a held DATA is accepted once released (a slow relay), not
 	// refused (a delivery cut off).
 	accept bool
+	// hangUp: close the connection once the next message is accepted.
+	hangUp bool
+}
+
+// HangUpAfterData makes the relay close the connection right after it
+// has accepted the next message (its 250 to the message goes out first):
+// the message is in, and the sender's next command on that connection
+// (RSET) fails.
+func (r *Relay) HangUpAfterData() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.hangUp = true
 }
 
 // Hold makes every DATA wait, mid-delivery, until Release. The returned
@@ -97,7 +109,7 @@ func (r *Relay) Up() bool {
 }
 
 func (r *Relay) serve(ln net.Listener) {
-	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &session{r}, nil }))
+	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) { return &session{r: r, c: c}, nil }))
 	srv.Domain = "localhost"
 	srv.AllowInsecureAuth = true
 	r.mu.Lock()
@@ -124,9 +136,19 @@ func (r *Relay) Received() [][]byte {
 	return append([][]byte(nil), r.raw...)
 }
 
-type session struct{ r *Relay }
+type session struct {
+	r *Relay
+	c *smtp.Conn
+	// hangUp: the message just accepted ends the connection. go-smtp
+	// resets the session after answering DATA, so Reset closes it then.
+	hangUp bool
+}
 
-func (s *session) Reset()                               {}
+func (s *session) Reset() {
+	if s.hangUp {
+		s.c.Conn().Close() // the socket: Conn.Close would wait for the reset in progress
+	}
+}
 func (s *session) Logout() error                        { return nil }
 func (s *session) Mail(string, *smtp.MailOptions) error { return nil }
 func (s *session) Rcpt(string, *smtp.RcptOptions) error { return nil }
@@ -156,5 +178,6 @@ func (s *session) Data(rd io.Reader) error {
 		}
 	}
 	s.r.raw = append(s.r.raw, bytes.Clone(b))
+	s.hangUp, s.r.hangUp = s.r.hangUp, false
 	return nil
 }
