@@ -37,6 +37,9 @@ type Report struct {
 	// DriverCPU is what the driver itself (and its SMTP sink) spent: on
 	// one machine, CPU that ward did not get.
 	DriverCPU time.Duration
+	// DatabaseCPU is what a database on the same machine spent (0: not
+	// measured).
+	DatabaseCPU time.Duration
 	P50       time.Duration
 	P95       time.Duration
 	P99       time.Duration
@@ -53,6 +56,9 @@ func (r Report) String() string {
 	}
 	if r.DriverCPU > 0 && r.SignIns > 0 {
 		s += fmt.Sprintf(", driver %.2fms", ms(r.DriverCPU)/float64(r.SignIns))
+	}
+	if r.DatabaseCPU > 0 && r.SignIns > 0 {
+		s += fmt.Sprintf(", PostgreSQL %.2fms", ms(r.DatabaseCPU)/float64(r.SignIns))
 	}
 	reasons := slices.SortedFunc(maps.Keys(r.Reasons), func(a, b string) int { return r.Reasons[b] - r.Reasons[a] })
 	for _, k := range reasons {
@@ -87,6 +93,9 @@ type Driver struct {
 	Sink *Sink
 	// CPU reports ward's CPU time so far (nil: not known).
 	CPU func() (time.Duration, error)
+	// Database names the processes of a database on this machine (such as
+	// "postgres"), whose CPU time each level reports too.
+	Database string
 	// Password, when set, is every account's password, and sign-ins use
 	// it (with the code a new device is asked for, once).
 	Password string
@@ -150,6 +159,10 @@ func (dr *Driver) Run(ctx context.Context, concurrency int, d time.Duration) Rep
 		cpu0, _ = dr.CPU()
 	}
 	self0 := selfCPU()
+	var db0 map[int]time.Duration
+	if dr.Database != "" {
+		db0, _ = NamedCPU(dr.Database)
+	}
 	rep := measure(ctx, "sign-ins", concurrency, d, func(w int) func(ctx context.Context, i int) error {
 		mine := dr.Accounts[w*len(dr.Accounts)/concurrency : (w+1)*len(dr.Accounts)/concurrency]
 		return func(ctx context.Context, i int) error {
@@ -169,6 +182,11 @@ func (dr *Driver) Run(ctx context.Context, concurrency int, d time.Duration) Rep
 		}
 	}
 	rep.DriverCPU = selfCPU() - self0
+	if db0 != nil {
+		if db1, err := NamedCPU(dr.Database); err == nil {
+			rep.DatabaseCPU = spentSince(db0, db1)
+		}
+	}
 	if dr.Sink != nil {
 		// Mail of sign-ins cut off at the deadline may still come: let
 		// it, and forget it.

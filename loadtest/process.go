@@ -1,6 +1,7 @@
 package loadtest
 
 import (
+	"errors"
 	"bufio"
 	"context"
 	"fmt"
@@ -93,28 +94,74 @@ func (w *Ward) Kill() { w.cmd.Process.Kill() }
 
 // ProcessCPU reads a Linux process's CPU time from /proc.
 func ProcessCPU(pid int) (time.Duration, error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/stat", pid))
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0, fmt.Errorf("reading CPU time: %w", err)
 	}
-	defer f.Close()
-	line, err := bufio.NewReader(f).ReadString('\n')
-	if err != nil && line == "" {
-		return 0, fmt.Errorf("reading CPU time: %w", err)
+	_, cpu, err := parseStat(b)
+	if err != nil {
+		return 0, fmt.Errorf("reading CPU time of process %d: %w", pid, err)
 	}
-	// The command name may hold spaces; the fields after it don't.
-	_, rest, ok := strings.Cut(line, ") ")
-	f2 := strings.Fields(rest)
-	if !ok || len(f2) < 13 {
-		return 0, fmt.Errorf("reading CPU time: unexpected /proc/%d/stat", pid)
+	return cpu, nil
+}
+
+// parseStat reads a process's command name and CPU time (user and
+// system) from its /proc/PID/stat line.
+func parseStat(b []byte) (name string, cpu time.Duration, err error) {
+	line := string(b)
+	// The command name is in parentheses and may hold spaces and
+	// parentheses itself; the fields after the last ") " don't.
+	open, end := strings.IndexByte(line, '('), strings.LastIndex(line, ") ")
+	if open < 0 || end < open {
+		return "", 0, errors.New("unexpected /proc stat line")
+	}
+	f := strings.Fields(line[end+2:])
+	if len(f) < 13 {
+		return "", 0, errors.New("unexpected /proc stat line")
 	}
 	// utime and stime, fields 14 and 15, in clock ticks (USER_HZ, 100 on Linux).
-	u, err1 := strconv.ParseInt(f2[11], 10, 64)
-	s, err2 := strconv.ParseInt(f2[12], 10, 64)
+	u, err1 := strconv.ParseInt(f[11], 10, 64)
+	s, err2 := strconv.ParseInt(f[12], 10, 64)
 	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("reading CPU time: unexpected /proc/%d/stat", pid)
+		return "", 0, errors.New("unexpected /proc stat line")
 	}
-	return time.Duration(u+s) * 10 * time.Millisecond, nil
+	return line[open+1 : end], time.Duration(u+s) * 10 * time.Millisecond, nil
+}
+
+// NamedCPU is the CPU time of each running process with this command
+// name (as /proc has it, at most 15 bytes), by process ID: a database on
+// the same machine, whose share of the CPU is not ward's.
+func NamedCPU(name string) (map[int]time.Duration, error) {
+	dirs, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, fmt.Errorf("listing processes: %w", err)
+	}
+	out := map[int]time.Duration{}
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + d.Name() + "/stat")
+		if err != nil {
+			continue // it ended meanwhile
+		}
+		if n, cpu, err := parseStat(b); err == nil && n == name {
+			out[pid] = cpu
+		}
+	}
+	return out, nil
+}
+
+// spentSince is the CPU the processes in now spent since before: all of
+// it for one that started meanwhile. One that ended meanwhile is not
+// counted (a database's connections stay open through a run).
+func spentSince(before, now map[int]time.Duration) time.Duration {
+	var sum time.Duration
+	for pid, cpu := range now {
+		sum += cpu - before[pid]
+	}
+	return sum
 }
 
 // MetricsCPU reads process_cpu_seconds_total from a ward's Prometheus

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/wardhq/ward/config"
 	"github.com/wardhq/ward/instance"
 	"github.com/wardhq/ward/keys"
@@ -93,6 +95,9 @@ func loadtestCmd(ctx context.Context, args []string, stdout io.Writer) error {
 				w.Stop()
 			}
 		}()
+		if localDatabase(*pg) {
+			dr.Database = "postgres"
+		}
 		for _, w := range wards {
 			dr.Targets = append(dr.Targets, w.URL)
 			fmt.Fprintf(stdout, "ward started as its own process at %s (%s)\n", w.URL, map[bool]string{true: "postgres", false: "sqlite"}[*pg != ""])
@@ -152,6 +157,20 @@ func loadtestCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		memory("idle, 2 s after that start")
 	}
 	return nil
+}
+
+// localDatabase says whether the PostgreSQL that dsn names runs on this
+// machine, so that its processes' CPU time can be read here.
+func localDatabase(dsn string) bool {
+	if dsn == "" {
+		return false
+	}
+	cfg, err := pgconn.ParseConfig(dsn)
+	if err != nil {
+		return false
+	}
+	h := cfg.Host
+	return strings.HasPrefix(h, "/") || h == "localhost" || net.ParseIP(h).IsLoopback()
 }
 
 type childWard struct {
