@@ -396,28 +396,22 @@ type runningKey struct{}
 // transaction tx, so that the work and the end of its task are committed
 // together (and a claim that lost its lease to another instance commits
 // neither: store.ErrConflict). Outside a task it does nothing.
-func Finish(ctx context.Context, tx Tx) error {
-	r, ok := ctx.Value(runningKey{}).(*running)
-	if !ok {
-		return nil
-	}
-	if err := tx.FinishTask(ctx, r.id, r.attempt); err != nil {
-		return fmt.Errorf("finishing the task: %w", err)
-	}
-	tx.AfterCommit(func() { r.finished.Store(true) })
-	return nil
-}
+func Finish(ctx context.Context, tx Tx) error { return finish(ctx, tx, tx.FinishTask) }
 
 // FinishIfHeld is Finish for work whose outcome stands whoever holds its
 // task now (a relay's answer to a delivery): the task is deleted if this
 // claim still holds it, and a claim another instance took over meanwhile
 // is left to it without an error (its run finds the work done).
-func FinishIfHeld(ctx context.Context, tx Tx) error {
+func FinishIfHeld(ctx context.Context, tx Tx) error { return finish(ctx, tx, tx.DropTask) }
+
+// finish ends the task ctx runs with end, inside tx, and marks it
+// finished once tx commits.
+func finish(ctx context.Context, tx Tx, end func(ctx context.Context, id string, attempt int) error) error {
 	r, ok := ctx.Value(runningKey{}).(*running)
 	if !ok {
 		return nil
 	}
-	if err := tx.DropTask(ctx, r.id, r.attempt); err != nil {
+	if err := end(ctx, r.id, r.attempt); err != nil {
 		return fmt.Errorf("finishing the task: %w", err)
 	}
 	tx.AfterCommit(func() { r.finished.Store(true) })
