@@ -40,9 +40,9 @@ type Report struct {
 	// DatabaseCPU is what a database on the same machine spent (0: not
 	// measured).
 	DatabaseCPU time.Duration
-	P50       time.Duration
-	P95       time.Duration
-	P99       time.Duration
+	P50         time.Duration
+	P95         time.Duration
+	P99         time.Duration
 }
 
 // PerSecond is complete sign-ins per second.
