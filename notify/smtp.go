@@ -128,17 +128,9 @@ func (s *SMTP) message(r Rendered) (*gomail.Msg, error) {
 func (s *SMTP) send(ctx context.Context, m *gomail.Msg) error {
 	select {
 	case c := <-s.idle:
-		err := c.Send(m)
-		if err == nil {
-			s.putIdle(c)
-			return nil
-		}
-		c.Close()
-		if m.IsDelivered() {
-			return nil
-		}
+		err := s.sendOn(c, m)
 		var se *gomail.SendError
-		if errors.As(err, &se) && se.ErrorCode() >= 400 && se.ErrorCode() != 421 {
+		if err == nil || errors.As(err, &se) && se.ErrorCode() >= 400 && se.ErrorCode() != 421 {
 			return err
 		}
 	default:
@@ -150,15 +142,22 @@ func (s *SMTP) send(ctx context.Context, m *gomail.Msg) error {
 	if err := c.DialWithContext(ctx); err != nil {
 		return err
 	}
-	if err := c.Send(m); err != nil {
-		c.Close()
-		if m.IsDelivered() {
-			return nil
-		}
-		return err
+	return s.sendOn(c, m)
+}
+
+// sendOn sends m on the connection c, keeping c for the next message if
+// all went well and closing it otherwise.
+func (s *SMTP) sendOn(c *gomail.Client, m *gomail.Msg) error {
+	err := c.Send(m)
+	if err == nil {
+		s.putIdle(c)
+		return nil
 	}
-	s.putIdle(c)
-	return nil
+	c.Close()
+	if m.IsDelivered() {
+		return nil
+	}
+	return err
 }
 
 func (s *SMTP) putIdle(c *gomail.Client) {
