@@ -44,14 +44,9 @@ func useLink(ctx context.Context, q store.Queries, lt store.LinkToken, now time.
 	if err := q.UseLinkToken(ctx, lt.ID, now); err != nil {
 		return err
 	}
-	for _, from := range []string{stateCodeSent, stateCodeOK} {
-		err := q.AdvanceFlow(ctx, lt.FlowID, from, stateCancelled, now)
-		if err == nil || lt.FlowID == "" {
-			break
-		}
-		if !errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrNotFound) {
-			return err
-		}
+	if lt.FlowID == "" {
+		return nil
 	}
-	return nil
+	_, err := q.EndFlow(ctx, lt.FlowID, []string{stateCodeSent, stateCodeOK}, stateCancelled, now)
+	return err
 }

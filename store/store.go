@@ -44,7 +44,12 @@ var ErrConflict = errors.New("conflict")
 type Store interface {
 	Queries
 	// InTx runs fn in one transaction. fn must use only the Queries it is
-	// given: the backend may hold its single writer while fn runs.
+	// given: the backend may hold its single writer while fn runs. A
+	// conditional write that fails the transaction on a conflict (UseCode,
+	// AdvanceFlow) may report it at a later statement of fn or at the
+	// commit instead of its own call (PostgreSQL sends it with the next
+	// statement); either way InTx returns the conflict and nothing of fn
+	// is kept, even if fn ignored the error.
 	InTx(ctx context.Context, fn func(q Queries) error) error
 	Close() error
 }
@@ -111,8 +116,12 @@ type Flows interface {
 	CreateFlow(ctx context.Context, f Flow) error
 	FlowByTokenHash(ctx context.Context, hash string) (Flow, error)
 	// AdvanceFlow moves a flow from state `from` to `to`; ErrConflict when
-	// the flow is no longer in `from` (someone else moved it first).
+	// the flow is no longer in `from` (someone else moved it first). A
+	// conflict fails the transaction (see InTx).
 	AdvanceFlow(ctx context.Context, id, from, to string, at time.Time) error
+	// EndFlow moves a flow that is in any of the states from to `to`, and
+	// reports whether it was in one; a flow elsewhere (or gone) is left.
+	EndFlow(ctx context.Context, id string, from []string, to string, at time.Time) (bool, error)
 	SetFlowRecipient(ctx context.Context, id, channel, recipient string) error
 }
 
@@ -129,7 +138,8 @@ type Codes interface {
 	// otherwise, so a burst of wrong entries counts at most maxFailures.
 	AddCodeFailure(ctx context.Context, codeID string, maxFailures int) (int, error)
 	// UseCode marks a code used if it is still live, unexpired and below
-	// maxFailures; ErrConflict otherwise. Exactly one caller can win.
+	// maxFailures; ErrConflict otherwise. Exactly one caller can win. A
+	// conflict fails the transaction (see InTx).
 	UseCode(ctx context.Context, codeID string, at time.Time, maxFailures int) error
 	// DispatchCode claims the sending of a code's mail and returns the code
 	// (replaced or not): ErrConflict when it was claimed before, or is

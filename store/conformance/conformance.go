@@ -59,6 +59,7 @@ func Run(t *testing.T, open Opener) {
 		{"Events", testEvents},
 		{"LinkTokens", testLinkTokens},
 		{"TransactionsAreAllOrNothing", testTx},
+		{"ConflictFailsItsTransaction", testConflictFailsTx},
 		{"TransactionsStayApartUnderABurst", testTxBurst},
 		{"DeleteExpired", testDeleteExpired},
 		{"RiskHistory", testRiskHistory},
@@ -223,6 +224,91 @@ func testFlows(t *testing.T, s store.Store) {
 	got, _ = s.FlowByTokenHash(ctx, "th1")
 	if got.State != "done" || got.Recipient != "+819012345678" || got.Channel != "sms" {
 		t.Fatalf("flow after advance: %+v", got)
+	}
+
+	// Ending a flow moves it from whichever of the states it is in, and
+	// leaves one that is elsewhere.
+	f.ID, f.TokenHash, f.State = "f2", "th2", "code_ok"
+	must(t, s.CreateFlow(ctx, f))
+	for _, c := range []struct {
+		id    string
+		from  []string
+		ended bool
+	}{
+		{"f2", []string{"code_sent", "code_ok"}, true},
+		{"f2", []string{"code_sent", "code_ok"}, false}, // cancelled now
+		{"f1", []string{"code_sent", "code_ok"}, false}, // done
+		{"no-such-flow", []string{"code_sent"}, false},
+		{"f1", nil, false},
+	} {
+		ended, err := s.EndFlow(ctx, c.id, c.from, "cancelled", t0.Add(time.Minute))
+		if err != nil || ended != c.ended {
+			t.Fatalf("ending %s from %v: %v %v, want %v", c.id, c.from, ended, err, c.ended)
+		}
+	}
+	if got, _ := s.FlowByTokenHash(ctx, "th2"); got.State != "cancelled" || !got.UpdatedAt.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("ended flow: %+v", got)
+	}
+	if got, _ := s.FlowByTokenHash(ctx, "th1"); got.State != "done" {
+		t.Fatalf("a done flow was ended: %+v", got)
+	}
+}
+
+// A conditional write that fails its transaction on a conflict (a code
+// used, a flow moved) fails it: InTx returns the conflict and keeps
+// nothing, whether the conflict came back from the write itself or (on
+// PostgreSQL, which sends it with the next statement) from the statement
+// after it or the commit, and even when fn let it pass or answered it in
+// its own words.
+func testConflictFailsTx(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	must(t, s.CreateFlow(ctx, store.Flow{ID: "f1", TokenHash: "th1", Kind: "sign_in", State: "done", Subject: "u:x", Channel: "email",
+		CreatedAt: t0, ExpiresAt: t0.Add(15 * time.Minute), UpdatedAt: t0}))
+	must(t, s.CreateCode(ctx, newCode("used", "f1", t0)))
+	must(t, s.UseCode(ctx, "used", t0.Add(time.Minute), 5))
+	writes := map[string]func(q store.Queries) error{
+		"using a used code":          func(q store.Queries) error { return q.UseCode(ctx, "used", t0.Add(2*time.Minute), 5) },
+		"advancing a flow moved on":  func(q store.Queries) error { return q.AdvanceFlow(ctx, "f1", "code_sent", "done", t0) },
+		"advancing a flow not there": func(q store.Queries) error { return q.AdvanceFlow(ctx, "no-such-flow", "code_sent", "done", t0) },
+	}
+	own := errors.New("answered in fn's own words")
+	n := 0
+	for name, write := range writes {
+		for _, after := range []string{"a read", "nothing"} {
+			for _, fnDoes := range []string{"returns it", "lets it pass", "answers otherwise"} {
+				n++
+				id := fmt.Sprintf("ev-%d", n)
+				err := s.InTx(ctx, func(q store.Queries) error {
+					if err := q.AppendEvent(ctx, store.Event{ID: id, AccountID: "cf", At: t0, Kind: "k", Result: "r"}); err != nil {
+						return err
+					}
+					errs := []error{write(q)}
+					if after == "a read" {
+						_, err := q.FlowByTokenHash(ctx, "th1")
+						errs = append(errs, err)
+					}
+					for _, err := range errs {
+						switch {
+						case err == nil || fnDoes == "lets it pass":
+						case fnDoes == "answers otherwise":
+							return own
+						default:
+							return err
+						}
+					}
+					return nil
+				})
+				if !errors.Is(err, store.ErrConflict) {
+					t.Errorf("%s, then %s, when fn %s: InTx returned %v, want a conflict", name, after, fnDoes, err)
+				}
+			}
+		}
+	}
+	if evs, err := s.Events(ctx, "cf", time.Time{}, 100); err != nil || len(evs) != 0 {
+		t.Fatalf("a transaction that met a conflict kept %d events (%v)", len(evs), err)
+	}
+	if got, _ := s.FlowByTokenHash(ctx, "th1"); got.State != "done" {
+		t.Fatalf("flow changed by failed transactions: %+v", got)
 	}
 }
 

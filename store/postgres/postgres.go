@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -15,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 
+	"github.com/wardhq/ward/store"
 	"github.com/wardhq/ward/store/sqlstore"
 )
 
@@ -85,38 +87,59 @@ type nativeTx struct {
 	// begun: "begin" has gone to the server, so the transaction must end
 	// there too.
 	begun bool
+	// conflict: a write queued by AheadOne touched no row. The server saw
+	// no error, so nothing there stops the transaction: this does.
+	conflict error
 }
 
 type aheadStmt struct {
 	what string
 	q    string
 	args []any
+	one  bool // must touch exactly one row
 }
 
 // Ahead implements sqlstore.NativeTx.
 func (n *nativeTx) Ahead(what, q string, args ...any) {
-	n.ahead = append(n.ahead, aheadStmt{what, q, args})
+	n.ahead = append(n.ahead, aheadStmt{what, q, args, false})
 }
 
-// send runs what waits ahead and then q in one pipeline, and returns the
-// results positioned at q's. The caller reads q's result and closes them.
+// AheadOne implements sqlstore.NativeTx.
+func (n *nativeTx) AheadOne(what, q string, args ...any) {
+	n.ahead = append(n.ahead, aheadStmt{what, q, args, true})
+}
+
+// Conflict implements sqlstore.NativeTx.
+func (n *nativeTx) Conflict() error { return n.conflict }
+
+// send runs what waits ahead and then q (if any) in one pipeline, and
+// returns the results positioned at q's. The caller reads q's result and
+// closes them.
 func (n *nativeTx) send(ctx context.Context, q string, args []any) (pgx.BatchResults, error) {
 	b := &pgx.Batch{}
 	for _, a := range n.ahead {
 		b.Queue(a.q, a.args...)
 	}
-	b.Queue(q, args...)
+	if q != "" {
+		b.Queue(q, args...)
+	}
 	ahead := n.ahead
 	n.ahead = nil
 	n.begun = true
 	br := n.conn.SendBatch(ctx, b)
 	for _, a := range ahead {
-		if _, err := br.Exec(); err != nil {
+		tag, err := br.Exec()
+		if err != nil {
 			br.Close()
 			// %v: the error is not the next statement's own, so it must
 			// not pass for it (a unique violation is not that statement's
 			// conflict). The transaction fails either way.
 			return nil, fmt.Errorf("%s: %v", a.what, err)
+		}
+		if a.one && tag.RowsAffected() != 1 {
+			br.Close()
+			n.conflict = fmt.Errorf("%s: %w", a.what, store.ErrConflict)
+			return nil, n.conflict
 		}
 	}
 	return br, nil
@@ -129,6 +152,9 @@ func (n *nativeTx) Exec(ctx context.Context, q string, args ...any) (int64, erro
 
 // exec runs q, after what waits ahead, and returns its command tag.
 func (n *nativeTx) exec(ctx context.Context, q string, args []any) (pgconn.CommandTag, error) {
+	if n.conflict != nil {
+		return pgconn.CommandTag{}, n.conflict
+	}
 	if len(n.ahead) == 0 {
 		return n.conn.Exec(ctx, q, args...)
 	}
@@ -144,6 +170,9 @@ func (n *nativeTx) exec(ctx context.Context, q string, args []any) (pgconn.Comma
 }
 
 func (n *nativeTx) Query(ctx context.Context, q string, args ...any) (sqlstore.Rows, error) {
+	if n.conflict != nil {
+		return nil, n.conflict
+	}
 	if len(n.ahead) == 0 {
 		rows, err := n.conn.Query(ctx, q, args...)
 		if err != nil {
@@ -164,6 +193,9 @@ func (n *nativeTx) Query(ctx context.Context, q string, args ...any) (sqlstore.R
 }
 
 func (n *nativeTx) QueryRow(ctx context.Context, q string, args ...any) interface{ Scan(...any) error } {
+	if n.conflict != nil {
+		return errRow{n.conflict}
+	}
 	if len(n.ahead) == 0 {
 		return noRows{n.conn.QueryRow(ctx, q, args...), nil}
 	}
@@ -178,10 +210,26 @@ func (n *nativeTx) QueryRow(ctx context.Context, q string, args ...any) interfac
 // did nothing, and ends without a word to the server.
 func (n *nativeTx) Commit(ctx context.Context) error {
 	defer n.conn.Release()
+	if n.conflict != nil {
+		_ = n.rollback(ctx)
+		return n.conflict
+	}
 	if !n.begun && len(n.ahead) == 0 {
 		return nil
 	}
-	// Writes that waited ahead go with the commit.
+	// Writes that waited ahead go with the commit, unless one may meet a
+	// conflict: the server sees no error in an update that touches no row,
+	// and would commit behind it.
+	if slices.ContainsFunc(n.ahead, func(a aheadStmt) bool { return a.one }) {
+		br, err := n.send(ctx, "", nil)
+		if err == nil {
+			err = br.Close()
+		}
+		if err != nil {
+			_ = n.rollback(ctx)
+			return err
+		}
+	}
 	tag, err := n.exec(ctx, "commit", nil)
 	if err != nil {
 		return err
@@ -196,6 +244,10 @@ func (n *nativeTx) Commit(ctx context.Context) error {
 // transaction (the rollback failed) is closed by the pool on release.
 func (n *nativeTx) Rollback(ctx context.Context) error {
 	defer n.conn.Release()
+	return n.rollback(ctx)
+}
+
+func (n *nativeTx) rollback(ctx context.Context) error {
 	if !n.begun {
 		return nil
 	}

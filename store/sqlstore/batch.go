@@ -128,7 +128,7 @@ func (s *DB) runBatch(batch []*txJob) {
 			r := &results[i]
 			func() {
 				defer func() { r.panicked = recover() }()
-				r.err = j.fn(s.inside(tx, &r.after, &r.undo))
+				r.err = s.runIn(tx, &r.after, &r.undo, j.fn)
 			}()
 			if r.err != nil || r.panicked != nil {
 				if _, err := tx.ExecContext(ctx, `ROLLBACK TO batch`); err != nil {
@@ -174,7 +174,7 @@ func (s *DB) single(j *txJob) (r txResult) {
 	}
 	func() {
 		defer func() { r.panicked = recover() }()
-		r.err = j.fn(s.inside(tx, &r.after, &r.undo))
+		r.err = s.runIn(tx, &r.after, &r.undo, j.fn)
 	}()
 	if r.err != nil || r.panicked != nil {
 		tx.Rollback()

@@ -63,15 +63,8 @@ func (s *DB) AddCodeFailure(ctx context.Context, codeID string, maxFailures int)
 }
 
 func (s *DB) UseCode(ctx context.Context, codeID string, at time.Time, maxFailures int) error {
-	res, err := s.exec(ctx, `UPDATE codes SET used_at = ? WHERE id = ? AND used_at IS NULL AND replaced_at IS NULL AND expires_at > ? AND failures < ?`,
+	return s.execOneAhead(ctx, "using code", `UPDATE codes SET used_at = ? WHERE id = ? AND used_at IS NULL AND replaced_at IS NULL AND expires_at > ? AND failures < ?`,
 		ts(at), codeID, ts(at), maxFailures)
-	if err != nil {
-		return fmt.Errorf("using code: %w", err)
-	}
-	if n, err := res.RowsAffected(); err != nil || n != 1 {
-		return fmt.Errorf("using code: %w", store.ErrConflict)
-	}
-	return nil
 }
 
 func (s *DB) CountCodesToRecipient(ctx context.Context, recipientKey string, since time.Time) (int, error) {

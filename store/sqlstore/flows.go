@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -29,12 +28,24 @@ func (s *DB) FlowByTokenHash(ctx context.Context, hash string) (store.Flow, erro
 }
 
 func (s *DB) AdvanceFlow(ctx context.Context, id, from, to string, at time.Time) error {
-	err := s.execOne(ctx, "advancing flow", `UPDATE flows SET state = ?, updated_at = ? WHERE id = ? AND state = ?`, to, ts(at), id, from)
-	if errors.Is(err, store.ErrNotFound) {
-		// No row in that state: someone moved the flow first (or it is gone).
-		return fmt.Errorf("%w: flow is no longer %s", store.ErrConflict, from)
+	// No row in that state: someone moved the flow first (or it is gone).
+	return s.execOneAhead(ctx, "advancing flow from "+from, `UPDATE flows SET state = ?, updated_at = ? WHERE id = ? AND state = ?`, to, ts(at), id, from)
+}
+
+func (s *DB) EndFlow(ctx context.Context, id string, from []string, to string, at time.Time) (bool, error) {
+	if len(from) == 0 {
+		return false, nil
 	}
-	return err
+	marks, states := inList(from)
+	res, err := s.exec(ctx, `UPDATE flows SET state = ?, updated_at = ? WHERE id = ? AND state IN (`+marks+`)`, append([]any{to, ts(at), id}, states...)...)
+	if err != nil {
+		return false, fmt.Errorf("ending flow: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("ending flow: %w", err)
+	}
+	return n > 0, nil
 }
 
 func (s *DB) SetFlowRecipient(ctx context.Context, id, channel, recipient string) error {

@@ -63,6 +63,12 @@ type NativeTx interface {
 	// statement, in the same round trip; its result is not read. If it
 	// fails, that next statement returns its error, wrapped in what.
 	Ahead(what, q string, args ...any)
+	// AheadOne queues q like Ahead, but q must touch exactly one row: when
+	// it touches none the transaction has met a conflict, and its next
+	// statement, every one after and its commit fail with that conflict.
+	AheadOne(what, q string, args ...any)
+	// Conflict is the conflict a statement queued by AheadOne met, if any.
+	Conflict() error
 	Exec(ctx context.Context, q string, args ...any) (rowsAffected int64, err error)
 	Query(ctx context.Context, q string, args ...any) (Rows, error)
 	QueryRow(ctx context.Context, q string, args ...any) interface{ Scan(...any) error }
@@ -93,7 +99,11 @@ type DB struct {
 	native  NativeTx  // set inside InTx when the dialect begins natively
 	after   *[]func() // set inside InTx: run once it commits
 	undo    *[]func() // set inside InTx: run if it rolls back
-	hooks   *hooks
+	// conflict, set inside InTx, is the first conflict of a write that
+	// fails its transaction (execOneAhead): it fails the transaction even
+	// if fn let it pass, as it does where the write is sent later.
+	conflict *error
+	hooks    *hooks
 	// rebound holds each query as numbered placeholders write it, once
 	// written: rewriting it on every call was 1.5% of ward's CPU on
 	// PostgreSQL. Queries are the code's constants (and an IN list of a
@@ -544,9 +554,15 @@ func (s *DB) alone(ctx context.Context, fn func(store.Queries) error) error {
 	return j.finish(ctx, s, s.single(j))
 }
 
-// inside is s as seen inside the transaction tx.
-func (s *DB) inside(tx *sql.Tx, after, undo *[]func()) *DB {
-	return &DB{w: s.w, r: s.r, tx: tx, d: s.d, closers: s.closers, watch: s.watch, after: after, undo: undo, hooks: s.hooks, rebound: s.rebound}
+// runIn runs fn inside the transaction tx.
+func (s *DB) runIn(tx *sql.Tx, after, undo *[]func(), fn func(store.Queries) error) error {
+	var conflict error
+	err := fn(&DB{w: s.w, r: s.r, tx: tx, d: s.d, closers: s.closers, watch: s.watch, after: after, undo: undo, conflict: &conflict,
+		hooks: s.hooks, rebound: s.rebound})
+	if conflict != nil {
+		return conflict
+	}
+	return err
 }
 
 func (s *DB) inNativeTx(ctx context.Context, fn func(store.Queries) error) error {
@@ -569,10 +585,19 @@ func (s *DB) inNativeTx(ctx context.Context, fn func(store.Queries) error) error
 	if err := fn(&DB{w: s.w, r: s.r, native: tx, d: s.d, closers: s.closers, watch: s.watch, after: &after, undo: &undo, hooks: s.hooks, rebound: s.rebound}); err != nil {
 		_ = tx.Rollback(context.WithoutCancel(ctx))
 		ended(false, after, undo)
+		// A queued write's conflict reached fn through a later statement,
+		// which fn may have answered in its own words: the conflict is
+		// what failed the transaction.
+		if c := tx.Conflict(); c != nil {
+			return c
+		}
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
 		ended(false, after, undo)
+		if c := tx.Conflict(); c != nil {
+			return c
+		}
 		return fmt.Errorf("committing transaction: %w", err)
 	}
 	ended(true, after, undo)
@@ -752,6 +777,36 @@ func (s *DB) execUnread(ctx context.Context, what string, q string, args ...any)
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	return nil
+}
+
+// inList is the placeholders of an IN (…) list of vals, and vals as
+// arguments. One statement per list length keeps the prepared-statement
+// cache small.
+func inList(vals []string) (string, []any) {
+	args := make([]any, len(vals))
+	for i, v := range vals {
+		args[i] = v
+	}
+	return strings.TrimSuffix(strings.Repeat("?,", len(vals)), ","), args
+}
+
+// execOneAhead runs an update that must touch exactly one row, and whose
+// caller fails the transaction when it touches none: ErrConflict. Inside a
+// PostgreSQL transaction it goes ahead of the next statement (see
+// NativeTx.AheadOne), which reports the conflict in its place.
+func (s *DB) execOneAhead(ctx context.Context, what string, q string, args ...any) error {
+	if s.native != nil {
+		s.native.AheadOne(what, s.rebind(q), args...)
+		return nil
+	}
+	err := s.execOne(ctx, what, q, args...)
+	if errors.Is(err, store.ErrNotFound) {
+		err = fmt.Errorf("%s: %w", what, store.ErrConflict)
+		if s.conflict != nil && *s.conflict == nil {
+			*s.conflict = err
+		}
+	}
+	return err
 }
 
 // execOne runs an update that must touch exactly one row.

@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -20,14 +19,10 @@ func (s *DB) Suppressed(ctx context.Context, recipientKey string, sources []stri
 	if len(sources) == 0 {
 		return false, nil
 	}
-	// One statement per list length keeps the prepared-statement cache small.
-	args := []any{recipientKey, ts(now)}
-	for _, src := range sources {
-		args = append(args, src)
-	}
+	marks, vals := inList(sources)
 	var n int
-	q := `SELECT COUNT(*) FROM suppressions WHERE recipient_key = ? AND until_at > ? AND source IN (?` + strings.Repeat(",?", len(sources)-1) + `)`
-	if err := s.row(ctx, q, args...).Scan(&n); err != nil {
+	q := `SELECT COUNT(*) FROM suppressions WHERE recipient_key = ? AND until_at > ? AND source IN (` + marks + `)`
+	if err := s.row(ctx, q, append([]any{recipientKey, ts(now)}, vals...)...).Scan(&n); err != nil {
 		return false, fmt.Errorf("reading suppressions: %w", err)
 	}
 	return n > 0, nil
