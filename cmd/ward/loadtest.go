@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -40,6 +41,7 @@ func loadtestCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	password := fs.Bool("password", false, "sign in with a password (argon2id) instead of a mailed code, and report ward's memory")
 	instances := fs.Int("instances", 1, "with --postgres: run this many ward processes on the one database, the traffic shared between them")
 	killAfter := fs.Duration("kill-one-after", 0, "with --instances 2 or more: SIGKILL the last instance this long into the first level; the others must deliver its mail")
+	dbLatency := fs.Duration("database-latency", 0, "with --postgres: hold every byte between ward and PostgreSQL this long each way, as a network between two machines would (e.g. 250us)")
 	dashboard := fs.Int("dashboard", 0, "instead of sign-ins, load the security dashboard of one account with this many activity rows (in-process ward)")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
@@ -86,7 +88,17 @@ func loadtestCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		if *instances > 1 && *pg == "" {
 			return errors.New("--instances: several instances share a PostgreSQL database (--postgres)")
 		}
-		wards, err := startWards(ctx, *pg, dr.Sink, *instances)
+		dsn := *pg
+		if *dbLatency > 0 {
+			far, stop, err := farDatabase(*pg, *dbLatency)
+			if err != nil {
+				return err
+			}
+			defer stop()
+			dsn = far
+			fmt.Fprintf(stdout, "PostgreSQL %v away each way (a proxy in this process holds every byte)\n", *dbLatency)
+		}
+		wards, err := startWards(ctx, dsn, dr.Sink, *instances)
 		if err != nil {
 			return err
 		}
@@ -161,6 +173,25 @@ func loadtestCmd(ctx context.Context, args []string, stdout io.Writer) error {
 
 // localDatabase says whether the PostgreSQL that dsn names runs on this
 // machine, so that its processes' CPU time can be read here.
+// farDatabase returns dsn reached through a proxy that holds every byte
+// oneWay in each direction, and how to stop the proxy.
+func farDatabase(dsn string, oneWay time.Duration) (string, func(), error) {
+	u, err := url.Parse(dsn)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
+		return "", nil, errors.New("--database-latency: give --postgres as a postgres://host:port/… URL")
+	}
+	target := u.Host
+	if u.Port() == "" {
+		target = net.JoinHostPort(u.Hostname(), "5432")
+	}
+	l, err := loadtest.StartLatency(target, oneWay)
+	if err != nil {
+		return "", nil, err
+	}
+	u.Host = l.Addr
+	return u.String(), func() { l.Close() }, nil
+}
+
 func localDatabase(dsn string) bool {
 	if dsn == "" {
 		return false
