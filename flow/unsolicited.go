@@ -82,20 +82,16 @@ func (s *Service) holdBack(ctx context.Context, q store.Queries, f store.Flow, r
 	if f.AccountID == "" || !guarded(purposeOf(f.Kind)) {
 		return "", nil
 	}
-	suppressed, err := q.Suppressed(ctx, recipientKey, sources(c.IP, devHash), now)
-	if err != nil {
+	st, err := q.RecipientState(ctx, recipientKey, sources(c.IP, devHash), f.Recipient, notify.KindCode, dayStart(now), now)
+	switch {
+	case err != nil:
 		return "", err
-	}
-	if suppressed {
+	case st.Suppressed:
 		return activity.Suppressed, nil
-	}
-	if s.Unsolicited.FloodAfter <= 0 {
+	case s.Unsolicited.FloodAfter <= 0 || st.Sent < s.Unsolicited.FloodAfter:
 		return "", nil
 	}
-	sent, err := q.CountMessagesTo(ctx, f.Recipient, notify.KindCode, dayStart(now))
-	if err != nil || sent < s.Unsolicited.FloodAfter {
-		return "", err
-	}
+	sent := st.Sent
 	digests, err := q.CountMessagesTo(ctx, f.Recipient, notify.KindCodeDigest, dayStart(now))
 	if err != nil || digests > 0 {
 		return activity.Held, err

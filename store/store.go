@@ -224,12 +224,24 @@ type Preferences interface {
 	SetNotificationPref(ctx context.Context, accountID, event, channel string, on bool) error
 }
 
+// RecipientState is whether a recipient has asked not to get codes from
+// any of some sources, and how many messages of a kind it was sent since a
+// time.
+type RecipientState struct {
+	Suppressed bool
+	Sent       int
+}
+
 // Suppressions stop codes to a recipient from a source ("this wasn't me").
 type Suppressions interface {
 	// Suppress stops codes to recipientKey requested from source until a time.
 	Suppress(ctx context.Context, recipientKey, source string, until, now time.Time) error
 	// Suppressed reports whether any of sources is suppressed for recipientKey.
 	Suppressed(ctx context.Context, recipientKey string, sources []string, now time.Time) (bool, error)
+	// RecipientState reads in one statement what holds a code mail back:
+	// Suppressed for recipientKey and sources at now, and CountMessagesTo
+	// recipient of kind since. A sign-in asks both before every code mail.
+	RecipientState(ctx context.Context, recipientKey string, sources []string, recipient, kind string, since, now time.Time) (RecipientState, error)
 }
 
 // LinkTokens are the single-use tokens links in mail carry.

@@ -1405,6 +1405,28 @@ func testSuppressionsAndAliases(t *testing.T, s store.Store) {
 	if n, _ := s.CountMessagesTo(ctx, "x@example.com", "code", t0.Add(time.Minute)); n != 0 {
 		t.Fatalf("count after: %d", n)
 	}
+
+	// Both in one read: what Suppressed and CountMessagesTo say apart.
+	must(t, s.EnqueueMessage(ctx, store.Message{ID: "m-d", Kind: "code_digest", Channel: "email", Recipient: "x@example.com", Language: "en",
+		Data: []byte("{}"), Status: "queued", CreatedAt: t0, NextAt: t0}))
+	for _, c := range []struct {
+		key     string
+		sources []string
+		kind    string
+		since   time.Time
+		now     time.Time
+		want    store.RecipientState
+	}{
+		{"r1", []string{"dev:x", "ip:198.51.100.9"}, "code", t0.Add(-time.Minute), t0.Add(90 * time.Minute), store.RecipientState{Suppressed: true, Sent: 1}},
+		{"r1", []string{"ip:198.51.100.9"}, "code", t0.Add(time.Minute), t0.Add(3 * time.Hour), store.RecipientState{Sent: 0}},
+		{"r2", []string{"ip:198.51.100.9"}, "code_digest", t0, t0, store.RecipientState{Sent: 1}},
+		{"r1", nil, "code", t0, t0, store.RecipientState{Sent: 1}},
+	} {
+		got, err := s.RecipientState(ctx, c.key, c.sources, "x@example.com", c.kind, c.since, c.now)
+		if err != nil || got != c.want {
+			t.Fatalf("state of %s for %v, %s since %v: %+v %v, want %+v", c.key, c.sources, c.kind, c.since, got, err, c.want)
+		}
+	}
 }
 
 func newTask(id string, at time.Time) jobs.Task {

@@ -8,9 +8,11 @@ import (
 	"github.com/wardhq/ward/store"
 )
 
+const countMessagesQuery = `SELECT COUNT(*) FROM messages WHERE recipient = ? AND kind = ? AND created_at >= ?`
+
 func (s *DB) CountMessagesTo(ctx context.Context, recipient, kind string, since time.Time) (int, error) {
 	var n int
-	if err := s.row(ctx, `SELECT COUNT(*) FROM messages WHERE recipient = ? AND kind = ? AND created_at >= ?`, recipient, kind, ts(since)).Scan(&n); err != nil {
+	if err := s.row(ctx, countMessagesQuery, recipient, kind, ts(since)).Scan(&n); err != nil {
 		return 0, fmt.Errorf("counting messages: %w", err)
 	}
 	return n, nil
