@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -21,6 +22,7 @@ type Latency struct {
 	target string
 	oneWay time.Duration
 	wg     sync.WaitGroup
+	trips  atomic.Int64
 	mu     sync.Mutex
 	conns  map[net.Conn]bool
 	closed bool
@@ -52,8 +54,8 @@ func (l *Latency) accept() {
 		if !l.track(in, out) {
 			return
 		}
-		l.wg.Go(func() { l.carry(out, in) })
-		l.wg.Go(func() { l.carry(in, out) })
+		l.wg.Go(func() { l.carry(out, in, &l.trips) })
+		l.wg.Go(func() { l.carry(in, out, nil) })
 	}
 }
 
@@ -73,9 +75,15 @@ func (l *Latency) track(cs ...net.Conn) bool {
 	return true
 }
 
+// Trips counts what clients sent in one go (one write, as a driver sends
+// a statement or a pipeline of them): the round trips they made, as long
+// as each waits for the answer before it sends again.
+func (l *Latency) Trips() int64 { return l.trips.Load() }
+
 // carry copies src to dst, each chunk written oneWay after it was read
-// and in the order read: the delay of a link, not of each message.
-func (l *Latency) carry(dst, src net.Conn) {
+// and in the order read: the delay of a link, not of each message. Sends
+// counts the chunks, if given.
+func (l *Latency) carry(dst, src net.Conn, sends *atomic.Int64) {
 	type chunk struct {
 		due time.Time
 		b   []byte
@@ -87,6 +95,9 @@ func (l *Latency) carry(dst, src net.Conn) {
 			b := make([]byte, 32<<10)
 			n, err := src.Read(b)
 			if n > 0 {
+				if sends != nil {
+					sends.Add(1)
+				}
 				q <- chunk{time.Now().Add(l.oneWay), b[:n]}
 			}
 			if err != nil {

@@ -51,6 +51,19 @@ func TestLatencyHoldsEachDirection(t *testing.T) {
 			t.Fatalf("round %d: bytes changed on the way", i)
 		}
 	}
+	// A client that waits for each answer makes one round trip per send.
+	before := l.Trips()
+	for range 10 {
+		if _, err := c.Write([]byte("ping")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(c, make([]byte, 4)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := l.Trips() - before; n != 10 {
+		t.Fatalf("10 round trips counted as %d", n)
+	}
 	// Closing the proxy ends the connections through it.
 	if err := l.Close(); err != nil {
 		t.Fatal(err)

@@ -40,9 +40,12 @@ type Report struct {
 	// DatabaseCPU is what a database on the same machine spent (0: not
 	// measured).
 	DatabaseCPU time.Duration
-	P50         time.Duration
-	P95         time.Duration
-	P99         time.Duration
+	// DatabaseTrips counts the round trips to the database (0: not
+	// counted), background work included.
+	DatabaseTrips int64
+	P50           time.Duration
+	P95           time.Duration
+	P99           time.Duration
 }
 
 // PerSecond is complete sign-ins per second.
@@ -59,6 +62,9 @@ func (r Report) String() string {
 	}
 	if r.DatabaseCPU > 0 && r.SignIns > 0 {
 		s += fmt.Sprintf(", PostgreSQL %.2fms", ms(r.DatabaseCPU)/float64(r.SignIns))
+	}
+	if r.DatabaseTrips > 0 && r.SignIns > 0 {
+		s += fmt.Sprintf("  round trips to PostgreSQL %.1f/%s", float64(r.DatabaseTrips)/float64(r.SignIns), strings.TrimSuffix(r.What, "s"))
 	}
 	reasons := slices.SortedFunc(maps.Keys(r.Reasons), func(a, b string) int { return r.Reasons[b] - r.Reasons[a] })
 	for _, k := range reasons {
@@ -96,6 +102,9 @@ type Driver struct {
 	// Database names the processes of a database on this machine (such as
 	// "postgres"), whose CPU time each level reports too.
 	Database string
+	// Trips counts the round trips to the database so far (nil: not
+	// counted).
+	Trips func() int64
 	// Password, when set, is every account's password, and sign-ins use
 	// it (with the code a new device is asked for, once).
 	Password string
@@ -159,6 +168,10 @@ func (dr *Driver) Run(ctx context.Context, concurrency int, d time.Duration) Rep
 		cpu0, _ = dr.CPU()
 	}
 	self0 := selfCPU()
+	var trips0 int64
+	if dr.Trips != nil {
+		trips0 = dr.Trips()
+	}
 	var db0 map[int]time.Duration
 	if dr.Database != "" {
 		db0, _ = NamedCPU(dr.Database)
@@ -182,6 +195,9 @@ func (dr *Driver) Run(ctx context.Context, concurrency int, d time.Duration) Rep
 		}
 	}
 	rep.DriverCPU = selfCPU() - self0
+	if dr.Trips != nil {
+		rep.DatabaseTrips = dr.Trips() - trips0
+	}
 	if db0 != nil {
 		if db1, err := NamedCPU(dr.Database); err == nil {
 			rep.DatabaseCPU = spentSince(db0, db1)

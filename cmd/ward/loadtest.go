@@ -91,12 +91,12 @@ func loadtestCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		dsn := *pg
 		if *dbLatency > 0 {
-			far, stop, err := farDatabase(*pg, *dbLatency)
+			far, trips, stop, err := farDatabase(*pg, *dbLatency)
 			if err != nil {
 				return err
 			}
 			defer stop()
-			dsn = far
+			dsn, dr.Trips = far, trips
 			rt, err := databaseRoundTrip(ctx, far)
 			if err != nil {
 				return err
@@ -180,11 +180,12 @@ func loadtestCmd(ctx context.Context, args []string, stdout io.Writer) error {
 // localDatabase says whether the PostgreSQL that dsn names runs on this
 // machine, so that its processes' CPU time can be read here.
 // farDatabase returns dsn reached through a proxy that holds every byte
-// oneWay in each direction, and how to stop the proxy.
-func farDatabase(dsn string, oneWay time.Duration) (string, func(), error) {
+// oneWay in each direction, the count of round trips through it, and how
+// to stop it.
+func farDatabase(dsn string, oneWay time.Duration) (string, func() int64, func(), error) {
 	u, err := url.Parse(dsn)
 	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
-		return "", nil, errors.New("--database-latency: give --postgres as a postgres://host:port/… URL")
+		return "", nil, nil, errors.New("--database-latency: give --postgres as a postgres://host:port/… URL")
 	}
 	target := u.Host
 	if u.Port() == "" {
@@ -192,10 +193,10 @@ func farDatabase(dsn string, oneWay time.Duration) (string, func(), error) {
 	}
 	l, err := loadtest.StartLatency(target, oneWay)
 	if err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
 	u.Host = l.Addr
-	return u.String(), func() { l.Close() }, nil
+	return u.String(), l.Trips, func() { l.Close() }, nil
 }
 
 // databaseRoundTrip is the median time of a trivial statement on dsn:
