@@ -191,9 +191,10 @@ func New(ctx context.Context, c config.Config, log *slog.Logger, o Options) (*In
 		met.DB(role, db)
 	}
 	if pgPool != nil {
-		met.Pool("pgx", func() (int, int, int) {
+		met.Pool("pgx", func() metrics.PoolStat {
 			s := pgPool.Stat()
-			return int(s.AcquiredConns()), int(s.IdleConns()), int(s.MaxConns())
+			return metrics.PoolStat{InUse: int(s.AcquiredConns()), Idle: int(s.IdleConns()), Max: int(s.MaxConns()),
+				Waits: s.EmptyAcquireCount(), Waited: s.EmptyAcquireWaitTime()}
 		})
 	}
 	met.Backlog(func(ctx context.Context) (int, time.Time, error) {

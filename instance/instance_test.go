@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -180,4 +182,64 @@ func TestLimitsHoldAcrossInstances(t *testing.T) {
 	if n := len(relay.Received()); n != want || answered[0] != want || answered[1] != 100-want {
 		t.Fatalf("%d accepted, %d refused, %d mails; want %d accepted and mailed, the rest refused", answered[0], answered[1], n, want)
 	}
+}
+
+// A request that finds every PostgreSQL connection taken waits for one,
+// and the metrics say so: the first sign of a pool too small for the load.
+func TestPoolWaitsAreCounted(t *testing.T) {
+	dsn := testdb.PostgresDSN(t)
+	if strings.Contains(dsn, "://") {
+		dsn += "&pool_max_conns=1"
+	} else {
+		dsn += " pool_max_conns=1"
+	}
+	c := config.Default()
+	c.DataDir = t.TempDir()
+	c.Database.Driver, c.Database.DSN = "postgres", dsn
+	in, err := instance.New(context.Background(), c, slog.New(slog.NewTextHandler(io.Discard, nil)), instance.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Store.Close()
+	ctx := context.Background()
+	holding, release := make(chan struct{}), make(chan struct{})
+	held := make(chan error, 1)
+	go func() {
+		held <- in.Store.InTx(ctx, func(q store.Queries) error {
+			if _, err := q.AccountByEmail(ctx, "nobody@example.jp"); !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			close(holding)
+			<-release
+			return nil
+		})
+	}()
+	<-holding
+	read := make(chan error, 1)
+	go func() { _, err := in.Store.AccountByEmail(ctx, "nobody@example.jp"); read <- err }()
+	for in.Metrics == nil || !strings.Contains(scrape(t, in), `ward_db_connection_waits_total{db_name="pgx"} 1`) {
+		select {
+		case err := <-read:
+			t.Fatalf("a read got the pool's only connection while a transaction held it: %v", err)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	close(release)
+	if err := <-held; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-read; !errors.Is(err, store.ErrNotFound) {
+		t.Fatal(err)
+	}
+	m := scrape(t, in)
+	if strings.Contains(m, `ward_db_connection_wait_seconds_total{db_name="pgx"} 0`+"\n") || !strings.Contains(m, `ward_db_connection_wait_seconds_total{db_name="pgx"}`) {
+		t.Fatalf("the wait took no time:\n%s", m)
+	}
+}
+
+func scrape(t *testing.T, in *instance.Instance) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	in.Metrics.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	return rec.Body.String()
 }

@@ -174,15 +174,32 @@ func (m *Metrics) DB(name string, db *sql.DB) {
 	m.reg.MustRegister(collectors.NewDBStatsCollector(db, name))
 }
 
+// PoolStat is what a pool that is not database/sql's (pgx) tells of its
+// use.
+type PoolStat struct {
+	InUse, Idle, Max int
+	// Waits counts the acquisitions that found no idle connection, and
+	// Waited is the time they spent waiting for one: a pool too small
+	// for the load shows here before anywhere else.
+	Waits  int64
+	Waited time.Duration
+}
+
 // Pool publishes a pool that is not database/sql's (pgx): connections
-// in use, idle and the most allowed.
-func (m *Metrics) Pool(name string, stat func() (inUse, idle, max int)) {
+// in use, idle and the most allowed, and the waits for one.
+func (m *Metrics) Pool(name string, stat func() PoolStat) {
 	labels := prometheus.Labels{"db_name": name}
 	m.reg.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ward_db_connections_in_use", Help: "Database connections in use.", ConstLabels: labels},
-			func() float64 { u, _, _ := stat(); return float64(u) }),
+			func() float64 { return float64(stat().InUse) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ward_db_connections_idle", Help: "Database connections idle.", ConstLabels: labels},
-			func() float64 { _, i, _ := stat(); return float64(i) }),
+			func() float64 { return float64(stat().Idle) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ward_db_connections_max", Help: "Database connections allowed.", ConstLabels: labels},
-			func() float64 { _, _, x := stat(); return float64(x) }))
+			func() float64 { return float64(stat().Max) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "ward_db_connection_waits_total",
+			Help: "Times a connection was wanted and none was idle.", ConstLabels: labels},
+			func() float64 { return float64(stat().Waits) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "ward_db_connection_wait_seconds_total",
+			Help: "Time spent waiting for a database connection.", ConstLabels: labels},
+			func() float64 { return stat().Waited.Seconds() }))
 }
