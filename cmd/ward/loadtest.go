@@ -36,6 +36,7 @@ func loadtestCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	metricsURL := fs.String("metrics", "", "with --driver-only: ward's /metrics URL, to report its CPU time per sign-in")
 	levels := fs.String("concurrency", "1,8,32", "comma-separated concurrency levels")
 	dur := fs.Duration("duration", 10*time.Second, "how long each level runs")
+	warm := fs.Duration("warm-up", 3*time.Second, "sign in this long at the first level before measuring, uncounted (0: measure from cold)")
 	naccts := fs.Int("accounts", 2000, "accounts to sign in as")
 	pg := fs.String("postgres", "", "without --driver-only: run ward on this PostgreSQL DSN instead of SQLite")
 	admin := fs.String("admin-token", os.Getenv("WARD_ADMIN_TOKEN"), "with --driver-only: ward's admin token, to create the accounts")
@@ -131,7 +132,7 @@ func loadtestCmd(ctx context.Context, args []string, stdout io.Writer) error {
 			return sum, nil
 		}
 		if *instances > 1 {
-			return driveInstances(ctx, dr, wards, token, *naccts, conc, *dur, *killAfter, stdout)
+			return driveInstances(ctx, dr, wards, token, *naccts, conc, *dur, *warm, *killAfter, stdout)
 		}
 		single = wards[0]
 	}
@@ -161,6 +162,7 @@ func loadtestCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 	}
 	memory("before the load")
+	warmUp(ctx, dr, conc[0], *warm, stdout)
 	for _, n := range conc {
 		fmt.Fprintln(stdout, dr.Run(ctx, n, *dur))
 		memory("after it")
@@ -179,6 +181,19 @@ func loadtestCmd(ctx context.Context, args []string, stdout io.Writer) error {
 
 // localDatabase says whether the PostgreSQL that dsn names runs on this
 // machine, so that its processes' CPU time can be read here.
+// warmUp signs in for d at concurrency n and counts none of it: the
+// first seconds after a start open the database's connections (on
+// PostgreSQL, a process and a cold statement cache each) and fill caches,
+// which a figure of the steady state should not hold.
+func warmUp(ctx context.Context, dr *loadtest.Driver, n int, d time.Duration, stdout io.Writer) {
+	if d <= 0 {
+		return
+	}
+	r := dr.Run(ctx, n, d)
+	fmt.Fprintf(stdout, "warm-up, not counted: %d sign-ins in %.1fs at concurrency %d, p99 %.0f ms, errors %d\n",
+		r.SignIns, r.Elapsed.Seconds(), n, float64(r.P99)/float64(time.Millisecond), r.Errors)
+}
+
 // farDatabase returns dsn reached through a proxy that holds every byte
 // oneWay in each direction, the count of round trips through it, and how
 // to stop it.
@@ -295,7 +310,7 @@ func startWards(ctx context.Context, pg string, sink *loadtest.Sink, n int) ([]*
 // proves what scale-out must keep: every accepted sign-in's code mail
 // delivered once, also when an instance is killed mid-run, and the
 // instances' metrics adding up to what the driver saw.
-func driveInstances(ctx context.Context, dr *loadtest.Driver, wards []*childWard, token string, naccts int, conc []int, dur, killAfter time.Duration,
+func driveInstances(ctx context.Context, dr *loadtest.Driver, wards []*childWard, token string, naccts int, conc []int, dur, warm, killAfter time.Duration,
 	stdout io.Writer) error {
 	emails, err := loadtest.CreateAccounts(ctx, dr.Client, dr.Target, token, dr.Password, naccts)
 	if err != nil {
@@ -313,6 +328,7 @@ func driveInstances(ctx context.Context, dr *loadtest.Driver, wards []*childWard
 		}
 		return sum, nil
 	}
+	warmUp(ctx, dr, conc[0], warm, stdout)
 	killed := false
 	for i, n := range conc {
 		if i == 0 && killAfter > 0 {
