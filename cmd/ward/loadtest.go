@@ -179,8 +179,6 @@ func loadtestCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	return nil
 }
 
-// localDatabase says whether the PostgreSQL that dsn names runs on this
-// machine, so that its processes' CPU time can be read here.
 // warmUp signs in for d at concurrency n and counts none of it: the
 // first seconds after a start open the database's connections (on
 // PostgreSQL, a process and a cold statement cache each) and fill caches,
@@ -235,6 +233,8 @@ func databaseRoundTrip(ctx context.Context, dsn string) (time.Duration, error) {
 	return times[len(times)/2], nil
 }
 
+// localDatabase says whether the PostgreSQL that dsn names runs on this
+// machine, so that its processes' CPU time can be read here.
 func localDatabase(dsn string) bool {
 	if dsn == "" {
 		return false
