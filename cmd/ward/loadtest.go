@@ -44,6 +44,7 @@ func loadtestCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	instances := fs.Int("instances", 1, "with --postgres: run this many ward processes on the one database, the traffic shared between them")
 	killAfter := fs.Duration("kill-one-after", 0, "with --instances 2 or more: SIGKILL the last instance this long into the first level; the others must deliver its mail")
 	dbLatency := fs.Duration("database-latency", 0, "with --postgres: hold every byte between ward and PostgreSQL this long each way, as a network between two machines would (e.g. 1ms; the round trip it makes is measured and printed)")
+	cpuProfile := fs.String("cpu-profile", "", "without --driver-only: write a CPU profile of ward over the last level to this file (for go tool pprof)")
 	dashboard := fs.Int("dashboard", 0, "instead of sign-ins, load the security dashboard of one account with this many activity rows (in-process ward)")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
@@ -105,7 +106,11 @@ func loadtestCmd(ctx context.Context, args []string, stdout io.Writer) error {
 			fmt.Fprintf(stdout, "PostgreSQL %v away each way (a proxy in this process holds every byte): a round trip takes %.2f ms\n",
 				*dbLatency, float64(rt)/float64(time.Millisecond))
 		}
-		wards, err := startWards(ctx, dsn, dr.Sink, *instances)
+		var extra []string
+		if *cpuProfile != "" {
+			extra = append(extra, "WARD_METRICS_PPROF=true")
+		}
+		wards, err := startWards(ctx, dsn, dr.Sink, *instances, extra...)
 		if err != nil {
 			return err
 		}
@@ -163,8 +168,19 @@ func loadtestCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	memory("before the load")
 	warmUp(ctx, dr, conc[0], *warm, stdout)
-	for _, n := range conc {
+	for i, n := range conc {
+		var profiled chan error
+		if *cpuProfile != "" && single != nil && i == len(conc)-1 {
+			profiled = make(chan error, 1)
+			go func() { profiled <- single.cpuProfile(ctx, *dur, *cpuProfile) }()
+		}
 		fmt.Fprintln(stdout, dr.Run(ctx, n, *dur))
+		if profiled != nil {
+			if err := <-profiled; err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "    ward's CPU profile over this level: %s\n", *cpuProfile)
+		}
 		memory("after it")
 	}
 	if single != nil {
@@ -271,6 +287,34 @@ func (w *childWard) restart(ctx context.Context) (time.Duration, error) {
 	return took, nil
 }
 
+// cpuProfile asks ward's profiler for a CPU profile over d (less the
+// second the driver takes to start and end a level) and writes it to file.
+func (w *childWard) cpuProfile(ctx context.Context, d time.Duration, file string) error {
+	secs := max(1, int((d-time.Second)/time.Second))
+	u := strings.TrimSuffix(w.metrics, "/metrics") + "/debug/pprof/profile?seconds=" + strconv.Itoa(secs)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("profiling ward: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("profiling ward: %s", resp.Status)
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		return fmt.Errorf("writing the CPU profile: %w", err)
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return fmt.Errorf("writing the CPU profile: %w", err)
+	}
+	return f.Close()
+}
+
 func (w *childWard) Stop() {
 	w.Ward.Stop()
 	os.RemoveAll(w.dir)
@@ -279,7 +323,7 @@ func (w *childWard) Stop() {
 // startWards starts n wards sharing one secret, one set of DKIM keys and
 // (for n > 1) one PostgreSQL database, one after the other (the first
 // makes the keys).
-func startWards(ctx context.Context, pg string, sink *loadtest.Sink, n int) ([]*childWard, error) {
+func startWards(ctx context.Context, pg string, sink *loadtest.Sink, n int, extra ...string) ([]*childWard, error) {
 	shared, err := os.MkdirTemp("", "ward-load-keys")
 	if err != nil {
 		return nil, err
@@ -288,6 +332,7 @@ func startWards(ctx context.Context, pg string, sink *loadtest.Sink, n int) ([]*
 	rand.Read(secret)
 	env := []string{"WARD_SECRET_KEY=" + base64.StdEncoding.EncodeToString(secret), "WARD_MAIL_DKIM_DIR=" + shared,
 		"WARD_ADMIN_TOKEN=" + keys.Token()}
+	env = append(env, extra...)
 	if n > 1 {
 		// A killed instance's mail is taken over after this.
 		env = append(env, "WARD_MAIL_OUTBOX_LEASE=5s")
