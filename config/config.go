@@ -73,7 +73,8 @@ type Config struct {
 		DKIM        struct {
 			Domain     string   `yaml:"domain" doc:"Domain mail is signed for (d=). Empty: the domain of mail.from."`
 			Dir        string   `yaml:"dir" doc:"Folder of DKIM keys. Empty: data_dir/dkim. Keys are made there on first start; ward dkim keygen rotates them."`
-			Algorithms []string `yaml:"algorithms" doc:"Signatures on each mail: ed25519, rsa or both (RSA-2048 costs ~1.4 ms of CPU a mail; some receivers check only RSA)."`
+			Algorithms []string `yaml:"algorithms" doc:"Signatures on each mail: ed25519, rsa or both (RSA-2048 costs ~1.2 ms of CPU a mail made by Go, ~0.5 ms by OpenSSL; some receivers check only RSA)."`
+			OpenSSL    bool     `yaml:"openssl" doc:"Make RSA signatures with the system's OpenSSL (libcrypto 3 or 1.1, found at start) instead of Go: the same signatures at less than half the CPU. Go signs when there is none."`
 		} `yaml:"dkim"`
 	} `yaml:"mail"`
 
@@ -218,6 +219,7 @@ func Default() Config {
 	c.Mail.SMTP.TLS = "starttls"
 	c.Mail.OutboxLease = Duration(time.Minute)
 	c.Mail.DKIM.Algorithms = []string{"ed25519", "rsa"}
+	c.Mail.DKIM.OpenSSL = true
 	c.Codes.Digits = 6
 	c.MailCheck.Protect = []string{"well-known"}
 	c.Risk.StepUp = []string{"new_device", "new_ip", "new_country", "new_network", "impossible_travel", "anonymizer", "ip_failures", "account_failures"}

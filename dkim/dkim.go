@@ -173,6 +173,27 @@ func algorithm(s crypto.Signer) string {
 	return "rsa"
 }
 
+// UseOpenSSL has the system's OpenSSL (libcrypto, loaded at run time)
+// make the RSA signatures, and returns its version. Without it, or in a
+// build without cgo, Go signs; the signatures are the same bytes either
+// way (PKCS #1 v1.5 is deterministic).
+func (ks *Keys) UseOpenSSL() (string, error) {
+	version, err := libcrypto()
+	if err != nil {
+		return "", err
+	}
+	for i, k := range ks.Sign {
+		if rk, ok := k.Signer.(*rsa.PrivateKey); ok {
+			s, err := newOpenSSLRSA(rk)
+			if err != nil {
+				return "", err
+			}
+			ks.Sign[i].Signer = s
+		}
+	}
+	return version, nil
+}
+
 // Record is the DNS TXT record that publishes key k.
 func (ks *Keys) Record(k Key) (name, value string, err error) {
 	var p string

@@ -154,6 +154,13 @@ func New(ctx context.Context, c config.Config, log *slog.Logger, o Options) (*In
 		return nil, err
 	}
 	dkimKeys.Only(c.Mail.DKIM.Algorithms)
+	if c.Mail.DKIM.OpenSSL && slices.Contains(c.Mail.DKIM.Algorithms, "rsa") {
+		if v, err := dkimKeys.UseOpenSSL(); err != nil {
+			log.Info("DKIM: Go makes the RSA signatures", "openssl", err.Error())
+		} else {
+			log.Info("DKIM: OpenSSL makes the RSA signatures", "openssl", v)
+		}
+	}
 	sender := o.Sender
 	dev := map[string]bool{}
 	met := metrics.New()
