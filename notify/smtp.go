@@ -6,22 +6,26 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"net/textproto"
 	"strings"
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
+	"github.com/wneessen/go-mail/smtp"
 
 	"github.com/wardhq/ward/dkim"
 )
 
 // SMTP delivers mail through a relay, DKIM-signed when it has keys. It
 // keeps a few connections open between messages; each is used by one
-// sender at a time.
+// sender at a time. go-mail writes the message and opens connections
+// (TLS, AUTH); the message's bytes, once written and signed, are what is
+// sent: they are written once, and no RSET follows each message.
 type SMTP struct {
 	host, username, password, tls string
 	port                          int
 	dkim                          *dkim.Keys
-	idle                          chan *gomail.Client
+	idle                          chan *smtp.Client
 	// Signed, when set, is told how long each mail's signing took.
 	Signed func(took time.Duration)
 }
@@ -29,14 +33,11 @@ type SMTP struct {
 // NewSMTP returns a sender for the relay at host:port. tls is starttls,
 // implicit or none. keys may be nil (no DKIM signature).
 func NewSMTP(host string, port int, username, password, tls string, keys *dkim.Keys) *SMTP {
-	return &SMTP{host: host, port: port, username: username, password: password, tls: tls, dkim: keys, idle: make(chan *gomail.Client, 32)}
+	return &SMTP{host: host, port: port, username: username, password: password, tls: tls, dkim: keys, idle: make(chan *smtp.Client, 32)}
 }
 
-func (s *SMTP) client() (*gomail.Client, error) {
-	// No NOOP before each message to ask whether a kept connection still
-	// lives: a dead one fails at MAIL, and send tries a new one then. (It
-	// was one more round trip for every message.)
-	opts := []gomail.Option{gomail.WithPort(s.port), gomail.WithoutNoop()}
+func (s *SMTP) dialer() (*gomail.Client, error) {
+	opts := []gomail.Option{gomail.WithPort(s.port)}
 	switch s.tls {
 	case "implicit":
 		opts = append(opts, gomail.WithSSL())
@@ -57,13 +58,12 @@ func (s *SMTP) Send(ctx context.Context, r Rendered) (string, error) {
 	if r.Channel != Email {
 		return "", &PermanentError{Err: fmt.Errorf("no SMS gateway is configured for %s messages", r.Channel)}
 	}
-	m, err := s.message(r)
+	m, err := s.prepare(r)
 	if err != nil {
 		return "", &PermanentError{Err: err}
 	}
 	if err := s.send(ctx, m); err != nil {
-		var se *gomail.SendError
-		if errors.As(err, &se) && se.ErrorCode() >= 500 && !se.IsTemp() {
+		if replyCode(err) >= 500 {
 			return "", &PermanentError{Err: err}
 		}
 		return "", err
@@ -75,25 +75,26 @@ func (s *SMTP) Send(ctx context.Context, r Rendered) (string, error) {
 // what a recipient's mail app shows as the message source. The dev
 // mailbox offers it, so ward's own mail can be tried in the mail check.
 func RawMessage(r Rendered, keys *dkim.Keys) ([]byte, error) {
-	m, err := (&SMTP{dkim: keys}).message(r)
-	if err != nil {
-		return nil, err
-	}
-	var raw bytes.Buffer
-	if _, err := m.WriteTo(&raw); err != nil {
-		return nil, fmt.Errorf("writing mail %s: %w", r.ID, err)
-	}
-	return raw.Bytes(), nil
+	m, err := (&SMTP{dkim: keys}).prepare(r)
+	return m.raw, err
 }
 
-// message builds r as MIME, signed with every DKIM key.
-func (s *SMTP) message(r Rendered) (*gomail.Msg, error) {
+// prepared is one mail as it goes to the relay: its envelope, and its
+// bytes with their DKIM signatures.
+type prepared struct {
+	from string
+	to   []string
+	raw  []byte
+}
+
+// prepare writes r as MIME and signs it with every DKIM key.
+func (s *SMTP) prepare(r Rendered) (prepared, error) {
 	m := gomail.NewMsg()
 	if err := m.From(r.From); err != nil {
-		return nil, fmt.Errorf("sender address: %w", err)
+		return prepared{}, fmt.Errorf("sender address: %w", err)
 	}
 	if err := m.To(r.To); err != nil {
-		return nil, fmt.Errorf("recipient address: %w", err)
+		return prepared{}, fmt.Errorf("recipient address: %w", err)
 	}
 	m.Subject(r.Subject)
 	// A stable Message-ID makes a retried message recognisably the same one.
@@ -105,16 +106,39 @@ func (s *SMTP) message(r Rendered) (*gomail.Msg, error) {
 	m.SetBodyString(gomail.TypeTextPlain, r.Text)
 	if r.HTML != "" {
 		m.AddAlternativeString(gomail.TypeTextHTML, r.HTML)
-		// A fixed boundary renders the message the same way each time,
-		// which the DKIM signature depends on.
+		// A fixed boundary writes the message the same way each time: the
+		// dev mailbox's copy of it is the one that was sent.
 		m.SetBoundary("ward-" + r.ID)
 	}
-	if s.dkim != nil {
-		if err := s.sign(m); err != nil {
-			return nil, err
-		}
+	from, err := m.GetSender(false)
+	if err != nil {
+		return prepared{}, fmt.Errorf("sender address: %w", err)
 	}
-	return m, nil
+	to, err := m.GetRecipients()
+	if err != nil {
+		return prepared{}, fmt.Errorf("recipient address: %w", err)
+	}
+	var body bytes.Buffer
+	if _, err := m.WriteTo(&body); err != nil {
+		return prepared{}, fmt.Errorf("writing mail %s: %w", r.ID, err)
+	}
+	if s.dkim == nil {
+		return prepared{from: from, to: to, raw: body.Bytes()}, nil
+	}
+	start := time.Now()
+	sigs, err := s.dkim.Signatures(body.Bytes())
+	if err != nil {
+		return prepared{}, err
+	}
+	if s.Signed != nil {
+		s.Signed(time.Since(start))
+	}
+	var raw bytes.Buffer
+	for _, sig := range sigs {
+		raw.WriteString("DKIM-Signature: " + sig + "\r\n")
+	}
+	raw.Write(body.Bytes())
+	return prepared{from: from, to: to, raw: raw.Bytes()}, nil
 }
 
 // send uses an open connection when one is idle. A reused connection the
@@ -122,49 +146,89 @@ func (s *SMTP) message(r Rendered) (*gomail.Msg, error) {
 // relay closing it); only then is the message tried once more on a new
 // connection (a reply such as 550 is the relay's answer to the message
 // and stands). Once the relay has accepted the message (250 to its end),
-// it is sent, whatever happens to the connection after: go-mail then
-// resets the connection, and a relay that hung up fails that RSET, which
-// must not send the message again.
-func (s *SMTP) send(ctx context.Context, m *gomail.Msg) error {
+// it is sent, whatever happens to the connection after: a relay that
+// hung up then fails the next message's MAIL on that connection, which
+// goes out on a new one.
+func (s *SMTP) send(ctx context.Context, m prepared) error {
 	select {
 	case c := <-s.idle:
 		err := s.sendOn(c, m)
-		var se *gomail.SendError
-		if err == nil || errors.As(err, &se) && se.ErrorCode() >= 400 && se.ErrorCode() != 421 {
+		if code := replyCode(err); err == nil || code >= 400 && code != 421 {
 			return err
 		}
 	default:
 	}
-	c, err := s.client()
+	d, err := s.dialer()
 	if err != nil {
 		return &PermanentError{Err: fmt.Errorf("mail relay settings: %w", err)}
 	}
-	if err := c.DialWithContext(ctx); err != nil {
-		return err
+	c, err := d.DialToSMTPClientWithContext(ctx)
+	if err != nil {
+		return fmt.Errorf("connecting to the mail relay: %w", err)
 	}
 	return s.sendOn(c, m)
 }
 
 // sendOn sends m on the connection c, keeping c for the next message if
 // all went well and closing it otherwise.
-func (s *SMTP) sendOn(c *gomail.Client, m *gomail.Msg) error {
-	err := c.Send(m)
+func (s *SMTP) sendOn(c *smtp.Client, m prepared) error {
+	err := transfer(c, m)
 	if err == nil {
 		s.putIdle(c)
 		return nil
 	}
-	c.Close()
-	if m.IsDelivered() {
-		return nil
-	}
+	quit(c)
 	return err
 }
 
-func (s *SMTP) putIdle(c *gomail.Client) {
+// transfer is one SMTP transaction: the envelope, then the message.
+func transfer(c *smtp.Client, m prepared) error {
+	if err := c.UpdateDeadline(gomail.DefaultTimeout); err != nil {
+		return fmt.Errorf("mail relay connection: %w", err)
+	}
+	if err := c.Mail(m.from); err != nil {
+		return fmt.Errorf("mail relay refused the sender: %w", err)
+	}
+	for _, to := range m.to {
+		if err := c.Rcpt(to); err != nil {
+			return fmt.Errorf("mail relay refused the recipient: %w", err)
+		}
+	}
+	w, err := c.Data()
+	if err != nil {
+		return fmt.Errorf("mail relay refused the message: %w", err)
+	}
+	if _, err := w.Write(m.raw); err != nil {
+		w.Close()
+		return fmt.Errorf("sending the message to the mail relay: %w", err)
+	}
+	if err := w.Close(); err != nil {
+		return fmt.Errorf("mail relay refused the message: %w", err)
+	}
+	return nil
+}
+
+// replyCode is the relay's SMTP reply code in err (0: none, such as a
+// broken connection).
+func replyCode(err error) int {
+	var te *textproto.Error
+	if errors.As(err, &te) {
+		return te.Code
+	}
+	return 0
+}
+
+func quit(c *smtp.Client) {
+	if c.Quit() != nil {
+		c.Close()
+	}
+}
+
+func (s *SMTP) putIdle(c *smtp.Client) {
 	select {
 	case s.idle <- c:
 	default:
-		c.Close()
+		quit(c)
 	}
 }
 
@@ -173,7 +237,7 @@ func (s *SMTP) Close() {
 	for {
 		select {
 		case c := <-s.idle:
-			c.Close()
+			quit(c)
 		default:
 			return
 		}
@@ -182,28 +246,6 @@ func (s *SMTP) Close() {
 
 // HeaderVerification carries the id of the message as ward recorded it.
 const HeaderVerification = "X-Ward-Verification"
-
-// sign adds a DKIM-Signature per key. go-mail writes the message the same
-// way twice (fixed Date and Message-ID, one text part), so the signature
-// made over the first rendering holds for the one sent.
-func (s *SMTP) sign(m *gomail.Msg) error {
-	var raw bytes.Buffer
-	if _, err := m.WriteTo(&raw); err != nil {
-		return fmt.Errorf("rendering mail for DKIM: %w", err)
-	}
-	start := time.Now()
-	sigs, err := s.dkim.Signatures(raw.Bytes())
-	if err != nil {
-		return err
-	}
-	if s.Signed != nil {
-		s.Signed(time.Since(start))
-	}
-	// go-mail keeps one value per header name; a folded value that starts
-	// a second DKIM-Signature line writes both.
-	m.SetGenHeaderPreformatted("DKIM-Signature", strings.Join(sigs, "\r\nDKIM-Signature: "))
-	return nil
-}
 
 func domainOf(from string) string {
 	if a, err := mail.ParseAddress(from); err == nil {
