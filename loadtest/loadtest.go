@@ -46,6 +46,16 @@ type Report struct {
 	P50           time.Duration
 	P95           time.Duration
 	P99           time.Duration
+	// Stages are the parts of a sign-in, each with its own percentiles:
+	// where its time went.
+	Stages []Stage
+}
+
+// Stage is one part of a sign-in, measured over the sign-ins that
+// completed.
+type Stage struct {
+	Name     string
+	P50, P99 time.Duration
 }
 
 // PerSecond is complete sign-ins per second.
@@ -65,6 +75,12 @@ func (r Report) String() string {
 	}
 	if r.DatabaseTrips > 0 && r.SignIns > 0 {
 		s += fmt.Sprintf("  round trips to PostgreSQL %.1f/%s", float64(r.DatabaseTrips)/float64(r.SignIns), strings.TrimSuffix(r.What, "s"))
+	}
+	if len(r.Stages) > 0 {
+		s += "\n    stages, p50/p99:"
+		for i, st := range r.Stages {
+			s += fmt.Sprintf("%s %s %.1f/%.1f ms", map[bool]string{true: ",", false: ""}[i > 0], st.Name, ms(st.P50), ms(st.P99))
+		}
 	}
 	reasons := slices.SortedFunc(maps.Keys(r.Reasons), func(a, b string) int { return r.Reasons[b] - r.Reasons[a] })
 	for _, k := range reasons {
@@ -118,6 +134,44 @@ type Driver struct {
 	// Started counts the sign-ins ward accepted (the start answered 200):
 	// each owes one code mail.
 	Started atomic.Int64
+	// stages holds each completed sign-in's time in its parts (start,
+	// code, verify), for the level that runs.
+	stages [3][]time.Duration
+}
+
+// stageNames name the parts of a sign-in: the answer to its start; the
+// wait for its code (the mail, or the dev mailbox); the answer to verify.
+var stageNames = [3]string{"start", "code", "verify"}
+
+func (dr *Driver) recordStages(t ...time.Time) {
+	dr.mu.Lock()
+	defer dr.mu.Unlock()
+	for i := range dr.stages {
+		dr.stages[i] = append(dr.stages[i], t[i+1].Sub(t[i]))
+	}
+}
+
+// takeStages returns the stages' percentiles so far and starts anew.
+func (dr *Driver) takeStages() []Stage {
+	dr.mu.Lock()
+	defer dr.mu.Unlock()
+	var out []Stage
+	for i, lat := range dr.stages {
+		if len(lat) > 0 {
+			out = append(out, Stage{Name: stageNames[i], P50: percentile(lat, 0.50), P99: percentile(lat, 0.99)})
+		}
+		dr.stages[i] = nil
+	}
+	return out
+}
+
+// percentile sorts lat and returns its p-th part (0 when empty).
+func percentile(lat []time.Duration, p float64) time.Duration {
+	if len(lat) == 0 {
+		return 0
+	}
+	slices.Sort(lat)
+	return lat[min(len(lat)-1, int(float64(len(lat))*p))]
 }
 
 // target is the instance worker w drives now.
@@ -172,6 +226,7 @@ func (dr *Driver) Run(ctx context.Context, concurrency int, d time.Duration) Rep
 	if dr.Trips != nil {
 		trips0 = dr.Trips()
 	}
+	dr.takeStages() // whatever came before this level
 	var db0 map[int]time.Duration
 	if dr.Database != "" {
 		db0, _ = NamedCPU(dr.Database)
@@ -203,6 +258,7 @@ func (dr *Driver) Run(ctx context.Context, concurrency int, d time.Duration) Rep
 			rep.DatabaseCPU = spentSince(db0, db1)
 		}
 	}
+	rep.Stages = dr.takeStages()
 	if dr.Sink != nil {
 		// Mail of sign-ins cut off at the deadline may still come: let
 		// it, and forget it.
@@ -281,14 +337,7 @@ func measure(ctx context.Context, what string, concurrency int, d time.Duration,
 	}
 	wg.Wait()
 	rep := Report{What: what, Concurrency: concurrency, SignIns: len(lat), Errors: errs, Reasons: reasons, Elapsed: time.Since(start)}
-	slices.Sort(lat)
-	pct := func(p float64) time.Duration {
-		if len(lat) == 0 {
-			return 0
-		}
-		return lat[min(len(lat)-1, int(float64(len(lat))*p))]
-	}
-	rep.P50, rep.P95, rep.P99 = pct(0.50), pct(0.95), pct(0.99)
+	rep.P50, rep.P95, rep.P99 = percentile(lat, 0.50), percentile(lat, 0.95), percentile(lat, 0.99)
 	return rep
 }
 
@@ -331,6 +380,8 @@ func (dr *Driver) signIn(ctx context.Context, target, email, device string) (str
 	var started struct {
 		Flow string `json:"flow"`
 	}
+	var t [4]time.Time // start asked, answered, code read, verified
+	t[0] = time.Now()
 	if dr.Password != "" {
 		var r struct {
 			State string `json:"state"`
@@ -350,6 +401,7 @@ func (dr *Driver) signIn(ctx context.Context, target, email, device string) (str
 		}
 	}
 	dr.Started.Add(1)
+	t[1] = time.Now()
 	var err error
 	var code string
 	if dr.Sink != nil {
@@ -362,6 +414,7 @@ func (dr *Driver) signIn(ctx context.Context, target, email, device string) (str
 	if err != nil {
 		return device, "", err
 	}
+	t[2] = time.Now()
 	var done struct {
 		State string `json:"state"`
 		Token string `json:"token"`
@@ -384,6 +437,8 @@ func (dr *Driver) signIn(ctx context.Context, target, email, device string) (str
 	if done.State != "signed_in" || done.Token == "" {
 		return device, "", fmt.Errorf("verify answered %q", done.State)
 	}
+	t[3] = time.Now()
+	dr.recordStages(t[:]...)
 	return device, done.Token, nil
 }
 
