@@ -175,8 +175,9 @@ func algorithm(s crypto.Signer) string {
 
 // UseOpenSSL has the system's OpenSSL (libcrypto, loaded at run time)
 // make the RSA signatures, and returns its version. Without it, or in a
-// build without cgo, Go signs; the signatures are the same bytes either
-// way (PKCS #1 v1.5 is deterministic).
+// build without it (the default; -tags openssl with cgo has it), Go
+// signs; the signatures are the same bytes either way (PKCS #1 v1.5 is
+// deterministic).
 func (ks *Keys) UseOpenSSL() (string, error) {
 	version, err := libcrypto()
 	if err != nil {

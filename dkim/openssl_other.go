@@ -1,4 +1,4 @@
-//go:build !(cgo && linux)
+//go:build !(openssl && cgo && linux)
 
 package dkim
 
@@ -8,8 +8,10 @@ import (
 	"errors"
 )
 
+const builtWithOpenSSL = false
+
 func libcrypto() (string, error) {
-	return "", errors.New("this ward was built without cgo, so cannot load OpenSSL")
+	return "", errors.New("this ward was built without OpenSSL (go build -tags openssl, with cgo, has it)")
 }
 
 func newOpenSSLRSA(*rsa.PrivateKey) (crypto.Signer, error) {
