@@ -179,7 +179,7 @@ func algorithm(s crypto.Signer) string {
 // signs; the signatures are the same bytes either way (PKCS #1 v1.5 is
 // deterministic).
 func (ks *Keys) UseOpenSSL() (string, error) {
-	version, err := libcrypto()
+	version, err := OpenSSL()
 	if err != nil {
 		return "", err
 	}
@@ -194,6 +194,10 @@ func (ks *Keys) UseOpenSSL() (string, error) {
 	}
 	return version, nil
 }
+
+// OpenSSL is the version of the OpenSSL that UseOpenSSL would sign with
+// in this build on this machine, or why there is none.
+func OpenSSL() (string, error) { return libcrypto() }
 
 // Record is the DNS TXT record that publishes key k.
 func (ks *Keys) Record(k Key) (name, value string, err error) {

@@ -22,6 +22,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/wardhq/ward/config"
+	"github.com/wardhq/ward/dkim"
 	"github.com/wardhq/ward/instance"
 	"github.com/wardhq/ward/keys"
 	"github.com/wardhq/ward/loadtest"
@@ -148,6 +149,14 @@ func loadtestCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		fmt.Fprintln(stdout, "codes read from the dev mailbox: no SMTP and no DKIM; this is not the complete sign-in")
 	default:
 		fmt.Fprintln(stdout, "complete sign-in: start → code mail with both DKIM signatures over SMTP → code read at the sink → verify → session")
+	}
+	if *driverOnly == "" && dr.Sink != nil {
+		// The ward started here is this binary, on this machine.
+		if v, err := dkim.OpenSSL(); err == nil {
+			fmt.Fprintf(stdout, "RSA signatures made by %s (this build has -tags openssl)\n", v)
+		} else {
+			fmt.Fprintf(stdout, "RSA signatures made by Go: %v\n", err)
+		}
 	}
 	if d, err := loadtest.Yardstick(); err == nil {
 		fmt.Fprintf(stdout, "this machine: one RSA-2048 signature takes %.2f ms on one core (compare figures only between runs where this is alike)\n",
