@@ -170,14 +170,19 @@ func (s *SMTP) send(ctx context.Context, m prepared) error {
 }
 
 // sendOn sends m on the connection c, keeping c for the next message if
-// all went well and closing it otherwise.
+// all went well and closing it otherwise: with a QUIT after a reply from
+// the relay, at once after a broken exchange (a QUIT written into an
+// unfinished message would be read as its text, and waited on).
 func (s *SMTP) sendOn(c *smtp.Client, m prepared) error {
 	err := transfer(c, m)
-	if err == nil {
+	switch {
+	case err == nil:
 		s.putIdle(c)
-		return nil
+	case replyCode(err) > 0:
+		quit(c)
+	default:
+		c.Close()
 	}
-	quit(c)
 	return err
 }
 
