@@ -77,10 +77,11 @@ func (r Report) String() string {
 		s += fmt.Sprintf("  round trips to PostgreSQL %.1f/%s", float64(r.DatabaseTrips)/float64(r.SignIns), strings.TrimSuffix(r.What, "s"))
 	}
 	if len(r.Stages) > 0 {
-		s += "\n    stages, p50/p99:"
+		parts := make([]string, len(r.Stages))
 		for i, st := range r.Stages {
-			s += fmt.Sprintf("%s %s %.1f/%.1f ms", map[bool]string{true: ",", false: ""}[i > 0], st.Name, ms(st.P50), ms(st.P99))
+			parts[i] = fmt.Sprintf("%s %.1f/%.1f ms", st.Name, ms(st.P50), ms(st.P99))
 		}
+		s += "\n    stages, p50/p99: " + strings.Join(parts, ", ")
 	}
 	reasons := slices.SortedFunc(maps.Keys(r.Reasons), func(a, b string) int { return r.Reasons[b] - r.Reasons[a] })
 	for _, k := range reasons {
@@ -139,10 +140,6 @@ type Driver struct {
 	stages [3][]time.Duration
 }
 
-// stageNames name the parts of a sign-in: the answer to its start; the
-// wait for its code (the mail, or the dev mailbox); the answer to verify.
-var stageNames = [3]string{"start", "code", "verify"}
-
 func (dr *Driver) recordStages(t ...time.Time) {
 	dr.mu.Lock()
 	defer dr.mu.Unlock()
@@ -152,7 +149,10 @@ func (dr *Driver) recordStages(t ...time.Time) {
 }
 
 // takeStages returns the stages' percentiles so far and starts anew.
+// The stages are the answer to a sign-in's start; the wait for its code
+// (the mail, or the dev mailbox); the answer to verify.
 func (dr *Driver) takeStages() []Stage {
+	stageNames := [3]string{"start", "code", "verify"}
 	dr.mu.Lock()
 	defer dr.mu.Unlock()
 	var out []Stage
