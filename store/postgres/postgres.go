@@ -8,6 +8,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net/url"
+	"regexp"
 	"slices"
 
 	"github.com/jackc/pgx/v5"
@@ -33,7 +35,11 @@ func Open(ctx context.Context, dsn string, migrate bool) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("database.dsn: %w", err)
 	}
-	cfg.MaxConns = 32
+	// 32 unless the DSN says (pool_max_conns): pgx's own default is 4, or
+	// one per core.
+	if !dsnSets(dsn, "pool_max_conns") {
+		cfg.MaxConns = 32
+	}
 	// No bug may hold the pool forever: a statement, a wait for a lock, or
 	// a transaction left idle is ended after these, and its connection
 	// comes back. (An operator's own DSN settings win.)
@@ -70,6 +76,14 @@ func Open(ctx context.Context, dsn string, migrate bool) (*Store, error) {
 		}
 	}
 	return &Store{DB: s, Pool: pool}, nil
+}
+
+// dsnSets says whether dsn (a URL or key=value pairs) sets key.
+func dsnSets(dsn, key string) bool {
+	if u, err := url.Parse(dsn); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
+		return u.Query().Has(key)
+	}
+	return regexp.MustCompile(`(^|\s)` + regexp.QuoteMeta(key) + `\s*=`).MatchString(dsn)
 }
 
 func isUnique(err error) bool {

@@ -169,3 +169,27 @@ func TestUnreadWriteFailingFailsTheTransaction(t *testing.T) {
 		t.Fatalf("the next transaction: %v", err)
 	}
 }
+
+// The pool holds 32 connections unless the DSN says otherwise, in either
+// of its forms.
+func TestPoolSizeFromTheDSN(t *testing.T) {
+	if got := open(t, "application_name=ward").Pool.Config().MaxConns; got != 32 {
+		t.Errorf("default pool: %d connections, want 32", got)
+	}
+	if got := open(t, "pool_max_conns=3").Pool.Config().MaxConns; got != 3 {
+		t.Errorf("pool_max_conns=3: %d connections", got)
+	}
+}
+
+// Whether a DSN sets the pool's size is read from either of its forms.
+func TestDSNSetsThePoolSize(t *testing.T) {
+	for dsn, want := range map[string]bool{
+		"postgres://h/db?pool_max_conns=2": true, "postgresql://h/db?sslmode=disable&pool_max_conns=2": true,
+		"host=h pool_max_conns=2": true, "host=h pool_max_conns = 2": true, "pool_max_conns=2 host=h": true,
+		"postgres://h/db?sslmode=disable": false, "host=h application_name=pool_max_conns": false, "host=h xpool_max_conns=2": false,
+	} {
+		if got := postgres.DSNSets(dsn, "pool_max_conns"); got != want {
+			t.Errorf("%q sets pool_max_conns: %v, want %v", dsn, got, want)
+		}
+	}
+}
