@@ -70,8 +70,13 @@ func New() *Metrics {
 }
 
 // Handler serves the metrics in Prometheus's text format.
+//
+// A series that cannot be read (the outbox's depth, when the database
+// does not answer within 2 s: its pool exhausted, say) is left out of
+// that scrape and counted in promhttp_metric_handler_errors_total; the
+// rest are served, the pool's waits among them, when they matter most.
 func (m *Metrics) Handler() http.Handler {
-	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg, ErrorHandling: promhttp.ContinueOnError})
 }
 
 // Request counts one answered request. route is the pattern that
