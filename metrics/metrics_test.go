@@ -14,7 +14,9 @@ import (
 // allowed to fail the rest.
 func TestAScrapeServesWhatItCanRead(t *testing.T) {
 	m := New()
-	m.Backlog(func(context.Context) (int, time.Time, error) { return 0, time.Time{}, errors.New("no connection within 2 s") })
+	m.Backlog(func(context.Context) (int, time.Time, error) {
+		return 0, time.Time{}, errors.New("no connection within 2 s")
+	})
 	m.Request("GET /healthz", "GET", 200, time.Millisecond)
 	scrape := func() string {
 		rec := httptest.NewRecorder()
