@@ -37,18 +37,17 @@ var libcrypto = sync.OnceValues(func() (string, error) {
 // included), and that signature is the largest single cost of a
 // sign-in. It is built only with -tags openssl: a Go binary with C code
 // in it is linked by the system's linker, and that binary held 8 MB
-// more resident at rest (the default build's idle and peak memory
-// goals), unless linked by Go's own (-ldflags=-linkmode=internal). Anything other than the PKCS #1 v1.5 SHA-256 signature DKIM
-// asks for is left to Go's key.
+// more resident at rest (past the default build's idle and peak memory
+// goals), unless linked by Go's own (-ldflags=-linkmode=internal).
+// Anything other than the PKCS #1 v1.5 SHA-256 signature DKIM asks for
+// is left to Go's key.
 type opensslRSA struct {
 	key *rsa.PrivateKey
 	ssl *openssl.PrivateKeyRSA
 }
 
+// newOpenSSLRSA gives k to OpenSSL, once libcrypto is loaded (UseOpenSSL).
 func newOpenSSLRSA(k *rsa.PrivateKey) (crypto.Signer, error) {
-	if _, err := libcrypto(); err != nil {
-		return nil, err
-	}
 	if len(k.Primes) != 2 {
 		return nil, errors.New("OpenSSL signs with two-prime RSA keys only")
 	}
