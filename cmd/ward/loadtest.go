@@ -45,7 +45,7 @@ func loadtestCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	instances := fs.Int("instances", 1, "with --postgres: run this many ward processes on the one database, the traffic shared between them")
 	killAfter := fs.Duration("kill-one-after", 0, "with --instances 2 or more: SIGKILL the last instance this long into the first level; the others must deliver its mail")
 	dbLatency := fs.Duration("database-latency", 0, "with --postgres: hold every byte between ward and PostgreSQL this long each way, as a network between two machines would (e.g. 1ms; the round trip it makes is measured and printed)")
-	cpuProfile := fs.String("cpu-profile", "", "without --driver-only: write a CPU profile of ward over the last level to this file (for go tool pprof)")
+	cpuProfile := fs.String("cpu-profile", "", "write a CPU profile of the one ward this command starts (not with --driver-only or --instances) over the last level to this file (for go tool pprof)")
 	dashboard := fs.Int("dashboard", 0, "instead of sign-ins, load the security dashboard of one account with this many activity rows (in-process ward)")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
@@ -57,6 +57,9 @@ func loadtestCmd(ctx context.Context, args []string, stdout io.Writer) error {
 			return fmt.Errorf("--concurrency: %q is not a positive number", f)
 		}
 		conc = append(conc, n)
+	}
+	if *cpuProfile != "" && (*driverOnly != "" || *instances > 1) {
+		return errors.New("--cpu-profile profiles the one ward this command starts: not with --driver-only or --instances")
 	}
 	if *dashboard > 0 {
 		if *driverOnly != "" {

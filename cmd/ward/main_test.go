@@ -199,3 +199,16 @@ func TestCheckMailExitStatus(t *testing.T) {
 		t.Errorf("--eval on a missing folder: %v", err)
 	}
 }
+
+// A CPU profile is of the one ward the load test starts: asked for where
+// there is none such, it is refused before anything starts, not left out.
+func TestLoadTestProfileNeedsItsOwnWard(t *testing.T) {
+	for _, args := range [][]string{
+		{"loadtest", "--cpu-profile", filepath.Join(t.TempDir(), "cpu.prof"), "--driver-only", "http://127.0.0.1:1"},
+		{"loadtest", "--cpu-profile", filepath.Join(t.TempDir(), "cpu.prof"), "--instances", "2", "--postgres", "postgres://127.0.0.1:1/x"},
+	} {
+		if _, err := ward(t, "", args...); err == nil || !strings.Contains(err.Error(), "--cpu-profile") {
+			t.Errorf("%v: %v", args[3:], err)
+		}
+	}
+}
