@@ -133,8 +133,11 @@ func (s *Service) RunLater(ctx context.Context, payload []byte) error {
 	if err := json.Unmarshal(plain, &job); err != nil {
 		return fmt.Errorf("reading deferred work: %w", err)
 	}
-	// The code's mail and the end of its task are committed together.
+	// The code's mail and the end of its task are committed together; the
+	// mail's delivery takes the task's place, and this worker goes on to
+	// it.
 	return s.Store.InTx(ctx, func(q store.Queries) error {
+		ctx := jobs.Continue(ctx)
 		if err := s.sendCode(ctx, q, job); err != nil {
 			return err
 		}

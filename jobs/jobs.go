@@ -47,6 +47,9 @@ type Task struct {
 	Attempts  int
 	LastError string
 	CreatedAt time.Time
+	// hint is what the writer handed along in memory (see Hint); a task
+	// read from the store has none.
+	hint any
 }
 
 // Store keeps tasks; every store backend implements it.
@@ -66,6 +69,10 @@ type Store interface {
 	DropTask(ctx context.Context, id string, attempt int) error
 	// RetryTask releases the task claimed as attempt to run again at at.
 	RetryTask(ctx context.Context, id string, attempt int, at time.Time, lastErr string) error
+	// ReplaceTask writes t over the task claimed as attempt, keeping its
+	// id (t.ID is ignored); store.ErrConflict when another claim took it
+	// over.
+	ReplaceTask(ctx context.Context, id string, attempt int, t Task) error
 	// TaskBacklog describes the tasks due at now.
 	TaskBacklog(ctx context.Context, now time.Time) (Backlog, error)
 }
@@ -91,6 +98,7 @@ type Tx interface {
 	AddTask(ctx context.Context, t Task) error
 	FinishTask(ctx context.Context, id string, attempt int) error
 	DropTask(ctx context.Context, id string, attempt int) error
+	ReplaceTask(ctx context.Context, id string, attempt int, t Task) error
 	AfterCommit(fn func())
 	AfterRollback(fn func())
 }
@@ -185,26 +193,33 @@ func backoff(first time.Duration) func(n int) time.Duration {
 	}
 }
 
-// Enqueue adds the delivery of a message inside the transaction tx.
-func (qu *Queue) Enqueue(ctx context.Context, tx Tx, messageID string) error {
-	return qu.add(ctx, tx, Deliver, []byte(messageID))
+// Enqueue adds the delivery of a message inside the transaction tx. hint,
+// when not nil, is the message as written: the delivery gets it (Hint)
+// when this instance runs it, and need not read it back.
+func (qu *Queue) Enqueue(ctx context.Context, tx Tx, messageID string, hint any) error {
+	return qu.add(ctx, tx, Deliver, []byte(messageID), hint)
 }
 
 // Defer leaves payload for Options.Later inside the transaction tx: the
 // work happens exactly when the request's changes are committed. Like
 // every task it may run twice (after a crash); the work must allow it.
 func (qu *Queue) Defer(ctx context.Context, tx Tx, payload []byte) error {
-	return qu.add(ctx, tx, Later, payload)
+	return qu.add(ctx, tx, Later, payload, nil)
 }
 
 // add writes a task. When this instance runs tasks and has a free worker,
 // the task is written already claimed and that worker starts it as soon
 // as the transaction commits: the wait and the write of a claim are
 // saved on the path a person waits on. Otherwise the commit wakes the
-// queue, which claims it like any other.
-func (qu *Queue) add(ctx context.Context, tx Tx, kind string, payload []byte) error {
+// queue, which claims it like any other. Under Continue, the first task
+// added takes the place of the running one instead (see Continue).
+func (qu *Queue) add(ctx context.Context, tx Tx, kind string, payload []byte, hint any) error {
 	now := qu.o.Now().UTC()
-	t := Task{ID: qu.o.NewID(), Kind: kind, Payload: payload, RunAt: now, CreatedAt: now}
+	t := Task{Kind: kind, Payload: payload, RunAt: now, CreatedAt: now, hint: hint}
+	if r, ok := ctx.Value(continueKey{}).(*running); ok && r.next == nil && r.then.Load() == nil {
+		return qu.replace(ctx, tx, r, t)
+	}
+	t.ID = qu.o.NewID()
 	runCtx := qu.reserve()
 	if runCtx != nil {
 		t.Attempts, t.LeaseUntil = 1, now.Add(qu.o.Lease)
@@ -236,6 +251,51 @@ func (qu *Queue) add(ctx context.Context, tx Tx, kind string, payload []byte) er
 		// requests that follow, whoever they are about.
 		time.AfterFunc(laterSpread(), start)
 	})
+	return nil
+}
+
+// replace writes t over the task r runs, as attempt 1 with a new lease:
+// once the transaction commits, r's task has ended and r's worker runs t
+// next (no claim, no new worker, no read of what it acts on).
+func (qu *Queue) replace(ctx context.Context, tx Tx, r *running, t Task) error {
+	t.ID, t.Attempts, t.LeaseUntil = r.id, 1, t.CreatedAt.Add(qu.o.Lease)
+	if err := tx.ReplaceTask(ctx, r.id, r.attempt, t); err != nil {
+		return fmt.Errorf("handing a %s task on: %w", t.Kind, err)
+	}
+	r.next = &t
+	tx.AfterRollback(func() { r.next = nil })
+	tx.AfterCommit(func() {
+		r.then.Store(r.next)
+		r.finished.Store(true)
+	})
+	return nil
+}
+
+// Continue marks ctx, inside a task's handler, so that the first task
+// added under it (Enqueue, Defer) takes the running task's place: one
+// write instead of a new task and the old one's deletion, and this worker
+// runs it as soon as the transaction commits. That transaction must be
+// the one that ends the running task (Finish, which then writes nothing):
+// once it commits, the running task is the new one, and nothing the
+// handler does afterwards can be retried. Outside a task, ctx is returned
+// as it is.
+func Continue(ctx context.Context) context.Context {
+	r, ok := ctx.Value(runningKey{}).(*running)
+	if !ok {
+		return ctx
+	}
+	return context.WithValue(ctx, continueKey{}, r)
+}
+
+type continueKey struct{}
+
+// Hint is what the writer of the task ctx runs handed along with it in
+// memory (Enqueue's hint), or nil: a task claimed from the store, after a
+// restart or by another instance, has none.
+func Hint(ctx context.Context) any {
+	if r, ok := ctx.Value(runningKey{}).(*running); ok {
+		return r.hint
+	}
 	return nil
 }
 
@@ -387,7 +447,12 @@ func (qu *Queue) claim(ctx context.Context, quit chan struct{}) bool {
 type running struct {
 	id       string
 	attempt  int
+	hint     any
 	finished atomic.Bool
+	// next is the task written over this one (Continue) in a transaction
+	// not yet ended; then is that task once it has committed.
+	next *Task
+	then atomic.Pointer[Task]
 }
 
 type runningKey struct{}
@@ -411,6 +476,9 @@ func finish(ctx context.Context, tx Tx, end func(ctx context.Context, id string,
 	if !ok {
 		return nil
 	}
+	if r.next != nil {
+		return nil // replaced in this transaction: that ends it
+	}
 	if err := end(ctx, r.id, r.attempt); err != nil {
 		return fmt.Errorf("finishing the task: %w", err)
 	}
@@ -418,11 +486,20 @@ func finish(ctx context.Context, tx Tx, end func(ctx context.Context, id string,
 	return nil
 }
 
-// run does one task and records the outcome.
+// run does one task, records the outcome, and then does the task that
+// took its place (Continue), if any.
 func (qu *Queue) run(ctx context.Context, t Task) {
+	for next := &t; next != nil; {
+		next = qu.runOne(ctx, *next)
+	}
+}
+
+// runOne does one task and records the outcome; it returns the task
+// written in its place, for this worker to run next.
+func (qu *Queue) runOne(ctx context.Context, t Task) *Task {
 	ctx, cancel := context.WithTimeout(ctx, qu.o.Lease/2)
 	defer cancel()
-	ref := &running{id: t.ID, attempt: t.Attempts}
+	ref := &running{id: t.ID, attempt: t.Attempts, hint: t.hint}
 	ctx = context.WithValue(ctx, runningKey{}, ref)
 	start := qu.o.Now()
 	final := t.Attempts >= qu.o.MaxAttempts
@@ -450,7 +527,15 @@ func (qu *Queue) run(ctx context.Context, t Task) {
 	// still answers, and the task must not wait for its whole lease.
 	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer rcancel()
+	next := ref.then.Load()
 	switch {
+	case next != nil:
+		// Its row is the next task's now: an outcome recorded here would
+		// be that task's.
+		if err != nil {
+			qu.o.Log.Error("background task failed after handing on its task", "kind", t.Kind, "task", t.ID, "err", err)
+		}
+		return next
 	case err == nil && ref.finished.Load():
 		// Finished in the handler's own transaction.
 	case err == nil || final:
@@ -469,4 +554,5 @@ func (qu *Queue) run(ctx context.Context, t Task) {
 		// Left leased: it runs again when the lease ends.
 		qu.o.Log.Warn("recording a background task's outcome", "kind", t.Kind, "task", t.ID, "err", err)
 	}
+	return nil
 }

@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -426,4 +428,199 @@ func ownAndStolen(t *testing.T, driver string, finish func(context.Context, jobs
 		t.Fatal(err)
 	}
 	return runs, b.Due
+}
+
+// continuing is a rig whose deferred work queues one code mail under
+// Continue, the way the work after a sign-in's answer does, and records
+// what each delivery found when it started.
+type continuing struct {
+	*rig
+	mu     sync.Mutex
+	starts []deliveryStart
+	kinds  []string
+	fail   atomic.Int32 // the work fails this many more times after queueing its mail
+	queued chan string  // the id of each mail the work committed
+	named  atomic.Int32 // tasks written as new rows
+}
+
+type deliveryStart struct {
+	id      string
+	attempt int
+	hinted  bool // handed the message in memory
+	tasks   int  // tasks due at that moment, this one included
+}
+
+func newContinuing(t *testing.T, driver string) *continuing {
+	c := &continuing{queued: make(chan string, 10)}
+	c.rig = newRigWith(t, driver, []string{"ed25519"}, func(o *jobs.Options) {
+		deliver := o.Deliver
+		o.Deliver = func(ctx context.Context, id string, attempt int, final bool) error {
+			m, hinted := jobs.Hint(ctx).(store.Message)
+			b, err := c.st.TaskBacklog(ctx, time.Now().Add(time.Hour))
+			if err != nil {
+				return err
+			}
+			c.mu.Lock()
+			c.starts = append(c.starts, deliveryStart{id: id, attempt: attempt, hinted: hinted && m.ID == id, tasks: b.Due})
+			c.mu.Unlock()
+			return deliver(ctx, id, attempt, final)
+		}
+		o.LaterRetryAfter = func(int) time.Duration { return 50 * time.Millisecond }
+		o.NewID = func() string { c.named.Add(1); return store.NewID() }
+		o.Later = func(ctx context.Context, payload []byte) error {
+			var id string
+			err := c.st.InTx(ctx, func(q store.Queries) error {
+				ctx := jobs.Continue(ctx)
+				m, err := c.comp.Queue(ctx, q, notify.Request{Kind: notify.KindCode, Channel: notify.Email, To: string(payload), Language: "en",
+					Purpose: "sign_in", Code: "123456", ExpiresAt: time.Now().Add(time.Hour), RequestedAt: time.Now()})
+				if err != nil {
+					return err
+				}
+				if c.fail.Add(-1) >= 0 {
+					return errors.New("the work failed after queueing its mail")
+				}
+				id = m.ID
+				return jobs.Finish(ctx, q)
+			})
+			if err == nil {
+				c.queued <- id
+			}
+			return err
+		}
+		o.Done = func(kind string, _, _ time.Duration, _ error) {
+			c.mu.Lock()
+			c.kinds = append(c.kinds, kind)
+			c.mu.Unlock()
+		}
+	})
+	return c
+}
+
+func (c *continuing) deferWork(t *testing.T, to string) {
+	ctx := context.Background()
+	if err := c.st.InTx(ctx, func(q store.Queries) error { return c.queue.Defer(ctx, q, []byte(to)) }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Work that queues a mail under Continue hands its task on: the mail's
+// delivery is written over the work's task in the work's transaction, and
+// the same worker delivers it at once, with the message in hand. There
+// is never a second task, and the mail arrives once.
+func TestContinueHandsTheTaskOnToTheDelivery(t *testing.T) {
+	bothStores(t, func(t *testing.T, driver string) {
+		c := newContinuing(t, driver)
+		stop := c.run(t)
+		defer stop()
+		c.deferWork(t, "someone@example.org")
+		id := <-c.queued
+		m := c.waitStatus(t, id, store.MessageSent)
+		if m.Attempts != 1 || len(c.relay.Received()) != 1 {
+			t.Fatalf("%d attempts, %d mails; want 1 and 1", m.Attempts, len(c.relay.Received()))
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if len(c.starts) != 1 {
+			t.Fatalf("%d deliveries started, want 1", len(c.starts))
+		}
+		if s := c.starts[0]; s.id != id || s.attempt != 1 || !s.hinted || s.tasks != 1 {
+			t.Fatalf("the delivery started as %+v; want attempt 1 of %s, handed the message, with its task the only one", s, id)
+		}
+		if fmt.Sprint(c.kinds) != "[later deliver]" {
+			t.Fatalf("ran %v, want the work then its delivery", c.kinds)
+		}
+		if n := c.named.Load(); n != 1 {
+			t.Fatalf("%d tasks written as rows of their own, want 1: the delivery is the work's task, rewritten", n)
+		}
+		if n, err := c.queue.Pending(context.Background()); err != nil || n != 0 {
+			t.Fatalf("%d tasks left (%v)", n, err)
+		}
+	})
+}
+
+// Work that fails after queueing its mail under Continue commits neither
+// the mail nor the hand-over: the work's task is retried as itself, and
+// the mail of the run that succeeds is delivered once.
+func TestContinueRolledBackLeavesTheWorkToRetry(t *testing.T) {
+	bothStores(t, func(t *testing.T, driver string) {
+		c := newContinuing(t, driver)
+		c.fail.Store(1)
+		stop := c.run(t)
+		defer stop()
+		c.deferWork(t, "someone@example.org")
+		id := <-c.queued
+		c.waitStatus(t, id, store.MessageSent)
+		time.Sleep(100 * time.Millisecond) // a wrongly left second task would have run by now
+		if n := len(c.relay.Received()); n != 1 {
+			t.Fatalf("%d mails, want 1", n)
+		}
+		ms, err := c.st.MessagesTo(context.Background(), "someone@example.org", 10)
+		if err != nil || len(ms) != 1 {
+			t.Fatalf("%d messages stored (%v); the failed run's must not be", len(ms), err)
+		}
+		c.mu.Lock()
+		kinds := fmt.Sprint(c.kinds)
+		c.mu.Unlock()
+		if kinds != "[later later deliver]" {
+			t.Fatalf("ran %v, want the work, its retry, then the delivery", kinds)
+		}
+		if n := c.named.Load(); n != 1 {
+			t.Fatalf("%d tasks written as rows of their own, want 1", n)
+		}
+		if n, err := c.queue.Pending(context.Background()); err != nil || n != 0 {
+			t.Fatalf("%d tasks left (%v)", n, err)
+		}
+	})
+}
+
+// When another instance took the work's task over meanwhile (its lease
+// ended), the hand-over conflicts: the mail is not committed by the run
+// that lost its claim.
+func TestContinueLosesToATakeover(t *testing.T) {
+	bothStores(t, func(t *testing.T, driver string) {
+		st := openStore(t, driver)
+		ctx := context.Background()
+		k, _ := keys.New(make([]byte, 32))
+		comp, err := notify.NewComposer(k, "Security <security@example.com>", "https://id.example.com", time.Now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		results := make(chan error, 1)
+		var q *jobs.Queue
+		q = jobs.New(st, jobs.Options{Lease: time.Minute, Poll: time.Hour, NewID: store.NewID,
+			Deliver: func(context.Context, string, int, bool) error { return errors.New("must not run") },
+			Later: func(ctx context.Context, payload []byte) error {
+				// Another instance, a lease later.
+				if got, err := st.ClaimTasks(ctx, time.Now().Add(2*time.Minute), time.Now().Add(3*time.Minute), 10); err != nil || len(got) != 1 {
+					t.Errorf("the takeover claimed %d tasks (%v)", len(got), err)
+				}
+				err := st.InTx(ctx, func(tx store.Queries) error {
+					ctx := jobs.Continue(ctx)
+					if _, err := comp.Queue(ctx, tx, notify.Request{Kind: notify.KindCode, Channel: notify.Email, To: "lost@example.org",
+						Language: "en", Purpose: "sign_in", Code: "123456", ExpiresAt: time.Now().Add(time.Hour), RequestedAt: time.Now()}); err != nil {
+						return err
+					}
+					return jobs.Finish(ctx, tx)
+				})
+				results <- err
+				return err
+			}})
+		comp.Jobs = q
+		if err := q.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		defer q.Stop(ctx)
+		if err := st.InTx(ctx, func(tx store.Queries) error { return q.Defer(ctx, tx, nil) }); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-results; !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("the run that lost its claim: %v, want a conflict", err)
+		}
+		if ms, err := st.MessagesTo(ctx, "lost@example.org", 10); err != nil || len(ms) != 0 {
+			t.Fatalf("the run that lost its claim committed %d messages (%v)", len(ms), err)
+		}
+		if b, err := st.TaskBacklog(ctx, time.Now().Add(10*time.Minute)); err != nil || b.Due != 1 {
+			t.Fatalf("%d tasks due, want the taken-over one (%v)", b.Due, err)
+		}
+	})
 }

@@ -167,9 +167,10 @@ type Composer struct {
 	// Accent its colour (#rrggbb) in HTML mail; empty: ward's.
 	Brand, Accent string
 	Now           func() time.Time
-	// Jobs, when set, gets a delivery job for each message queued.
+	// Jobs, when set, gets a delivery job for each message queued, and
+	// the message as written (store.Message) to hand to its delivery.
 	Jobs interface {
-		Enqueue(ctx context.Context, tx jobs.Tx, messageID string) error
+		Enqueue(ctx context.Context, tx jobs.Tx, messageID string, hint any) error
 	}
 	// Queued, when set, is told of each message queued for a flow once
 	// its transaction commits (the dev mailbox's waiting readers).
@@ -194,7 +195,9 @@ func NewComposer(k *keys.Keys, from, publicURL string, now func() time.Time) (*C
 
 // Queue stores r in the outbox inside the caller's transaction.
 func (c *Composer) Queue(ctx context.Context, q store.Queries, r Request) (store.Message, error) {
-	now := c.Now().UTC()
+	// The store keeps microseconds: the message handed to its delivery in
+	// memory is the one it would read back.
+	now := c.Now().UTC().Truncate(time.Microsecond)
 	d, err := json.Marshal(data{Purpose: r.Purpose, ExpiresAt: r.ExpiresAt.UTC(), RequestedAt: r.RequestedAt.UTC(), IP: r.IP, Device: r.Device,
 		Place: r.Place, Count: r.Count, Sources: r.Sources, Change: r.Change})
 	if err != nil {
@@ -212,14 +215,14 @@ func (c *Composer) Queue(ctx context.Context, q store.Queries, r Request) (store
 		m.Secret = c.Keys.Seal(s, []byte(m.ID))
 	}
 	if !r.ExpiresAt.IsZero() {
-		e := r.ExpiresAt.UTC()
+		e := r.ExpiresAt.UTC().Truncate(time.Microsecond)
 		m.ExpiresAt = &e
 	}
 	if err := q.EnqueueMessage(ctx, m); err != nil {
 		return m, err
 	}
 	if c.Jobs != nil {
-		if err := c.Jobs.Enqueue(ctx, q, m.ID); err != nil {
+		if err := c.Jobs.Enqueue(ctx, q, m.ID, m); err != nil {
 			return m, err
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"net/mail"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -466,4 +467,25 @@ func BenchmarkSendToRelay(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// The message Queue returns is handed to its delivery in memory instead
+// of being read back, so it must be the stored row exactly, times to the
+// microsecond included.
+func TestQueuedMessageIsTheStoredOne(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, st *sqlstore.DB) {
+		clk := testclock.New(time.Date(2026, 11, 26, 10, 0, 0, 123456789, time.UTC))
+		c := composer(t, clk.Now)
+		m, err := c.Queue(context.Background(), st, codeRequest(clk))
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored, err := st.MessageByID(context.Background(), m.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(m, stored) {
+			t.Fatalf("queued:\n%+v\nstored:\n%+v", m, stored)
+		}
+	})
 }

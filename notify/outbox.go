@@ -69,9 +69,15 @@ func (o *Outbox) RetryAfter(n int) time.Duration {
 // A message already sent, failed or expired is left alone: a job that runs
 // twice (after a crash) sends nothing twice.
 func (o *Outbox) DeliverOne(ctx context.Context, id string, attempt int, final bool) error {
-	m, err := o.Store.MessageByID(ctx, id)
-	if err != nil {
-		return fmt.Errorf("loading message %s: %w", id, err)
+	// The message as its writer committed it, when this instance wrote it
+	// and runs its first attempt: only its delivery changes a message, and
+	// that is this one, so it is what a read would find.
+	m, ok := jobs.Hint(ctx).(store.Message)
+	if !ok || m.ID != id {
+		var err error
+		if m, err = o.Store.MessageByID(ctx, id); err != nil {
+			return fmt.Errorf("loading message %s: %w", id, err)
+		}
 	}
 	switch m.Status {
 	case store.MessageSent, store.MessageFailed, store.MessageExpired:
@@ -86,7 +92,7 @@ func (o *Outbox) DeliverOne(ctx context.Context, id string, attempt int, final b
 	// task another instance took over meanwhile is left to it; the
 	// outcome is recorded all the same, as the relay has answered. Nothing
 	// here reads a result, so on PostgreSQL this is one round trip.
-	err = o.Store.InTx(ctx, func(q store.Queries) error {
+	err := o.Store.InTx(ctx, func(q store.Queries) error {
 		if err := q.UpdateMessage(ctx, m); err != nil {
 			return err
 		}

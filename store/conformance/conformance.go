@@ -66,6 +66,7 @@ func Run(t *testing.T, open Opener) {
 		{"SuppressionsAndAliases", testSuppressionsAndAliases},
 		{"Tasks", testTasks},
 		{"TaskClaimedOnceUnderABurst", testTaskBurst},
+		{"TaskReplacedOnlyByItsClaim", testTaskReplace},
 		{"TaskWrittenOnlyWithItsTransaction", testTaskTx},
 	}
 	for _, tc := range tests {
@@ -1484,6 +1485,51 @@ func testTasks(t *testing.T, s store.Store) {
 	if got, err := s.ClaimTasks(ctx, t0.Add(3*time.Hour), t0.Add(4*time.Hour), 10); err != nil || len(got) != 0 {
 		t.Fatalf("a task dropped by its claim was claimed again: %+v %v", got, err)
 	}
+}
+
+// A task handed on (jobs.Continue) is rewritten in place, keeping its id,
+// only by the claim that holds it: a claim whose lease was taken over
+// gets store.ErrConflict and changes nothing, inside a transaction too.
+func testTaskReplace(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	must(t, s.AddTask(ctx, jobs.Task{ID: "r1", Kind: jobs.Later, Payload: []byte("sealed"), RunAt: t0, CreatedAt: t0,
+		Attempts: 1, LeaseUntil: t0.Add(time.Minute)}))
+	at := t0.Add(time.Second)
+	next := jobs.Task{ID: "ignored", Kind: jobs.Deliver, Payload: []byte("m-1"), RunAt: at, CreatedAt: at, Attempts: 1, LeaseUntil: at.Add(time.Minute)}
+	if err := s.ReplaceTask(ctx, "r1", 2, next); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("a claim that does not hold the task replaced it: %v", err)
+	}
+	must(t, s.InTx(ctx, func(q store.Queries) error { return q.ReplaceTask(ctx, "r1", 1, next) }))
+	// Leased by its new writer until at+1min: nobody else claims it before.
+	if got, err := s.ClaimTasks(ctx, at.Add(30*time.Second), at.Add(2*time.Minute), 10); err != nil || len(got) != 0 {
+		t.Fatalf("claimed during the new lease: %+v %v", got, err)
+	}
+	if b, err := s.TaskBacklog(ctx, at); err != nil || b.Due != 1 || !b.Oldest.Equal(at) {
+		t.Fatalf("backlog after the replacement: %+v %v", b, err)
+	}
+	got, err := s.ClaimTasks(ctx, at.Add(time.Minute), at.Add(2*time.Minute), 10)
+	if err != nil || len(got) != 1 || got[0].ID != "r1" || got[0].Kind != jobs.Deliver || string(got[0].Payload) != "m-1" ||
+		got[0].Attempts != 2 || !got[0].CreatedAt.Equal(at) {
+		t.Fatalf("the replaced task after its lease: %+v %v", got, err)
+	}
+	// The first claim is stale now: inside a transaction the conflict fails
+	// it, and nothing of it is committed.
+	err = s.InTx(ctx, func(q store.Queries) error {
+		if err := q.AppendEvent(ctx, store.Event{ID: "ev-replace", AccountID: "a-replace", At: at, Kind: "k", Result: "r"}); err != nil {
+			return err
+		}
+		if err := q.ReplaceTask(ctx, "r1", 1, next); err != nil {
+			return err
+		}
+		return q.AppendEvent(ctx, store.Event{ID: "ev-replace-2", AccountID: "a-replace", At: at, Kind: "k", Result: "r"})
+	})
+	if !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("a stale claim's replacement committed: %v", err)
+	}
+	if evs, err := s.Events(ctx, "a-replace", time.Time{}, 10); err != nil || len(evs) != 0 {
+		t.Fatalf("the failed transaction left %d events (%v)", len(evs), err)
+	}
+	must(t, s.FinishTask(ctx, "r1", 2))
 }
 
 // 100 claimers at once over 50 due tasks: each task is claimed exactly

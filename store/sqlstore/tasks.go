@@ -83,6 +83,15 @@ func (s *DB) RetryTask(ctx context.Context, id string, attempt int, at time.Time
 		ts(at), lastErr, id, attempt))
 }
 
+// ReplaceTask is one UPDATE that must find the claim: inside a
+// PostgreSQL transaction it goes ahead of the next statement, which
+// reports a lost claim in its place.
+func (s *DB) ReplaceTask(ctx context.Context, id string, attempt int, t jobs.Task) error {
+	return claimed(s.execOneAhead(ctx, "handing a task on", `UPDATE tasks SET kind = ?, payload = ?, run_at = ?, lease_until = ?, attempts = ?,
+		last_error = ?, created_at = ? WHERE id = ? AND attempts = ?`,
+		t.Kind, string(t.Payload), ts(t.RunAt), tsOrZero(t.LeaseUntil), t.Attempts, t.LastError, ts(t.CreatedAt), id, attempt))
+}
+
 func claimed(err error) error {
 	if errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("%w: the task is no longer this claim's", store.ErrConflict)
