@@ -233,7 +233,13 @@ func (c *Composer) Queue(ctx context.Context, q store.Queries, r Request) (store
 }
 
 // Render turns a stored message into its text in the recipient's language.
-func (c *Composer) Render(m store.Message) (Rendered, error) {
+func (c *Composer) Render(m store.Message) (Rendered, error) { return c.render(m, true) }
+
+// RenderText is Render without the HTML part, which is most of a mail's
+// rendering: what the dev mailbox shows and logs.
+func (c *Composer) RenderText(m store.Message) (Rendered, error) { return c.render(m, false) }
+
+func (c *Composer) render(m store.Message, html bool) (Rendered, error) {
 	var s Secrets
 	if len(m.Secret) > 0 {
 		plain, err := c.Keys.Open(m.Secret, []byte(m.ID))
@@ -244,13 +250,17 @@ func (c *Composer) Render(m store.Message) (Rendered, error) {
 			return Rendered{}, fmt.Errorf("reading message %s secret: %w", m.ID, err)
 		}
 	}
-	return c.RenderWith(m, s)
+	return c.renderWith(m, s, html)
 }
 
 // RenderWith renders a message with the given secrets: after sending they
 // are erased, and the mail check renders a message again with the secrets
 // a pasted copy shows, once they are proven, to compare every word.
 func (c *Composer) RenderWith(m store.Message, s Secrets) (Rendered, error) {
+	return c.renderWith(m, s, true)
+}
+
+func (c *Composer) renderWith(m store.Message, s Secrets, html bool) (Rendered, error) {
 	var d data
 	if err := json.Unmarshal(m.Data, &d); err != nil {
 		return Rendered{}, fmt.Errorf("reading message %s data: %w", m.ID, err)
@@ -289,7 +299,7 @@ func (c *Composer) RenderWith(m store.Message, s Secrets) (Rendered, error) {
 	r := Rendered{ID: m.ID, Channel: m.Channel, To: m.Recipient, From: c.From, Subject: strings.TrimPrefix(subject, "Subject: "),
 		Text: strings.TrimLeft(body, "\n"), Code: s.Code, CreatedAt: m.CreatedAt}
 	htmlName := strings.TrimSuffix(name, ".txt") + ".html"
-	if c.html.Lookup(htmlName) != nil {
+	if html && c.html.Lookup(htmlName) != nil {
 		var hb bytes.Buffer
 		if err := c.html.ExecuteTemplate(&hb, htmlName, view); err != nil {
 			return Rendered{}, fmt.Errorf("rendering %s: %w", htmlName, err)

@@ -489,3 +489,33 @@ func TestQueuedMessageIsTheStoredOne(t *testing.T) {
 		}
 	})
 }
+
+// RenderText is the message Render writes, without its HTML part.
+func TestRenderTextIsRenderWithoutHTML(t *testing.T) {
+	st := testdb.SQLite(t)
+	clk := testclock.New(time.Now().UTC())
+	c := composer(t, clk.Now)
+	for _, lang := range []string{"en", "ja"} {
+		req := codeRequest(clk)
+		req.Language = lang
+		m, err := c.Queue(context.Background(), st, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		whole, err := c.Render(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text, err := c.RenderText(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if whole.HTML == "" || text.HTML != "" {
+			t.Fatalf("%s: HTML %d bytes in Render, %d in RenderText", lang, len(whole.HTML), len(text.HTML))
+		}
+		whole.HTML = ""
+		if !reflect.DeepEqual(whole, text) {
+			t.Fatalf("%s: RenderText\n%+v\nRender\n%+v", lang, text, whole)
+		}
+	}
+}

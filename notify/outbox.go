@@ -121,7 +121,12 @@ func (o *Outbox) deliver(ctx context.Context, m store.Message) store.Message {
 		m.Status, m.Secret, m.LastError = store.MessageExpired, nil, "expired before it could be delivered"
 		return m
 	}
-	r, err := o.Composer.Render(m)
+	// The dev mailbox logs the text, and shows it from the stored row.
+	render := o.Composer.Render
+	if o.DevChannels[m.Channel] {
+		render = o.Composer.RenderText
+	}
+	r, err := render(m)
 	if err != nil {
 		m.Status, m.LastError, m.Secret = store.MessageFailed, err.Error(), nil
 		o.Log.Error("outbox: message cannot be rendered", "message", m.ID, "err", err)

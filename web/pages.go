@@ -472,7 +472,7 @@ func (s *Server) devMessages(r *http.Request) ([]devMail, error) {
 	}
 	out := make([]devMail, 0, len(ms))
 	for _, m := range ms {
-		rd, err := s.Composer.Render(m)
+		rd, err := s.Composer.RenderText(m) // its page and API show the text
 		if err != nil {
 			continue // sent or expired: its code is erased
 		}
