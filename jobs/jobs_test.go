@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -496,6 +497,24 @@ func newContinuing(t *testing.T, driver string) *continuing {
 	return c
 }
 
+// ranOnOneTask checks that the attempts run were kinds (in order), all on
+// the one task row the work was deferred as, and that none is left.
+func (c *continuing) ranOnOneTask(t *testing.T, kinds string) {
+	t.Helper()
+	c.mu.Lock()
+	ran := fmt.Sprint(c.kinds)
+	c.mu.Unlock()
+	if ran != kinds {
+		t.Fatalf("ran %v, want %v", ran, kinds)
+	}
+	if n := c.named.Load(); n != 1 {
+		t.Fatalf("%d tasks written as rows of their own, want 1: the delivery is the work's task, rewritten", n)
+	}
+	if n, err := c.queue.Pending(context.Background()); err != nil || n != 0 {
+		t.Fatalf("%d tasks left (%v)", n, err)
+	}
+}
+
 func (c *continuing) deferWork(t *testing.T, to string) {
 	ctx := context.Background()
 	if err := c.st.InTx(ctx, func(q store.Queries) error { return c.queue.Defer(ctx, q, []byte(to)) }); err != nil {
@@ -519,22 +538,15 @@ func TestContinueHandsTheTaskOnToTheDelivery(t *testing.T) {
 			t.Fatalf("%d attempts, %d mails; want 1 and 1", m.Attempts, len(c.relay.Received()))
 		}
 		c.mu.Lock()
-		defer c.mu.Unlock()
-		if len(c.starts) != 1 {
-			t.Fatalf("%d deliveries started, want 1", len(c.starts))
+		starts := slices.Clone(c.starts)
+		c.mu.Unlock()
+		if len(starts) != 1 {
+			t.Fatalf("%d deliveries started, want 1", len(starts))
 		}
-		if s := c.starts[0]; s.id != id || s.attempt != 1 || !s.hinted || s.tasks != 1 {
+		if s := starts[0]; s.id != id || s.attempt != 1 || !s.hinted || s.tasks != 1 {
 			t.Fatalf("the delivery started as %+v; want attempt 1 of %s, handed the message, with its task the only one", s, id)
 		}
-		if fmt.Sprint(c.kinds) != "[later deliver]" {
-			t.Fatalf("ran %v, want the work then its delivery", c.kinds)
-		}
-		if n := c.named.Load(); n != 1 {
-			t.Fatalf("%d tasks written as rows of their own, want 1: the delivery is the work's task, rewritten", n)
-		}
-		if n, err := c.queue.Pending(context.Background()); err != nil || n != 0 {
-			t.Fatalf("%d tasks left (%v)", n, err)
-		}
+		c.ranOnOneTask(t, "[later deliver]")
 	})
 }
 
@@ -558,18 +570,7 @@ func TestContinueRolledBackLeavesTheWorkToRetry(t *testing.T) {
 		if err != nil || len(ms) != 1 {
 			t.Fatalf("%d messages stored (%v); the failed run's must not be", len(ms), err)
 		}
-		c.mu.Lock()
-		kinds := fmt.Sprint(c.kinds)
-		c.mu.Unlock()
-		if kinds != "[later later deliver]" {
-			t.Fatalf("ran %v, want the work, its retry, then the delivery", kinds)
-		}
-		if n := c.named.Load(); n != 1 {
-			t.Fatalf("%d tasks written as rows of their own, want 1", n)
-		}
-		if n, err := c.queue.Pending(context.Background()); err != nil || n != 0 {
-			t.Fatalf("%d tasks left (%v)", n, err)
-		}
+		c.ranOnOneTask(t, "[later later deliver]")
 	})
 }
 
