@@ -43,9 +43,12 @@ type Report struct {
 	// DatabaseTrips counts the round trips to the database (0: not
 	// counted), background work included.
 	DatabaseTrips int64
-	P50           time.Duration
-	P95           time.Duration
-	P99           time.Duration
+	// Allocs counts ward's heap allocations during the run (0: not
+	// known).
+	Allocs int64
+	P50    time.Duration
+	P95    time.Duration
+	P99    time.Duration
 	// Stages are the parts of a sign-in, each with its own percentiles:
 	// where its time went.
 	Stages []Stage
@@ -75,6 +78,9 @@ func (r Report) String() string {
 	}
 	if r.DatabaseTrips > 0 && r.SignIns > 0 {
 		s += fmt.Sprintf("  round trips to PostgreSQL %.1f/%s", float64(r.DatabaseTrips)/float64(r.SignIns), strings.TrimSuffix(r.What, "s"))
+	}
+	if r.Allocs > 0 && r.SignIns > 0 {
+		s += fmt.Sprintf("  ward allocations %.0f/%s", float64(r.Allocs)/float64(r.SignIns), strings.TrimSuffix(r.What, "s"))
 	}
 	if len(r.Stages) > 0 {
 		parts := make([]string, len(r.Stages))
@@ -116,6 +122,10 @@ type Driver struct {
 	Sink *Sink
 	// CPU reports ward's CPU time so far (nil: not known).
 	CPU func() (time.Duration, error)
+	// Allocs reports ward's heap allocations so far (nil: not known):
+	// unlike its CPU time, a count that this machine's speed, which
+	// varies from one minute to the next, does not move.
+	Allocs func() (int64, error)
 	// Database names the processes of a database on this machine (such as
 	// "postgres"), whose CPU time each level reports too.
 	Database string
@@ -222,6 +232,10 @@ func (dr *Driver) Run(ctx context.Context, concurrency int, d time.Duration) Rep
 		cpu0, _ = dr.CPU()
 	}
 	self0 := selfCPU()
+	var allocs0 int64
+	if dr.Allocs != nil {
+		allocs0, _ = dr.Allocs()
+	}
 	var trips0 int64
 	if dr.Trips != nil {
 		trips0 = dr.Trips()
@@ -250,6 +264,11 @@ func (dr *Driver) Run(ctx context.Context, concurrency int, d time.Duration) Rep
 		}
 	}
 	rep.DriverCPU = selfCPU() - self0
+	if dr.Allocs != nil {
+		if allocs1, err := dr.Allocs(); err == nil && allocs0 > 0 {
+			rep.Allocs = allocs1 - allocs0
+		}
+	}
 	if dr.Trips != nil {
 		rep.DatabaseTrips = dr.Trips() - trips0
 	}

@@ -173,6 +173,15 @@ func MetricsCPU(url string) func() (time.Duration, error) {
 	}
 }
 
+// MetricsAllocs reads ward's heap allocations so far from its metrics at
+// url.
+func MetricsAllocs(url string) func() (int64, error) {
+	return func() (int64, error) {
+		f, err := MetricValue(url, "go_memstats_mallocs_total")
+		return int64(f), err
+	}
+}
+
 // MetricValue reads one series (name and labels exactly as Prometheus's
 // text format writes them) from the metrics at url; 0 when absent.
 func MetricValue(url, series string) (float64, error) {

@@ -1,6 +1,9 @@
 package loadtest
 
 import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"testing"
 	"time"
@@ -43,5 +46,23 @@ func TestNamedCPU(t *testing.T) {
 	now := map[int]time.Duration{1: 1500 * time.Millisecond, 3: 200 * time.Millisecond}
 	if got := spentSince(before, now); got != 700*time.Millisecond {
 		t.Fatalf("spent %v, want 700ms (0.5 s by one, 0.2 s by a new one)", got)
+	}
+}
+
+// ward's allocations are read from its metrics, in the float notation
+// Prometheus writes large counts in.
+func TestMetricsAllocs(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "# HELP go_memstats_mallocs_total Total number of heap objects allocated.\n# TYPE go_memstats_mallocs_total counter\n"+
+			"go_memstats_mallocs_total_other 1\ngo_memstats_mallocs_total 2.7351e+06\n")
+	}))
+	defer srv.Close()
+	n, err := MetricsAllocs(srv.URL + "/metrics")()
+	if err != nil || n != 2_735_100 {
+		t.Fatalf("allocations %d (%v), want 2735100", n, err)
+	}
+	srv.Close()
+	if _, err := MetricsAllocs(srv.URL + "/metrics")(); err == nil {
+		t.Fatal("no error from a ward that does not answer")
 	}
 }

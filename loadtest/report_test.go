@@ -36,3 +36,17 @@ func TestStagesAreReportedPerLevel(t *testing.T) {
 		t.Fatalf("report:\n%s", s)
 	}
 }
+
+// Each level reports ward's heap allocations per sign-in when they are
+// known: a figure this machine's changing speed does not move, so builds
+// can be compared by it when their rates cannot be told apart.
+func TestAllocationsAreReportedPerSignIn(t *testing.T) {
+	r := Report{Concurrency: 32, What: "sign-ins", SignIns: 100, Elapsed: time.Second, Allocs: 263_449}
+	if s := r.String(); !strings.Contains(s, "ward allocations 2634/sign-in") {
+		t.Fatalf("report:\n%s", s)
+	}
+	r.Allocs = 0
+	if s := r.String(); strings.Contains(s, "allocations") {
+		t.Fatalf("unknown allocations reported:\n%s", s)
+	}
+}

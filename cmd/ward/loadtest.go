@@ -87,6 +87,7 @@ func loadtestCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		dr.Target = strings.TrimRight(*driverOnly, "/")
 		if *metricsURL != "" {
 			dr.CPU = loadtest.MetricsCPU(*metricsURL)
+			dr.Allocs = loadtest.MetricsAllocs(*metricsURL)
 		}
 		if dr.Sink != nil {
 			fmt.Fprintf(stdout, "driving %s; its mail relay must be the SMTP sink at %s:%d (mail.smtp.tls none)\n", dr.Target, dr.Sink.Host, dr.Sink.Port)
@@ -137,6 +138,17 @@ func loadtestCmd(ctx context.Context, args []string, stdout io.Writer) error {
 				if c, err := w.CPU(); err == nil {
 					sum += c
 				}
+			}
+			return sum, nil
+		}
+		dr.Allocs = func() (int64, error) {
+			var sum int64
+			for _, w := range wards {
+				n, err := loadtest.MetricsAllocs(w.metrics)()
+				if err != nil {
+					return 0, err
+				}
+				sum += n
 			}
 			return sum, nil
 		}
