@@ -67,6 +67,7 @@ func Run(t *testing.T, open Opener) {
 		{"Tasks", testTasks},
 		{"TaskClaimedOnceUnderABurst", testTaskBurst},
 		{"TaskReplacedOnlyByItsClaim", testTaskReplace},
+		{"TxOfACallerWhoLeftFailsAlone", testTxCancelledBurst},
 		{"TaskWrittenOnlyWithItsTransaction", testTaskTx},
 	}
 	for _, tc := range tests {
@@ -1316,6 +1317,43 @@ func testTxBurst(t *testing.T, s store.Store) {
 		}
 		if kept && (after[i] != 1 || undo[i] != 0) || !kept && (after[i] != 0 || undo[i] != 1) {
 			t.Errorf("transaction %d: after-commit ran %d times, after-rollback %d", i, after[i], undo[i])
+		}
+	}
+}
+
+// 100 transactions at once, every fifth one's caller going away between
+// its two writes: those fail with the cancellation and leave nothing, and
+// the others (a backend may commit them in the same batch) keep both
+// writes.
+func testTxCancelledBurst(t *testing.T, s store.Store) {
+	var wg sync.WaitGroup
+	for i := range 100 {
+		wg.Go(func() {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			err := s.InTx(ctx, func(q store.Queries) error {
+				if err := q.CreateAccount(ctx, store.Account{ID: fmt.Sprintf("gone%03d", i), Email: fmt.Sprintf("gone%03d@example.com", i),
+					Language: "en", CreatedAt: t0}); err != nil {
+					return err
+				}
+				if i%5 == 0 {
+					cancel()
+				}
+				return q.CreateFlow(ctx, store.Flow{ID: fmt.Sprintf("gone-f%03d", i), TokenHash: fmt.Sprintf("gone-t%03d", i), Kind: "k", State: "s",
+					Subject: "x", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour), UpdatedAt: t0})
+			})
+			if (i%5 == 0) != errors.Is(err, context.Canceled) || (i%5 != 0 && err != nil) {
+				t.Errorf("transaction %d: %v", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	ctx := context.Background()
+	for i := range 100 {
+		_, aerr := s.AccountByID(ctx, fmt.Sprintf("gone%03d", i))
+		_, ferr := s.FlowByTokenHash(ctx, fmt.Sprintf("gone-t%03d", i))
+		if kept := i%5 != 0; kept != (aerr == nil) || kept != (ferr == nil) {
+			t.Errorf("transaction %d: account %v, flow %v; want both kept: %v", i, aerr, ferr, kept)
 		}
 	}
 }

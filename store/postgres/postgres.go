@@ -145,6 +145,10 @@ func (n *nativeTx) send(ctx context.Context, q string, args []any) (pgx.BatchRes
 		tag, err := br.Exec()
 		if err != nil {
 			br.Close()
+			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+				// The caller's, not any statement's: it stays what it is.
+				return nil, fmt.Errorf("%s: %w", a.what, err)
+			}
 			// %v: the error is not the next statement's own, so it must
 			// not pass for it (a unique violation is not that statement's
 			// conflict). The transaction fails either way.

@@ -168,7 +168,10 @@ func (s *DB) single(j *txJob) (r txResult) {
 	if s.w.cache != nil {
 		defer s.w.warm(j.ctx)
 	}
-	tx, err := s.w.db.BeginTx(j.ctx, nil)
+	// Not watched by database/sql (a goroutine per transaction): each
+	// statement checks the caller's context (txCtx), and a transaction
+	// whose fn ended well commits even if its caller has gone since.
+	tx, err := s.w.db.BeginTx(context.WithoutCancel(j.ctx), nil)
 	if err != nil {
 		return txResult{err: fmt.Errorf("beginning transaction: %w", err)}
 	}

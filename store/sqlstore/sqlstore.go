@@ -313,6 +313,24 @@ func (s *DB) Lock(ctx context.Context, keys ...string) error {
 	return nil
 }
 
+// txCtx is the context a statement inside a transaction on database/sql
+// (SQLite) runs under: its caller's, checked now, but not watched while
+// it runs. Such a statement takes microseconds and holds the one writer
+// for every transaction batched with it; interrupted by one caller's
+// cancellation, it would have rolled back the whole batch (SQLite rolls
+// back a transaction whose write is interrupted), and the driver watched
+// for that with a goroutine per statement. A cancelled caller's next
+// statement fails, and so does its transaction.
+func (s *DB) txCtx(ctx context.Context) (context.Context, error) {
+	if s.tx == nil {
+		return ctx, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return context.WithoutCancel(ctx), nil
+}
+
 // stmt finds where to run q: a prepared statement when statements are
 // kept, else nil and the plain handle (the transaction, or a pool).
 func (s *DB) stmt(ctx context.Context, q string, write bool) (*sql.Stmt, querier, error) {
@@ -670,6 +688,10 @@ func (s *DB) exec(ctx context.Context, q string, args ...any) (sql.Result, error
 		}
 		defer s.w.leave()
 	}
+	ctx, err := s.txCtx(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var res sql.Result
 	st, h, err := s.stmt(ctx, q, true)
 	switch {
@@ -693,6 +715,10 @@ func (s *DB) query(ctx context.Context, q string, args ...any) (Rows, error) {
 		return s.native.Query(ctx, q, args...)
 	}
 	if err := s.outside(); err != nil {
+		return nil, err
+	}
+	ctx, err := s.txCtx(ctx)
+	if err != nil {
 		return nil, err
 	}
 	st, h, err := s.stmt(ctx, q, false)
@@ -736,6 +762,10 @@ func (s *DB) oneRow(ctx context.Context, q string, write bool, args []any) rowSc
 }
 
 func (s *DB) rowOn(ctx context.Context, q string, write bool, args []any) rowScanner {
+	ctx, err := s.txCtx(ctx)
+	if err != nil {
+		return errRow{err}
+	}
 	st, h, err := s.stmt(ctx, q, write)
 	if err != nil {
 		return errRow{err}
