@@ -79,7 +79,7 @@ func (s *Service) issue(ctx context.Context, q store.Queries, f store.Flow, lang
 	if f.Kind != KindAddContact && f.Kind != KindReauth {
 		// No code goes out that could not be used: while the factor rests
 		// or is off for this client, asking again mails nothing.
-		if err := s.factorUsable(ctx, q, counterOf(f.Subject, owner), factorFor(f.Channel), f.Kind == KindReset, now); err != nil {
+		if _, err := s.factorUsable(ctx, q, counterOf(f.Subject, owner), factorFor(f.Channel), f.Kind == KindReset, now); err != nil {
 			return store.Code{}, err
 		}
 	}
@@ -372,7 +372,7 @@ func (s *Service) Verify(ctx context.Context, c Client, token, input string) (*R
 	err = s.Store.InTx(ctx, func(q store.Queries) error {
 		res = nil
 		var cd store.Code
-		var counter string
+		var counter heldCounter
 		var err error
 		if cd, counter, wrong, err = s.checkCode(ctx, q, c, f, input, now); err != nil || wrong != nil {
 			return err
@@ -414,32 +414,32 @@ func (s *Service) codeShape(input string) error {
 // answered (wrong); a right one is returned with its counter for the
 // caller to use up.
 func (s *Service) checkCode(ctx context.Context, q store.Queries, c Client, f store.Flow, input string, now time.Time) (
-	cd store.Code, counter string, wrong, err error) {
+	cd store.Code, counter heldCounter, wrong, err error) {
 	typed, ferr := otp.Normalize(input, s.Limits.Digits)
 	factor := factorFor(f.Channel)
 	if counter, err = s.lockCounter(ctx, q, f.Subject, f.AccountID, c, factor, f.Kind == KindReset, now); err != nil {
-		return cd, "", nil, err
+		return cd, heldCounter{}, nil, err
 	}
 	cd, err = q.CurrentCode(ctx, f.ID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return cd, "", nil, fail(ErrFlowInvalid, "no code is waiting; ask for a new one")
+		return cd, heldCounter{}, nil, fail(ErrFlowInvalid, "no code is waiting; ask for a new one")
 	case err != nil:
-		return cd, "", nil, err
+		return cd, heldCounter{}, nil, err
 	case cd.UsedAt != nil:
 		s.Audit.Record(ctx, audit.CodeReplay, "refused", slog.String("flow_id", f.ID))
-		return cd, "", nil, fail(ErrFlowInvalid, "this code was already used; start again")
+		return cd, heldCounter{}, nil, fail(ErrFlowInvalid, "this code was already used; start again")
 	case cd.Failures >= s.Limits.MaxCodeFailures:
-		return cd, "", nil, fail(ErrTooManyAttempts, "too many wrong tries for this code; ask for a new code")
+		return cd, heldCounter{}, nil, fail(ErrTooManyAttempts, "too many wrong tries for this code; ask for a new code")
 	case !now.Before(cd.ExpiresAt):
-		return cd, "", nil, fail(ErrCodeExpired, "this code has expired; ask for a new code")
+		return cd, heldCounter{}, nil, fail(ErrCodeExpired, "this code has expired; ask for a new code")
 	}
 	// Always compute the MAC, even for malformed input, so timing does
 	// not depend on the input's shape.
 	want := s.codeMAC(f, cd.Purpose, cd.Channel, cd.RecipientKey, typed)
 	if ferr != nil || !hmac.Equal([]byte(want), []byte(cd.Hash)) || f.AccountID == "" {
-		wrong, err = s.wrongCode(ctx, q, c, f, cd, counter, factor, now)
-		return cd, "", wrong, err
+		wrong, err = s.wrongCode(ctx, q, c, f, cd, counter.subject, factor, now)
+		return cd, heldCounter{}, wrong, err
 	}
 	return cd, counter, nil, nil
 }
@@ -489,7 +489,7 @@ func (s *Service) wrongCodeAnswer(f store.Flow, n int, fc store.FailureCounter) 
 
 // rightCode uses the code and finishes the flow's step, inside the
 // caller's transaction.
-func (s *Service) rightCode(ctx context.Context, q store.Queries, c Client, f store.Flow, cd store.Code, counter, factor string, now time.Time) (*Result, error) {
+func (s *Service) rightCode(ctx context.Context, q store.Queries, c Client, f store.Flow, cd store.Code, counter heldCounter, factor string, now time.Time) (*Result, error) {
 	res := &Result{}
 	if err := q.UseCode(ctx, cd.ID, now, s.Limits.MaxCodeFailures); err != nil {
 		return nil, err
@@ -514,7 +514,7 @@ func (s *Service) rightCode(ctx context.Context, q store.Queries, c Client, f st
 	if err := q.AdvanceFlow(ctx, f.ID, stateCodeSent, next, now); err != nil {
 		return nil, err
 	}
-	if err := q.ResetFailures(ctx, counter, factor); err != nil {
+	if err := counter.clear(ctx, q, factor); err != nil {
 		return nil, err
 	}
 	if next == StateSecondStep {

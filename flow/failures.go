@@ -53,19 +53,38 @@ func (s *Service) counterSubject(ctx context.Context, q store.Queries, subject, 
 	return counterOf(subject, known), err
 }
 
+// heldCounter is a client's failure counter of one factor, held for the
+// rest of the transaction (lockCounter).
+type heldCounter struct {
+	subject string
+	// failed: it has a row. None can appear while it is held, so a
+	// success with no failure before it has nothing to clear: a statement
+	// saved on nearly every sign-in.
+	failed bool
+}
+
+// clear forgets the counter's failures after a success.
+func (h heldCounter) clear(ctx context.Context, q store.Queries, factor string) error {
+	if !h.failed {
+		return nil
+	}
+	return q.ResetFailures(ctx, h.subject, factor)
+}
+
 // lockCounter finds the client's failure counter of factor, holds it for
 // the rest of the transaction, and refuses when the factor rests or is off
 // for this client: the check and what the caller then counts are one step.
 func (s *Service) lockCounter(ctx context.Context, q store.Queries, subject, accountID string, c Client, factor string, recovery bool,
-	now time.Time) (string, error) {
+	now time.Time) (heldCounter, error) {
 	counter, err := s.counterSubject(ctx, q, subject, accountID, c)
 	if err != nil {
-		return "", err
+		return heldCounter{}, err
 	}
 	if err := q.Lock(ctx, "failures:"+counter+":"+factor); err != nil {
-		return "", err
+		return heldCounter{}, err
 	}
-	return counter, s.factorUsable(ctx, q, counter, factor, recovery, now)
+	failed, err := s.factorUsable(ctx, q, counter, factor, recovery, now)
+	return heldCounter{subject: counter, failed: failed}, err
 }
 
 // knownSuffix marks the counter of an account's known devices.
@@ -92,27 +111,28 @@ func resetAllFailures(ctx context.Context, q store.Queries, subject string, fact
 }
 
 // factorUsable refuses when the factor is resting or disabled for the
-// counter. Recovery (a password reset) stays open while the factor is off:
-// only its waits apply, and each code still takes at most a few tries, so
-// nobody can lock an owner out of recovering the account.
-func (s *Service) factorUsable(ctx context.Context, q store.Queries, counter, factor string, recovery bool, now time.Time) error {
+// counter, and reports whether the counter has a row. Recovery (a password
+// reset) stays open while the factor is off: only its waits apply, and
+// each code still takes at most a few tries, so nobody can lock an owner
+// out of recovering the account.
+func (s *Service) factorUsable(ctx context.Context, q store.Queries, counter, factor string, recovery bool, now time.Time) (bool, error) {
 	fc, err := q.FailureCounter(ctx, counter, factor)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil
+		return false, nil
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
 	if fc.DisabledAt != nil && !recovery {
 		s.Audit.Record(ctx, audit.FactorRefused, "factor_off", slog.String("factor", factor), slog.String("counter", counter))
-		return errFactorDisabled()
+		return true, errFactorDisabled()
 	}
 	if fc.LockedUntil != nil && now.Before(*fc.LockedUntil) {
 		s.Audit.Record(ctx, audit.FactorRefused, "factor_resting", slog.String("factor", factor), slog.String("counter", counter),
 			slog.Time("until", *fc.LockedUntil))
-		return retryLater(ErrFactorLocked, *fc.LockedUntil, "too many wrong tries; you can try again at the time shown")
+		return true, retryLater(ErrFactorLocked, *fc.LockedUntil, "too many wrong tries; you can try again at the time shown")
 	}
-	return nil
+	return true, nil
 }
 
 // countFailure records a wrong code or password against its factor.

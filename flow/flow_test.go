@@ -21,6 +21,7 @@ import (
 	"github.com/wardhq/ward/session"
 	"github.com/wardhq/ward/store"
 	"github.com/wardhq/ward/store/sqlstore"
+	"github.com/wardhq/ward/throttle"
 )
 
 type env struct {
@@ -613,6 +614,54 @@ func TestDeliveryStatusRevealsNothingBeforeProof(t *testing.T) {
 		du, err2 := e.svc.Delivery(ctx, u.Token)
 		if err1 != nil || err2 != nil || !reflect.DeepEqual(dk, du) || dk.Status != "requested" {
 			t.Fatalf("known %+v, unknown %+v", dk, du)
+		}
+	})
+}
+
+// A right code clears the wrong ones counted before it on the factor, so
+// the next mistake counts from one; a right code with none before it
+// leaves no counter behind.
+func TestRightCodeClearsTheFactorsFailures(t *testing.T) {
+	backends(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		a := e.account("rin@example.com", "")
+		sub := "a:" + a.ID
+		p, err := e.svc.StartCodeSignIn(ctx, client, "rin@example.com", "en")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			_, err := e.svc.Verify(ctx, client, p.Token, wrongOf(e.lastCode("rin@example.com")))
+			flowErr(t, err, flow.ErrWrongCode)
+		}
+		if fc, err := e.st.FailureCounter(ctx, sub, throttle.FactorEmailCode); err != nil || fc.Consecutive != 2 {
+			t.Fatalf("after two wrong codes: %+v %v", fc, err)
+		}
+		if _, err := e.svc.Verify(ctx, client, p.Token, e.lastCode("rin@example.com")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.st.FailureCounter(ctx, sub, throttle.FactorEmailCode); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("the right code left the counter: %v", err)
+		}
+		// Again, with no mistake before the right code, from the device
+		// now known (counted apart from strangers).
+		known := sub + "|known"
+		p, err = e.svc.StartCodeSignIn(ctx, client, "rin@example.com", "en")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.Verify(ctx, client, p.Token, e.lastCode("rin@example.com")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.st.FailureCounter(ctx, known, throttle.FactorEmailCode); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("a right code with no mistake before it: %v", err)
+		}
+		// The next mistake counts from one.
+		p, _ = e.svc.StartCodeSignIn(ctx, client, "rin@example.com", "en")
+		_, err = e.svc.Verify(ctx, client, p.Token, wrongOf(e.lastCode("rin@example.com")))
+		flowErr(t, err, flow.ErrWrongCode)
+		if fc, err := e.st.FailureCounter(ctx, known, throttle.FactorEmailCode); err != nil || fc.Consecutive != 1 {
+			t.Fatalf("the next mistake: %+v %v", fc, err)
 		}
 	})
 }

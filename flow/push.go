@@ -201,7 +201,7 @@ func (s *Service) BeginPush(ctx context.Context, c Client, token string) (*PushP
 			return invalid("input_not_paired")
 		}
 		// After wrong numbers the factor rests, or is off, like any other.
-		if err := s.factorUsable(ctx, q, s.subject(f.AccountID, ""), throttle.FactorPush, false, now); err != nil {
+		if _, err := s.factorUsable(ctx, q, s.subject(f.AccountID, ""), throttle.FactorPush, false, now); err != nil {
 			return err
 		}
 		// After "deny" or "not me", no new prompt from that source rings

@@ -73,12 +73,12 @@ func (s *Service) useRecoveryCode(ctx context.Context, q store.Queries, c Client
 	}
 	switch err := q.UseRecoveryCode(ctx, accountID, s.recoveryDigest(accountID, n), now); {
 	case err == nil:
-		if err := q.ResetFailures(ctx, counter, throttle.FactorRecoveryCode); err != nil {
+		if err := counter.clear(ctx, q, throttle.FactorRecoveryCode); err != nil {
 			return nil, err
 		}
 		return nil, s.tellChange(ctx, q, c, accountID, notify.ChangeUsed, notify.ChangeRecoveryCodes, "", now)
 	case !errors.Is(err, store.ErrNotFound):
 		return nil, err
 	}
-	return s.wrongProof(ctx, q, c, accountID, counter, throttle.FactorRecoveryCode, "that recovery code is not right, or was already used", now)
+	return s.wrongProof(ctx, q, c, accountID, counter.subject, throttle.FactorRecoveryCode, "that recovery code is not right, or was already used", now)
 }

@@ -275,15 +275,15 @@ func (s *Service) PasswordSignIn(ctx context.Context, c Client, identifier, pass
 // of every guess passing the check before any is counted. A right answer
 // clears the count afterwards.
 func (s *Service) reserveFailure(ctx context.Context, c Client, subject, accountID, factor string, now time.Time) (string, store.FailureCounter, error) {
-	var counter string
+	var counter heldCounter
 	var fc store.FailureCounter
 	err := s.Store.InTx(ctx, func(q store.Queries) error {
 		var err error
 		if counter, err = s.lockCounter(ctx, q, subject, accountID, c, factor, false, now); err != nil {
 			return err
 		}
-		fc, err = s.countFailure(ctx, q, counter, factor, accountID, now)
+		fc, err = s.countFailure(ctx, q, counter.subject, factor, accountID, now)
 		return err
 	})
-	return counter, fc, err
+	return counter.subject, fc, err
 }

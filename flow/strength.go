@@ -476,5 +476,5 @@ func (s *Service) checkSMSStep(ctx context.Context, q store.Queries, c Client, f
 	if err := q.UseCode(ctx, cd.ID, now, s.Limits.MaxCodeFailures); err != nil {
 		return nil, err
 	}
-	return nil, q.ResetFailures(ctx, counter, throttle.FactorSMSCode)
+	return nil, counter.clear(ctx, q, throttle.FactorSMSCode)
 }

@@ -303,9 +303,9 @@ func (s *Service) checkTOTP(ctx context.Context, q store.Queries, c Client, subj
 		return e, nil
 	}
 	if matched {
-		return nil, q.ResetFailures(ctx, counter, throttle.FactorTOTP)
+		return nil, counter.clear(ctx, q, throttle.FactorTOTP)
 	}
-	return s.wrongProof(ctx, q, c, accountID, counter, throttle.FactorTOTP,
+	return s.wrongProof(ctx, q, c, accountID, counter.subject, throttle.FactorTOTP,
 		"that code is not right, or was already used; wait for the app's next code", now)
 }
 
