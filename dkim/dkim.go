@@ -53,12 +53,13 @@ type Keys struct {
 	// stays published until mail signed with it is no longer checked.
 	All []Key
 	// signing admits one signer fewer at once than Go has cores to run on
-	// (GOMAXPROCS, which follows a container's CPU limit; at least one). RSA signing is pure computation: more at once only
-	// share the cores and crowd out the requests and the database's one
-	// writer, which everything else waits on. Bounded to the cores, at 32
-	// concurrent sign-ins on two cores the rate moved within noise against
-	// unbounded (737–832 a second, 716–766) and the CPU per sign-in fell
-	// from 1.96–2.04 ms to 1.82–1.93 ms. One core left free then took the
+	// (GOMAXPROCS, which follows a container's CPU limit; at least one).
+	// RSA signing is pure computation: more at once only share the cores
+	// and crowd out the requests and the database's one writer, which
+	// everything else waits on. Bounded to the cores, at 32 concurrent
+	// sign-ins on two cores the rate moved within noise against unbounded
+	// (737–832 a second, 716–766) and the CPU per sign-in fell from
+	// 1.96–2.04 ms to 1.82–1.93 ms. One core left free then took the
 	// complete sign-in (SQLite, 8 interleaved pairs) from a median of 504
 	// to 563 a second and its p99 from 124 to 102 ms; one signer still
 	// makes about a thousand RSA signatures a second here.
