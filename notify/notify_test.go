@@ -490,18 +490,25 @@ func TestQueuedMessageIsTheStoredOne(t *testing.T) {
 	})
 }
 
+// queuedCode queues a code mail in lang and returns it as stored.
+func queuedCode(t testing.TB, c *notify.Composer, st store.Store, clk *testclock.Clock, lang string) store.Message {
+	t.Helper()
+	req := codeRequest(clk)
+	req.Language = lang
+	m, err := c.Queue(context.Background(), st, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
 // RenderText is the message Render writes, without its HTML part.
 func TestRenderTextIsRenderWithoutHTML(t *testing.T) {
 	st := testdb.SQLite(t)
 	clk := testclock.New(time.Now().UTC())
 	c := composer(t, clk.Now)
 	for _, lang := range []string{"en", "ja"} {
-		req := codeRequest(clk)
-		req.Language = lang
-		m, err := c.Queue(context.Background(), st, req)
-		if err != nil {
-			t.Fatal(err)
-		}
+		m := queuedCode(t, c, st, clk, lang)
 		whole, err := c.Render(m)
 		if err != nil {
 			t.Fatal(err)
@@ -516,6 +523,31 @@ func TestRenderTextIsRenderWithoutHTML(t *testing.T) {
 		whole.HTML = ""
 		if !reflect.DeepEqual(whole, text) {
 			t.Fatalf("%s: RenderText\n%+v\nRender\n%+v", lang, text, whole)
+		}
+	}
+}
+
+// BenchmarkRender is one code mail rendered from its stored row (secret
+// opened, text and HTML written), and its text alone (what the dev
+// mailbox shows and logs), in English and Japanese.
+func BenchmarkRender(b *testing.B) {
+	st := testdb.SQLite(b)
+	clk := testclock.New(time.Now().UTC())
+	c := composer(b, clk.Now)
+	for _, r := range []struct {
+		name   string
+		render func(store.Message) (notify.Rendered, error)
+	}{{"whole", c.Render}, {"text", c.RenderText}} {
+		for _, lang := range []string{"en", "ja"} {
+			b.Run(r.name+"/"+lang, func(b *testing.B) {
+				m := queuedCode(b, c, st, clk, lang)
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := r.render(m); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
 		}
 	}
 }
