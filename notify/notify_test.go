@@ -3,6 +3,7 @@ package notify_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/mail"
@@ -361,6 +362,90 @@ func TestRelayHangingUpAfterAcceptingAMessage(t *testing.T) {
 	if n := len(r.Received()); n != 2 {
 		t.Fatalf("relay received %d messages, want 2", n)
 	}
+}
+
+// A code mail reaches the relay in one round trip when the relay offers
+// pipelining and chunking (MAIL, RCPT and BDAT with the message, sent
+// together), in two with pipelining alone (the message after DATA's 354),
+// and one per command when it offers neither: each round trip is a wait
+// when the relay is far. The relay gets the message ward signed, whole,
+// each time, and the kept connection carries the next one.
+func TestMailGoesInAsFewRoundTripsAsTheRelayAllows(t *testing.T) {
+	for _, tc := range []struct {
+		hide  []string
+		trips int
+	}{{nil, 1}, {[]string{"CHUNKING"}, 2}, {[]string{"PIPELINING"}, 4}, {[]string{"PIPELINING", "CHUNKING"}, 4}} {
+		t.Run("without "+strings.Join(tc.hide, ","), func(t *testing.T) {
+			r := testsmtp.Start(t)
+			p := r.Rounds(t, tc.hide...)
+			s, rd, keys := relayed(t, p.Host, p.Port)
+			for range 2 {
+				if _, err := s.Send(context.Background(), rd); err != nil {
+					t.Fatal(err)
+				}
+			}
+			trips, stalls := p.Trips()
+			if stalls != 0 || !slices.Equal(trips, []int{tc.trips, tc.trips}) {
+				t.Fatalf("round trips per mail %v (stalled waiting for a held reply %d times), want %d each", trips, stalls, tc.trips)
+			}
+			raw, err := notify.RawMessage(rd, keys)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := r.Received()
+			if len(got) != 2 || !bytes.Equal(got[0], raw) || !bytes.Equal(got[1], raw) {
+				t.Fatalf("the relay received %d messages, not the one ward signed", len(got))
+			}
+		})
+	}
+}
+
+// A recipient the relay refuses inside a pipelined group is the error
+// reported (a 550 is permanent), not the refusal of the message that
+// followed it; nothing is delivered, every reply is read, and the
+// connection goes on to the next message.
+func TestRefusedRecipientWhilePipelining(t *testing.T) {
+	for _, hide := range []string{"", "CHUNKING"} {
+		t.Run("without "+hide, func(t *testing.T) {
+			r := testsmtp.Start(t)
+			r.AnswerRecipients(&smtp.SMTPError{Code: 550, Message: "no such user"})
+			p := r.Rounds(t, hide)
+			s, rd, _ := relayed(t, p.Host, p.Port)
+			_, err := s.Send(context.Background(), rd)
+			var perm *notify.PermanentError
+			if !errors.As(err, &perm) || !strings.Contains(err.Error(), "refused the recipient") || !strings.Contains(err.Error(), "no such user") {
+				t.Fatalf("refused recipient: %v", err)
+			}
+			if n := len(r.Received()); n != 0 {
+				t.Fatalf("the relay received %d messages for a refused recipient", n)
+			}
+			if _, err := s.Send(context.Background(), rd); err != nil || len(r.Received()) != 1 {
+				t.Fatalf("the next message: %v, received %d", err, len(r.Received()))
+			}
+			if _, stalls := p.Trips(); stalls != 0 {
+				t.Fatalf("stalled %d times", stalls)
+			}
+		})
+	}
+}
+
+// relayed is a sender to the relay at host:port and a code mail for it.
+func relayed(t *testing.T, host string, port int) (*notify.SMTP, notify.Rendered, *dkim.Keys) {
+	st := testdb.SQLite(t)
+	clk := testclock.New(time.Now().UTC())
+	c := composer(t, clk.Now)
+	keys := dkimKeys(t)
+	s := notify.NewSMTP(host, port, "", "", "none", keys)
+	t.Cleanup(s.Close)
+	m, err := c.Queue(context.Background(), st, codeRequest(clk))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd, err := c.Render(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, rd, keys
 }
 
 // dkimKeys are new keys for example.com, the RSA one signed for by

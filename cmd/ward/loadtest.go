@@ -45,6 +45,7 @@ func loadtestCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	instances := fs.Int("instances", 1, "with --postgres: run this many ward processes on the one database, the traffic shared between them")
 	killAfter := fs.Duration("kill-one-after", 0, "with --instances 2 or more: SIGKILL the last instance this long into the first level; the others must deliver its mail")
 	dbLatency := fs.Duration("database-latency", 0, "with --postgres: hold every byte between ward and PostgreSQL this long each way, as a network between two machines would (e.g. 1ms; the round trip it makes is measured and printed)")
+	relayLatency := fs.Duration("relay-latency", 0, "hold every byte between ward and the SMTP sink this long each way, as a mail relay on another machine would (e.g. 10ms; the round trips per code mail are printed)")
 	cpuProfile := fs.String("cpu-profile", "", "write a CPU profile of the one ward this command starts (not with --driver-only or --instances) over the last level to this file (for go tool pprof)")
 	dashboard := fs.Int("dashboard", 0, "instead of sign-ins, load the security dashboard of one account with this many activity rows (in-process ward)")
 	if err := fs.Parse(args); err != nil {
@@ -114,6 +115,17 @@ func loadtestCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		var extra []string
 		if *cpuProfile != "" {
 			extra = append(extra, "WARD_METRICS_PPROF=true")
+		}
+		if *relayLatency > 0 {
+			if dr.Sink == nil {
+				return errors.New("--relay-latency: there is no relay with --dev-mailbox")
+			}
+			far, err := farRelay(dr.Sink, *relayLatency, stdout)
+			if err != nil {
+				return err
+			}
+			defer far.Close()
+			extra = append(extra, "WARD_MAIL_SMTP_HOST="+far.Host, "WARD_MAIL_SMTP_PORT="+far.Port)
 		}
 		wards, err := startWards(ctx, dsn, dr.Sink, *instances, extra...)
 		if err != nil {
@@ -230,6 +242,33 @@ func warmUp(ctx context.Context, dr *loadtest.Driver, n int, d time.Duration, st
 	r := dr.Run(ctx, n, d)
 	fmt.Fprintf(stdout, "warm-up, not counted: %d sign-ins in %.1fs at concurrency %d, p99 %.0f ms, errors %d\n",
 		r.SignIns, r.Elapsed.Seconds(), n, float64(r.P99)/float64(time.Millisecond), r.Errors)
+}
+
+// relayProxy is the SMTP sink as ward reaches it through a Latency proxy.
+type relayProxy struct {
+	Host, Port string
+	Close      func()
+}
+
+// farRelay puts the sink oneWay away from ward, as a relay on another
+// machine is: each round trip of SMTP then costs a wait. When closed, it
+// prints the round trips per mail the sink received.
+func farRelay(sink *loadtest.Sink, oneWay time.Duration, stdout io.Writer) (relayProxy, error) {
+	l, err := loadtest.StartLatency(net.JoinHostPort(sink.Host, strconv.Itoa(sink.Port)), oneWay)
+	if err != nil {
+		return relayProxy{}, err
+	}
+	fmt.Fprintf(stdout, "the SMTP sink is %v away each way (a proxy in this process holds every byte)\n", oneWay)
+	host, port, _ := net.SplitHostPort(l.Addr)
+	return relayProxy{Host: host, Port: port, Close: func() {
+		trips := l.Trips()
+		l.Close()
+		if mails, _ := sink.Received(); mails > 0 {
+			// A connection's greeting and EHLO count too, once per
+			// connection ward keeps.
+			fmt.Fprintf(stdout, "round trips to the relay: %.2f per mail received\n", float64(trips)/float64(mails))
+		}
+	}}, nil
 }
 
 // farDatabase returns dsn reached through a proxy that holds every byte

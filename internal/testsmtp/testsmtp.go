@@ -20,8 +20,10 @@ type Relay struct {
 	mu   sync.Mutex
 	// answers are returned to DATA in turn; nil accepts.
 	answers []error
-	raw     [][]byte
-	srv     *smtp.Server
+	// rcpts are returned to RCPT in turn; nil accepts.
+	rcpts []error
+	raw   [][]byte
+	srv   *smtp.Server
 	// hold, when set, makes DATA wait until it is closed; held reports
 	// (once per message) that a DATA is waiting.
 	hold chan struct{}
@@ -41,6 +43,14 @@ func (r *Relay) HangUpAfterData() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.hangUp = true
+}
+
+// AnswerRecipients has the relay answer the next RCPT commands with
+// answers in turn (nil accepts).
+func (r *Relay) AnswerRecipients(answers ...error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.rcpts = answers
 }
 
 // Hold makes every DATA wait, mid-delivery, until Release. The returned
@@ -151,7 +161,16 @@ func (s *session) Reset() {
 }
 func (s *session) Logout() error                        { return nil }
 func (s *session) Mail(string, *smtp.MailOptions) error { return nil }
-func (s *session) Rcpt(string, *smtp.RcptOptions) error { return nil }
+func (s *session) Rcpt(string, *smtp.RcptOptions) error {
+	s.r.mu.Lock()
+	defer s.r.mu.Unlock()
+	if len(s.r.rcpts) == 0 {
+		return nil
+	}
+	a := s.r.rcpts[0]
+	s.r.rcpts = s.r.rcpts[1:]
+	return a
+}
 
 func (s *session) Data(rd io.Reader) error {
 	b, err := io.ReadAll(rd)
