@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/mail"
@@ -401,31 +402,34 @@ func TestMailGoesInAsFewRoundTripsAsTheRelayAllows(t *testing.T) {
 }
 
 // A recipient the relay refuses inside a pipelined group is the error
-// reported (a 550 is permanent), not the refusal of the message that
-// followed it; nothing is delivered, every reply is read, and the
-// connection goes on to the next message.
+// reported (a 550 is permanent, a 421 worth another try), not the refusal
+// of the message that followed it; nothing is delivered, and the next
+// message goes out (on the same connection after a 550, whose replies
+// were all read; on a new one after a 421, which ends a connection).
 func TestRefusedRecipientWhilePipelining(t *testing.T) {
 	for _, hide := range []string{"", "CHUNKING"} {
-		t.Run("without "+hide, func(t *testing.T) {
-			r := testsmtp.Start(t)
-			r.AnswerRecipients(&smtp.SMTPError{Code: 550, Message: "no such user"})
-			p := r.Rounds(t, hide)
-			s, rd, _ := relayed(t, p.Host, p.Port)
-			_, err := s.Send(context.Background(), rd)
-			var perm *notify.PermanentError
-			if !errors.As(err, &perm) || !strings.Contains(err.Error(), "refused the recipient") || !strings.Contains(err.Error(), "no such user") {
-				t.Fatalf("refused recipient: %v", err)
-			}
-			if n := len(r.Received()); n != 0 {
-				t.Fatalf("the relay received %d messages for a refused recipient", n)
-			}
-			if _, err := s.Send(context.Background(), rd); err != nil || len(r.Received()) != 1 {
-				t.Fatalf("the next message: %v, received %d", err, len(r.Received()))
-			}
-			if _, stalls := p.Trips(); stalls != 0 {
-				t.Fatalf("stalled %d times", stalls)
-			}
-		})
+		for _, code := range []int{550, 421} {
+			t.Run(fmt.Sprintf("%d without %s", code, hide), func(t *testing.T) {
+				r := testsmtp.Start(t)
+				r.AnswerRecipients(&smtp.SMTPError{Code: code, Message: "no such user"})
+				p := r.Rounds(t, hide)
+				s, rd, _ := relayed(t, p.Host, p.Port)
+				_, err := s.Send(context.Background(), rd)
+				var perm *notify.PermanentError
+				if errors.As(err, &perm) != (code == 550) || !strings.Contains(fmt.Sprint(err), "refused the recipient") || !strings.Contains(fmt.Sprint(err), "no such user") {
+					t.Fatalf("refused recipient: %v", err)
+				}
+				if n := len(r.Received()); n != 0 {
+					t.Fatalf("the relay received %d messages for a refused recipient", n)
+				}
+				if _, err := s.Send(context.Background(), rd); err != nil || len(r.Received()) != 1 {
+					t.Fatalf("the next message: %v, received %d", err, len(r.Received()))
+				}
+				if _, stalls := p.Trips(); stalls != 0 {
+					t.Fatalf("stalled %d times", stalls)
+				}
+			})
+		}
 	}
 }
 

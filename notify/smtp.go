@@ -227,7 +227,8 @@ func transfer(c *smtp.Client, m prepared) error {
 // 3030), BDAT with the whole message, then reads the three replies; else
 // MAIL, RCPT and DATA, then the message once DATA is accepted. Every
 // reply is read, so the connection stays in step whatever the relay
-// answered, and the first refusal is the one reported.
+// answered, and the first refusal is the one reported (unless the
+// connection ends before all are read).
 func pipelined(c *smtp.Client, m prepared) error {
 	if strings.ContainsAny(m.from+m.to[0], "\r\n") {
 		return errors.New("an envelope address holds a line break")
@@ -258,35 +259,25 @@ func pipelined(c *smtp.Client, m prepared) error {
 	if err := w.Flush(); err != nil {
 		return fmt.Errorf("sending the message to the mail relay: %w", err)
 	}
-	refused := func(what string, err error) error {
-		if err == nil {
-			return nil
-		}
-		return fmt.Errorf("mail relay refused the %s: %w", what, err)
-	}
+	// The first refusal is the answer, unless a later reply ends the
+	// connection (see ends): then no more replies can be read.
 	var first error
-	for _, step := range []struct {
-		what string
-		code int
-	}{{"sender", 250}, {"recipient", 25}} {
-		if _, _, err := c.Text.ReadResponse(step.code); replyCode(err) == 0 && err != nil {
-			return refused(step.what, err) // the connection is broken
-		} else if first == nil {
-			first = refused(step.what, err)
+	reply := func(what string, code int) error {
+		_, _, err := c.Text.ReadResponse(code)
+		if err != nil && (first == nil || ends(err)) {
+			first = fmt.Errorf("mail relay refused the %s: %w", what, err)
 		}
+		return err
+	}
+	if ends(reply("sender", 250)) || ends(reply("recipient", 25)) {
+		return first
 	}
 	if chunking {
-		if _, _, err := c.Text.ReadResponse(250); first == nil || err != nil && replyCode(err) == 0 {
-			first = refused("message", err)
-		}
+		reply("message", 250)
 		return first
 	}
-	_, _, err := c.Text.ReadResponse(354)
-	if err != nil {
-		if first == nil || replyCode(err) == 0 {
-			first = refused("message", err)
-		}
-		return first
+	if reply("message", 354) != nil {
+		return first // no message follows a refused DATA
 	}
 	// DATA was accepted. After a refused sender or recipient, the relay
 	// must still be given a message: an empty one, which it cannot
@@ -300,10 +291,15 @@ func pipelined(c *smtp.Client, m prepared) error {
 	if err := dw.Close(); err != nil {
 		return fmt.Errorf("sending the message to the mail relay: %w", err)
 	}
-	if _, _, err := c.Text.ReadResponse(250); first == nil || replyCode(err) == 0 && err != nil {
-		first = refused("message", err)
-	}
+	reply("message", 250)
 	return first
+}
+
+// ends says whether err leaves the connection with no more replies to
+// read: it broke (no reply at all), or the relay is closing it (421).
+func ends(err error) bool {
+	code := replyCode(err)
+	return err != nil && (code == 0 || code == 421)
 }
 
 // replyCode is the relay's SMTP reply code in err (0: none, such as a
