@@ -62,6 +62,9 @@ func loadtestCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	if *cpuProfile != "" && (*driverOnly != "" || *instances > 1) {
 		return errors.New("--cpu-profile profiles the one ward this command starts: not with --driver-only or --instances")
 	}
+	if *relayLatency > 0 && (*devMailbox || *driverOnly != "") {
+		return errors.New("--relay-latency puts the SMTP sink away from the ward this command starts: not with --dev-mailbox or --driver-only")
+	}
 	if *dashboard > 0 {
 		if *driverOnly != "" {
 			return fmt.Errorf("--dashboard needs the in-process ward (no --driver-only): it writes the activity rows itself")
@@ -117,9 +120,6 @@ func loadtestCmd(ctx context.Context, args []string, stdout io.Writer) error {
 			extra = append(extra, "WARD_METRICS_PPROF=true")
 		}
 		if *relayLatency > 0 {
-			if dr.Sink == nil {
-				return errors.New("--relay-latency: there is no relay with --dev-mailbox")
-			}
 			far, err := farRelay(dr.Sink, *relayLatency, stdout)
 			if err != nil {
 				return err

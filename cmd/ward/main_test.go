@@ -8,9 +8,13 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wardhq/ward/loadtest"
+	"github.com/wardhq/ward/notify"
 )
 
 func ward(t *testing.T, stdin string, args ...string) (string, error) {
@@ -197,6 +201,54 @@ func TestCheckMailExitStatus(t *testing.T) {
 	}
 	if _, err := ward(t, "", "check-mail", "--eval", filepath.Join(dir, "no-such-folder")); err == nil || !strings.Contains(err.Error(), "not a folder") {
 		t.Errorf("--eval on a missing folder: %v", err)
+	}
+}
+
+// A far relay is put between the sink and the ward the load test starts:
+// where it starts none, or sends no mail, the flag is refused, not ignored.
+func TestLoadTestRelayLatencyNeedsItsOwnWardAndSink(t *testing.T) {
+	for _, args := range [][]string{
+		{"loadtest", "--relay-latency", "5ms", "--driver-only", "http://127.0.0.1:1"},
+		{"loadtest", "--relay-latency", "5ms", "--dev-mailbox"},
+	} {
+		if _, err := ward(t, "", args...); err == nil || !strings.Contains(err.Error(), "--relay-latency") {
+			t.Errorf("%v: %v", args[3:], err)
+		}
+	}
+}
+
+// The far relay carries mail to the sink and counts its round trips per
+// mail received: one for a pipelined mail on a kept connection, plus the
+// connection's own (greeting, EHLO).
+func TestFarRelayCountsRoundTripsPerMail(t *testing.T) {
+	sink, err := loadtest.StartSink("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	sink.Want = nil // unsigned mail
+	var out bytes.Buffer
+	far, err := farRelay(sink, time.Millisecond, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, _ := strconv.Atoi(far.Port)
+	s := notify.NewSMTP(far.Host, port, "", "", "none", nil)
+	for range 4 {
+		if _, err := s.Send(context.Background(), notify.Rendered{ID: "m1", Channel: notify.Email, From: "ward <security@ward.example>",
+			To: "hana@example.jp", Subject: "code", Text: "Your code:\n\n    123456\n", CreatedAt: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	far.Close()
+	if got, _ := sink.Received(); got != 4 {
+		t.Fatalf("the sink received %d mails, want 4", got)
+	}
+	// 4 mails, one trip each, and the connection's EHLO (its greeting
+	// comes unasked) and QUIT: 6 trips, 1.50 per mail.
+	if want := "round trips to the relay: 1.50 per mail received"; !strings.Contains(out.String(), want) {
+		t.Fatalf("printed %q, want %q", out.String(), want)
 	}
 }
 
