@@ -94,8 +94,7 @@ type exchange struct {
 	awaiting  []string
 	chunk     int
 	lastChunk bool
-	line      []byte // a command line not yet ended
-	tail      []byte // the end of the message so far, to find its end
+	line      []byte // a line not yet ended: a command, or of a message
 }
 
 func (x *exchange) fromClient(relay net.Conn) {
@@ -162,31 +161,21 @@ func (x *exchange) read(b []byte) {
 				x.answered()
 				x.tx = -1
 			}
-		case x.inData:
-			i := bytes.IndexByte(b, '\n')
-			if i < 0 {
-				x.tail = append(x.tail, b...)
-				b = nil
-				continue
-			}
-			x.tail = append(x.tail, b[:i+1]...)
-			b = b[i+1:]
-			if bytes.Equal(x.tail, []byte(".\r\n")) {
-				x.inData = false
-				x.answered()
-				x.tx = -1
-			}
-			x.tail = x.tail[:0]
 		default:
 			i := bytes.IndexByte(b, '\n')
 			if i < 0 {
 				x.line = append(x.line, b...)
-				b = nil
-				continue
+				return
 			}
 			x.line = append(x.line, b[:i+1]...)
 			b = b[i+1:]
-			x.command(strings.ToUpper(strings.TrimSpace(string(x.line))))
+			if !x.inData {
+				x.command(strings.ToUpper(strings.TrimSpace(string(x.line))))
+			} else if bytes.Equal(x.line, []byte(".\r\n")) {
+				x.inData = false
+				x.answered()
+				x.tx = -1
+			}
 			x.line = x.line[:0]
 		}
 	}
