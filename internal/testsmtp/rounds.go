@@ -33,6 +33,7 @@ type Rounds struct {
 	mu     sync.Mutex
 	trips  []int // per transaction, in order
 	stalls int
+	conns  []net.Conn
 }
 
 const stallAfter = 2 * time.Second
@@ -46,7 +47,15 @@ func (r *Relay) Rounds(t testing.TB, hide ...string) *Rounds {
 	}
 	p := &Rounds{Host: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port, relay: net.JoinHostPort(r.Host, strconv.Itoa(r.Port)), hide: hide, ln: ln}
 	p.wg.Go(p.accept)
-	t.Cleanup(func() { ln.Close(); p.wg.Wait() })
+	t.Cleanup(func() {
+		ln.Close()
+		p.mu.Lock()
+		for _, c := range p.conns {
+			c.Close()
+		}
+		p.mu.Unlock()
+		p.wg.Wait()
+	})
 	return p
 }
 
@@ -69,6 +78,9 @@ func (p *Rounds) accept() {
 			c.Close()
 			continue
 		}
+		p.mu.Lock()
+		p.conns = append(p.conns, c, s)
+		p.mu.Unlock()
 		x := &exchange{p: p, client: c, pipelining: !slices.Contains(p.hide, "PIPELINING"), tx: -1, awaiting: []string{"greeting"}}
 		p.wg.Go(func() { x.fromClient(s); s.Close() })
 		p.wg.Go(func() { x.fromRelay(s); c.Close() })
