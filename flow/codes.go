@@ -271,7 +271,7 @@ func (s *Service) pending(f store.Flow, tok string, cd store.Code, reasons []str
 // working; failures already counted stay counted.
 func (s *Service) Resend(ctx context.Context, c Client, token string) (*Pending, error) {
 	now := s.Now().UTC()
-	f, err := s.flowFor(ctx, token, now)
+	f, err := s.flowOn(ctx, token, &c, now)
 	if err != nil {
 		return nil, err
 	}
@@ -356,7 +356,7 @@ func (s *Service) reissue(ctx context.Context, c Client, f store.Flow, token str
 // counts no more than the same guesses one at a time.
 func (s *Service) Verify(ctx context.Context, c Client, token, input string) (*Result, error) {
 	now := s.Now().UTC()
-	f, err := s.flowFor(ctx, token, now)
+	f, err := s.flowOn(ctx, token, &c, now)
 	if err != nil {
 		return nil, err
 	}

@@ -38,6 +38,9 @@ func (s *Service) knownDevice(ctx context.Context, q store.Queries, accountID st
 	if c.DeviceToken == "" {
 		return false, nil
 	}
+	if c.device.read && c.device.account == accountID {
+		return c.device.known, nil
+	}
 	_, err := q.DeviceByTokenHash(ctx, accountID, keys.HashToken(c.DeviceToken))
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil

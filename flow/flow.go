@@ -72,6 +72,20 @@ type Client struct {
 	// App names the app the sign-in is for (OpenID Connect), when web
 	// knows it: an approval request shows it.
 	App string
+	// device is whether DeviceToken names a device of an account, when
+	// read together with that account or its flow (see knownDevice).
+	device deviceRead
+}
+
+// deviceRead is whether a client's device cookie names a device of
+// account, read before the transaction with the row it came with: the
+// transaction need not read it again. Like any read there under
+// PostgreSQL's isolation, it may be a moment old; it only picks which
+// failure counter (the owner's devices' or everyone else's) counts.
+type deviceRead struct {
+	account string
+	known   bool
+	read    bool
 }
 
 // Attempt and Decision are the risk check's question and answer.
@@ -194,10 +208,24 @@ func channelFor(kind string) string {
 
 // flowFor returns the live flow a client token names.
 func (s *Service) flowFor(ctx context.Context, token string, now time.Time) (store.Flow, error) {
+	return s.flowOn(ctx, token, nil, now)
+}
+
+// flowOn is flowFor that also reads, in the same statement, whether c's
+// device is one of the flow's account (into c), when c is not nil.
+func (s *Service) flowOn(ctx context.Context, token string, c *Client, now time.Time) (store.Flow, error) {
 	if token == "" {
 		return store.Flow{}, fail(ErrFlowInvalid, "this sign-in has ended; start again")
 	}
-	f, err := s.Store.FlowByTokenHash(ctx, keys.HashToken(token))
+	var f store.Flow
+	var err error
+	if c != nil && c.DeviceToken != "" {
+		var known bool
+		f, known, err = s.Store.FlowByTokenHashOn(ctx, keys.HashToken(token), deviceHash(*c))
+		c.device = deviceRead{account: f.AccountID, known: known, read: err == nil}
+	} else {
+		f, err = s.Store.FlowByTokenHash(ctx, keys.HashToken(token))
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		return f, fail(ErrFlowInvalid, "this sign-in has ended; start again")
 	}

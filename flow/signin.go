@@ -20,7 +20,7 @@ import (
 
 // lookup finds a live account by typed email. A disabled account is
 // treated as unknown so that nothing tells the two apart.
-func (s *Service) lookup(ctx context.Context, identifier string) (store.Account, string, error) {
+func (s *Service) lookup(ctx context.Context, identifier string, c *Client) (store.Account, string, error) {
 	if name := strings.ToLower(strings.TrimSpace(identifier)); isAlias(name) && name != "" {
 		// A private sign-in alias: the code goes to the account's email.
 		a, err := s.Store.AccountByAlias(ctx, name)
@@ -36,10 +36,20 @@ func (s *Service) lookup(ctx context.Context, identifier string) (store.Account,
 	if err != nil {
 		return store.Account{}, "", inputError(err)
 	}
-	a, err := s.Store.AccountByEmail(ctx, email)
+	var a store.Account
+	if c.DeviceToken != "" {
+		// Whether the device is one of the account's is read with it, for
+		// a name that has no account too: the same statement either way.
+		var known bool
+		a, known, err = s.Store.AccountByEmailOn(ctx, email, deviceHash(*c))
+		c.device = deviceRead{account: a.ID, known: known, read: err == nil || errors.Is(err, store.ErrNotFound)}
+	} else {
+		a, err = s.Store.AccountByEmail(ctx, email)
+	}
 	if errors.Is(err, store.ErrNotFound) || err == nil && a.AliasOnly {
 		// With sign-in by the public address turned off, it is treated
 		// exactly like an address with no account.
+		c.device.account, c.device.known = "", false
 		return store.Account{}, email, nil
 	}
 	if err != nil {
@@ -64,7 +74,7 @@ func (s *Service) StartCodeSignIn(ctx context.Context, c Client, identifier, lan
 // start opens a flow of kind for the typed email and issues its first
 // code, sent only when the email names a live account.
 func (s *Service) start(ctx context.Context, c Client, kind, identifier, lang string) (*Pending, error) {
-	a, email, err := s.lookup(ctx, identifier)
+	a, email, err := s.lookup(ctx, identifier, &c)
 	if err != nil {
 		return nil, err
 	}
@@ -74,6 +84,8 @@ func (s *Service) start(ctx context.Context, c Client, kind, identifier, lang st
 		accountID, lang = a.ID, a.Language
 	} else {
 		s.unknown(ctx, kind, email)
+		// Treated as no account at all: no device of it either, read or not.
+		c.device.account, c.device.known = "", false
 	}
 	now := s.Now().UTC()
 	f, tok := s.newFlow(kind, accountID, s.subject(accountID, email), email, notify.Email, c, now)
@@ -172,7 +184,7 @@ func (s *Service) signInAs(ctx context.Context, q store.Queries, a store.Account
 // by mail before the session is given. Unknown emails and wrong passwords
 // get the same answer, after the same work.
 func (s *Service) PasswordSignIn(ctx context.Context, c Client, identifier, password string) (*Result, error) {
-	a, email, err := s.lookup(ctx, identifier)
+	a, email, err := s.lookup(ctx, identifier, &c)
 	if err != nil {
 		return nil, err
 	}

@@ -91,6 +91,9 @@ type Accounts interface {
 	CreateAccount(ctx context.Context, a Account) error
 	AccountByID(ctx context.Context, id string) (Account, error)
 	AccountByEmail(ctx context.Context, email string) (Account, error)
+	// AccountByEmailOn is AccountByEmail, and whether deviceHash (a device
+	// cookie's hash) names a device of that account, in one statement.
+	AccountByEmailOn(ctx context.Context, email, deviceHash string) (Account, bool, error)
 	// AccountBySkeleton finds an account whose email looks like one with
 	// this skeleton (confusable.Address).
 	AccountBySkeleton(ctx context.Context, skeleton string) (Account, error)
@@ -115,6 +118,10 @@ type Contacts interface {
 type Flows interface {
 	CreateFlow(ctx context.Context, f Flow) error
 	FlowByTokenHash(ctx context.Context, hash string) (Flow, error)
+	// FlowByTokenHashOn is FlowByTokenHash, and whether deviceHash (a
+	// device cookie's hash) names a device of the flow's account, in one
+	// statement.
+	FlowByTokenHashOn(ctx context.Context, hash, deviceHash string) (Flow, bool, error)
 	// AdvanceFlow moves a flow from state `from` to `to`; ErrConflict when
 	// the flow is no longer in `from` (someone else moved it first). A
 	// conflict fails the transaction (see InTx).

@@ -56,6 +56,7 @@ func Run(t *testing.T, open Opener) {
 		{"PromptAnsweredOnceUnderABurst", testPromptBurst},
 		{"Sessions", testSessions},
 		{"Devices", testDevices},
+		{"ReadWithWhetherTheDeviceIsKnown", testKnownDeviceReads},
 		{"Events", testEvents},
 		{"LinkTokens", testLinkTokens},
 		{"TransactionsAreAllOrNothing", testTx},
@@ -1187,6 +1188,50 @@ func testDevices(t *testing.T, s store.Store) {
 	}
 	if got, err := s.DeviceByTokenHash(ctx, "a1", "dt"); err != nil || got.ID != "d1" {
 		t.Fatalf("device by token: %+v %v", got, err)
+	}
+}
+
+// A flow, or an account by its email, is read together with whether a
+// device cookie names a device of that account: the same row as the plain
+// read, and true only for that account's own device.
+func testKnownDeviceReads(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a := store.Account{ID: "a1", Email: "hana@example.jp", Language: "ja", CreatedAt: t0}
+	must(t, s.CreateAccount(ctx, a))
+	must(t, s.CreateAccount(ctx, store.Account{ID: "a2", Email: "ken@example.jp", Language: "en", CreatedAt: t0}))
+	_, err := s.UpsertDevice(ctx, store.Device{ID: "d1", AccountID: "a1", TokenHash: "mine", FirstSeen: t0, LastSeen: t0})
+	must(t, err)
+	_, err = s.UpsertDevice(ctx, store.Device{ID: "d2", AccountID: "a2", TokenHash: "theirs", FirstSeen: t0, LastSeen: t0})
+	must(t, err)
+	f := store.Flow{ID: "f1", TokenHash: "th1", Kind: "sign_in", State: "code_sent", AccountID: "a1", Subject: "u:a1", Recipient: "hana@example.jp",
+		Channel: "email", CreatedAt: t0, ExpiresAt: t0.Add(15 * time.Minute), UpdatedAt: t0}
+	must(t, s.CreateFlow(ctx, f))
+	stranger := f
+	stranger.ID, stranger.TokenHash, stranger.AccountID = "f2", "th2", "" // an address with no account
+	must(t, s.CreateFlow(ctx, stranger))
+	want, err := s.AccountByEmail(ctx, "hana@example.jp")
+	must(t, err)
+	for _, tc := range []struct {
+		device string
+		known  bool
+	}{{"mine", true}, {"theirs", false}, {"", false}, {"nobody's", false}} {
+		got, known, err := s.AccountByEmailOn(ctx, "hana@example.jp", tc.device)
+		if err != nil || got != want || known != tc.known {
+			t.Errorf("account on device %q: %+v known %v, %v; want %+v known %v", tc.device, got, known, err, want, tc.known)
+		}
+		fl, known, err := s.FlowByTokenHashOn(ctx, "th1", tc.device)
+		if err != nil || fl != f || known != tc.known {
+			t.Errorf("flow on device %q: %+v known %v, %v; want known %v", tc.device, fl, known, err, tc.known)
+		}
+		if fl, known, err := s.FlowByTokenHashOn(ctx, "th2", tc.device); err != nil || fl != stranger || known {
+			t.Errorf("a stranger's flow on device %q: %+v known %v, %v", tc.device, fl, known, err)
+		}
+	}
+	if _, _, err := s.AccountByEmailOn(ctx, "nobody@example.jp", "mine"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("no account: %v", err)
+	}
+	if _, _, err := s.FlowByTokenHashOn(ctx, "th9", "mine"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("no flow: %v", err)
 	}
 }
 

@@ -50,6 +50,16 @@ func (s *DB) AccountByEmail(ctx context.Context, email string) (store.Account, e
 	return a, nil
 }
 
+func (s *DB) AccountByEmailOn(ctx context.Context, email, deviceHash string) (store.Account, bool, error) {
+	var n int
+	a, err := scanAccount(alsoScan{s.row(ctx, `SELECT `+accountCols+`, `+knownDeviceOf("accounts.id")+` FROM accounts WHERE email = ?`,
+		deviceHash, email), &n})
+	if err != nil {
+		return a, false, notFound(err, "reading account by email")
+	}
+	return a, n > 0, nil
+}
+
 func (s *DB) AccountByAlias(ctx context.Context, alias string) (store.Account, error) {
 	if alias == "" {
 		return store.Account{}, store.ErrNotFound

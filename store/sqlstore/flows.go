@@ -16,15 +16,29 @@ func (s *DB) CreateFlow(ctx context.Context, f store.Flow) error {
 		ts(f.CreatedAt), ts(f.ExpiresAt), ts(f.UpdatedAt))
 }
 
-func (s *DB) FlowByTokenHash(ctx context.Context, hash string) (store.Flow, error) {
+func scanFlow(r interface{ Scan(...any) error }) (store.Flow, error) {
 	var f store.Flow
-	err := s.row(ctx, `SELECT `+flowCols+` FROM flows WHERE token_hash = ?`, hash).Scan(
-		&f.ID, &f.TokenHash, &f.Kind, &f.State, &f.AccountID, &f.Subject, &f.Recipient, &f.Channel, &f.IP, &f.DeviceID, &f.SessionID,
+	err := r.Scan(&f.ID, &f.TokenHash, &f.Kind, &f.State, &f.AccountID, &f.Subject, &f.Recipient, &f.Channel, &f.IP, &f.DeviceID, &f.SessionID,
 		timeCol{&f.CreatedAt}, timeCol{&f.ExpiresAt}, timeCol{&f.UpdatedAt})
+	return f, err
+}
+
+func (s *DB) FlowByTokenHash(ctx context.Context, hash string) (store.Flow, error) {
+	f, err := scanFlow(s.row(ctx, `SELECT `+flowCols+` FROM flows WHERE token_hash = ?`, hash))
 	if err != nil {
 		return f, notFound(err, "reading flow")
 	}
 	return f, nil
+}
+
+func (s *DB) FlowByTokenHashOn(ctx context.Context, hash, deviceHash string) (store.Flow, bool, error) {
+	var n int
+	f, err := scanFlow(alsoScan{s.row(ctx, `SELECT `+flowCols+`, `+knownDeviceOf("flows.account_id")+` FROM flows WHERE token_hash = ?`,
+		deviceHash, hash), &n})
+	if err != nil {
+		return f, false, notFound(err, "reading flow")
+	}
+	return f, n > 0, nil
 }
 
 func (s *DB) AdvanceFlow(ctx context.Context, id, from, to string, at time.Time) error {
