@@ -79,12 +79,26 @@ func (h heldCounter) clear(ctx context.Context, q store.Queries, factor string) 
 // for this client: the check and what the caller then counts are one step.
 func (s *Service) lockCounter(ctx context.Context, q store.Queries, subject, accountID string, c Client, factor string, recovery bool,
 	now time.Time) (heldCounter, error) {
+	return s.lockCounterReading(ctx, q, subject, accountID, c, factor, recovery, now, nil)
+}
+
+// lockCounterReading is lockCounter whose counter is read together with
+// the reads next makes (store.Queries.ReadAhead), under the lock too:
+// what the caller reads next is read with it.
+func (s *Service) lockCounterReading(ctx context.Context, q store.Queries, subject, accountID string, c Client, factor string, recovery bool,
+	now time.Time, next func(q store.Queries)) (heldCounter, error) {
 	counter, err := s.counterSubject(ctx, q, subject, accountID, c)
 	if err != nil {
 		return heldCounter{}, err
 	}
 	if err := q.Lock(ctx, "failures:"+counter+":"+factor); err != nil {
 		return heldCounter{}, err
+	}
+	if next != nil {
+		q.ReadAhead(ctx, func(q store.Queries) {
+			q.FailureCounter(ctx, counter, factor)
+			next(q)
+		})
 	}
 	failed, err := s.factorUsable(ctx, q, counter, factor, recovery, now)
 	return heldCounter{subject: counter, failed: failed}, err

@@ -81,6 +81,15 @@ type Queries interface {
 	AfterCommit(fn func())
 	// AfterRollback runs fn if that transaction rolls back instead.
 	AfterRollback(fn func())
+	// ReadAhead names one-row reads this transaction makes next, so that
+	// a database a round trip away gets them together, behind what it
+	// was sent before (PostgreSQL: one round trip instead of one each).
+	// fn makes the reads on a recorder: they return an error and read
+	// nothing. The same reads made afterwards (same arguments) get the
+	// rows read ahead, as long as the transaction has written nothing
+	// since; after a write they are read anew. fn must only read. Where
+	// nothing is gained (SQLite, outside a transaction), fn is not called.
+	ReadAhead(ctx context.Context, fn func(q Queries))
 	// DeleteExpired removes flows and link tokens that ended before t, and
 	// codes issued more than two days before t.
 	DeleteExpired(ctx context.Context, t time.Time) (int, error)

@@ -57,6 +57,7 @@ func Run(t *testing.T, open Opener) {
 		{"Sessions", testSessions},
 		{"Devices", testDevices},
 		{"ReadWithWhetherTheDeviceIsKnown", testKnownDeviceReads},
+		{"ReadsAheadComeBackAsTheReads", testReadAhead},
 		{"Events", testEvents},
 		{"LinkTokens", testLinkTokens},
 		{"TransactionsAreAllOrNothing", testTx},
@@ -1233,6 +1234,42 @@ func testKnownDeviceReads(t *testing.T, s store.Store) {
 	if _, _, err := s.FlowByTokenHashOn(ctx, "th9", "mine"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("no flow: %v", err)
 	}
+}
+
+// Reads named ahead come back as the reads themselves would: a row, or
+// "not found"; a read with other arguments is not answered by them; and
+// after the transaction writes, a read is made anew, never answered with
+// a row older than that write.
+func testReadAhead(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a1 := store.Account{ID: "a1", Email: "hana@example.jp", Language: "ja", CreatedAt: t0}
+	a2 := store.Account{ID: "a2", Email: "ken@example.jp", Language: "en", CreatedAt: t0}
+	must(t, s.CreateAccount(ctx, a1))
+	must(t, s.CreateAccount(ctx, a2))
+	err := s.InTx(ctx, func(q store.Queries) error {
+		q.ReadAhead(ctx, func(q store.Queries) {
+			q.AccountByID(ctx, "a1")
+			q.AccountByID(ctx, "nobody")
+			q.FailureCounter(ctx, "u:a1", "email_code")
+		})
+		if got, err := q.AccountByID(ctx, "a1"); err != nil || got != a1 {
+			t.Errorf("account read ahead: %+v, %v", got, err)
+		}
+		if _, err := q.AccountByID(ctx, "nobody"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("no account, read ahead: %v", err)
+		}
+		if got, err := q.AccountByID(ctx, "a2"); err != nil || got != a2 {
+			t.Errorf("an account not read ahead: %+v, %v", got, err)
+		}
+		if _, err := q.AddFailure(ctx, "u:a1", "email_code", t0, func(int) (*time.Time, *time.Time) { return nil, nil }); err != nil {
+			return err
+		}
+		if fc, err := q.FailureCounter(ctx, "u:a1", "email_code"); err != nil || fc.Consecutive != 1 {
+			t.Errorf("a counter read ahead, then written: %+v, %v; want the write's", fc, err)
+		}
+		return nil
+	})
+	must(t, err)
 }
 
 func testEvents(t *testing.T, s store.Store) {

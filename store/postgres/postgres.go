@@ -4,16 +4,19 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"net/url"
+	"reflect"
 	"regexp"
 	"slices"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
@@ -104,23 +107,49 @@ type nativeTx struct {
 	// conflict: a write queued by AheadOne touched no row. The server saw
 	// no error, so nothing there stops the transaction: this does.
 	conflict error
+	// kept are the rows read ahead (AheadRow) and not yet asked for.
+	// epoch counts the statements that may write: a row read ahead is
+	// kept only while none has been queued or run since it was asked for.
+	kept  []keptRow
+	epoch int
 }
 
 type aheadStmt struct {
-	what string
-	q    string
-	args []any
-	one  bool // must touch exactly one row
+	what  string
+	q     string
+	args  []any
+	one   bool // must touch exactly one row
+	keep  bool // a read whose row is kept (AheadRow)
+	epoch int  // of a kept read: n.epoch when it was queued
+}
+
+// keptRow is one row read ahead: the raw values as the server sent them,
+// scanned when the same read is made.
+type keptRow struct {
+	q      string
+	args   []any
+	epoch  int
+	found  bool
+	fields []pgconn.FieldDescription
+	values [][]byte
+	types  *pgtype.Map
 }
 
 // Ahead implements sqlstore.NativeTx.
 func (n *nativeTx) Ahead(what, q string, args ...any) {
-	n.ahead = append(n.ahead, aheadStmt{what, q, args, false})
+	n.epoch++
+	n.ahead = append(n.ahead, aheadStmt{what: what, q: q, args: args})
 }
 
 // AheadOne implements sqlstore.NativeTx.
 func (n *nativeTx) AheadOne(what, q string, args ...any) {
-	n.ahead = append(n.ahead, aheadStmt{what, q, args, true})
+	n.epoch++
+	n.ahead = append(n.ahead, aheadStmt{what: what, q: q, args: args, one: true})
+}
+
+// AheadRow implements sqlstore.NativeTx.
+func (n *nativeTx) AheadRow(q string, args ...any) {
+	n.ahead = append(n.ahead, aheadStmt{what: "reading ahead", q: q, args: args, keep: true, epoch: n.epoch})
 }
 
 // Conflict implements sqlstore.NativeTx.
@@ -142,7 +171,13 @@ func (n *nativeTx) send(ctx context.Context, q string, args []any) (pgx.BatchRes
 	n.begun = true
 	br := n.conn.SendBatch(ctx, b)
 	for _, a := range ahead {
-		tag, err := br.Exec()
+		var tag pgconn.CommandTag
+		var err error
+		if a.keep {
+			err = n.keep(br, a)
+		} else {
+			tag, err = br.Exec()
+		}
 		if err != nil {
 			br.Close()
 			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
@@ -163,6 +198,64 @@ func (n *nativeTx) send(ctx context.Context, q string, args []any) (pgx.BatchRes
 	return br, nil
 }
 
+// keep reads the row of the read ahead a from br and keeps it, unless a
+// write was queued since it was asked for (the row could be older than
+// that write, and is dropped).
+func (n *nativeTx) keep(br pgx.BatchResults, a aheadStmt) error {
+	rows, err := br.Query()
+	if err != nil {
+		return err
+	}
+	k := keptRow{q: a.q, args: a.args, epoch: a.epoch, types: n.conn.Conn().TypeMap()}
+	if rows.Next() {
+		k.found, k.fields = true, slices.Clone(rows.FieldDescriptions())
+		for _, v := range rows.RawValues() {
+			k.values = append(k.values, bytes.Clone(v))
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if a.epoch == n.epoch {
+		n.kept = append(n.kept, k)
+	}
+	return nil
+}
+
+// takeKept returns the row read ahead for q and args, sending what waits
+// ahead first if that read is among it; ok is false when there is none
+// (or a write was queued since it was asked for).
+func (n *nativeTx) takeKept(ctx context.Context, q string, args []any) (row interface{ Scan(...any) error }, ok bool) {
+	same := func(kq string, kargs []any, epoch int) bool {
+		return epoch == n.epoch && kq == q && reflect.DeepEqual(kargs, args)
+	}
+	if slices.ContainsFunc(n.ahead, func(a aheadStmt) bool { return a.keep && same(a.q, a.args, a.epoch) }) {
+		br, err := n.send(ctx, "", nil)
+		if err == nil {
+			err = br.Close()
+		}
+		if err != nil {
+			return errRow{err}, true
+		}
+	}
+	i := slices.IndexFunc(n.kept, func(k keptRow) bool { return same(k.q, k.args, k.epoch) })
+	if i < 0 {
+		return nil, false
+	}
+	k := n.kept[i]
+	n.kept = slices.Delete(n.kept, i, i+1)
+	return k, true
+}
+
+// Scan scans the kept row as pgx scans a row it receives.
+func (k keptRow) Scan(dest ...any) error {
+	if !k.found {
+		return sql.ErrNoRows
+	}
+	return pgx.ScanRow(k.types, k.fields, k.values, dest...)
+}
+
 func (n *nativeTx) Exec(ctx context.Context, q string, args ...any) (int64, error) {
 	tag, err := n.exec(ctx, q, args)
 	return tag.RowsAffected(), err
@@ -170,6 +263,7 @@ func (n *nativeTx) Exec(ctx context.Context, q string, args ...any) (int64, erro
 
 // exec runs q, after what waits ahead, and returns its command tag.
 func (n *nativeTx) exec(ctx context.Context, q string, args []any) (pgconn.CommandTag, error) {
+	n.epoch++
 	if n.conflict != nil {
 		return pgconn.CommandTag{}, n.conflict
 	}
@@ -188,6 +282,7 @@ func (n *nativeTx) exec(ctx context.Context, q string, args []any) (pgconn.Comma
 }
 
 func (n *nativeTx) Query(ctx context.Context, q string, args ...any) (sqlstore.Rows, error) {
+	n.epoch++ // it may write (… RETURNING)
 	if n.conflict != nil {
 		return nil, n.conflict
 	}
@@ -214,6 +309,10 @@ func (n *nativeTx) QueryRow(ctx context.Context, q string, args ...any) interfac
 	if n.conflict != nil {
 		return errRow{n.conflict}
 	}
+	if r, ok := n.takeKept(ctx, q, args); ok {
+		return r
+	}
+	n.epoch++ // it may write (UPDATE … RETURNING)
 	if len(n.ahead) == 0 {
 		return noRows{n.conn.QueryRow(ctx, q, args...), nil}
 	}

@@ -193,3 +193,53 @@ func TestDSNSetsThePoolSize(t *testing.T) {
 		}
 	}
 }
+
+// Reads named ahead go to the server together, behind what was queued
+// before them: the second is answered from that one round trip, so it
+// shows the row as it was then, not a change committed elsewhere after
+// the first was asked for (a read sent on its own would see that change,
+// as every statement does under PostgreSQL's read committed).
+func TestReadsAheadTravelTogether(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, "")
+	for _, id := range []string{"a1", "a2"} {
+		if err := s.CreateAccount(ctx, store.Account{ID: id, Email: id + "@example.jp", Language: "ja", CreatedAt: t0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := s.InTx(ctx, func(q store.Queries) error {
+		q.ReadAhead(ctx, func(q store.Queries) {
+			q.AccountByID(ctx, "a1")
+			q.AccountByID(ctx, "a2")
+		})
+		if _, err := q.AccountByID(ctx, "a1"); err != nil {
+			return err
+		}
+		if err := s.SetAccountTwoStep(ctx, "a2", &t0); err != nil { // another connection, committed at once
+			return err
+		}
+		if a2, err := q.AccountByID(ctx, "a2"); err != nil || a2.TwoStepAt != nil {
+			t.Errorf("the second read ahead: %+v, %v; want the row as it was with the first", a2, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A read ahead by a function that writes is a mistake in the code, found
+// at once: nothing it tried is sent.
+func TestReadAheadThatWritesPanics(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, "")
+	defer func() {
+		if recover() == nil {
+			t.Fatal("a write inside ReadAhead was let through")
+		}
+	}()
+	s.InTx(ctx, func(q store.Queries) error {
+		q.ReadAhead(ctx, func(q store.Queries) { q.CreateCode(ctx, code("c9")) })
+		return nil
+	})
+}

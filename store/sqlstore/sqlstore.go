@@ -67,6 +67,10 @@ type NativeTx interface {
 	// it touches none the transaction has met a conflict, and its next
 	// statement, every one after and its commit fail with that conflict.
 	AheadOne(what, q string, args ...any)
+	// AheadRow queues a one-row read to go ahead of the next statement,
+	// and keeps its row for QueryRow of the same q and args, until a
+	// statement that may write is queued or run.
+	AheadRow(q string, args ...any)
 	// Conflict is the conflict a statement queued by AheadOne met, if any.
 	Conflict() error
 	Exec(ctx context.Context, q string, args ...any) (rowsAffected int64, err error)
@@ -283,6 +287,55 @@ func (s *DB) outside() error {
 	}
 	return nil
 }
+
+// ReadAhead implements store.Queries: fn's reads are recorded by a
+// stand-in for the native transaction, then queued on the real one.
+func (s *DB) ReadAhead(ctx context.Context, fn func(store.Queries)) {
+	if s.native == nil {
+		return
+	}
+	rec := &recorder{}
+	r := *s
+	r.native = rec
+	fn(&r)
+	if rec.wrote {
+		panic("sqlstore: ReadAhead's fn wrote")
+	}
+	for _, rd := range rec.reads {
+		s.native.AheadRow(rd.q, rd.args...)
+	}
+}
+
+// recorder is the NativeTx a ReadAhead's fn reads on: it notes each
+// one-row read and runs nothing.
+type recorder struct {
+	reads []struct {
+		q    string
+		args []any
+	}
+	wrote bool
+}
+
+var errReadAhead = errors.New("sqlstore: a read ahead is not read yet")
+
+func (r *recorder) QueryRow(_ context.Context, q string, args ...any) interface{ Scan(...any) error } {
+	r.reads = append(r.reads, struct {
+		q    string
+		args []any
+	}{q, args})
+	return errRow{errReadAhead}
+}
+func (r *recorder) Query(context.Context, string, ...any) (Rows, error) { return nil, errReadAhead }
+func (r *recorder) Exec(context.Context, string, ...any) (int64, error) {
+	r.wrote = true
+	return 0, errReadAhead
+}
+func (r *recorder) Ahead(string, string, ...any)    { r.wrote = true }
+func (r *recorder) AheadOne(string, string, ...any) { r.wrote = true }
+func (r *recorder) AheadRow(string, ...any)         {}
+func (r *recorder) Conflict() error                 { return nil }
+func (r *recorder) Commit(context.Context) error    { return errReadAhead }
+func (r *recorder) Rollback(context.Context) error  { return errReadAhead }
 
 // Lock implements store.Queries.
 func (s *DB) Lock(ctx context.Context, keys ...string) error {
@@ -745,6 +798,10 @@ func (s *DB) writeRow(ctx context.Context, q string, args ...any) rowScanner {
 
 func (s *DB) oneRow(ctx context.Context, q string, write bool, args []any) rowScanner {
 	q = s.rebind(q)
+	if rec, ok := s.native.(*recorder); ok && write {
+		rec.wrote = true
+		return errRow{errReadAhead}
+	}
 	if s.native != nil {
 		return s.native.QueryRow(ctx, q, args...)
 	}
