@@ -4,7 +4,6 @@
 package postgres
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -209,9 +208,7 @@ func (n *nativeTx) keep(br pgx.BatchResults, a aheadStmt) error {
 	k := keptRow{q: a.q, args: a.args, epoch: a.epoch, types: n.conn.Conn().TypeMap()}
 	if rows.Next() {
 		k.found, k.fields = true, slices.Clone(rows.FieldDescriptions())
-		for _, v := range rows.RawValues() {
-			k.values = append(k.values, bytes.Clone(v))
-		}
+		k.values = cloneValues(rows.RawValues())
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -221,6 +218,25 @@ func (n *nativeTx) keep(br pgx.BatchResults, a aheadStmt) error {
 		n.kept = append(n.kept, k)
 	}
 	return nil
+}
+
+// cloneValues copies a row's raw values (pgx reuses them for the next
+// row) into one buffer; a NULL (nil) stays nil.
+func cloneValues(raw [][]byte) [][]byte {
+	n := 0
+	for _, v := range raw {
+		n += len(v)
+	}
+	buf := make([]byte, 0, n)
+	out := make([][]byte, len(raw))
+	for i, v := range raw {
+		if v != nil {
+			at := len(buf)
+			buf = append(buf, v...)
+			out[i] = buf[at:len(buf):len(buf)]
+		}
+	}
+	return out
 }
 
 // takeKept returns the row read ahead for q and args, sending what waits
