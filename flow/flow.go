@@ -80,8 +80,10 @@ type Client struct {
 // deviceRead is whether a client's device cookie names a device of
 // account, read before the transaction with the row it came with: the
 // transaction need not read it again. Like any read there under
-// PostgreSQL's isolation, it may be a moment old; it only picks which
-// failure counter (the owner's devices' or everyone else's) counts.
+// PostgreSQL's isolation, it may be a moment old; it picks which failure
+// counter counts (the owner's devices' or everyone else's) and whether a
+// code's sender is the owner (the address's quota and the flood guard
+// spare the owner's own devices), never what a code proves.
 type deviceRead struct {
 	account string
 	known   bool
