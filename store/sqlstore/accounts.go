@@ -10,7 +10,7 @@ import (
 
 const accountCols = `id, email, phone, password_hash, language, created_at, disabled_at, alias, alias_only, email_skeleton, two_step_at`
 
-func scanAccount(r interface{ Scan(...any) error }) (store.Account, error) {
+func scanAccount(r rowScanner) (store.Account, error) {
 	var a store.Account
 	err := r.Scan(&a.ID, &a.Email, &a.Phone, &a.PasswordHash, &a.Language, timeCol{&a.CreatedAt}, nullTime{&a.DisabledAt}, &a.Alias, boolCol{&a.AliasOnly},
 		&a.Skeleton, nullTime{&a.TwoStepAt})
@@ -51,13 +51,8 @@ func (s *DB) AccountByEmail(ctx context.Context, email string) (store.Account, e
 }
 
 func (s *DB) AccountByEmailOn(ctx context.Context, email, deviceHash string) (store.Account, bool, error) {
-	var n int
-	a, err := scanAccount(alsoScan{s.row(ctx, `SELECT `+accountCols+`, `+knownDeviceOf("accounts.id")+` FROM accounts WHERE email = ?`,
-		deviceHash, email), &n})
-	if err != nil {
-		return a, false, notFound(err, "reading account by email")
-	}
-	return a, n > 0, nil
+	return withKnownDevice(scanAccount, s.row(ctx, `SELECT `+accountCols+`, `+knownDeviceOf("accounts.id")+` FROM accounts WHERE email = ?`,
+		deviceHash, email), "reading account by email")
 }
 
 func (s *DB) AccountByAlias(ctx context.Context, alias string) (store.Account, error) {

@@ -58,6 +58,17 @@ func knownDeviceOf(account string) string {
 	return `(SELECT COUNT(*) FROM devices d WHERE d.account_id = ` + account + ` AND d.token_hash = ?)`
 }
 
+// withKnownDevice scans r with scan, and its last column, a
+// knownDeviceOf, after the columns scan reads.
+func withKnownDevice[T any](scan func(rowScanner) (T, error), r rowScanner, what string) (T, bool, error) {
+	var n int
+	v, err := scan(alsoScan{r, &n})
+	if err != nil {
+		return v, false, notFound(err, what)
+	}
+	return v, n > 0, nil
+}
+
 // alsoScan scans one more column, after those its row's scanner reads.
 type alsoScan struct {
 	r    rowScanner

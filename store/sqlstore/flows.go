@@ -16,7 +16,7 @@ func (s *DB) CreateFlow(ctx context.Context, f store.Flow) error {
 		ts(f.CreatedAt), ts(f.ExpiresAt), ts(f.UpdatedAt))
 }
 
-func scanFlow(r interface{ Scan(...any) error }) (store.Flow, error) {
+func scanFlow(r rowScanner) (store.Flow, error) {
 	var f store.Flow
 	err := r.Scan(&f.ID, &f.TokenHash, &f.Kind, &f.State, &f.AccountID, &f.Subject, &f.Recipient, &f.Channel, &f.IP, &f.DeviceID, &f.SessionID,
 		timeCol{&f.CreatedAt}, timeCol{&f.ExpiresAt}, timeCol{&f.UpdatedAt})
@@ -32,13 +32,8 @@ func (s *DB) FlowByTokenHash(ctx context.Context, hash string) (store.Flow, erro
 }
 
 func (s *DB) FlowByTokenHashOn(ctx context.Context, hash, deviceHash string) (store.Flow, bool, error) {
-	var n int
-	f, err := scanFlow(alsoScan{s.row(ctx, `SELECT `+flowCols+`, `+knownDeviceOf("flows.account_id")+` FROM flows WHERE token_hash = ?`,
-		deviceHash, hash), &n})
-	if err != nil {
-		return f, false, notFound(err, "reading flow")
-	}
-	return f, n > 0, nil
+	return withKnownDevice(scanFlow, s.row(ctx, `SELECT `+flowCols+`, `+knownDeviceOf("flows.account_id")+` FROM flows WHERE token_hash = ?`,
+		deviceHash, hash), "reading flow")
 }
 
 func (s *DB) AdvanceFlow(ctx context.Context, id, from, to string, at time.Time) error {
