@@ -507,12 +507,21 @@ func newContinuing(t *testing.T, driver string) *continuing {
 }
 
 // ranOnOneTask checks that the attempts run were kinds (in order), all on
-// the one task row the work was deferred as, and that none is left.
+// the one task row the work was deferred as, and that none is left. An
+// attempt's outcome is told (Done) after its transaction commits, so the
+// last one may come a moment after the message shows it sent: it is
+// waited for, up to ten seconds.
 func (c *continuing) ranOnOneTask(t *testing.T, kinds string) {
 	t.Helper()
-	c.mu.Lock()
-	ran := fmt.Sprint(c.kinds)
-	c.mu.Unlock()
+	var ran string
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		c.mu.Lock()
+		ran = fmt.Sprint(c.kinds)
+		c.mu.Unlock()
+		if ran == kinds || time.Now().After(deadline) {
+			break
+		}
+	}
 	if ran != kinds {
 		t.Fatalf("ran %v, want %v", ran, kinds)
 	}
