@@ -180,8 +180,8 @@ func algorithm(s crypto.Signer) string {
 
 // UseOpenSSL has the system's OpenSSL (libcrypto, loaded at run time)
 // make the RSA signatures, and returns its version. Without it, or in a
-// build without it (the default; -tags openssl with cgo has it), Go
-// signs; the signatures are the same bytes either way (PKCS #1 v1.5 is
+// build without it (CGO_ENABLED=0 or -tags noopenssl), Go signs; the
+// signatures are the same bytes either way (PKCS #1 v1.5 is
 // deterministic).
 func (ks *Keys) UseOpenSSL() (string, error) {
 	version, err := OpenSSL()

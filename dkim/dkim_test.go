@@ -77,8 +77,8 @@ func BenchmarkSign(b *testing.B) {
 }
 
 // opensslKeys loads the keys in dir signing RSA with OpenSSL; in a build
-// without it (go test -tags openssl has it), or without a libcrypto here,
-// the test is skipped, saying so (CI has one, and runs the tagged build).
+// without it (CGO_ENABLED=0 or -tags noopenssl), or without a libcrypto
+// here, the test is skipped, saying so (CI has one).
 func opensslKeys(t testing.TB, dir string) *Keys {
 	t.Helper()
 	ks, err := LoadOrCreate(dir, "example.com")

@@ -1,4 +1,4 @@
-//go:build !(openssl && cgo && linux)
+//go:build !(cgo && linux) || noopenssl
 
 package dkim
 
@@ -11,7 +11,7 @@ import (
 const builtWithOpenSSL = false
 
 func libcrypto() (string, error) {
-	return "", errors.New("this ward was built without OpenSSL (go build -tags openssl, with cgo, has it)")
+	return "", errors.New("this ward was built without OpenSSL (CGO_ENABLED=0 or -tags noopenssl); a build with cgo on Linux has it")
 }
 
 func newOpenSSLRSA(*rsa.PrivateKey) (crypto.Signer, error) {

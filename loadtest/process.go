@@ -69,24 +69,43 @@ func (w *Ward) Stop() {
 	}
 }
 
-// PeakRSS is the most memory the process has held resident so far
-// (VmHWM), and what it holds now (VmRSS).
-func (w *Ward) PeakRSS() (peak, now int64, err error) {
+// Memory is what a process holds resident, from /proc/PID/status.
+type Memory struct {
+	// Now is all it holds resident (VmRSS), and Peak the most so far
+	// (VmHWM).
+	Now, Peak int64
+	// Anon is its own memory (RssAnon); File the pages of its binary and
+	// libraries it has mapped (RssFile). File depends on how the binary's
+	// file came into the page cache as much as on ward: a fault maps
+	// whatever of the file the cache holds around it, so the same
+	// binary showed 35 MB of File as the system's linker wrote it and 27
+	// once copied, or read anew after the cache was dropped. Those pages
+	// are shared, and the kernel takes them back when it needs to.
+	Anon, File int64
+}
+
+// Memory reads what ward holds resident.
+func (w *Ward) Memory() (Memory, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", w.cmd.Process.Pid))
 	if err != nil {
-		return 0, 0, fmt.Errorf("reading memory use: %w", err)
+		return Memory{}, fmt.Errorf("reading memory use: %w", err)
 	}
+	var m Memory
 	for l := range strings.SplitSeq(string(b), "\n") {
 		k, v, _ := strings.Cut(l, ":")
 		kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
 		switch k {
 		case "VmHWM":
-			peak = kb << 10
+			m.Peak = kb << 10
 		case "VmRSS":
-			now = kb << 10
+			m.Now = kb << 10
+		case "RssAnon":
+			m.Anon = kb << 10
+		case "RssFile":
+			m.File = kb << 10
 		}
 	}
-	return peak, now, nil
+	return m, nil
 }
 
 // Kill ends ward at once (SIGKILL), as a crash would.

@@ -15,7 +15,7 @@ import (
 // rounds of 20. The same kind of machine is not equally fast from day to
 // day, or hour to hour (the same build measured a third fewer sign-ins a
 // second), so figures from runs whose yardsticks differ are not
-// comparable. (A ward built with -tags openssl has OpenSSL make its RSA
+// comparable. (A ward built with cgo has OpenSSL make its RSA
 // signatures; Go's constant-time arithmetic is kept here as the measure
 // of the machine, comparable with the figures of earlier runs.)
 func Yardstick() (time.Duration, error) {

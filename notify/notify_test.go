@@ -453,7 +453,7 @@ func relayed(t *testing.T, host string, port int) (*notify.SMTP, notify.Rendered
 }
 
 // dkimKeys are new keys for example.com, the RSA one signed for by
-// OpenSSL in a build that has it (-tags openssl), as ward serve does.
+// OpenSSL in a build that has it (cgo on Linux), as ward serve does.
 func dkimKeys(t testing.TB) *dkim.Keys {
 	k, err := dkim.LoadOrCreate(t.TempDir(), "example.com")
 	if err != nil {
@@ -532,7 +532,7 @@ func TestEveryMailCarriesTheBrand(t *testing.T) {
 
 // BenchmarkSendToRelay is one code mail from rendered to accepted by a
 // relay on a kept connection: written as MIME, signed (ed25519, and RSA:
-// by OpenSSL with -tags openssl) and sent over SMTP.
+// by OpenSSL in a build with cgo) and sent over SMTP.
 func BenchmarkSendToRelay(b *testing.B) {
 	ctx := context.Background()
 	st := testdb.SQLite(b)

@@ -180,7 +180,7 @@ func loadtestCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	if *driverOnly == "" && dr.Sink != nil {
 		// The ward started here is this binary, on this machine.
 		if v, err := dkim.OpenSSL(); err == nil {
-			fmt.Fprintf(stdout, "RSA signatures made by %s (this build has -tags openssl)\n", v)
+			fmt.Fprintf(stdout, "RSA signatures made by %s\n", v)
 		} else {
 			fmt.Fprintf(stdout, "RSA signatures made by Go: %v\n", err)
 		}
@@ -198,8 +198,10 @@ func loadtestCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		if single == nil {
 			return
 		}
-		if peak, now, err := single.PeakRSS(); err == nil {
-			fmt.Fprintf(stdout, "    ward's memory %s: resident %.0f MB, at most %.0f MB so far\n", when, float64(now)/(1<<20), float64(peak)/(1<<20))
+		if m, err := single.Memory(); err == nil {
+			mb := func(n int64) float64 { return float64(n) / (1 << 20) }
+			fmt.Fprintf(stdout, "    ward's memory %s: resident %.0f MB (its own %.0f, mapped from files %.0f), at most %.0f MB so far\n",
+				when, mb(m.Now), mb(m.Anon), mb(m.File), mb(m.Peak))
 		}
 	}
 	memory("before the load")
