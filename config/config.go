@@ -192,14 +192,14 @@ func (c Config) PasswordHashers() int {
 // MemoryLimit is the soft limit ward serve gives Go's garbage collector
 // when GOMEMLIMIT is not set: room for the hashes that may run at once
 // (each takes passwords.memory_kib) and a quarter more for their
-// garbage, over 48 MiB for the rest (ward's heap idles at about 11).
+// garbage, over 40 MiB for the rest (ward's heap idles at about 11).
 // Without it the heap grows to twice what a burst of hashes holds before
 // the collector runs; with much less room than this it runs for every
 // hash and hands each one's pages back to the system, to take them again
 // for the next (measured in docs/OPERATIONS.md, "Memory").
 func (c Config) MemoryLimit() int64 {
 	hashes := int64(c.PasswordHashers()) * int64(c.Passwords.MemoryKiB) << 10
-	return 48<<20 + hashes*5/4
+	return 40<<20 + hashes*5/4
 }
 
 // Default returns ward's defaults: it runs with no configuration at all.
