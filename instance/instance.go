@@ -165,8 +165,8 @@ func New(ctx context.Context, c config.Config, log *slog.Logger, o Options) (*In
 	dev := map[string]bool{}
 	met := metrics.New()
 	var release []func()
+	devBox := notify.DevMailbox{Log: log}
 	if sender == nil {
-		devBox := notify.DevMailbox{Log: log}
 		ch := notify.Channels{}
 		if c.DevMode() {
 			ch[notify.Email], dev[notify.Email] = devBox, true
@@ -278,6 +278,19 @@ func New(ctx context.Context, c config.Config, log *slog.Logger, o Options) (*In
 	if srv.DevMailbox {
 		srv.RawMail = func(r notify.Rendered) ([]byte, error) { return notify.RawMessage(r, dkimKeys) }
 		comp.Queued = srv.MailQueued
+		comp.DevChannels = dev
+		comp.Stored = func(m store.Message) {
+			r, err := comp.RenderText(m)
+			if err != nil {
+				log.Error("dev mailbox: message cannot be rendered", "message", m.ID, "err", err)
+				return
+			}
+			devBox.Send(context.Background(), r) // prints its code
+			met.Delivery(m.Channel, m.Status)
+			if m.FlowID != "" {
+				srv.MailStored(m.FlowID, r, m.Status)
+			}
+		}
 	}
 	h, err := srv.Handler()
 	if err != nil {

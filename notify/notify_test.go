@@ -24,6 +24,7 @@ import (
 	"github.com/wardhq/ward/internal/testclock"
 	"github.com/wardhq/ward/internal/testdb"
 	"github.com/wardhq/ward/internal/testsmtp"
+	"github.com/wardhq/ward/jobs"
 	"github.com/wardhq/ward/keys"
 	"github.com/wardhq/ward/notify"
 	"github.com/wardhq/ward/store"
@@ -640,3 +641,80 @@ func BenchmarkRender(b *testing.B) {
 		}
 	}
 }
+
+// A message to a channel the dev mailbox takes is delivered by the
+// commit that writes it: stored as sent, with no delivery task, and told
+// to Stored once committed (never when its transaction rolls back).
+// Other channels are queued for delivery as ever.
+func TestDevMailboxTakesItsMessageInItsOwnCommit(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, st *sqlstore.DB) {
+		ctx := context.Background()
+		clk := testclock.New(time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC))
+		c := composer(t, clk.Now)
+		c.DevChannels = map[string]bool{notify.Email: true}
+		var stored []store.Message
+		c.Stored = func(m store.Message) { stored = append(stored, m) }
+		enqueued := 0
+		c.Jobs = enqueueFunc(func() { enqueued++ })
+
+		var m store.Message
+		if err := st.InTx(ctx, func(q store.Queries) error {
+			var err error
+			m, err = c.Queue(ctx, q, codeRequest(clk))
+			if len(stored) != 0 {
+				t.Error("Stored was told before the commit")
+			}
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if len(stored) != 1 || stored[0].ID != m.ID || enqueued != 0 {
+			t.Fatalf("stored %d, delivery tasks %d; want the message told once and no task", len(stored), enqueued)
+		}
+		row, err := st.MessageByID(ctx, m.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if row.Status != store.MessageSent || row.Relay != notify.DevMailboxReply || row.SentAt == nil || !row.SentAt.Equal(clk.Now()) {
+			t.Fatalf("stored as %s via %q at %v, want sent to the dev mailbox now", row.Status, row.Relay, row.SentAt)
+		}
+		if !reflect.DeepEqual(row, stored[0]) {
+			t.Fatalf("told:\n%+v\nstored:\n%+v", stored[0], row)
+		}
+		if r, err := c.RenderText(row); err != nil || r.Code != "123456" {
+			t.Fatalf("the dev mailbox shows code %q (%v), want 123456", r.Code, err)
+		}
+
+		// Rolled back: nothing told, nothing kept.
+		errNo := errors.New("no")
+		var gone store.Message
+		if err := st.InTx(ctx, func(q store.Queries) error {
+			gone, _ = c.Queue(ctx, q, codeRequest(clk))
+			return errNo
+		}); !errors.Is(err, errNo) {
+			t.Fatal(err)
+		}
+		if len(stored) != 1 {
+			t.Error("Stored was told of a message whose transaction rolled back")
+		}
+		if _, err := st.MessageByID(ctx, gone.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("rolled-back message: %v", err)
+		}
+
+		// SMS is not the dev mailbox's here: queued for its delivery.
+		sms := codeRequest(clk)
+		sms.Channel, sms.To = notify.SMS, "+81901234567"
+		q, err := c.Queue(ctx, st, sms)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if q.Status != store.MessageQueued || enqueued != 1 || len(stored) != 1 {
+			t.Fatalf("SMS: %s, delivery tasks %d, told %d; want queued with its task", q.Status, enqueued, len(stored))
+		}
+	})
+}
+
+// enqueueFunc counts the deliveries a Composer asks for.
+type enqueueFunc func()
+
+func (f enqueueFunc) Enqueue(context.Context, jobs.Tx, string, any) error { f(); return nil }

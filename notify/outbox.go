@@ -166,8 +166,11 @@ type DevMailbox struct {
 	Log *slog.Logger
 }
 
+// DevMailboxReply is the dev mailbox's answer to a message it takes.
+const DevMailboxReply = "stored in the dev mailbox"
+
 // Send notes the message; the outbox row is the mailbox.
 func (d DevMailbox) Send(ctx context.Context, m Rendered) (string, error) {
 	d.Log.Info("dev mailbox: message delivered (no mail relay configured)", "to", m.To, "subject", m.Subject, "code", m.Code)
-	return "stored in the dev mailbox", nil
+	return DevMailboxReply, nil
 }

@@ -10,13 +10,15 @@ type bells struct {
 }
 
 type bell struct {
+	// ch is closed when the bell rings, and v is then what it brought.
 	ch      chan struct{}
+	v       any
 	waiters int
 }
 
-// wait returns what is closed when key rings, and what to call when no
-// longer waiting (a bell nobody waits for is forgotten).
-func (b *bells) wait(key string) (<-chan struct{}, func()) {
+// wait returns the bell for key, and what to call when no longer waiting
+// (a bell nobody waits for is forgotten).
+func (b *bells) wait(key string) (*bell, func()) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.m == nil {
@@ -28,7 +30,7 @@ func (b *bells) wait(key string) (<-chan struct{}, func()) {
 		b.m[key] = e
 	}
 	e.waiters++
-	return e.ch, func() {
+	return e, func() {
 		b.mu.Lock()
 		defer b.mu.Unlock()
 		e.waiters--
@@ -38,11 +40,12 @@ func (b *bells) wait(key string) (<-chan struct{}, func()) {
 	}
 }
 
-// ring wakes everyone waiting for key.
-func (b *bells) ring(key string) {
+// ring wakes everyone waiting for key, bringing them v.
+func (b *bells) ring(key string, v any) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if e := b.m[key]; e != nil {
+		e.v = v
 		close(e.ch)
 		delete(b.m, key)
 	}

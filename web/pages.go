@@ -445,8 +445,6 @@ func (s *Server) pageNotMine(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) devMessages(r *http.Request) ([]devMail, error) {
-	var ms []store.Message
-	var err error
 	limit := 20
 	if n, err := strconv.Atoi(r.URL.Query().Get("limit")); err == nil && n > 0 && n <= 200 {
 		limit = n
@@ -454,25 +452,30 @@ func (s *Server) devMessages(r *http.Request) ([]devMail, error) {
 	if tok := r.URL.Query().Get("flow"); tok != "" {
 		// The messages of one flow, named by its client token: what a test
 		// or the load driver waits for after starting a sign-in.
-		f, ferr := s.Mailbox.FlowByTokenHash(r.Context(), keys.HashToken(tok))
-		if errors.Is(ferr, store.ErrNotFound) {
+		f, err := s.Mailbox.FlowByTokenHash(r.Context(), keys.HashToken(tok))
+		if errors.Is(err, store.ErrNotFound) {
 			return nil, nil
 		}
-		if ferr != nil {
-			return nil, ferr
+		if err != nil {
+			return nil, err
 		}
-		ms, err = s.flowMessages(r, f.ID)
-	} else if to := r.URL.Query().Get("to"); to != "" {
-		ms, err = s.Mailbox.MessagesTo(r.Context(), strings.ToLower(strings.TrimSpace(to)), limit)
-	} else {
-		ms, err = s.Mailbox.RecentMessages(r.Context(), 50)
+		return s.flowMail(r, f.ID)
 	}
+	if to := r.URL.Query().Get("to"); to != "" {
+		return s.rendered(s.Mailbox.MessagesTo(r.Context(), strings.ToLower(strings.TrimSpace(to)), limit))
+	}
+	return s.rendered(s.Mailbox.RecentMessages(r.Context(), 50))
+}
+
+// rendered renders messages as the dev mailbox's page and API show them
+// (as text).
+func (s *Server) rendered(ms []store.Message, err error) ([]devMail, error) {
 	if err != nil {
 		return nil, err
 	}
 	out := make([]devMail, 0, len(ms))
 	for _, m := range ms {
-		rd, err := s.Composer.RenderText(m) // its page and API show the text
+		rd, err := s.Composer.RenderText(m)
 		if err != nil {
 			continue // sent or expired: its code is erased
 		}
@@ -484,37 +487,48 @@ func (s *Server) devMessages(r *http.Request) ([]devMail, error) {
 // maxMailWait bounds a long poll of the dev mailbox.
 const maxMailWait = 10 * time.Second
 
-// flowMessages reads a flow's messages. With wait (a duration up to 10 s)
-// and none there yet, it answers when the flow's first message is queued
+// flowMail reads a flow's mail. With wait (a duration up to 10 s) and
+// none there yet, it answers when the flow's first message is queued
 // here, or when wait ends: one request instead of a poll every few
-// milliseconds. (A message queued by another instance is seen when the
+// milliseconds. A message the dev mailbox took comes with its bell,
+// rendered, and is the answer as it is; one queued for a real channel is
+// read again. (A message queued by another instance is seen when the
 // wait ends.)
-func (s *Server) flowMessages(r *http.Request, flowID string) ([]store.Message, error) {
+func (s *Server) flowMail(r *http.Request, flowID string) ([]devMail, error) {
 	wait, _ := time.ParseDuration(r.URL.Query().Get("wait"))
 	if wait <= 0 {
-		return s.Mailbox.MessagesByFlow(r.Context(), flowID)
+		return s.rendered(s.Mailbox.MessagesByFlow(r.Context(), flowID))
 	}
 	// Listening before the first look: a message queued between the two
 	// still rings.
-	rung, done := s.mailQueued.wait(flowID)
+	b, done := s.mailQueued.wait(flowID)
 	defer done()
 	ms, err := s.Mailbox.MessagesByFlow(r.Context(), flowID)
 	if err != nil || len(ms) > 0 {
-		return ms, err
+		return s.rendered(ms, err)
 	}
 	t := time.NewTimer(min(wait, maxMailWait))
 	defer t.Stop()
 	select {
-	case <-rung:
+	case <-b.ch:
+		if d, ok := b.v.(devMail); ok {
+			return []devMail{d}, nil
+		}
 	case <-t.C:
 	case <-r.Context().Done():
 		return nil, r.Context().Err()
 	}
-	return s.Mailbox.MessagesByFlow(r.Context(), flowID)
+	return s.rendered(s.Mailbox.MessagesByFlow(r.Context(), flowID))
 }
 
 // MailQueued is told, after its commit, of each message queued for a flow.
-func (s *Server) MailQueued(flowID string) { s.mailQueued.ring(flowID) }
+func (s *Server) MailQueued(flowID string) { s.mailQueued.ring(flowID, nil) }
+
+// MailStored is told, after its commit, of each message of a flow that
+// the dev mailbox took, rendered as its page shows it.
+func (s *Server) MailStored(flowID string, r notify.Rendered, status string) {
+	s.mailQueued.ring(flowID, devMail{Rendered: r, Status: status})
+}
 
 func (s *Server) pageDevMail(w http.ResponseWriter, r *http.Request) {
 	v := s.view(r, "dev_mailbox")
