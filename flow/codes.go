@@ -107,7 +107,7 @@ func (s *Service) issue(ctx context.Context, q store.Queries, f store.Flow, lang
 	job := codeJob{Flow: f, CodeID: cd.ID, Code: code, ExpiresAt: cd.ExpiresAt, Language: lang, IP: c.IP, UserAgent: c.UserAgent,
 		DeviceHash: deviceHash(c), Owner: owner, Send: send, At: now}
 	if s.Later == nil {
-		return cd, s.sendCode(ctx, q, job)
+		return cd, s.sendCode(ctx, q, job, c)
 	}
 	plain, err := json.Marshal(job)
 	if err != nil {
@@ -133,12 +133,14 @@ func (s *Service) RunLater(ctx context.Context, payload []byte) error {
 	if err := json.Unmarshal(plain, &job); err != nil {
 		return fmt.Errorf("reading deferred work: %w", err)
 	}
+	c := Client{IP: job.IP, UserAgent: job.UserAgent}
+	c.describe()
 	// The code's mail and the end of its task are committed together; the
 	// mail's delivery takes the task's place, and this worker goes on to
 	// it.
 	return s.Store.InTx(ctx, func(q store.Queries) error {
 		ctx := jobs.Continue(ctx)
-		if err := s.sendCode(ctx, q, job); err != nil {
+		if err := s.sendCode(ctx, q, job, c); err != nil {
 			return err
 		}
 		return jobs.Finish(ctx, q)
@@ -146,10 +148,10 @@ func (s *Service) RunLater(ctx context.Context, payload []byte) error {
 }
 
 // sendCode queues the message carrying a code, unless it is held back as
-// unsolicited; the owner's activity shows either.
-func (s *Service) sendCode(ctx context.Context, q store.Queries, j codeJob) error {
+// unsolicited; the owner's activity shows either. c is the client that
+// asked for it.
+func (s *Service) sendCode(ctx context.Context, q store.Queries, j codeJob, c Client) error {
 	f, now := j.Flow, j.At
-	c := Client{IP: j.IP, UserAgent: j.UserAgent}
 	// The instance that answered and the durable job may both get here:
 	// the first to claim the code writes its mail. A code that is not
 	// sent is claimed too, so that the work after the answer is a write
@@ -367,6 +369,7 @@ func (s *Service) Verify(ctx context.Context, c Client, token, input string) (*R
 	if err := s.codeShape(input); err != nil {
 		return nil, err
 	}
+	c.describe()
 	var res *Result
 	var wrong error // a wrong code is an answer, and its count is kept
 	err = s.Store.InTx(ctx, func(q store.Queries) error {

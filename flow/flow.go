@@ -75,6 +75,28 @@ type Client struct {
 	// device is whether DeviceToken names a device of an account, when
 	// read together with that account or its flow (see knownDevice).
 	device deviceRead
+	// ua is UserAgent read for people (see describe), once it has been.
+	ua *described
+}
+
+// described is a User-Agent as people read it.
+type described struct{ browser, os, label string }
+
+// describe reads the User-Agent for people once, ahead of a transaction
+// that names the device: on SQLite's one writer, whatever a transaction
+// does besides its statements holds up every other write, and parsing a
+// User-Agent is most of that.
+func (c *Client) describe() {
+	if c.ua == nil {
+		b, o := session.Describe(c.UserAgent)
+		c.ua = &described{browser: b, os: o, label: session.Label(b, o)}
+	}
+}
+
+// description is the browser and OS of c's device.
+func (c Client) description() (browser, os string) {
+	c.describe()
+	return c.ua.browser, c.ua.os
 }
 
 // deviceRead is whether a client's device cookie names a device of
@@ -184,7 +206,10 @@ type Result struct {
 
 // deviceLabel is how the client's device is named to people ("Chrome 140
 // on macOS").
-func (s *Service) deviceLabel(c Client) string { return session.DeviceLabel(c.UserAgent) }
+func (s *Service) deviceLabel(c Client) string {
+	c.describe()
+	return c.ua.label
+}
 
 // newFlow builds a flow record and its client token.
 func (s *Service) newFlow(kind, accountID, subject, recipient, channel string, c Client, now time.Time) (store.Flow, string) {

@@ -155,7 +155,7 @@ func (s *Service) signInAs(ctx context.Context, q store.Queries, a store.Account
 	deviceID := ""
 	newDevice := true
 	if c.DeviceToken != "" {
-		b, o := session.Describe(c.UserAgent)
+		b, o := c.description()
 		id := store.NewID()
 		d, err := q.UpsertDevice(ctx, store.Device{ID: id, AccountID: accountID, TokenHash: keys.HashToken(c.DeviceToken),
 			UserAgent: c.UserAgent, Browser: b, OS: o, LastIP: c.IP, FirstSeen: now, LastSeen: now})

@@ -104,8 +104,10 @@ func Describe(ua string) (browser, os string) {
 }
 
 // DeviceLabel is "Chrome 140 on macOS 15.1", or what is known of it.
-func DeviceLabel(ua string) string {
-	b, o := Describe(ua)
+func DeviceLabel(ua string) string { return Label(Describe(ua)) }
+
+// Label names a device by its browser and OS, as Describe gives them.
+func Label(b, o string) string {
 	switch {
 	case b != "" && o != "":
 		return b + " on " + o
