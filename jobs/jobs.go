@@ -256,9 +256,15 @@ func (qu *Queue) add(ctx context.Context, tx Tx, kind string, payload []byte, hi
 
 // replace writes t over the task r runs, as attempt 1 with a new lease:
 // once the transaction commits, r's task has ended and r's worker runs t
-// next (no claim, no new worker, no read of what it acts on).
+// next (no claim, no new worker, no read of what it acts on). It keeps
+// r's due time, which has passed as t's has: with its indexed columns
+// unchanged, PostgreSQL rewrites the row in place (a HOT update) instead
+// of adding an entry to each of the table's indexes.
 func (qu *Queue) replace(ctx context.Context, tx Tx, r *running, t Task) error {
 	t.ID, t.Attempts, t.LeaseUntil = r.id, 1, t.CreatedAt.Add(qu.o.Lease)
+	if !r.runAt.IsZero() {
+		t.RunAt = r.runAt
+	}
 	if err := tx.ReplaceTask(ctx, r.id, r.attempt, t); err != nil {
 		return fmt.Errorf("handing a %s task on: %w", t.Kind, err)
 	}
@@ -447,6 +453,7 @@ func (qu *Queue) claim(ctx context.Context, quit chan struct{}) bool {
 type running struct {
 	id       string
 	attempt  int
+	runAt    time.Time
 	hint     any
 	finished atomic.Bool
 	// next is the task written over this one (Continue) in a transaction
@@ -499,7 +506,7 @@ func (qu *Queue) run(ctx context.Context, t Task) {
 func (qu *Queue) runOne(ctx context.Context, t Task) *Task {
 	ctx, cancel := context.WithTimeout(ctx, qu.o.Lease/2)
 	defer cancel()
-	ref := &running{id: t.ID, attempt: t.Attempts, hint: t.hint}
+	ref := &running{id: t.ID, attempt: t.Attempts, runAt: t.RunAt, hint: t.hint}
 	ctx = context.WithValue(ctx, runningKey{}, ref)
 	start := qu.o.Now()
 	final := t.Attempts >= qu.o.MaxAttempts
