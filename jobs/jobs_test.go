@@ -17,9 +17,9 @@ import (
 
 	"github.com/wardhq/ward/dkim"
 	"github.com/wardhq/ward/internal/testdb"
+	"github.com/wardhq/ward/internal/testmail"
 	"github.com/wardhq/ward/internal/testsmtp"
 	"github.com/wardhq/ward/jobs"
-	"github.com/wardhq/ward/keys"
 	"github.com/wardhq/ward/notify"
 	"github.com/wardhq/ward/store"
 	"github.com/wardhq/ward/store/postgres"
@@ -39,7 +39,7 @@ func newRig(t testing.TB, driver string, algorithms []string, answers ...error) 
 }
 
 func newRigWith(t testing.TB, driver string, algorithms []string, tune func(*jobs.Options), answers ...error) *rig {
-	comp := testComposer(t)
+	comp := testmail.Composer(t)
 	relay := testsmtp.Start(t, answers...)
 	dk, err := dkim.LoadOrCreate(t.TempDir(), "example.com")
 	if err != nil {
@@ -56,20 +56,6 @@ func newRigWith(t testing.TB, driver string, algorithms []string, tune func(*job
 	r.queue = jobs.New(r.st, o)
 	comp.Jobs = r.queue
 	return r
-}
-
-// testComposer composes mail under a fixed secret: every one made here
-// opens what another sealed.
-func testComposer(t testing.TB) *notify.Composer {
-	k, err := keys.New(make([]byte, 32))
-	if err != nil {
-		t.Fatal(err)
-	}
-	comp, err := notify.NewComposer(k, "Security <security@example.com>", "https://id.example.com", time.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return comp
 }
 
 func openStore(t testing.TB, driver string) store.Store {
@@ -234,7 +220,7 @@ func TestTwoInstancesShareTheWork(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { s.Close() })
-		comp := testComposer(t) // the same secret in both instances, as in production
+		comp := testmail.Composer(t) // the same secret in both instances, as in production
 		sender := notify.NewSMTP(relay.Host, relay.Port, "", "", "none", nil)
 		t.Cleanup(sender.Close)
 		out := &notify.Outbox{Store: s.DB, Composer: comp, Sender: sender, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: time.Now}
@@ -599,7 +585,7 @@ func TestContinueLosesToATakeover(t *testing.T) {
 	bothStores(t, func(t *testing.T, driver string) {
 		st := openStore(t, driver)
 		ctx := context.Background()
-		comp := testComposer(t)
+		comp := testmail.Composer(t)
 		results := make(chan error, 1)
 		var q *jobs.Queue
 		q = jobs.New(st, jobs.Options{Lease: time.Minute, Poll: time.Hour, NewID: store.NewID,

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wardhq/ward/keys"
+	"github.com/wardhq/ward/internal/testmail"
 	"github.com/wardhq/ward/notify"
 	"github.com/wardhq/ward/store"
 	"github.com/wardhq/ward/store/sqlite"
@@ -32,14 +32,7 @@ func TestDevMailboxWaitsForTheFlowsMail(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	k, err := keys.New(make([]byte, 32))
-	if err != nil {
-		t.Fatal(err)
-	}
-	comp, err := notify.NewComposer(k, "Security <security@example.com>", "https://id.example.com", time.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	comp := testmail.Composer(t)
 	now := time.Now().UTC()
 	flowFor := func(id string) store.Flow {
 		f := store.Flow{ID: id, TokenHash: "hash-" + id, Kind: "sign_in", State: "code_sent", CreatedAt: now, ExpiresAt: now.Add(time.Hour), UpdatedAt: now}
