@@ -85,7 +85,7 @@ type described struct{ browser, os, label string }
 // describe reads the User-Agent for people once, ahead of a transaction
 // that names the device: on SQLite's one writer, whatever a transaction
 // does besides its statements holds up every other write, and parsing a
-// User-Agent is most of that.
+// User-Agent was a fifth of that (two or three times a transaction).
 func (c *Client) describe() {
 	if c.ua == nil {
 		b, o := session.Describe(c.UserAgent)

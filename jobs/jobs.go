@@ -261,10 +261,7 @@ func (qu *Queue) add(ctx context.Context, tx Tx, kind string, payload []byte, hi
 // unchanged, PostgreSQL rewrites the row in place (a HOT update) instead
 // of adding an entry to each of the table's indexes.
 func (qu *Queue) replace(ctx context.Context, tx Tx, r *running, t Task) error {
-	t.ID, t.Attempts, t.LeaseUntil = r.id, 1, t.CreatedAt.Add(qu.o.Lease)
-	if !r.runAt.IsZero() {
-		t.RunAt = r.runAt
-	}
+	t.ID, t.Attempts, t.LeaseUntil, t.RunAt = r.id, 1, t.CreatedAt.Add(qu.o.Lease), r.runAt
 	if err := tx.ReplaceTask(ctx, r.id, r.attempt, t); err != nil {
 		return fmt.Errorf("handing a %s task on: %w", t.Kind, err)
 	}

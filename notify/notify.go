@@ -178,7 +178,8 @@ type Composer struct {
 	// DevChannels are the channels the dev mailbox takes. The mailbox is
 	// the outbox itself, so a message to one is delivered by the commit
 	// that writes it: it is written as sent, with no delivery task and no
-	// second write (a third of the writes of a code sign-in in dev mode).
+	// second write (one of the four write transactions of a code sign-in
+	// in dev mode).
 	// Stored is told of it once committed, in place of Queued.
 	DevChannels map[string]bool
 	Stored      func(m store.Message)
