@@ -145,8 +145,8 @@ type Config struct {
 		SuppressFor      Duration `yaml:"suppress_for" doc:"After \"this wasn't me\" on a code mail, how long codes to that address requested from the same IP, network or device are not sent."`
 		FloodAfter       int      `yaml:"flood_after" doc:"Codes one address gets per day before the rest are replaced by one digest mail (then nothing until the next day). A signed-in owner's step-up codes are not counted."`
 		Window           Duration `yaml:"window" doc:"How far back the velocity signals (ip_many_accounts, ip_failures, account_failures) count."`
-		StuffingAccounts int      `yaml:"stuffing_accounts" doc:"Distinct accounts one IP may try within the window before ip_many_accounts."`
-		IPFailures       int      `yaml:"ip_failures" doc:"Failed sign-ins from one IP within the window before ip_failures."`
+		StuffingAccounts int      `yaml:"stuffing_accounts" doc:"Distinct accounts one IP may try within the window before ip_many_accounts (counted among its 1,000 newest sign-in attempts; at most 1000)."`
+		IPFailures       int      `yaml:"ip_failures" doc:"Failed sign-ins from one IP within the window before ip_failures (counted among its 1,000 newest sign-in attempts; at most 1000)."`
 		AccountFailures  int      `yaml:"account_failures" doc:"Wrong passwords and codes on one account within the window before account_failures."`
 		TravelSpeedKmH   int      `yaml:"travel_speed_kmh" doc:"Speed above which two sign-ins' places mean impossible_travel."`
 		TravelMinKm      int      `yaml:"travel_min_km" doc:"Distances shorter than this never count as impossible_travel (GeoIP places are approximate)."`
@@ -638,6 +638,8 @@ func (c Config) Validate() error {
 	case c.Risk.Window.D() < time.Minute || c.Risk.StuffingAccounts < 1 || c.Risk.IPFailures < 1 || c.Risk.AccountFailures < 1 ||
 		c.Risk.TravelSpeedKmH < 1 || c.Risk.TravelMinKm < 0:
 		return bad("risk", "window must be at least 1m and the thresholds positive")
+	case c.Risk.StuffingAccounts > risk.IPHistory || c.Risk.IPFailures > risk.IPHistory:
+		return bad("risk", "stuffing_accounts and ip_failures must be at most %d: they are counted among an IP's %d newest sign-in attempts", risk.IPHistory, risk.IPHistory)
 	case c.Sessions.Idle.D() < time.Minute:
 		return bad("sessions.idle", "must be at least 1m")
 	case c.Sessions.Absolute.D() < c.Sessions.Idle.D():

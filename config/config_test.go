@@ -75,6 +75,7 @@ func TestConfigErrorsSpeakInKeys(t *testing.T) {
 		"mail:\n  smtp: relay.example.com\n":           {"line 2", "mail.smtp", "key: value"},
 		"trusted_proxies:\n  a: b\n":                   {"line 2", "trusted_proxies", "list"},
 		"zzzzzzzz: 1\n":                                {"unknown setting zzzzzzzz"},
+		"risk:\n  ip_failures: 5000\n":                 {"risk", "at most 1000", "newest sign-in attempts"},
 	} {
 		_, err := Parse([]byte(in), nil)
 		if err == nil {

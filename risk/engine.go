@@ -73,7 +73,7 @@ type Policy struct {
 // History is what the engine reads from the store.
 type History interface {
 	SignIns(ctx context.Context, accountID string, limit int) ([]store.Event, error)
-	IPActivity(ctx context.Context, ip, exceptAccount string, since time.Time) (store.IPActivity, error)
+	IPActivity(ctx context.Context, ip, exceptAccount string, since time.Time, last int) (store.IPActivity, error)
 	AccountFailures(ctx context.Context, accountID string, since time.Time) (int, error)
 }
 
@@ -89,6 +89,13 @@ type Engine struct {
 // historyDepth is how many past sign-ins describe an account's habits.
 const historyDepth = 50
 
+// IPHistory is how many of an IP's newest sign-in attempts in the window
+// the IP's signals count in, so that their cost does not grow with a
+// busy network's traffic (an office behind one address, or an attacker
+// the limits let through). An attack is the newest attempts: to hide
+// 20 failures in 1,000, it would have to succeed 980 times.
+const IPHistory = 1000
+
 // Assess implements flow's risk check.
 func (e *Engine) Assess(ctx context.Context, a Attempt) (Decision, error) {
 	now := e.Now()
@@ -103,7 +110,7 @@ func (e *Engine) Assess(ctx context.Context, a Attempt) (Decision, error) {
 		wg    sync.WaitGroup
 	)
 	wg.Go(func() { past, errs[0] = e.History.SignIns(ctx, a.AccountID, historyDepth) })
-	wg.Go(func() { act, errs[1] = e.History.IPActivity(ctx, a.IP, a.AccountID, since) })
+	wg.Go(func() { act, errs[1] = e.History.IPActivity(ctx, a.IP, a.AccountID, since, IPHistory) })
 	wg.Go(func() { fails, errs[2] = e.History.AccountFailures(ctx, a.AccountID, since) })
 	wg.Wait()
 	if err := errors.Join(errs[:]...); err != nil {

@@ -224,9 +224,10 @@ type Events interface {
 	// SignIns lists an account's successful sign-ins, newest first, with
 	// only their IP and time.
 	SignIns(ctx context.Context, accountID string, limit int) ([]Event, error)
-	// IPActivity sums the sign-in events from ip since a time; Accounts
-	// counts the accounts tried other than exceptAccount.
-	IPActivity(ctx context.Context, ip, exceptAccount string, since time.Time) (IPActivity, error)
+	// IPActivity sums the newest sign-in events from ip since a time, at
+	// most last of them; Accounts counts the accounts tried other than
+	// exceptAccount.
+	IPActivity(ctx context.Context, ip, exceptAccount string, since time.Time, last int) (IPActivity, error)
 	// AccountFailures counts wrong passwords and codes for an account since a time.
 	AccountFailures(ctx context.Context, accountID string, since time.Time) (int, error)
 	// SignedInFromIP reports whether the account ever signed in from ip.
@@ -302,10 +303,10 @@ type Account struct {
 	TwoStepAt *time.Time
 }
 
-// IPActivity is what one IP did in a window: sign-in attempts, distinct
-// accounts tried, and failures.
+// IPActivity is what one IP did lately: distinct accounts tried, and
+// failures.
 type IPActivity struct {
-	Attempts, Accounts, Failures int
+	Accounts, Failures int
 }
 
 // Contact kinds.
