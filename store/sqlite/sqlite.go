@@ -30,7 +30,7 @@ func Open(ctx context.Context, path string, migrate bool) (*sqlstore.DB, error) 
 	// connection, so Go queues writers instead of spinning on SQLITE_BUSY,
 	// and IMMEDIATE transactions take the write lock at BEGIN. In WAL mode
 	// readers do not wait for the writer, so reads get a pool of their own.
-	w, err := openPool(ctx, path, 1, 32<<10, "_txlock=immediate")
+	w, err := openPool(ctx, path, 1, 4<<10, "_txlock=immediate")
 	if err != nil {
 		return nil, err
 	}
@@ -46,7 +46,7 @@ func Open(ctx context.Context, path string, migrate bool) (*sqlstore.DB, error) 
 	// committed (WAL mode), which under load is every few milliseconds, so
 	// a large one buys nothing but memory: sixteen of them could hold
 	// sixteen copies of the hot pages. The writer's cache stays valid.
-	r, err := openPool(ctx, path, 16, 1<<10, "_pragma=query_only(1)")
+	r, err := openPool(ctx, path, 16, 256, "_pragma=query_only(1)")
 	if err != nil {
 		w.Close()
 		return nil, err
@@ -97,7 +97,11 @@ func openPool(ctx context.Context, path string, conns, cacheKiB int, extra strin
 	// load); in memory it is a copy. Temporary sorts stay in memory too:
 	// ward's queries sort a page of rows at most.
 	q.Add("_pragma", "temp_store(MEMORY)")
-	// The writer's larger page cache keeps the hot indexes in memory. (A
+	// SQLite's caches are outside Go's memory limit, and they fill and stay
+	// full: at 32 MiB for the writer and 1 MiB a reader, ward held 100 MB
+	// of its own after 30 s of load, against 55 MB at 4 MiB and 256 KiB,
+	// with no sign-in slower (1,116-1,218 against 1,139-1,284 a second at
+	// concurrency 32). Pages it misses are in the system's file cache. (A
 	// memory map was tried and cost more: it is remapped as the file grows.)
 	q.Add("_pragma", fmt.Sprintf("cache_size(-%d)", cacheKiB))
 	// Checkpoints copy the WAL into the database and fsync it. A committing
