@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -262,5 +263,34 @@ func TestLoadTestProfileNeedsItsOwnWard(t *testing.T) {
 		if _, err := ward(t, "", args...); err == nil || !strings.Contains(err.Error(), "--cpu-profile") {
 			t.Errorf("%v: %v", args[3:], err)
 		}
+	}
+}
+
+// --busy fills ward with code sign-ins before the password ones are
+// measured, so that the memory reported is a busy server's: SQLite's page
+// caches fill and stay full, outside Go's memory limit. Without
+// --password there is nothing to measure after it, and it is refused.
+func TestLoadTestBusyFirst(t *testing.T) {
+	if _, err := ward(t, "", "loadtest", "--busy", "1s", "--dev-mailbox"); err == nil || !strings.Contains(err.Error(), "--busy") {
+		t.Fatalf("--busy without --password: %v", err)
+	}
+	if _, err := ward(t, "", "loadtest", "--accounts", "4", "--concurrency", "8"); err == nil || !strings.Contains(err.Error(), "more than the 4 accounts") {
+		t.Fatalf("more workers than accounts: %v", err)
+	}
+	if testing.Short() {
+		t.Skip("starts a ward and hashes passwords")
+	}
+	t.Setenv("WARD_TEST_HELPER_SERVE", "1") // the child is this test binary
+	t.Chdir(t.TempDir())
+	out, err := ward(t, "", "loadtest", "--password", "--busy", "2s", "--accounts", "4", "--concurrency", "2", "--duration", "1s", "--warm-up", "0")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	m := regexp.MustCompile(`busy first, not counted: (\d+) sign-ins with a mailed code in [0-9.]+s at concurrency 4, errors 0\n\s+ward's memory after them: resident`).FindStringSubmatch(out)
+	if m == nil || m[1] == "0" {
+		t.Fatalf("no code sign-ins before the password ones:\n%s", out)
+	}
+	if !regexp.MustCompile(`concurrency   2: +[1-9]\d* sign-ins .* errors 0 `).MatchString(out) {
+		t.Fatalf("the password level did not follow:\n%s", out)
 	}
 }
