@@ -533,9 +533,9 @@ func startWard(ctx context.Context, pg string, sink *loadtest.Sink, extra []stri
 	// The driver signs in to thousands of accounts from one address, in
 	// turn, as a large office behind one would. The IP signals are
 	// counted as for anyone, their thresholds at their highest
-	// (risk.IPHistory), and nothing blocks on them: the newest 1,000
-	// attempts are to 1,000 accounts, which ip_many_accounts blocks by
-	// default.
+	// (risk.IPHistory), and nothing blocks on them: with 1,000 accounts or
+	// more, the newest 1,000 attempts are to as many different ones, which
+	// ip_many_accounts would block by default.
 	env := []string{"WARD_DATA_DIR=" + dir, "WARD_LISTEN=" + addr, "WARD_PUBLIC_URL=http://localhost:" + port, "WARD_LOG_LEVEL=error",
 		"WARD_METRICS_LISTEN=" + maddr, "WARD_SHUTDOWN_GRACE=0s", "WARD_ACCESS_LOG=false",
 		"WARD_ADMIN_TOKEN=" + admin, "WARD_LIMITS_PER_IP_HOUR=0", "WARD_LIMITS_PER_RECIPIENT_HOUR=0", "WARD_LIMITS_PER_RECIPIENT_DAY=0",
