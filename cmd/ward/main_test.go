@@ -53,7 +53,7 @@ func TestAccountCommands(t *testing.T) {
 	if _, err := ward(t, "", "account", "show", "nobody@example.jp"); err == nil {
 		t.Fatal("show of an unknown account succeeded")
 	}
-	if out, err = ward(t, "", "migrate"); err != nil || !strings.Contains(out, "database is at migration 18") {
+	if out, err = ward(t, "", "migrate"); err != nil || !strings.Contains(out, "database is at migration 19") {
 		t.Fatalf("migrate: %v %s", err, out)
 	}
 }

@@ -1462,6 +1462,27 @@ func testDeleteExpired(t *testing.T, s store.Store) {
 	if n, _ := s.CountCodesToRecipient(ctx, "rk", t0); n != 0 {
 		t.Fatal("two-day-old code kept")
 	}
+	// A sweep after a busy hour deletes more than one statement's worth
+	// (the SQL stores delete a thousand rows at a time): all of them go.
+	const many = 2500
+	for i := range many {
+		must(t, s.CreateFlow(ctx, store.Flow{ID: fmt.Sprintf("m%d", i), TokenHash: fmt.Sprintf("m%d", i), Kind: "k", State: "s", Subject: "x",
+			CreatedAt: t0, ExpiresAt: t0.Add(time.Minute), UpdatedAt: t0}))
+	}
+	must(t, s.CreateFlow(ctx, store.Flow{ID: "kept", TokenHash: "kept", Kind: "k", State: "s", Subject: "x", CreatedAt: t0, ExpiresAt: t0.Add(100 * time.Hour), UpdatedAt: t0}))
+	n, err := s.DeleteExpired(ctx, t0.Add(50*time.Hour))
+	must(t, err)
+	if n < many {
+		t.Fatalf("a sweep of %d expired flows deleted %d rows", many, n)
+	}
+	for _, h := range []string{"m0", "m1234", fmt.Sprintf("m%d", many-1)} {
+		if _, err := s.FlowByTokenHash(ctx, h); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("expired flow %s kept", h)
+		}
+	}
+	if _, err := s.FlowByTokenHash(ctx, "kept"); err != nil {
+		t.Fatal("a live flow was swept with the expired ones")
+	}
 }
 
 func testRiskHistory(t *testing.T, s store.Store) {
