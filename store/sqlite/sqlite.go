@@ -81,12 +81,14 @@ func Open(ctx context.Context, path string, migrate bool) (*sqlstore.DB, error) 
 // dev mailbox, p99 on a fresh database was 89-112 ms with a checkpoint a
 // second, 49-56 ms with four, 41-46 ms with ten; on an 812 MB one 185-188
 // and 128-142 ms with one and ten. So while there is something to copy, the
-// next checkpoint follows 5 ms after the last (p99 31-34 ms fresh, 58-61
-// ms on the large one); idle, one every 250 ms costs nothing measurable
-// (forty a second cost an idle ward 1.2% of a core).
+// next checkpoint follows 15 ms after the last: p99 35-37 ms fresh and 83
+// ms on the large one, for 2-9% fewer sign-ins a second than ten a second
+// (5 ms after the last gave 31-38 and 58-61 ms, for about 10% fewer).
+// Idle, one every 250 ms costs nothing measurable (forty a second cost an
+// idle ward 1.2% of a core).
 func checkpoint(db *sql.DB, stop, done chan struct{}) {
 	defer close(done)
-	const busy, idle = 5 * time.Millisecond, 250 * time.Millisecond
+	const busy, idle = 15 * time.Millisecond, 250 * time.Millisecond
 	t := time.NewTimer(idle)
 	defer t.Stop()
 	var last [2]int64 // frames in the WAL, frames copied
